@@ -1,0 +1,1 @@
+"""Singer target that delivers records to incident.io."""

@@ -1,0 +1,47 @@
+"""Errors that tell the user what to fix: they name the setting, stream, record and field."""
+
+from __future__ import annotations
+
+from singer_sdk.exceptions import ConfigValidationError
+
+
+class SettingError(ConfigValidationError):
+    """A setting is invalid; raised before any request is sent."""
+
+    def __init__(self, setting: str, problem: str, fix: str = "") -> None:
+        self.setting = setting
+        message = f"Setting `{setting}`: {problem}"
+        if fix:
+            message += f" Fix: {fix}"
+        # The SDK's CLI logs `errors` one per line and exits 1.
+        super().__init__(message, errors=[message])
+
+
+class RecordError(ValueError):
+    """A record cannot become a request; nothing is sent for it."""
+
+    def __init__(
+        self,
+        *,
+        stream: str,
+        record_key: str,
+        field: str | None,
+        problem: str,
+        hint: str = "",
+    ) -> None:
+        self.stream = stream
+        self.record_key = record_key
+        self.field = field
+        self.problem = problem
+        self.hint = hint
+        where = f"stream '{stream}', record {record_key}"
+        if field:
+            where += f", field '{field}'"
+        message = f"{where}: {problem}"
+        if hint:
+            message += f" Hint: {hint}"
+        super().__init__(message)
+
+
+class DeliveryFailedError(RuntimeError):
+    """A record failed for good and `on_error` says the run must stop."""

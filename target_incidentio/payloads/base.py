@@ -1,0 +1,80 @@
+"""What a payload builder returns, and the context it builds from."""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from target_incidentio.secrets import Secret
+    from target_incidentio.settings import StreamSettings
+
+JSON = t.Any
+
+
+@dataclass(frozen=True)
+class RateScope:
+    """A rate-limit bucket a call draws one token from, e.g. an API key or an alert source."""
+
+    name: str
+    per_minute: float
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One API call, fully built: the delivery layer adds only auth and transport."""
+
+    method: str
+    url: str
+    body: JSON
+    credential: Secret | None
+    # Requests sharing an order key are sent one after another, in input order.
+    order_key: str
+    # Buckets this call draws from: the API key's, an alert source's, a stream's own cap.
+    rate_scopes: tuple[RateScope, ...]
+    records: tuple[dict[str, t.Any], ...]
+    record_keys: tuple[str, ...]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    # Filled in by the sink, for response records and messages.
+    stream: str = ""
+    operation: str = ""
+
+    @property
+    def record_count(self) -> int:
+        """Records carried by this call."""
+        return len(self.records)
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a builder knows besides the records: the stream and its resolved settings."""
+
+    stream: str
+    key_properties: Sequence[str]
+    settings: StreamSettings
+    # The key's own bucket size (the top-level `rate_limit_per_minute`).
+    key_rate_per_minute: float = 1200.0
+    # An alert source's own bucket size (the top-level `alert_source_rate_limit_per_minute`).
+    alert_rate_per_minute: float = 120.0
+
+    def api_key_scopes(self) -> tuple[RateScope, ...]:
+        """Buckets of a call made with the API key, plus the stream's cap if it set a lower one."""
+        key = self.settings.api_key
+        scopes = [
+            RateScope(f"api_key:{key.fingerprint if key else 'none'}", self.key_rate_per_minute)
+        ]
+        if self.settings.rate_limit_per_minute < self.key_rate_per_minute:
+            scopes.append(RateScope(f"stream:{self.stream}", self.settings.rate_limit_per_minute))
+        return tuple(scopes)
+
+
+class PayloadBuilder(t.Protocol):
+    """Turns records into one request; pure, so most tests need no server."""
+
+    def __call__(
+        self, records: Sequence[dict[str, t.Any]], ctx: BuildContext
+    ) -> ApiRequest:  # pragma: no cover - protocol
+        """Build the request for `records` (one record unless the operation batches)."""
+        ...

@@ -1,0 +1,49 @@
+"""The generic `http` operation: records as JSON to any incident.io endpoint."""
+
+from __future__ import annotations
+
+import typing as t
+
+from target_incidentio.payloads.base import ApiRequest, BuildContext
+from target_incidentio.payloads.fields import exclude, fill_template, record_key
+
+if t.TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def endpoint_url(base_url: str, api_url: str) -> str:
+    """`api_url` as given when absolute, else under `base_url`."""
+    if "://" in api_url.split("{", 1)[0]:
+        return api_url
+    return f"{base_url.rstrip('/')}/{api_url.lstrip('/')}"
+
+
+def build_http(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> ApiRequest:
+    """One call for the batch: a record as the body, or an array (optionally wrapped)."""
+    settings = ctx.settings
+    if not settings.api_url:  # pragma: no cover - settings reject this before any record
+        msg = "the http operation needs api_url"
+        raise ValueError(msg)
+    keys = tuple(record_key(r, ctx.key_properties) for r in records)
+    template = endpoint_url(settings.base_url, settings.api_url)
+    # A batch shares one URL: placeholders are filled from its first record.
+    url = fill_template(template, records[0], stream=ctx.stream, key=keys[0])
+    bodies = [exclude(r, settings.exclude_attributes) for r in records]
+    body: t.Any
+    if settings.batch_size_rows == 1:
+        body = bodies[0]
+    elif settings.batch_wrapper_key:
+        body = {settings.batch_wrapper_key: bodies}
+    else:
+        body = bodies
+    return ApiRequest(
+        method=settings.method,
+        url=url,
+        body=body,
+        credential=settings.api_key,
+        order_key=f"{ctx.stream}|{url}" if url != template else f"{ctx.stream}|{keys[0]}",
+        rate_scopes=ctx.api_key_scopes(),
+        records=tuple(records),
+        record_keys=keys,
+        headers=dict(settings.request_headers),
+    )

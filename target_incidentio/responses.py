@@ -1,0 +1,208 @@
+"""The response stream: one record per API call, written as JSON lines or Singer messages.
+
+Response records are the user's audit trail (and the Nexla "response webhook" payload),
+so they carry everything needed to tell what happened to each record, and no secret.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import typing as t
+from datetime import datetime, timezone
+from pathlib import Path
+
+from target_incidentio.payloads.fields import canonical
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.errors import RecordError
+
+RESPONSE_STREAM = "incidentio_responses"
+RESPONSE_TEXT_LIMIT = 4096
+
+_STRING = {"type": ["string", "null"]}
+_INTEGER = {"type": ["integer", "null"]}
+RESPONSE_SCHEMA: dict[str, t.Any] = {
+    "type": "object",
+    "properties": {
+        "stream": {"type": "string"},
+        "operation": {"type": "string"},
+        "method": {"type": "string"},
+        "url": {"type": "string"},
+        "status": {"type": "string"},
+        "status_code": _INTEGER,
+        "ok": {"type": "boolean"},
+        "attempts": {"type": "integer"},
+        "throttled": {"type": "integer"},
+        "duration_ms": {"type": "number"},
+        "record_count": {"type": "integer"},
+        "record_keys": {"type": "array", "items": {"type": "string"}},
+        "resource_id": _STRING,
+        "reference": _STRING,
+        "response": {},
+        "error": {
+            "type": ["object", "null"],
+            "properties": {
+                "type": {"type": "string"},
+                "message": {"type": "string"},
+                "request_id": _STRING,
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"code": _STRING, "message": _STRING, "field": _STRING},
+                    },
+                },
+            },
+        },
+        "sent_at": {"type": "string", "format": "date-time"},
+    },
+}
+
+
+def _bounded(body: t.Any) -> t.Any:  # noqa: ANN401 - any JSON value
+    """Keep parsed bodies whole when small, else cut their text to a bounded size."""
+    text = body if isinstance(body, str) else canonical(body)
+    if len(text) <= RESPONSE_TEXT_LIMIT:
+        return body
+    return text[:RESPONSE_TEXT_LIMIT] + "…"
+
+
+def _resource(body: t.Any) -> tuple[str | None, str | None]:  # noqa: ANN401 - any JSON value
+    """The id (and incident reference) of what the call created or changed."""
+    if not isinstance(body, dict):
+        return None, None
+    for wrapper in ("incident", "incident_update", "catalog_entry"):
+        inner = body.get(wrapper)
+        if isinstance(inner, dict) and inner.get("id"):
+            reference = inner.get("reference")
+            return str(inner["id"]), str(reference) if reference else None
+    dedup = body.get("deduplication_key")
+    return (str(dedup) if dedup else None), None
+
+
+def _finish(record: dict[str, t.Any], redact: Callable[[str], str]) -> dict[str, t.Any]:
+    # One pass over the serialised record scrubs secrets wherever they might hide.
+    return t.cast("dict[str, t.Any]", json.loads(redact(json.dumps(record, default=str))))
+
+
+def response_record(result: DeliveryResult, *, redact: Callable[[str], str]) -> dict[str, t.Any]:
+    """The response record of one call; every string passes through `redact`."""
+    request = result.request
+    resource_id, reference = _resource(result.response_body)
+    error = None
+    if result.error is not None:
+        error = {
+            "type": result.error.type,
+            "message": result.error.message,
+            "request_id": result.error.request_id,
+            "errors": [
+                {"code": d.code, "message": d.message, "field": d.field}
+                for d in result.error.details
+            ],
+        }
+    record = {
+        "stream": request.stream,
+        "operation": request.operation,
+        "method": request.method,
+        "url": request.url,
+        "status": result.status,
+        "status_code": result.status_code,
+        "ok": result.ok,
+        "attempts": result.attempts,
+        "throttled": result.throttled,
+        "duration_ms": round(result.duration_ms, 1),
+        "record_count": request.record_count,
+        "record_keys": list(request.record_keys),
+        "resource_id": resource_id,
+        "reference": reference,
+        "response": _bounded(result.response_body),
+        "error": error,
+        "sent_at": result.sent_at.isoformat(),
+    }
+    return _finish(record, redact)
+
+
+def invalid_record(
+    error: RecordError, *, operation: str, redact: Callable[[str], str]
+) -> dict[str, t.Any]:
+    """The response record of a record that never became a call (nothing was sent)."""
+    record = {
+        "stream": error.stream,
+        "operation": operation,
+        "method": None,
+        "url": None,
+        "status": "invalid",
+        "status_code": None,
+        "ok": False,
+        "attempts": 0,
+        "throttled": 0,
+        "duration_ms": 0.0,
+        "record_count": 1,
+        "record_keys": [error.record_key],
+        "resource_id": None,
+        "reference": None,
+        "response": None,
+        "error": {
+            "type": "invalid_record",
+            "message": str(error),
+            "request_id": None,
+            "errors": [{"code": "invalid_record", "message": error.problem, "field": error.field}],
+        },
+        "sent_at": datetime.now(timezone.utc).isoformat(),
+    }
+    return _finish(record, redact)
+
+
+class JsonLinesFile:
+    """Append-only JSON lines, flushed per line so a crash loses nothing already written."""
+
+    def __init__(self, path: str | Path, redact: Callable[[str], str] = str) -> None:
+        self.path = Path(path)
+        self._redact = redact
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def write(self, message: dict[str, t.Any]) -> None:
+        """Append one line; safe to call from delivery threads."""
+        line = self._redact(json.dumps(message, default=str, ensure_ascii=False)) + "\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._file.close()
+
+
+class ResponseLog:
+    """Response records to a file, as JSON lines or as a Singer stream another target can load."""
+
+    def __init__(self, path: str | Path, fmt: str) -> None:
+        self._file = JsonLinesFile(path)
+        self._singer = fmt == "singer"
+        if self._singer:
+            self._file.write(
+                {
+                    "type": "SCHEMA",
+                    "stream": RESPONSE_STREAM,
+                    "schema": RESPONSE_SCHEMA,
+                    "key_properties": [],
+                }
+            )
+
+    def write(self, record: dict[str, t.Any]) -> None:
+        """Append one response record."""
+        if self._singer:
+            self._file.write({"type": "RECORD", "stream": RESPONSE_STREAM, "record": record})
+        else:
+            self._file.write(record)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()

@@ -1,0 +1,67 @@
+"""Secret values that cannot leak through str(), repr(), logs or JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import typing as t
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+class Secret:
+    """Wraps a credential so that only `reveal()` ever yields the real value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the real value, for the one place that puts it on the wire."""
+        return self._value
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable, non-reversible name for the secret (rate-limit buckets, logs)."""
+        return hashlib.sha256(self._value.encode()).hexdigest()[:12]
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+REDACTED = "***"
+
+
+class Redactor:
+    """Scrubs known secret values out of any text before it is logged or written."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._pattern: re.Pattern[str] | None = None
+        self._values: set[str] = set()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Learn more values to scrub (empty and very short values are ignored)."""
+        self._values.update(value for value in secrets if value and len(value) >= 4)  # noqa: PLR2004
+        if self._values:
+            alternatives = sorted(self._values, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(value) for value in alternatives))
+
+    def __call__(self, text: str) -> str:
+        """Return `text` with every known secret replaced by `***`."""
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(REDACTED, text)
