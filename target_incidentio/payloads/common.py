@@ -1,0 +1,321 @@
+"""Pieces every typed builder shares: one record in, checked fields out, one request back.
+
+Each operation declares its body fields as `{name: reader}`; a reader takes the field's
+value from the record, checks its type against incident.io's schema and raises a
+`RecordError` that names the stream, record and field, so nothing is sent for a bad record.
+"""
+
+from __future__ import annotations
+
+import math
+import typing as t
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import quote
+
+from target_incidentio.errors import RecordError
+from target_incidentio.payloads.base import ApiRequest, BuildContext, RateScope
+from target_incidentio.payloads.fields import exclude, lookup, record_key
+from target_incidentio.payloads.http import endpoint_url
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from target_incidentio.secrets import Secret
+    from target_incidentio.settings import CustomFieldMap
+
+INT32_MAX = 2**31 - 1
+
+
+def stream_map_hint(stream: str, field: str, expression: str) -> str:
+    """How to fill or fix a field with a Meltano stream map."""
+    return f'map it with stream_maps: {{"{stream}": {{"{field}": "{expression}"}}}}.'
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record being built, after `exclude_attributes`; knows how to name itself in errors."""
+
+    data: dict[str, t.Any]
+    original: dict[str, t.Any]
+    ctx: BuildContext
+    key: str
+
+    @classmethod
+    def single(
+        cls, records: Sequence[dict[str, t.Any]], ctx: BuildContext, operation: str
+    ) -> Record:
+        """The one record of a call; these operations are one record per request."""
+        if len(records) != 1:
+            msg = f"the {operation} operation builds one request per record, got {len(records)}"
+            raise ValueError(msg)
+        original = records[0]
+        return cls(
+            data=exclude(original, ctx.settings.exclude_attributes),
+            original=original,
+            ctx=ctx,
+            key=record_key(original, ctx.key_properties),
+        )
+
+    def get(self, field: str) -> t.Any:  # noqa: ANN401 - any JSON value
+        """The field's value (dotted paths allowed); None when absent or null."""
+        return lookup(self.data, field)
+
+    def error(self, field: str | None, problem: str, hint: str = "") -> RecordError:
+        """A `RecordError` for this record."""
+        return RecordError(
+            stream=self.ctx.stream, record_key=self.key, field=field, problem=problem, hint=hint
+        )
+
+    def missing(self, field: str, expression: str, why: str = "") -> RecordError:
+        """The error for a required field the record lacks."""
+        problem = f"'{field}' is required{why} but the record has no value for it."
+        return self.error(field, problem, stream_map_hint(self.ctx.stream, field, expression))
+
+    def wrong_type(self, field: str, value: object, expected: str, expression: str) -> RecordError:
+        """The error for a field whose value has the wrong type."""
+        return self.error(
+            field,
+            f"expected {expected}, got {type(value).__name__} {value!r}.",
+            f"convert it, e.g. {stream_map_hint(self.ctx.stream, field, expression)}",
+        )
+
+    def request(
+        self,
+        *,
+        path: str,
+        body: dict[str, t.Any],
+        order_key: str,
+        credential: Secret | None,
+        rate_scopes: tuple[RateScope, ...],
+    ) -> ApiRequest:
+        """The POST request for this record."""
+        settings = self.ctx.settings
+        return ApiRequest(
+            method="POST",
+            url=endpoint_url(settings.base_url, path),
+            body=body,
+            credential=credential,
+            order_key=order_key,
+            rate_scopes=rate_scopes,
+            records=(self.original,),
+            record_keys=(self.key,),
+            headers=dict(settings.request_headers),
+        )
+
+    def api_key_request(self, *, path: str, body: dict[str, t.Any], order_key: str) -> ApiRequest:
+        """The POST request for an endpoint that takes the API key."""
+        return self.request(
+            path=path,
+            body=body,
+            order_key=order_key,
+            credential=self.ctx.settings.api_key,
+            rate_scopes=self.ctx.api_key_scopes(),
+        )
+
+
+def segment(value: str) -> str:
+    """A value as one URL path segment."""
+    return quote(value, safe="")
+
+
+# A reader turns a record field into its body value, or None when the record lacks it.
+Reader = t.Callable[[Record, str], t.Any]
+
+
+def text(record: Record, field: str) -> str | None:
+    """A string field."""
+    value = record.get(field)
+    if value is None or isinstance(value, str):
+        return value
+    raise record.wrong_type(field, value, "a string", f"str({field})")
+
+
+def identifier(record: Record, field: str) -> str | None:
+    """An id or key: a string, or a whole number that is sent as its decimal text."""
+    value = record.get(field)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise record.wrong_type(field, value, "a string id", f"str({field})")
+
+
+def boolean(record: Record, field: str) -> bool | None:
+    """A true/false field."""
+    value = record.get(field)
+    if value is None or isinstance(value, bool):
+        return value
+    raise record.wrong_type(field, value, "true or false", f"bool({field})")
+
+
+def int32(record: Record, field: str) -> int | None:
+    """A 32-bit whole number; a string holding one is accepted."""
+    value = record.get(field)
+    if value is None:
+        return None
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        try:
+            number = int(value.strip())
+        except ValueError:
+            number = None
+    if number is None or abs(number) > INT32_MAX:
+        raise record.wrong_type(field, value, "a whole number (32-bit)", f"int({field})")
+    return number
+
+
+def strings(record: Record, field: str) -> list[str] | None:
+    """A list of strings."""
+    value = record.get(field)
+    if value is None:
+        return None
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise record.wrong_type(field, value, "a list of strings", f"[str(x) for x in {field}]")
+
+
+def mapping(record: Record, field: str) -> dict[str, t.Any] | None:
+    """A JSON object."""
+    value = record.get(field)
+    if value is None or isinstance(value, dict):
+        return value
+    raise record.wrong_type(field, value, "an object", f"{{'value': {field}}}")
+
+
+def one_of(*choices: str) -> Reader:
+    """A reader for a string that must be one of `choices`."""
+
+    def read(record: Record, field: str) -> str | None:
+        value = text(record, field)
+        if value is None or value in choices:
+            return value
+        raise record.error(
+            field,
+            f"{value!r} is not one of {', '.join(choices)}.",
+            stream_map_hint(record.ctx.stream, field, f"'{choices[0]}'"),
+        )
+
+    return read
+
+
+def objects(**shape: type) -> Reader:
+    """A reader for a list of objects, each with the keys of `shape` holding those types."""
+    described = ", ".join(f"{key} ({kind.__name__})" for key, kind in shape.items())
+
+    def read(record: Record, field: str) -> list[dict[str, t.Any]] | None:
+        value = record.get(field)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise record.wrong_type(
+                field, value, f"a list of objects with {described}", f"[{field}]"
+            )
+        for index, item in enumerate(value):
+            if not isinstance(item, dict) or not all(
+                isinstance(item.get(key), kind) for key, kind in shape.items()
+            ):
+                raise record.error(
+                    f"{field}[{index}]",
+                    f"expected an object with {described}, got {item!r}.",
+                    f"see incident.io's API reference for the shape of '{field}'.",
+                )
+        return list(value)
+
+    return read
+
+
+def read_fields(record: Record, readers: Mapping[str, Reader]) -> dict[str, t.Any]:
+    """The body fields the record has, each read and checked by its reader."""
+    body: dict[str, t.Any] = {}
+    for name, read in readers.items():
+        value = read(record, name)
+        if value is not None:
+            body[name] = value
+    return body
+
+
+def require(record: Record, body: Mapping[str, t.Any], field: str, expression: str) -> None:
+    """Refuse a body without a value for a field the API requires."""
+    if body.get(field) in (None, ""):
+        raise record.missing(field, expression)
+
+
+def required_identifier(
+    record: Record, fields: Iterable[str], expression: str, why: str = ""
+) -> str:
+    """The first non-empty id among `fields`, else an error naming the first one."""
+    names = list(fields)
+    for name in names:
+        value = identifier(record, name)
+        if value:
+            return value
+    raise record.missing(names[0], expression, why)
+
+
+def custom_field_value(record: Record, mapped: CustomFieldMap, value: object) -> dict[str, str]:
+    """One `CustomFieldValuePayloadV2` of the mapped field's kind."""
+    field = mapped.field
+    if mapped.kind == "numeric":
+        if isinstance(value, str):
+            try:
+                number = Decimal(value.strip())
+            except ArithmeticError:
+                number = Decimal("NaN")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        else:
+            number = Decimal("NaN")
+        if not number.is_finite():
+            raise record.wrong_type(
+                field, value, "a number (numeric custom field)", f"float({field})"
+            )
+        # The spec carries numbers as strings; plain notation, never an exponent.
+        return {"value_numeric": format(number, "f")}
+    if mapped.kind == "text":
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            value = str(value)
+        if not isinstance(value, str):
+            raise record.wrong_type(field, value, "text (text custom field)", f"str({field})")
+        return {"value_text": value}
+    key = {
+        "link": "value_link",
+        "option": "value_option_id",
+        "catalog_entry": "value_catalog_entry_id",
+    }[mapped.kind]
+    if not isinstance(value, str) or not value:
+        raise record.wrong_type(
+            field, value, f"a string ({mapped.kind} custom field)", f"str({field})"
+        )
+    return {key: value}
+
+
+def with_custom_fields(
+    record: Record, entries: list[dict[str, t.Any]] | None
+) -> list[dict[str, t.Any]]:
+    """The record's own custom field `entries` followed by those the `custom_fields` setting maps.
+
+    A list value gives several values, an empty list clears the field, a missing one is skipped.
+    """
+    result = list(entries or [])
+    for mapped in record.ctx.settings.custom_fields:
+        value = record.get(mapped.field)
+        if value is None:
+            continue
+        items = value if isinstance(value, list) else [value]
+        result.append(
+            {
+                "custom_field_id": mapped.custom_field_id,
+                "values": [custom_field_value(record, mapped, item) for item in items],
+            }
+        )
+    return result
+
+
+def top_level(paths: Iterable[str]) -> set[str]:
+    """The record fields that dotted paths start from."""
+    return {path.split(".", 1)[0] for path in paths}
