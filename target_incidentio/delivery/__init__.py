@@ -1,0 +1,1 @@
+"""Sending `ApiRequest`s: classification, pacing, retries, ordering and the delivery engine."""

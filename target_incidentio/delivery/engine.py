@@ -1,0 +1,351 @@
+"""`Delivery`: sends `ApiRequest`s in parallel, paced, retried and in per-key order.
+
+Every submitted request ends in exactly one `DeliveryResult`, handed to `on_result`; nothing
+raised while sending is lost or escapes to the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import traceback
+import typing as t
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+import requests
+from typing_extensions import Self
+
+from target_incidentio.delivery.ordering import ExecutorClosedError, OrderedExecutor
+from target_incidentio.delivery.outcome import (
+    Delivered,
+    ErrorDetail,
+    ErrorInfo,
+    Outcome,
+    Rejected,
+    Retry,
+    classify,
+    classify_exception,
+    parse_error,
+    status_text,
+)
+from target_incidentio.delivery.ratelimit import RateLimiter
+from target_incidentio.delivery.retry import Retrier, RetryPolicy
+from target_incidentio.delivery.session import make_session
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+    from concurrent.futures import Future
+
+    from target_incidentio.payloads.base import ApiRequest
+    from target_incidentio.settings import DeliverySettings
+
+__all__ = [
+    "Delivery",
+    "DeliveryResult",
+    "DeliveryStats",
+    "DeliveryStoppedError",
+    "ErrorDetail",
+    "ErrorInfo",
+    "describe",
+    "request_label",
+]
+
+LOG = logging.getLogger(__name__)
+# Longest response body kept on a result (characters of its JSON or text).
+RESPONSE_BODY_LIMIT = 4096
+# Queued-or-running requests per worker before `submit` blocks.
+PENDING_PER_WORKER = 8
+
+Status = t.Literal["delivered", "rejected", "failed", "dry_run", "cancelled"]
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class DeliveryStoppedError(RuntimeError):
+    """`submit` was called after `stop()` or `close()`."""
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """How one request ended."""
+
+    request: ApiRequest
+    # failed = retries exhausted, a transport error, or a request that could not be sent at all.
+    status: Status
+    status_code: int | None
+    attempts: int  # HTTP attempts made (0 for dry_run/cancelled)
+    throttled: int  # 429s met
+    duration_ms: float
+    sent_at: datetime  # UTC, first attempt (for dry_run: when handled; cancelled: when queued)
+    response_body: t.Any  # parsed JSON or text, cut to RESPONSE_BODY_LIMIT
+    error: ErrorInfo | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the records count as handled successfully."""
+        return self.status in ("delivered", "dry_run")
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    """Run totals: requests by final status, plus HTTP attempts, retries and 429s."""
+
+    sent: int = 0  # HTTP attempts
+    delivered: int = 0
+    rejected: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    dry_run: int = 0
+    retried: int = 0
+    throttled: int = 0
+
+
+@dataclass
+class _Response:
+    """One attempt: what came back (or what went wrong on the way)."""
+
+    outcome: Outcome
+    status_code: int | None = None
+    body: t.Any = None
+    text: str = ""
+    error: ErrorInfo | None = None
+
+
+@dataclass
+class _Counters:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    values: dict[str, int] = field(default_factory=dict)
+
+    def add(self, **amounts: int) -> None:
+        with self.lock:
+            for name, amount in amounts.items():
+                self.values[name] = self.values.get(name, 0) + amount
+
+    def snapshot(self) -> DeliveryStats:
+        with self.lock:
+            return DeliveryStats(**self.values)
+
+
+class Delivery:
+    """Sends requests on `max_concurrency` threads; see the module docstring for the guarantees.
+
+    `on_result` runs on a worker thread (on the thread calling `stop()` for cancelled requests),
+    so it must be thread-safe; an exception it raises is logged and otherwise ignored.
+    """
+
+    def __init__(  # noqa: PLR0913 - the keyword arguments are the test seams
+        self,
+        settings: DeliverySettings,
+        *,
+        on_result: Callable[[DeliveryResult], None],
+        redact: Callable[[str], str] = _identity,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], datetime] = _utc_now,
+        retry_policy: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | None = None,
+    ) -> None:
+        self.settings = settings
+        self._on_result = on_result
+        self._redact = redact
+        self._own_session = session is None
+        self._session = session if session is not None else make_session(settings.max_concurrency)
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._limiter = rate_limiter or RateLimiter(clock=clock, sleep=sleep)
+        self._retrier = Retrier(
+            retry_policy or RetryPolicy.from_settings(settings), sleep=sleep, redact=redact
+        )
+        self._executor = OrderedExecutor(
+            settings.max_concurrency, settings.max_concurrency * PENDING_PER_WORKER
+        )
+        self._counters = _Counters()
+        self._stopped = False
+
+    @property
+    def stats(self) -> DeliveryStats:
+        """Totals so far."""
+        return self._counters.snapshot()
+
+    def submit(self, request: ApiRequest) -> None:
+        """Queue `request` behind earlier ones with its `order_key`; blocks only when full."""
+        if self._stopped:
+            msg = "delivery was stopped; no more requests are accepted"
+            raise DeliveryStoppedError(msg)
+        queued_at = self._wall_clock()
+        try:
+            future = self._executor.submit(request.order_key, lambda: self._deliver(request))
+        except ExecutorClosedError as exc:
+            msg = "delivery was stopped; no more requests are accepted"
+            raise DeliveryStoppedError(msg) from exc
+        future.add_done_callback(lambda f: self._report_if_cancelled(f, request, queued_at))
+
+    def stop(self) -> int:
+        """Refuse new requests, cancel queued ones (in-flight ones finish); return how many."""
+        self._stopped = True
+        self._executor.close()
+        return self._executor.cancel_pending()
+
+    def wait(self) -> None:
+        """Block until `on_result` has been called for every submitted request."""
+        self._executor.wait()
+
+    def close(self) -> None:
+        """Refuse new requests, finish the queued ones, release threads and connections."""
+        self._stopped = True
+        self._executor.shutdown()
+        if self._own_session:
+            self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- one request ---------------------------------------------------------------------------
+
+    def _report_if_cancelled(
+        self, future: Future[None], request: ApiRequest, queued_at: datetime
+    ) -> None:
+        if future.cancelled():
+            self._report(
+                DeliveryResult(request, "cancelled", None, 0, 0, 0.0, queued_at, None, None)
+            )
+
+    def _deliver(self, request: ApiRequest) -> None:
+        """Runs on a worker: send, turn whatever happens into a result, report it once."""
+        started = self._clock()
+        sent_at = self._wall_clock()
+        try:
+            result = self._send(request, started, sent_at)
+        except Exception as exc:  # noqa: BLE001 - a bug must still end in a result
+            error = ErrorInfo("internal_error", self._redact(f"{type(exc).__name__}: {exc}"), None)
+            LOG.error("Delivery failed unexpectedly: %s", self._traceback(exc))  # noqa: TRY400
+            result = DeliveryResult(
+                request, "failed", None, 0, 0, self._elapsed_ms(started), sent_at, None, error
+            )
+        self._report(result)
+
+    def _send(self, request: ApiRequest, started: float, sent_at: datetime) -> DeliveryResult:
+        if self.settings.dry_run:
+            return DeliveryResult(request, "dry_run", None, 0, 0, 0.0, sent_at, None, None)
+        headers = {**request.headers, "Content-Type": "application/json"}
+        if request.credential is not None:
+            headers["Authorization"] = f"Bearer {request.credential.reveal()}"
+        data = json.dumps(request.body, ensure_ascii=False, allow_nan=False).encode()
+        throttled = 0
+        first_attempt: datetime | None = None
+
+        def attempt() -> _Response:
+            nonlocal throttled, first_attempt
+            first_attempt = first_attempt or self._wall_clock()
+            response = self._attempt(request, headers, data)
+            throttled += response.status_code == 429  # noqa: PLR2004
+            return response
+
+        tried = self._retrier.run(attempt, lambda r: r.outcome, request_label(request))
+        last = tried.last
+        status: Status
+        if isinstance(last.outcome, Delivered):
+            status, error = "delivered", None
+        else:
+            status = "rejected" if isinstance(last.outcome, Rejected) else "failed"
+            error = last.error or self._error_from(last)
+            if last.status_code is None:  # never got an answer: nothing the server refused
+                status = "failed"
+        self._counters.add(sent=tried.attempts, retried=tried.attempts - 1, throttled=throttled)
+        return DeliveryResult(
+            request,
+            status,
+            last.status_code,
+            tried.attempts,
+            throttled,
+            self._elapsed_ms(started),
+            first_attempt or sent_at,
+            self._keep_body(last),
+            error,
+        )
+
+    def _attempt(self, request: ApiRequest, headers: dict[str, str], data: bytes) -> _Response:
+        """One paced HTTP call; transport errors become a `_Response` too."""
+        self._limiter.acquire(request.rate_scopes)
+        try:
+            response = self._session.request(
+                request.method,
+                request.url,
+                data=data,
+                headers=headers,
+                timeout=self.settings.request_timeout,
+            )
+        except (requests.RequestException, OSError) as exc:
+            failure = classify_exception(exc)
+            reason = self._redact(failure.reason)
+            return _Response(failure, error=ErrorInfo("transport_error", reason, None))
+        text = response.text
+        try:
+            body: t.Any = response.json() if text.strip() else None
+        except ValueError:
+            body = text
+        outcome = classify(response.status_code, response.headers, body, self._wall_clock())
+        # A 429's wait is the limiter's business too: hold every caller of this key, not just us.
+        pause = None
+        if isinstance(outcome, Retry) and outcome.after is not None and response.status_code == 429:  # noqa: PLR2004
+            pause = min(outcome.after, self._retrier.policy.max_wait)
+        self._limiter.observe(request.rate_scopes, response.headers, pause)
+        return _Response(outcome, response.status_code, body, text)
+
+    def _error_from(self, response: _Response) -> ErrorInfo:
+        info = parse_error(response.body)
+        reason = response.outcome.reason if not isinstance(response.outcome, Delivered) else ""
+        message = self._redact(info.message or reason)
+        details = tuple(ErrorDetail(d.code, self._redact(d.message), d.field) for d in info.details)
+        return ErrorInfo(info.type, message, info.request_id, details)
+
+    def _keep_body(self, response: _Response) -> t.Any:  # noqa: ANN401 - any JSON
+        """The body as parsed, unless it is too long or holds a secret: then cut, redacted text."""
+        text = response.text
+        redacted = self._redact(text)
+        if redacted == text and len(text) <= RESPONSE_BODY_LIMIT:
+            return response.body
+        return redacted[:RESPONSE_BODY_LIMIT]
+
+    def _report(self, result: DeliveryResult) -> None:
+        self._counters.add(**{result.status: 1})
+        try:
+            self._on_result(result)
+        except Exception as exc:  # noqa: BLE001 - one bad callback must not stop the others
+            LOG.error("on_result raised: %s", self._traceback(exc))  # noqa: TRY400
+
+    def _traceback(self, exc: BaseException) -> str:
+        return self._redact("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+
+    def _elapsed_ms(self, started: float) -> float:
+        return (self._clock() - started) * 1000.0
+
+    def __repr__(self) -> str:
+        return f"Delivery(stats={self.stats!r})"
+
+
+def request_label(request: ApiRequest) -> str:
+    """`POST /v2/alert_events/http/x`: names a call in logs without query string or headers."""
+    return f"{request.method.upper()} {urlsplit(request.url).path or '/'}"
+
+
+def describe(result: DeliveryResult) -> str:
+    """One line for logs: `POST /v2/alert_events/http/x: rejected (HTTP 422 …): message`."""
+    where = request_label(result.request)
+    code = f" ({status_text(result.status_code)})" if result.status_code else ""
+    message = f": {result.error.message}" if result.error and result.error.message else ""
+    return f"{where}: {result.status}{code}{message}"

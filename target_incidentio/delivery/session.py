@@ -1,0 +1,60 @@
+"""The HTTP session: pooled keep-alive connections, TLS always verified, safe redirects."""
+
+from __future__ import annotations
+
+import typing as t
+from importlib import metadata
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+if t.TYPE_CHECKING:
+    from requests.models import Response
+
+MAX_REDIRECTS = 5
+
+
+def _version() -> str:
+    try:
+        return metadata.version("target-incidentio")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+USER_AGENT = f"target-incidentio/{_version()}"
+
+
+class InsecureRedirectError(requests.exceptions.InvalidURL):
+    """An https endpoint redirected to plain http, which would expose the request in clear."""
+
+
+class DeliverySession(requests.Session):
+    """A `requests.Session` that refuses https → http redirects.
+
+    `requests` already drops `Authorization` when a redirect leaves the original host
+    (`Session.should_strip_auth`); this class leaves that untouched.
+    """
+
+    def get_redirect_target(self, resp: Response) -> str | None:
+        """Follow a redirect only if it does not downgrade from https to http."""
+        target = super().get_redirect_target(resp)
+        if target is not None and resp.url:
+            resolved = urljoin(resp.url, target)
+            if urlsplit(resp.url).scheme == "https" and urlsplit(resolved).scheme == "http":
+                resp.close()
+                msg = f"refused redirect from https to plain http ({urlsplit(resolved).netloc})"
+                raise InsecureRedirectError(msg, response=resp)
+        return target
+
+
+def make_session(pool_size: int, *, user_agent: str = USER_AGENT) -> requests.Session:
+    """A session whose pool keeps one keep-alive connection per worker thread."""
+    session = DeliverySession()
+    session.verify = True  # never switched off, whatever the environment says
+    session.max_redirects = MAX_REDIRECTS
+    session.headers["User-Agent"] = user_agent
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
