@@ -1,0 +1,19 @@
+"""A local stand-in for incident.io, for tests, benchmarks and a first run.
+
+Stands apart from ``target_incidentio`` on purpose: it knows only incident.io's
+published API, so the target is tested against the contract, not itself.
+"""
+
+from incidentio_sandbox.app import SandboxApp, SandboxConfig
+from incidentio_sandbox.faults import Fault, FaultConfig, ScriptedFault
+from incidentio_sandbox.server import Sandbox, SandboxHTTPServer
+
+__all__ = [
+    "Fault",
+    "FaultConfig",
+    "Sandbox",
+    "SandboxApp",
+    "SandboxConfig",
+    "SandboxHTTPServer",
+    "ScriptedFault",
+]
