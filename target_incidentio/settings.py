@@ -285,12 +285,43 @@ def _check_stream(settings: StreamSettings, where: str) -> None:
             )
         if any(not name.strip() for name in template_fields(settings.api_url)):
             raise SettingError(f"{where}api_url", "has an empty `{}` placeholder.")
+    if settings.api_url and template_fields(settings.api_url) and settings.batch_size_rows > 1:
+        raise SettingError(
+            f"{where}batch_size_rows",
+            "a batch shares one URL, so it cannot be combined with `{field}` placeholders "
+            "in `api_url`.",
+            "set batch_size_rows to 1, or use an api_url without placeholders.",
+        )
     if settings.operation == "http" and not settings.api_url:
         raise SettingError(
             f"{where}api_url",
             "the `http` operation needs an endpoint.",
             "set `api_url`, e.g. `/v2/incident_timeline_items`.",
         )
+
+
+def _check_credentials(settings: StreamSettings, where: str) -> None:
+    """Each operation needs its own credential; refuse the run before any request."""
+    if settings.operation == "alert_event":
+        if settings.alert_source_token is None:
+            raise SettingError(
+                f"{where}alert_source_token",
+                "the `alert_event` operation authenticates with the alert source's own token, "
+                "and none is set.",
+                "copy the token from the HTTP alert source in incident.io (Alerts > Sources) "
+                "into `alert_source_token`, or choose another `operation`.",
+            )
+    elif settings.api_key is None:
+        raise SettingError(
+            "api_key",
+            f"the `{settings.operation}` operation{_for(where)} needs an incident.io API key.",
+            "create one in incident.io (Settings > API keys) and set `api_key`, or "
+            "TARGET_INCIDENTIO_API_KEY.",
+        )
+
+
+def _for(where: str) -> str:
+    return f" (set by `{where.rstrip('.')}`)" if where else ""
 
 
 @dataclass(frozen=True)
@@ -347,6 +378,7 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
         ),
     )
     _check_stream(defaults, "")
+    dry_run = bool(config.get("dry_run", False))
     overrides: dict[str, StreamSettings] = {}
     streams = config.get("streams") or {}
     if not isinstance(streams, dict):
@@ -365,6 +397,11 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
         resolved = _stream_values(raw, where, defaults)
         _check_stream(resolved, where)
         overrides[pattern] = resolved
+    if not dry_run:
+        # The defaults serve every stream that no pattern matches; `*` matches them all.
+        checked = overrides if "*" in overrides else {"": defaults, **overrides}
+        for pattern, resolved in checked.items():
+            _check_credentials(resolved, f"streams.{pattern}." if pattern else "")
 
     on_error = _choice("on_error", config.get("on_error", "fail"), ("fail", "continue"))
     max_failures = config.get("max_failures")
@@ -389,7 +426,7 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
             else int(_positive("max_failures", max_failures, integer=True, zero=True))
         ),
         dead_letter_path=config.get("dead_letter_path") or None,
-        dry_run=bool(config.get("dry_run", False)),
+        dry_run=dry_run,
     )
     webhook_url = config.get("response_webhook_url") or None
     responses = ResponseSettings(

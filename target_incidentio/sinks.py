@@ -8,6 +8,7 @@ before it emits STATE.
 
 from __future__ import annotations
 
+import datetime
 import typing as t
 from dataclasses import replace
 
@@ -17,7 +18,6 @@ from typing_extensions import override
 from target_incidentio.errors import RecordError
 from target_incidentio.payloads import BUILDERS, unplaced_fields
 from target_incidentio.payloads.base import BuildContext
-from target_incidentio.payloads.fields import record_key
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -59,6 +59,14 @@ class IncidentIOSink(BatchSink):
         return self.stream_settings.batch_size_rows
 
     @override
+    def preprocess_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> dict[str, t.Any]:
+        # The SDK parses date-time fields into Python objects; the API wants RFC 3339 text.
+        for name, value in record.items():
+            if isinstance(value, (datetime.date, datetime.time)):
+                record[name] = value.isoformat()
+        return record
+
+    @override
     def process_batch(self, context: dict[str, t.Any]) -> None:
         records: list[dict[str, t.Any]] = context.get("records", [])
         groups = [records] if self.batches_records else [[r] for r in records]
@@ -95,10 +103,6 @@ class IncidentIOSink(BatchSink):
                 self.operation,
                 ", ".join(sorted(fresh)),
             )
-
-    def key_of(self, record: dict[str, t.Any]) -> str:
-        """How messages name a record."""
-        return record_key(record, self.key_properties)
 
 
 class AlertEventSink(IncidentIOSink):

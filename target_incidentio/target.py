@@ -27,125 +27,140 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.singerlib.encoding.base import GenericSingerReader
 
-# Settings a stream may override under `streams.<name or glob>`.
-_STREAM_PROPERTIES = (
-    th.Property(
-        "operation",
-        th.StringType,
-        allowed_values=list(OPERATIONS),
-        title="Operation",
-        description="Which kind of write each record becomes: `alert_event` (default), "
-        "`incident`, `incident_edit`, `incident_update`, `catalog_entry`, or `http` "
-        "(any endpoint, see `api_url`).",
-    ),
-    th.Property(
-        "method",
-        th.StringType,
-        allowed_values=list(METHODS),
-        title="HTTP method",
-        description="HTTP method of the `http` operation: POST (default), PUT or PATCH.",
-    ),
-    th.Property(
-        "api_url",
-        th.StringType,
-        title="API URL",
-        description="Endpoint of the `http` operation: an absolute https:// URL or a path "
-        "under `base_url`. `{field}` placeholders are filled from the record, URL-encoded, "
-        "e.g. `/v2/incident_timeline_items/{id}`.",
-        examples=["/v2/incident_timeline_items"],
-    ),
-    th.Property(
-        "request_headers",
-        th.CustomType({"type": ["string", "object", "null"]}),
-        title="Request headers",
-        description="Extra headers: `name:value,name2:value2` or an object. "
-        "`Authorization` and `Content-Type` are the target's own and cannot be set.",
-    ),
-    th.Property(
-        "exclude_attributes",
-        th.CustomType({"type": ["string", "array", "null"], "items": {"type": "string"}}),
-        title="Exclude attributes",
-        description="Fields never sent: a comma-separated string or an array; dotted paths "
-        "such as `owner.email` reach into nested objects.",
-    ),
-    th.Property(
-        "batch_size_rows",
-        th.IntegerType,
-        title="Records per call",
-        description="Records per API call (default 1; each incident.io write endpoint takes "
-        "one). For `http` with more than one, the body is a JSON array of the records, or "
-        "`{batch_wrapper_key: [...]}`.",
-    ),
-    th.Property(
-        "batch_wrapper_key",
-        th.StringType,
-        title="Batch wrapper key",
-        description='With `http` and `batch_size_rows` > 1, wrap the array as `{"<key>": [...]}`.',
-    ),
-    th.Property(
-        "alert_source_config_id",
-        th.StringType,
-        title="Alert source config id",
-        description="`alert_event`: the HTTP alert source's id (from its URL in incident.io); "
-        "else taken from the record's `alert_source_config_id`.",
-    ),
-    th.Property(
-        "alert_source_token",
-        th.StringType,
-        secret=True,
-        title="Alert source token",
-        description="`alert_event`: the alert source's own secret token (alert events do "
-        "not use the API key).",
-    ),
-    th.Property(
-        "incident_visibility",
-        th.StringType,
-        allowed_values=["public", "private"],
-        title="Incident visibility",
-        description="`incident`: visibility when the record has none (default `public`).",
-    ),
-    th.Property(
-        "custom_fields",
-        th.ArrayType(
-            th.ObjectType(
-                th.Property("field", th.StringType, required=True),
-                th.Property("custom_field_id", th.StringType, required=True),
-                th.Property("kind", th.StringType, allowed_values=list(CUSTOM_FIELD_KINDS)),
-            )
+
+def _stream_properties(*, top_level: bool) -> tuple[th.Property[t.Any], ...]:
+    """Settings a stream may override under `streams.<name or glob>`.
+
+    Defaults are shown only at the top level: an override without a value inherits.
+    """
+
+    def default(value: t.Any) -> t.Any:  # noqa: ANN401 - any JSON default
+        return value if top_level else None
+
+    return (
+        th.Property(
+            "operation",
+            th.StringType,
+            default=default("alert_event"),
+            allowed_values=list(OPERATIONS),
+            title="Operation",
+            description="Which kind of write each record becomes: `alert_event` (default), "
+            "`incident`, `incident_edit`, `incident_update`, `catalog_entry`, or `http` "
+            "(any endpoint, see `api_url`).",
         ),
-        title="Custom fields",
-        description="`incident`/`incident_edit`: record fields that fill custom fields, e.g. "
-        '`[{"field": "team", "custom_field_id": "01H…", "kind": "option"}]`; kinds: '
-        f"{', '.join(CUSTOM_FIELD_KINDS)}.",
-    ),
-    th.Property(
-        "notify_incident_channel",
-        th.BooleanType,
-        title="Notify incident channel",
-        description="`incident_edit`: tell the incident's Slack channel about the edit "
-        "(default false).",
-    ),
-    th.Property(
-        "catalog_type_id",
-        th.StringType,
-        title="Catalog type id",
-        description="`catalog_entry`: the catalog type; else taken from the record.",
-    ),
-    th.Property(
-        "catalog_attributes",
-        th.ObjectType(additional_properties=th.StringType),
-        title="Catalog attributes",
-        description="`catalog_entry`: record field → catalog attribute id. Scalars become "
-        "`{value: {literal}}`, lists `array_value`.",
-    ),
-    th.Property(
-        "rate_limit_per_minute",
-        th.NumberType,
-        title="Rate limit per minute",
-        description="Requests per minute per API key (default 1200, incident.io's limit); "
-        "set lower to leave room for other users of the key.",
-    ),
-)
+        th.Property(
+            "method",
+            th.StringType,
+            default=default("POST"),
+            allowed_values=list(METHODS),
+            title="HTTP method",
+            description="HTTP method of the `http` operation: POST (default), PUT or PATCH.",
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            title="API URL",
+            description="Endpoint of the `http` operation: an absolute https:// URL or a path "
+            "under `base_url`. `{field}` placeholders are filled from the record, URL-encoded, "
+            "e.g. `/v2/incident_timeline_items/{id}`.",
+            examples=["/v2/incident_timeline_items"],
+        ),
+        th.Property(
+            "request_headers",
+            th.CustomType({"type": ["string", "object", "null"]}),
+            title="Request headers",
+            description="Extra headers: `name:value,name2:value2` or an object. "
+            "`Authorization` and `Content-Type` are the target's own and cannot be set.",
+        ),
+        th.Property(
+            "exclude_attributes",
+            th.CustomType({"type": ["string", "array", "null"], "items": {"type": "string"}}),
+            title="Exclude attributes",
+            description="Fields never sent: a comma-separated string or an array; dotted paths "
+            "such as `owner.email` reach into nested objects.",
+        ),
+        th.Property(
+            "batch_size_rows",
+            th.IntegerType,
+            default=default(1),
+            title="Records per call",
+            description="Records per API call (default 1; each incident.io write endpoint takes "
+            "one). For `http` with more than one, the body is a JSON array of the records, or "
+            "`{batch_wrapper_key: [...]}`.",
+        ),
+        th.Property(
+            "batch_wrapper_key",
+            th.StringType,
+            title="Batch wrapper key",
+            description='With `http` and `batch_size_rows` > 1, wrap the array as `{"<key>": [...]}`.',
+        ),
+        th.Property(
+            "alert_source_config_id",
+            th.StringType,
+            title="Alert source config id",
+            description="`alert_event`: the HTTP alert source's id (from its URL in incident.io); "
+            "else taken from the record's `alert_source_config_id`.",
+        ),
+        th.Property(
+            "alert_source_token",
+            th.StringType,
+            secret=True,
+            title="Alert source token",
+            description="`alert_event`: the alert source's own secret token (alert events do "
+            "not use the API key).",
+        ),
+        th.Property(
+            "incident_visibility",
+            th.StringType,
+            default=default("public"),
+            allowed_values=["public", "private"],
+            title="Incident visibility",
+            description="`incident`: visibility when the record has none (default `public`).",
+        ),
+        th.Property(
+            "custom_fields",
+            th.ArrayType(
+                th.ObjectType(
+                    th.Property("field", th.StringType, required=True),
+                    th.Property("custom_field_id", th.StringType, required=True),
+                    th.Property("kind", th.StringType, allowed_values=list(CUSTOM_FIELD_KINDS)),
+                )
+            ),
+            title="Custom fields",
+            description="`incident`/`incident_edit`: record fields that fill custom fields, e.g. "
+            '`[{"field": "team", "custom_field_id": "01H…", "kind": "option"}]`; kinds: '
+            f"{', '.join(CUSTOM_FIELD_KINDS)}.",
+        ),
+        th.Property(
+            "notify_incident_channel",
+            th.BooleanType,
+            default=default(False),
+            title="Notify incident channel",
+            description="`incident_edit`: tell the incident's Slack channel about the edit "
+            "(default false).",
+        ),
+        th.Property(
+            "catalog_type_id",
+            th.StringType,
+            title="Catalog type id",
+            description="`catalog_entry`: the catalog type; else taken from the record.",
+        ),
+        th.Property(
+            "catalog_attributes",
+            th.ObjectType(additional_properties=th.StringType),
+            title="Catalog attributes",
+            description="`catalog_entry`: record field → catalog attribute id. Scalars become "
+            "`{value: {literal}}`, lists `array_value`.",
+        ),
+        th.Property(
+            "rate_limit_per_minute",
+            th.NumberType,
+            default=default(1200),
+            title="Rate limit per minute",
+            description="Requests per minute per API key (default 1200, incident.io's limit); "
+            "set lower to leave room for other users of the key.",
+        ),
+    )
 
 
 class TargetIncidentIO(Target):
@@ -170,10 +185,12 @@ class TargetIncidentIO(Target):
             description="incident.io API root. Plain http:// is accepted only for loopback "
             "addresses (the local sandbox).",
         ),
-        *_STREAM_PROPERTIES,
+        *_stream_properties(top_level=True),
         th.Property(
             "streams",
-            th.ObjectType(additional_properties=th.ObjectType(*_STREAM_PROPERTIES)),
+            th.ObjectType(
+                additional_properties=th.ObjectType(*_stream_properties(top_level=False))
+            ),
             title="Per-stream settings",
             description="Overrides keyed by stream name or shell-style glob (`alerts_*`); the "
             "most specific match wins and is layered on the top-level settings.",

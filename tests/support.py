@@ -1,0 +1,90 @@
+"""Run the target the way Meltano does, and read what it wrote."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import typing as t
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+from target_incidentio.target import TargetIncidentIO
+
+
+def schema(stream: str, properties: dict[str, t.Any], key_properties: list[str]) -> dict[str, t.Any]:
+    return {
+        "type": "SCHEMA",
+        "stream": stream,
+        "schema": {"type": "object", "properties": properties},
+        "key_properties": key_properties,
+    }
+
+
+def record(stream: str, data: dict[str, t.Any]) -> dict[str, t.Any]:
+    return {"type": "RECORD", "stream": stream, "record": data}
+
+
+def state(value: dict[str, t.Any]) -> dict[str, t.Any]:
+    return {"type": "STATE", "value": value}
+
+
+def singer_lines(messages: t.Iterable[dict[str, t.Any]]) -> str:
+    return "".join(json.dumps(m) + "\n" for m in messages)
+
+
+@dataclass
+class Run:
+    stdout: str
+    stderr: str
+    returncode: int
+
+    @property
+    def states(self) -> list[t.Any]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+
+def run_in_process(config: dict[str, t.Any], messages: t.Iterable[dict[str, t.Any]]) -> list[t.Any]:
+    """Run the target in this process; returns the state lines it wrote to stdout."""
+    target = TargetIncidentIO(config=config, parse_env_config=False)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        target.listen(io.StringIO(singer_lines(messages)))
+    return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+
+
+def run_cli(
+    config: dict[str, t.Any],
+    messages: t.Iterable[dict[str, t.Any]] | str,
+    tmp_path: Path,
+    *,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+) -> Run:
+    """Run `target-incidentio --config …` as Meltano would: a separate process on a pipe."""
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    data = messages if isinstance(messages, str) else singer_lines(messages)
+    proc = subprocess.run(  # noqa: S603 - our own entry point
+        [sys.executable, "-m", "target_incidentio", "--config", str(config_path)],
+        input=data,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**_clean_env(), **(env or {})},
+        check=False,
+    )
+    return Run(proc.stdout, proc.stderr, proc.returncode)
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("TARGET_INCIDENTIO_")}
+
+
+def read_jsonl(path: Path) -> list[dict[str, t.Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,127 @@
+"""Settings are checked before any request; every error names the setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from target_incidentio.errors import SettingError
+from target_incidentio.settings import parse_headers, parse_list, parse_settings
+
+HTTP = {"operation": "http", "api_url": "/v2/things", "api_key": "key-1234"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("X-Team:payments,X-Env:prod", {"X-Team": "payments", "X-Env": "prod"}),
+        (" X-A : 1 , , X-B:two:parts ", {"X-A": "1", "X-B": "two:parts"}),
+        ({"X-Team": "payments", "X-N": 3}, {"X-Team": "payments", "X-N": "3"}),
+        ("", {}),
+        (None, {}),
+    ],
+)
+def test_headers_both_forms(value, expected):
+    assert parse_headers("request_headers", value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("no-colon-here", "cannot read 'no-colon-here' as a header"),
+        (":value", "cannot read ':value'"),
+        ("Authorization:Bearer x", "'Authorization' is set by the target itself"),
+        ({"content-type": "text/plain"}, "'content-type' is set by the target itself"),
+        ({"X-Bad Name": "v"}, "HTTP cannot carry"),
+        ({"X-Split": "a\r\nInjected: yes"}, "HTTP cannot carry"),
+        (42, "must be a `name:value,...` string or an object"),
+    ],
+)
+def test_headers_bad_input_names_the_setting(value, message):
+    with pytest.raises(SettingError, match="Setting `request_headers`") as info:
+        parse_headers("request_headers", value)
+    assert message in str(info.value)
+
+
+def test_exclude_list_forms():
+    assert parse_list("exclude_attributes", "a, b.c ,,d") == ("a", "b.c", "d")
+    assert parse_list("exclude_attributes", ["a", " b "]) == ("a", "b")
+    with pytest.raises(SettingError, match="exclude_attributes"):
+        parse_list("exclude_attributes", [1, 2])
+
+
+@pytest.mark.parametrize(
+    ("config", "setting", "message"),
+    [
+        ({"operation": "bogus"}, "operation", "'bogus' is not one of"),
+        ({**HTTP, "method": "DELETE"}, "method", "'DELETE' is not one of"),
+        ({**HTTP, "api_url": "ftp://example.com/x"}, "api_url", "not an absolute https:// URL"),
+        ({**HTTP, "api_url": "v2/no-slash"}, "api_url", "neither an absolute"),
+        ({**HTTP, "base_url": "http://api.example.com"}, "base_url", "in clear"),
+        ({**HTTP, "base_url": "https://u:p@api.example.com"}, "base_url", "credentials"),
+        ({**HTTP, "base_url": "not a url"}, "base_url", "not an absolute"),
+        ({**HTTP, "api_url": "http://10.1.2.3/x"}, "api_url", "in clear"),
+        ({**HTTP, "response_webhook_url": "http://hooks.example.com"}, "response_webhook_url", "in clear"),
+        ({**HTTP, "max_concurrency": 0}, "max_concurrency", "greater than zero"),
+        ({**HTTP, "request_timeout": -1}, "request_timeout", "greater than zero"),
+        ({**HTTP, "max_retries": 1.5}, "max_retries", "whole number"),
+        ({**HTTP, "batch_size_rows": 0}, "batch_size_rows", "greater than zero"),
+        ({**HTTP, "api_url": "/v2/x/{id}", "batch_size_rows": 5}, "batch_size_rows", "placeholders"),
+        ({"operation": "http", "api_key": "k"}, "api_url", "needs an endpoint"),
+        ({"operation": "incident"}, "api_key", "needs an incident.io API key"),
+        ({"operation": "alert_event", "api_key": "k"}, "alert_source_token", "own token"),
+        ({**HTTP, "streams": {"a*": {"operation": "incident", "api_key": "x"}}}, "streams.a*", "cannot be set per stream"),
+        ({**HTTP, "streams": {"t": {"operation": "nope"}}}, "streams.t.operation", "not one of"),
+        ({**HTTP, "custom_fields": [{"field": "team"}]}, "custom_fields[0]", "custom_field_id"),
+        ({**HTTP, "custom_fields": [{"field": "t", "custom_field_id": "c", "kind": "x"}]}, "custom_fields[0].kind", "not one of"),
+        ({**HTTP, "on_error": "ignore"}, "on_error", "not one of"),
+    ],
+)
+def test_bad_settings_name_the_setting(config, setting, message):
+    with pytest.raises(SettingError) as info:
+        parse_settings(config)
+    assert f"Setting `{setting}`" in str(info.value)
+    assert message in str(info.value)
+
+
+def test_plain_http_allowed_for_loopback_only():
+    for host in ("127.0.0.1:8080", "localhost", "[::1]:9000", "127.9.9.9"):
+        parse_settings({**HTTP, "base_url": f"http://{host}"})
+
+
+def test_dry_run_needs_no_credentials():
+    parse_settings({"dry_run": True, "operation": "incident"})
+
+
+def test_streams_most_specific_pattern_wins():
+    settings = parse_settings(
+        {
+            **HTTP,
+            "streams": {
+                "*": {"method": "PUT"},
+                "alerts_*": {"method": "PATCH"},
+                "alerts_db*": {"api_url": "/v2/db"},
+                "alerts_db_main": {"exclude_attributes": "secret"},
+            },
+        }
+    )
+    assert settings.for_stream("other").method == "PUT"
+    assert settings.for_stream("alerts_web").method == "PATCH"
+    assert settings.for_stream("alerts_db_replica").api_url == "/v2/db"
+    main = settings.for_stream("alerts_db_main")
+    assert main.exclude_attributes == ("secret",)
+    # Each override is layered on the top-level settings.
+    assert main.api_url == "/v2/things"
+    assert main.method == "POST"
+
+
+def test_secrets_listed_for_redaction():
+    settings = parse_settings(
+        {
+            **HTTP,
+            "alert_source_token": "tok-abcdef",
+            "response_webhook_headers": "X-Hook-Token:hook-secret",
+            "streams": {"a": {"alert_source_token": "tok-other", "operation": "alert_event"}},
+        }
+    )
+    assert {"key-1234", "tok-abcdef", "hook-secret", "tok-other"} <= set(settings.secrets())
+    assert "key-1234" not in repr(settings)
