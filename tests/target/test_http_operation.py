@@ -115,7 +115,11 @@ def test_rejected_record_stops_the_run_with_a_clear_message(httpserver, tmp_path
             "status": 422,
             "request_id": "req-42",
             "errors": [
-                {"code": "is_required", "message": "A severity is required", "source": {"field": "severity_id"}}
+                {
+                    "code": "is_required",
+                    "message": "A severity is required",
+                    "source": {"field": "severity_id"},
+                }
             ],
         },
         status=422,

@@ -1,0 +1,262 @@
+"""Every operation end to end against the sandbox; each request checked against incident.io's spec."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support import read_jsonl, record, run_cli, run_in_process, schema, state
+
+from incidentio_sandbox import Sandbox
+
+API_KEY = "ik-test-Q7pv2cXX-api"
+TOKEN = "as-test-token-9Zr4-alerts"
+SOURCE = "01HSOURCE0000000000000000"
+
+
+@pytest.fixture
+def sandbox():
+    with Sandbox(api_key=API_KEY, alert_sources={SOURCE: TOKEN}) as sb:
+        yield sb
+
+
+def _config(sb, tmp_path, **extra):
+    return {
+        "api_key": API_KEY,
+        "alert_source_token": TOKEN,
+        "alert_source_config_id": SOURCE,
+        "base_url": sb.url,
+        "response_log_path": str(tmp_path / "responses.jsonl"),
+        "progress_interval": 60,
+        **extra,
+    }
+
+
+def _assert_spec_valid(sb, openapi_validator):
+    entries = sb.journal()
+    assert entries
+    for entry in entries:
+        openapi_validator(entry["method"], sb.url + entry["path"], entry["body"])
+        assert entry["status"] < 300, entry
+
+
+MONITORING = [
+    schema(
+        "checks",
+        {
+            "check_id": {"type": "string"},
+            "service": {"type": "string"},
+            "state": {"type": "string"},
+            "host": {"type": "string"},
+        },
+        ["check_id"],
+    ),
+    record("checks", {"check_id": "c1", "service": "db", "state": "CRITICAL", "host": "h1"}),
+    record("checks", {"check_id": "c2", "service": "web", "state": "CRITICAL", "host": "h2"}),
+    record("checks", {"check_id": "c1", "service": "db", "state": "OK", "host": "h1"}),
+    state({"checks": 3}),
+]
+CHECK_MAPS = {
+    "checks": {
+        "title": "service + ' is down'",
+        "status": "'resolved' if state == 'OK' else 'firing'",
+        "state": "__NULL__",
+    }
+}
+
+
+def test_alert_events_pair_up_and_resolve(sandbox, tmp_path, openapi_validator):
+    config = _config(sandbox, tmp_path, operation="alert_event", stream_maps=CHECK_MAPS)
+    states = run_in_process(config, MONITORING)
+    assert states == [{"checks": 3}]
+    _assert_spec_valid(sandbox, openapi_validator)
+    journal = sandbox.journal()
+    assert all(e["headers"]["Authorization"] == "Bearer ***" for e in journal)
+    c1 = [e["body"] for e in journal if e["body"]["metadata"]["check_id"] == "c1"]
+    assert [b["status"] for b in c1] == ["firing", "resolved"]
+    assert c1[0]["deduplication_key"] == c1[1]["deduplication_key"]
+    assert c1[0]["metadata"] == {"check_id": "c1", "service": "db", "host": "h1"}
+    alerts = {a["title"]: a for a in sandbox.state()["alerts"]}
+    assert alerts["db is down"]["status"] == "resolved"
+    assert alerts["web is down"]["status"] == "firing"
+    assert len(alerts) == 2
+    responses = read_jsonl(tmp_path / "responses.jsonl")
+    assert {r["status_code"] for r in responses} == {202}
+
+
+TICKETS = [
+    schema(
+        "tickets",
+        {
+            "ticket_id": {"type": "integer"},
+            "subject": {"type": "string"},
+            "team": {"type": "string"},
+        },
+        ["ticket_id"],
+    ),
+    record("tickets", {"ticket_id": 1, "subject": "Checkout down", "team": "opt-payments"}),
+    record("tickets", {"ticket_id": 2, "subject": "Login slow", "team": "opt-identity"}),
+    state({"tickets": 2}),
+]
+
+
+def test_incidents_are_created_once_across_reruns(sandbox, tmp_path, openapi_validator):
+    config = _config(
+        sandbox,
+        tmp_path,
+        operation="incident",
+        custom_fields=[{"field": "team", "custom_field_id": "01HTEAM", "kind": "option"}],
+        stream_maps={"tickets": {"name": "subject", "subject": "__NULL__"}},
+    )
+    run_in_process(config, TICKETS)
+    run_in_process(config, TICKETS)  # a rerun, as after a crash before state
+    _assert_spec_valid(sandbox, openapi_validator)
+    incidents = sandbox.state()["incidents"]
+    assert sorted(i["name"] for i in incidents) == ["Checkout down", "Login slow"]
+    bodies = [e["body"] for e in sandbox.journal()]
+    assert len(bodies) == 4
+    assert len({b["idempotency_key"] for b in bodies}) == 2
+    assert bodies[0]["custom_field_entries"] == [
+        {"custom_field_id": "01HTEAM", "values": [{"value_option_id": "opt-payments"}]}
+    ]
+    responses = read_jsonl(tmp_path / "responses.jsonl")
+    ids = {r["resource_id"] for r in responses}
+    assert ids == {i["id"] for i in incidents}
+    assert {r["reference"] for r in responses} == {i["reference"] for i in incidents}
+
+
+def test_edits_and_updates_reach_existing_incidents(sandbox, tmp_path, openapi_validator):
+    config = _config(
+        sandbox,
+        tmp_path,
+        operation="incident",
+        stream_maps={"tickets": {"name": "subject", "subject": "__NULL__", "team": "__NULL__"}},
+    )
+    run_in_process(config, TICKETS)
+    incident_id = sandbox.state()["incidents"][0]["id"]
+    messages = [
+        schema("edits", {"id": {"type": "string"}, "summary": {"type": "string"}}, ["id"]),
+        record("edits", {"id": incident_id, "summary": "Root cause: expired certificate"}),
+        schema(
+            "notes",
+            {
+                "note_id": {"type": "integer"},
+                "incident_id": {"type": "string"},
+                "message": {"type": "string"},
+            },
+            ["note_id"],
+        ),
+        record("notes", {"note_id": 1, "incident_id": incident_id, "message": "Mitigated"}),
+    ]
+    config = _config(
+        sandbox,
+        tmp_path,
+        streams={
+            "edits": {"operation": "incident_edit"},
+            "notes": {"operation": "incident_update"},
+        },
+    )
+    run_in_process(config, messages)
+    _assert_spec_valid(sandbox, openapi_validator)
+    edit = next(e for e in sandbox.journal() if e["path"].endswith("/actions/edit"))
+    assert edit["path"] == f"/v2/incidents/{incident_id}/actions/edit"
+    assert edit["body"] == {
+        "incident": {"summary": "Root cause: expired certificate"},
+        "notify_incident_channel": False,
+    }
+    update = next(e for e in sandbox.journal() if e["path"] == "/v2/incident_updates")
+    assert update["body"]["incident_id"] == incident_id
+    assert update["body"]["message"] == "Mitigated"
+    assert update["status"] == 201
+
+
+def test_catalog_entries_upsert(sandbox, tmp_path, openapi_validator):
+    messages = [
+        schema(
+            "services",
+            {
+                "service_id": {"type": "string"},
+                "display_name": {"type": "string"},
+                "tier": {"type": "string"},
+                "owners": {"type": "array"},
+            },
+            ["service_id"],
+        ),
+        record(
+            "services",
+            {
+                "service_id": "svc-pay",
+                "display_name": "Payments",
+                "tier": "1",
+                "owners": ["a", "b"],
+            },
+        ),
+        record(
+            "services",
+            {"service_id": "svc-id", "display_name": "Identity", "tier": "2", "owners": []},
+        ),
+    ]
+    config = _config(
+        sandbox,
+        tmp_path,
+        operation="catalog_entry",
+        catalog_type_id="01HSERVICETYPE",
+        catalog_attributes={"tier": "01HTIER", "owners": "01HOWNERS"},
+        stream_maps={"services": {"name": "display_name", "display_name": "__NULL__"}},
+    )
+    run_in_process(config, messages)
+    run_in_process(config, messages)
+    _assert_spec_valid(sandbox, openapi_validator)
+    entries = sandbox.state()["catalog_entries"]
+    assert sorted(e["external_id"] for e in entries) == ["svc-id", "svc-pay"]
+    body = sandbox.journal()[0]["body"]
+    assert body["attribute_values"] == {
+        "01HTIER": {"value": {"literal": "1"}},
+        "01HOWNERS": {"array_value": [{"literal": "a"}, {"literal": "b"}]},
+    }
+
+
+def test_a_broken_payload_is_caught_by_the_same_validator(sandbox, openapi_validator):
+    # The check above is live: what the target would never send is refused.
+    with pytest.raises(Exception, match="does not match"):
+        openapi_validator("POST", sandbox.url + "/v2/incidents", {"visibility": "sideways"})
+    with pytest.raises(Exception, match="does not match"):
+        openapi_validator(
+            "POST", sandbox.url + f"/v2/alert_events/http/{SOURCE}", {"status": "firing"}
+        )
+
+
+@pytest.mark.parametrize(
+    ("operation", "record_data", "field"),
+    [
+        ("alert_event", {"id": 1, "description": "no title"}, "title"),
+        ("alert_event", {"id": 1, "title": 42}, "title"),
+        ("alert_event", {"id": 1, "title": "x", "status": "exploded"}, "status"),
+        ("incident", {"id": 1, "name": ["not", "text"]}, "name"),
+        ("incident", {"id": 1, "name": "x", "visibility": "sideways"}, "visibility"),
+        ("incident_edit", {"id": 1, "summary": "x"} | {"id": None}, "id"),
+        ("incident_update", {"id": 1, "message": "no incident"}, "incident_id"),
+        ("catalog_entry", {"id": 1, "name": "x", "rank": "high"}, "rank"),
+    ],
+)
+def test_bad_records_fail_clearly_and_send_nothing(
+    sandbox, tmp_path, operation, record_data, field
+):
+    props = {k: {} for k in record_data}
+    messages = [
+        schema("rows", props, ["id"] if record_data.get("id") else []),
+        record("rows", record_data),
+        state({"rows": 1}),
+    ]
+    config = _config(sandbox, tmp_path, operation=operation, catalog_type_id="01HTYPE")
+    run = run_cli(config, messages, tmp_path)
+    assert run.returncode != 0
+    assert run.states == []
+    assert sandbox.journal() == []
+    assert "stream 'rows'" in run.stderr
+    assert f"field '{field}'" in run.stderr
+    logged = read_jsonl(tmp_path / "responses.jsonl")
+    assert [r["status"] for r in logged] == ["invalid"]
+    for secret in (API_KEY, TOKEN):
+        assert secret not in run.stderr
+        assert secret not in json.dumps(logged)
