@@ -10,12 +10,16 @@ import sys
 import typing as t
 from contextlib import redirect_stdout
 from dataclasses import dataclass
-from pathlib import Path
 
 from target_incidentio.target import TargetIncidentIO
 
+if t.TYPE_CHECKING:
+    from pathlib import Path
 
-def schema(stream: str, properties: dict[str, t.Any], key_properties: list[str]) -> dict[str, t.Any]:
+
+def schema(
+    stream: str, properties: dict[str, t.Any], key_properties: list[str]
+) -> dict[str, t.Any]:
     return {
         "type": "SCHEMA",
         "stream": stream,
@@ -68,7 +72,7 @@ def run_cli(
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
     data = messages if isinstance(messages, str) else singer_lines(messages)
-    proc = subprocess.run(  # noqa: S603 - our own entry point
+    proc = subprocess.run(
         [sys.executable, "-m", "target_incidentio", "--config", str(config_path)],
         input=data,
         capture_output=True,

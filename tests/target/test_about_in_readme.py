@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -17,7 +18,7 @@ def _settings_table(text: str) -> str:
 
 
 def test_readme_table_matches_about():
-    about = subprocess.run(  # noqa: S603 - our own entry point
+    about = subprocess.run(
         [sys.executable, "-m", "target_incidentio", "--about", "--format", "markdown"],
         capture_output=True,
         text=True,
@@ -29,14 +30,12 @@ def test_readme_table_matches_about():
 
 
 def test_about_lists_secrets_as_secret():
-    about = subprocess.run(  # noqa: S603
+    about = subprocess.run(
         [sys.executable, "-m", "target_incidentio", "--about", "--format", "json"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    import json
-
     properties = json.loads(about)["settings"]["properties"]
     for name in ("api_key", "alert_source_token", "response_webhook_headers"):
         assert properties[name].get("secret") is True, name

@@ -104,7 +104,7 @@ def test_dry_run_sends_nothing_and_logs_as_if_sent(httpserver, tmp_path):
     responses = read_jsonl(tmp_path / "responses.jsonl")
     assert [r["status"] for r in responses] == ["dry_run"] * 3
     assert all(r["ok"] and r["status_code"] is None for r in responses)
-    assert sorted(r["url"] for r in responses)[0].endswith("/v2/items/1")
+    assert min(r["url"] for r in responses).endswith("/v2/items/1")
 
 
 def test_rejected_record_stops_the_run_with_a_clear_message(httpserver, tmp_path):

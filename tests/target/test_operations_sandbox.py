@@ -1,4 +1,4 @@
-"""Every operation end to end against the sandbox; each request checked against incident.io's spec."""
+"""Every operation end to end against the sandbox; each request checked against the spec."""
 
 from __future__ import annotations
 
