@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=int, help="seed for the random faults")
     add("--slow-seconds", type=float, default=5, help="how long a 'slow' fault sleeps")
     add("--max-body-bytes", type=int, help="answer 413 to bodies larger than this")
+    add("--journal-max-entries", type=int, help="keep only the newest N journal entries")
     add("--verbose", action="store_true", help="log each request to stderr")
     return parser
 
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         retry_after_header=not args.no_retry_after,
         retry_after_format=args.retry_after_format,
         faults=faults,
+        journal_max_entries=args.journal_max_entries,
         host=args.host,
         port=args.port,
         verbose=args.verbose,

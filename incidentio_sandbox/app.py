@@ -7,6 +7,7 @@ latency -> body-size limit -> injected fault -> routing -> auth -> rate limit
 
 from __future__ import annotations
 
+import collections
 import copy
 import email.utils
 import json
@@ -112,6 +113,8 @@ class SandboxConfig:
     retry_after_header: bool = True
     retry_after_format: Literal["rfc3339", "http-date"] = "rfc3339"
     faults: FaultConfig = field(default_factory=FaultConfig)
+    # Long benchmarks may cap the journal; the oldest entries go first.
+    journal_max_entries: int | None = None
 
 
 class _Answer(Exception):  # noqa: N818 - control flow, not a failure
@@ -200,7 +203,10 @@ class SandboxApp:
         self.stopping = threading.Event()
         self._initial_faults = config.faults.to_json()
         self.faults = FaultInjector(FaultConfig(**copy.deepcopy(self._initial_faults)))
-        self._journal: list[JSONObject] = []
+        self._journal: collections.deque[JSONObject] = collections.deque(
+            maxlen=config.journal_max_entries,
+        )
+        self._seq = 0
         self._journal_lock = threading.Lock()
         self._buckets: dict[str, TokenBucket] = {}
         self._buckets_lock = threading.Lock()
@@ -222,6 +228,7 @@ class SandboxApp:
             self.store.clear()
         with self._journal_lock:
             self._journal.clear()
+            self._seq = 0
         with self._buckets_lock:
             self._buckets.clear()
         self.faults.configure(FaultConfig(**copy.deepcopy(self._initial_faults)))
@@ -286,6 +293,7 @@ class SandboxApp:
             "seq": 0,
             "request_id": request_id,
             "received_at": now_rfc3339(),
+            "client_port": int(request.environ.get("REMOTE_PORT") or 0),
             "method": request.method,
             "path": request.path,
             "query": _flat(
@@ -303,7 +311,8 @@ class SandboxApp:
             "duration_ms": None,
         }
         with self._journal_lock:
-            entry["seq"] = len(self._journal) + 1
+            self._seq += 1
+            entry["seq"] = self._seq
             self._journal.append(entry)
         return entry
 

@@ -56,6 +56,12 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SandboxHTTPServer
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle plus the client's
+        # delayed ACK adds ~40 ms to every answer on a kept-alive connection.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401
         if self.server.verbose:
             sys.stderr.write(f"{self.address_string()} - {format % args}\n")
@@ -88,6 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
             "SERVER_PORT": str(port),
             "SERVER_PROTOCOL": self.request_version,
             "REMOTE_ADDR": self.client_address[0],
+            "REMOTE_PORT": str(self.client_address[1]),
             "CONTENT_LENGTH": str(len(body)),
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": "http",
@@ -191,6 +198,7 @@ class Sandbox:
         retry_after_header: bool = True,
         retry_after_format: Literal["rfc3339", "http-date"] = "rfc3339",
         faults: FaultConfig | Mapping[str, Any] | None = None,
+        journal_max_entries: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         verbose: bool = False,
@@ -214,6 +222,7 @@ class Sandbox:
             retry_after_header=retry_after_header,
             retry_after_format=retry_after_format,
             faults=faults or FaultConfig(),
+            journal_max_entries=journal_max_entries,
         )
         self.app = SandboxApp(self.config)
         self._host, self._port, self._verbose = host, port, verbose

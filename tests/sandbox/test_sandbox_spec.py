@@ -1,0 +1,71 @@
+"""The shipped spec subset is exactly what trim_spec makes of incident.io's spec."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from incidentio_sandbox import trim_spec
+from incidentio_sandbox.validation import load_spec
+
+REPO = Path(__file__).resolve().parents[2]
+REFERENCE = REPO.parent / "shared" / "reference" / "incidentio-openapi.json"
+SHIPPED = REPO / "incidentio_sandbox" / "openapi-subset.json"
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="reference spec not available")
+def test_shipped_subset_is_reproducible(tmp_path: Path) -> None:
+    out = tmp_path / "subset.json"
+    subprocess.run(
+        [sys.executable, "-m", "incidentio_sandbox.trim_spec", str(REFERENCE), str(out)],
+        check=True,
+        timeout=60,
+    )
+    assert out.read_text(encoding="utf-8") == SHIPPED.read_text(encoding="utf-8")
+
+
+def test_subset_keeps_served_paths_and_every_referenced_schema() -> None:
+    spec = load_spec()
+    assert spec["info"]["title"]
+    assert spec["components"]["securitySchemes"]["BearerAuth"]["scheme"] == "bearer"
+    assert set(spec["paths"]) == set(trim_spec.SERVED)
+    for path, methods in trim_spec.SERVED.items():
+        assert set(spec["paths"][path]) == set(methods)
+    dangling = trim_spec._refs(spec) - set(spec["components"]["schemas"])
+    assert not dangling
+    for name in (
+        "AlertEventsCreateHTTPPayloadV2",
+        "IncidentsCreatePayloadV2",
+        "IncidentsEditPayloadV2",
+        "IncidentUpdatesCreatePayloadV2",
+        "CatalogCreateEntryPayloadV3",
+        "ErrorResponse",
+    ):
+        assert name in spec["components"]["schemas"]
+
+
+def test_trim_drops_unserved_paths_and_schemas() -> None:
+    tiny = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            path: {m: {"x": {"$ref": "#/components/schemas/A"}} for m in ("get", "post", "put")}
+            for path in trim_spec.SERVED
+        }
+        | {"/v1/other": {"get": {"x": {"$ref": "#/components/schemas/C"}}}},
+        "components": {
+            "schemas": {
+                "A": {"items": {"$ref": "#/components/schemas/B"}},
+                "B": {"type": "string"},
+                "C": {"type": "string"},
+            },
+        },
+    }
+    out = trim_spec.trim(tiny)
+    assert set(out["components"]["schemas"]) == {"A", "B"}
+    assert "/v1/other" not in out["paths"]
+    assert json.loads(trim_spec.dumps(out)) == out
