@@ -10,6 +10,7 @@ import fnmatch
 import ipaddress
 import typing as t
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from target_incidentio.errors import SettingError
@@ -199,7 +200,8 @@ def _secret(value: object) -> Secret | None:
 
 
 def _positive(setting: str, value: object, *, integer: bool = False, zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # Config files are read with Decimal for JSON numbers.
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise SettingError(setting, f"must be a number, got {value!r}.")
     if value < 0 or (value == 0 and not zero) or (integer and int(value) != value):
         kind = "a whole number" if integer else "a number"

@@ -1,0 +1,152 @@
+"""Response log formats, the response webhook, dead letters, error policy and progress lines."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import jsonschema
+import pytest
+from support import read_jsonl, record, run_cli, run_in_process, schema, state
+from werkzeug import Response
+
+from target_incidentio.errors import DeliveryFailedError
+
+API_KEY = "ik-responses-SECRET-0042"
+HOOK_SECRET = "hook-SECRET-77aa"
+
+
+def _config(httpserver, tmp_path, **extra):
+    return {
+        "api_key": API_KEY,
+        "base_url": httpserver.url_for("/").rstrip("/"),
+        "operation": "http",
+        "api_url": "/v2/items/{id}",
+        "response_log_path": str(tmp_path / "responses.jsonl"),
+        "progress_interval": 60,
+        "max_retries": 0,
+        **extra,
+    }
+
+
+def _messages(ids):
+    yield schema("items", {"id": {"type": "integer"}, "title": {"type": "string"}}, ["id"])
+    for i in ids:
+        yield record("items", {"id": i, "title": f"item {i}"})
+    yield state({"items": max(ids)})
+
+
+def _reject_even(request):
+    item = int(request.path.rsplit("/", 1)[1])
+    if item % 2:
+        return Response(json.dumps({"id": item}), status=200, content_type="application/json")
+    body = {
+        "type": "validation_error",
+        "status": 422,
+        "request_id": f"r{item}",
+        "errors": [{"code": "invalid_value", "message": "bad", "source": {"field": "title"}}],
+    }
+    return Response(json.dumps(body), status=422, content_type="application/json")
+
+
+def test_singer_format_can_feed_another_target(httpserver, tmp_path):
+    httpserver.expect_request("/v2/items/1").respond_with_json(
+        {"incident": {"id": "X1", "reference": "INC-9"}}
+    )
+    path = tmp_path / "responses.singer"
+    run_in_process(
+        _config(httpserver, tmp_path, response_log_path=str(path), response_log_format="singer"),
+        _messages([1]),
+    )
+    schema_msg, record_msg = read_jsonl(path)
+    assert schema_msg["type"] == "SCHEMA"
+    assert schema_msg["stream"] == "incidentio_responses"
+    assert record_msg["type"] == "RECORD"
+    assert record_msg["stream"] == "incidentio_responses"
+    assert record_msg["record"]["resource_id"] == "X1"
+    assert record_msg["record"]["reference"] == "INC-9"
+    # The record meets its own schema.
+    jsonschema.validate(record_msg["record"], schema_msg["schema"])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**record_msg["record"], "ok": "yes"}, schema_msg["schema"])
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_webhook_gets_every_response_record(httpserver, tmp_path, batch_size):
+    httpserver.expect_request("/v2/items/1").respond_with_json({})
+    httpserver.expect_request("/v2/items/2").respond_with_json({})
+    httpserver.expect_request("/v2/items/3").respond_with_json({})
+    httpserver.expect_request("/v2/items/4").respond_with_json({})
+    httpserver.expect_request("/hook").respond_with_data("", status=204)
+    config = _config(
+        httpserver,
+        tmp_path,
+        response_webhook_url=httpserver.url_for("/hook"),
+        response_webhook_headers={"X-Hook-Token": HOOK_SECRET},
+        response_webhook_batch_size=batch_size,
+    )
+    run_in_process(config, _messages([1, 2, 3, 4]))
+    hooks = [r for r, _ in httpserver.log if r.path == "/hook"]
+    assert all(h.headers["X-Hook-Token"] == HOOK_SECRET for h in hooks)
+    assert all("Authorization" not in h.headers for h in hooks)  # the API key never goes there
+    posted = [h.get_json() for h in hooks]
+    records = [r for p in posted for r in (p if batch_size > 1 else [p])]
+    assert sorted(r["record_keys"][0] for r in records) == ["id=1", "id=2", "id=3", "id=4"]
+    assert len(hooks) == (4 if batch_size == 1 else 2)
+    assert HOOK_SECRET not in json.dumps(records)
+
+
+def test_failing_webhook_never_blocks_delivery(httpserver, tmp_path):
+    for i in (1, 2, 3):
+        httpserver.expect_request(f"/v2/items/{i}").respond_with_json({})
+    httpserver.expect_request("/hook").respond_with_data("down", status=503)
+    config = _config(httpserver, tmp_path, response_webhook_url=httpserver.url_for("/hook"))
+    run = run_cli(config, _messages([1, 2, 3]), tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.states == [{"items": 3}]
+    assert "Response webhook: 3 posts failed" in run.stderr
+    assert len([r for r in read_jsonl(tmp_path / "responses.jsonl") if r["ok"]]) == 3
+
+
+def test_continue_writes_dead_letters_and_goes_on(httpserver, tmp_path):
+    httpserver.expect_request("/v2/items/1").respond_with_handler(_reject_even)
+    for i in range(1, 7):
+        httpserver.expect_request(f"/v2/items/{i}").respond_with_handler(_reject_even)
+    dead = tmp_path / "dead.jsonl"
+    config = _config(httpserver, tmp_path, on_error="continue", dead_letter_path=str(dead))
+    states = run_in_process(config, _messages(range(1, 7)))
+    assert states == [{"items": 6}]
+    letters = read_jsonl(dead)
+    assert sorted(d["key"] for d in letters) == ["id=2", "id=4", "id=6"]
+    first = next(d for d in letters if d["key"] == "id=2")
+    assert first["stream"] == "items"
+    assert first["record"] == {"id": 2, "title": "item 2"}
+    assert first["error"]["errors"][0]["field"] == "title"
+    responses = read_jsonl(tmp_path / "responses.jsonl")
+    assert len(responses) == 6
+    assert sorted(r["status"] for r in responses) == ["delivered"] * 3 + ["rejected"] * 3
+
+
+def test_continue_fails_at_the_end_past_max_failures(httpserver, tmp_path):
+    for i in range(1, 7):
+        httpserver.expect_request(f"/v2/items/{i}").respond_with_handler(_reject_even)
+    config = _config(httpserver, tmp_path, on_error="continue", max_failures=2)
+    with pytest.raises(DeliveryFailedError, match="3 records failed, more than max_failures=2"):
+        run_in_process(config, _messages(range(1, 7)))
+    # Every record was still tried: continue means continue.
+    assert len(httpserver.log) == 6
+
+
+def test_progress_and_summary_lines(httpserver, tmp_path):
+    def slow(request):
+        time.sleep(0.3)
+        return Response("{}", status=200, content_type="application/json")
+
+    httpserver.expect_request("/v2/items/1").respond_with_handler(slow)
+    httpserver.expect_request("/v2/items/2").respond_with_handler(slow)
+    config = _config(httpserver, tmp_path, progress_interval=0.1, max_concurrency=1)
+    run = run_cli(config, _messages([1, 2]), tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "Progress 'items': " in run.stderr
+    assert "Summary 'items': 2 records delivered, 0 failed, 0 retries, 0 answered 429" in run.stderr
+    assert "Summary (all streams" in run.stderr
