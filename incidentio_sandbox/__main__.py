@@ -80,9 +80,8 @@ def _write_port_file(path: Path, port: int) -> None:
     Path(tmp).replace(path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Start the sandbox, announce its URL, serve until SIGINT or SIGTERM."""
-    args = build_parser().parse_args(argv)
+def _build(args: argparse.Namespace) -> Sandbox:
+    """A sandbox configured from the parsed flags; ``ValueError`` on nonsense."""
     faults = FaultConfig(
         latency_ms=args.latency_ms,
         fault_rate=args.fault_rate,
@@ -91,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         slow_seconds=args.slow_seconds,
         max_body_bytes=args.max_body_bytes,
     )
-    sandbox = Sandbox(
+    return Sandbox(
         api_key=args.api_key or DEFAULT_API_KEY,
         alert_sources=dict(args.alert_source) if args.alert_source else DEFAULT_ALERT_SOURCES,
         rate_limit=args.rate_limit,
@@ -107,6 +106,16 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         verbose=args.verbose,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the sandbox, announce its URL, serve until SIGINT or SIGTERM."""
+    args = build_parser().parse_args(argv)
+    try:
+        sandbox = _build(args).start()
+    except (ValueError, OSError) as problem:
+        sys.stderr.write(f"incidentio-sandbox: {problem}\n")
+        return 2
     done = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:

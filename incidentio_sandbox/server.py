@@ -203,6 +203,7 @@ class Sandbox:
         port: int = 0,
         verbose: bool = False,
     ) -> None:
+        ensure_loopback(host)
         if isinstance(api_key, str):
             keys: dict[str, str] = {api_key: "api_key_name"}
         elif isinstance(api_key, Mapping):
