@@ -1,0 +1,143 @@
+"""The registry the sink uses, unplaced fields, and proof that the spec validator bites."""
+
+from __future__ import annotations
+
+import pytest
+
+from target_incidentio.payloads import (
+    BUILDERS,
+    PLACED_FIELDS,
+    REQUIRED_CREDENTIAL,
+    build_http,
+    unplaced_fields,
+)
+from target_incidentio.settings import OPERATIONS, CustomFieldMap, StreamSettings
+
+BASE = "https://api.incident.io"
+
+
+def test_every_operation_has_a_builder_credential_and_placement():
+    assert set(BUILDERS) == set(OPERATIONS)
+    assert set(REQUIRED_CREDENTIAL) == set(OPERATIONS)
+    assert set(PLACED_FIELDS) == set(OPERATIONS)
+    assert BUILDERS["http"] is build_http
+    assert REQUIRED_CREDENTIAL["alert_event"] == "alert_source_token"
+    assert {REQUIRED_CREDENTIAL[op] for op in OPERATIONS if op != "alert_event"} == {"api_key"}
+
+
+@pytest.mark.parametrize("operation", ["alert_event", "http"])
+def test_operations_that_send_everything_leave_nothing_unplaced(operation):
+    assert unplaced_fields(operation, {"anything": 1, "else": 2}, StreamSettings()) == set()
+
+
+def test_incident_unplaced_fields():
+    settings = StreamSettings(
+        custom_fields=(
+            CustomFieldMap("team", "01T", "text"),
+            CustomFieldMap("owner.name", "01O", "text"),
+        ),
+        exclude_attributes=("internal", "owner.email"),
+    )
+    record = {
+        "id": 1,
+        "name": "x",
+        "summary": "s",
+        "team": "sre",
+        "owner": {"name": "a"},
+        "internal": "dropped on purpose",
+        "_sdc_received_at": "now",
+        "priority": "high",
+        "created_at": "2024",
+    }
+    assert unplaced_fields("incident", record, settings) == {"id", "priority", "created_at"}
+    assert unplaced_fields("incident", record, settings, key_properties=("id",)) == {
+        "priority",
+        "created_at",
+    }
+
+
+def test_edit_update_and_catalog_unplaced_fields():
+    settings = StreamSettings(
+        custom_fields=(CustomFieldMap("team", "01T", "text"),),
+        catalog_attributes={"tier": "01TIER"},
+    )
+    edit = {
+        "id": "1",
+        "summary": "s",
+        "visibility": "private",
+        "team": "t",
+        "notify_incident_channel": True,
+    }
+    assert unplaced_fields("incident_edit", edit, settings) == {"visibility"}
+    update = {"incident_id": "1", "message": "m", "team": "t", "author": "ann"}
+    # custom_fields do not apply to updates.
+    assert unplaced_fields("incident_update", update, settings) == {"team", "author"}
+    entry = {"external_id": "e", "name": "n", "tier": 1, "aliases": [], "colour": "red"}
+    assert unplaced_fields("catalog_entry", entry, settings) == {"colour"}
+
+
+def test_placed_fields_follow_the_spec_names():
+    assert {"name", "summary", "severity_id", "idempotency_key", "visibility", "mode"} <= (
+        PLACED_FIELDS["incident"] or set()
+    )
+    assert "call_url" in (PLACED_FIELDS["incident_edit"] or set())
+    assert "visibility" not in (PLACED_FIELDS["incident_edit"] or set())
+
+
+# The validator fixture must reject what the API would reject, or the other tests prove nothing.
+
+
+def test_validator_rejects_an_alert_without_title(openapi_validator):
+    with pytest.raises(AssertionError, match="title"):
+        openapi_validator("POST", f"{BASE}/v2/alert_events/http/01ABC", {"status": "firing"})
+
+
+def test_validator_rejects_a_sideways_incident(openapi_validator):
+    body = {"idempotency_key": "k", "visibility": "sideways"}
+    with pytest.raises(AssertionError, match="sideways"):
+        openapi_validator("POST", f"{BASE}/v2/incidents", body)
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "match"),
+    [
+        (f"{BASE}/v2/incident_updates", {"incident_id": "1", "message": "m"}, "idempotency_key"),
+        (f"{BASE}/v2/incidents/01/actions/edit", {"incident": {}}, "notify_incident_channel"),
+        (
+            f"{BASE}/v3/catalog_entries",
+            {
+                "catalog_type_id": "t",
+                "name": "n",
+                "attribute_values": {"a": {"value": {"lit": "x"}}},
+            },
+            "lit",
+        ),
+        (
+            f"{BASE}/v3/catalog_entries",
+            {"catalog_type_id": "t", "name": "n", "attribute_values": {}, "rank": "3"},
+            "rank",
+        ),
+        (f"{BASE}/v2/no_such_endpoint", {}, "not found"),
+    ],
+)
+def test_validator_rejects_other_mismatches(openapi_validator, url, body, match):
+    with pytest.raises(AssertionError, match=match):
+        openapi_validator("POST", url, body)
+
+
+def test_validator_strictness_and_auth(openapi_validator):
+    body = {"idempotency_key": "k", "visibility": "public", "titel": "typo"}
+    with pytest.raises(AssertionError, match="titel"):
+        openapi_validator("POST", f"{BASE}/v2/incidents", body)
+    openapi_validator("POST", f"{BASE}/v2/incidents", body, strict=False)
+    with pytest.raises(AssertionError, match="Security"):
+        openapi_validator(
+            "POST", f"{BASE}/v2/incidents", {"idempotency_key": "k", "visibility": "public"}, {}
+        )
+    # Any host: a sandbox URL is judged by its path.
+    openapi_validator(
+        "POST",
+        "http://127.0.0.1:9999/v2/alert_events/http/01ABC?token=abc",
+        {"title": "t", "status": "resolved"},
+        {"Authorization": "Bearer alert-token"},
+    )
