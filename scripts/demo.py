@@ -1,0 +1,255 @@
+# ruff: noqa: INP001 - a script, not a package
+"""Run the Meltano demo against the local incident.io sandbox and show what it received.
+
+`scripts/demo.sh` creates `.venv` and runs this; it can also be run directly with the
+project's venv: `python scripts/demo.py [--port N] [--keep-going]`. The helpers here are
+shared with `tests/e2e/test_meltano_pipeline.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import venv
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MELTANO_VERSION = "4.4.1"
+MELTANO_VENV = ROOT / ".venv-meltano"
+JOB = "incidentio-demo"
+# The sandbox's fixed demo credentials (see incidentio_sandbox.app); not secrets.
+SANDBOX_API_KEY = "sandbox-api-key"
+SANDBOX_ALERT_SOURCE = "01SANDBOXALERTSOURCE000000"
+SANDBOX_ALERT_TOKEN = "sandbox-alert-token"  # noqa: S105 - the sandbox's public demo token
+OUTPUT = ROOT / "output" / "demo"
+
+
+def say(text: str = "") -> None:
+    """Print a line to stdout."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _bin(venv_dir: Path, name: str) -> Path:
+    return venv_dir / ("Scripts" if os.name == "nt" else "bin") / name
+
+
+def meltano_version(executable: Path) -> str | None:
+    """`meltano --version` of an executable, or None if it does not run."""
+    if not executable.exists():
+        return None
+    try:
+        result = subprocess.run(  # noqa: S603 - our own venv's executable
+            [str(executable), "--version"], capture_output=True, text=True, check=True, timeout=120
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip()
+
+
+def ensure_meltano(venv_dir: Path = MELTANO_VENV) -> Path:
+    """Meltano in its own venv (kept apart from the target's pins), installed once."""
+    executable = _bin(venv_dir, "meltano")
+    version = meltano_version(executable)
+    if version and MELTANO_VERSION in version:
+        return executable
+    say(f"Installing meltano=={MELTANO_VERSION} into {venv_dir.name}/ (once, about 20 s)...")
+    venv.create(venv_dir, with_pip=True, clear=version is not None)
+    subprocess.run(  # noqa: S603 - pip of the venv just created
+        [
+            str(_bin(venv_dir, "python")),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"meltano=={MELTANO_VERSION}",
+        ],
+        check=True,
+    )
+    return executable
+
+
+def meltano_env(
+    base_url: str, response_log: Path, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment for `meltano run` against a sandbox at `base_url`.
+
+    Every `TARGET_INCIDENTIO_*` variable of the caller is dropped, and the sandbox's own
+    credentials set explicitly, so a real key in the shell or `.env` never reaches it.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_INCIDENTIO_")}
+    env.update(
+        {
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "NO_COLOR": "1",
+            "TARGET_INCIDENTIO_BASE_URL": base_url,
+            "TARGET_INCIDENTIO_API_KEY": SANDBOX_API_KEY,
+            "TARGET_INCIDENTIO_ALERT_SOURCE_TOKEN": SANDBOX_ALERT_TOKEN,
+            "TARGET_INCIDENTIO_ALERT_SOURCE_CONFIG_ID": SANDBOX_ALERT_SOURCE,
+            "TARGET_INCIDENTIO_RESPONSE_LOG_PATH": str(response_log),
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def run_meltano(
+    meltano: Path, args: list[str], env: dict[str, str], log: Path, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run one meltano command in the project, output appended to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write(f"\n$ meltano {' '.join(args)}\n")
+        handle.flush()
+        result = subprocess.run(  # noqa: S603 - meltano from our venv, fixed arguments
+            [str(meltano), *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+        handle.write(result.stdout)
+    return result
+
+
+def _tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def attribute_names() -> dict[str, str]:
+    """Catalog attribute id -> record field, from the dev environment in meltano.yml."""
+    import yaml  # type: ignore[import-untyped]  # noqa: PLC0415 - PyYAML comes with singer-sdk
+
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    loaders = [
+        loader
+        for environment in project.get("environments", [])
+        for loader in environment.get("config", {}).get("plugins", {}).get("loaders", [])
+    ]
+    return {
+        attribute_id: field
+        for loader in loaders
+        for field, attribute_id in (
+            loader.get("config", {}).get("catalog_attributes") or {}
+        ).items()
+    }
+
+
+def _literal(binding: dict[str, Any]) -> str:
+    if "array_value" in binding:
+        return "[" + ",".join(str(v.get("literal")) for v in binding["array_value"]) + "]"
+    return str(binding.get("value", {}).get("literal"))
+
+
+def summarize(state: dict[str, Any], journal: list[dict[str, Any]], responses: Path) -> list[str]:
+    """What incident.io would have received, as printable lines."""
+    lines = ["", "== What incident.io received (sandbox state) =="]
+    lines.append(f"Incidents ({len(state['incidents'])}):")
+    lines.extend(
+        f"  {inc['reference']:<7} {inc['name']}  [{inc['incident_status']['name']}]"
+        for inc in state["incidents"]
+    )
+    lines.append(f"Alerts ({len(state['alerts'])}, from {len(state['alert_events'])} events):")
+    for alert in state["alerts"]:
+        history = " -> ".join(
+            event["payload"].get("status", "?")
+            for event in state["alert_events"]
+            if event["payload"].get("deduplication_key") == alert["deduplication_key"]
+        )
+        lines.append(
+            f"  {alert['status']:<9} {alert.get('title', '')}  "
+            f"(deduplication_key {alert['deduplication_key']}: {history})"
+        )
+    lines.append(f"Catalog entries ({len(state['catalog_entries'])}):")
+    names = attribute_names()
+    for entry in state["catalog_entries"]:
+        attributes = " ".join(
+            f"{names.get(attr_id, attr_id)}={_literal(binding)}"
+            for attr_id, binding in entry["attribute_values"].items()
+        )
+        lines.append(
+            f"  {entry.get('external_id', '-'):<20} {entry['name']:<16} "
+            f"aliases={','.join(entry['aliases'])} {attributes}"
+        )
+    lines.append("")
+    lines.append("== Requests (sandbox journal) ==")
+    calls = Counter(f"{e['method']} {e['path']} -> {e['status']}" for e in journal)
+    lines.extend(f"  {count:>3} x {call}" for call, count in sorted(calls.items()))
+    lines.append("")
+    lines.append(f"== Response log ({responses.relative_to(ROOT)}), one record per call ==")
+    records = []
+    if responses.exists():
+        records = [
+            json.loads(line)
+            for line in responses.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+    lines.extend(
+        f"  {r['stream']:<10} {r['operation']:<13} {r['status']} {r['status_code']} "
+        f"{','.join(r['record_keys'])} -> {r.get('reference') or r.get('resource_id')}"
+        for r in records
+    )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Install, start the sandbox, run the Meltano job, stop, summarize."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="sandbox port (default: a free one)")
+    args = parser.parse_args(argv)
+
+    from incidentio_sandbox import Sandbox  # noqa: PLC0415 - needs the sandbox extra
+
+    started = time.monotonic()
+    meltano = ensure_meltano()
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    log = OUTPUT / "meltano.log"
+    log.write_text("", encoding="utf-8")
+    responses = OUTPUT / "incidentio-responses.jsonl"
+    responses.unlink(missing_ok=True)
+
+    say("meltano install (plugins into .meltano/)...")
+    base_env = meltano_env("http://127.0.0.1:8765", responses)
+    installed = run_meltano(meltano, ["install"], base_env, log)
+    if installed.returncode != 0:
+        say(_tail(installed.stdout))
+        say(f"meltano install failed (exit {installed.returncode}); full log: {log}")
+        return installed.returncode
+
+    with Sandbox(port=args.port) as sandbox:
+        say(f"Sandbox listening on {sandbox.url} (stand-in for https://api.incident.io)")
+        say(f"meltano --environment=dev run {JOB} (services, monitoring, tickets)...")
+        env = meltano_env(sandbox.url, responses)
+        run = run_meltano(meltano, ["--environment=dev", "run", JOB], env, log)
+        state, journal = sandbox.state(), sandbox.journal()
+    say("Sandbox stopped.")
+    if run.returncode != 0:
+        say(_tail(run.stdout))
+        say(f"meltano run failed (exit {run.returncode}); full log: {log}")
+        return run.returncode
+
+    for line in summarize(state, journal, responses):
+        say(line)
+    listed = run_meltano(meltano, ["--environment=dev", "state", "list"], base_env, log)
+    state_ids = [line for line in listed.stdout.splitlines() if line.startswith("dev:")]
+    say("")
+    say("== Meltano state (meltano --environment=dev state list) ==")
+    for state_id in state_ids:
+        say(f"  {state_id}")
+    say("")
+    say(f"Done in {time.monotonic() - started:.0f} s. Meltano output: {log.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

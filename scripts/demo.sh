@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# First command after a fresh clone: runs `meltano run` from examples/ data to a local
+# incident.io sandbox and prints what incident.io would have received. No account needed.
+#
+#   ./scripts/demo.sh [--port N]
+#
+# Creates .venv (the target + sandbox) and .venv-meltano (meltano, kept apart), installs
+# the Meltano plugins into .meltano/, then runs scripts/demo.py.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo "Creating .venv ..."
+    "$PYTHON" -m venv .venv
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+fi
+echo "Installing target-incidentio with the sandbox extra into .venv ..."
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[sandbox]'
+exec .venv/bin/python scripts/demo.py "$@"
