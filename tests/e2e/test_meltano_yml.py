@@ -1,0 +1,149 @@
+"""meltano.yml declares the target as it really is; fast, needs no Meltano."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from incidentio_sandbox.app import DEFAULT_ALERT_SOURCES, DEFAULT_API_KEY
+
+ROOT = Path(__file__).resolve().parents[2]
+KINDS = {
+    "string": "string",
+    "integer": "integer",
+    "boolean": "boolean",
+    "number": "decimal",
+    "object": "object",
+    "array": "array",
+}
+SECRETS = {"api_key", "alert_source_token", "response_webhook_headers"}
+
+
+@pytest.fixture(scope="module")
+def project() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def about() -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "target_incidentio", "--about", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out)
+
+
+def plugins(project: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for kind in ("extractors", "loaders") for p in project["plugins"].get(kind, [])]
+
+
+def loader(project: dict[str, Any]) -> dict[str, Any]:
+    (found,) = [p for p in project["plugins"]["loaders"] if p["name"] == "target-incidentio"]
+    return found
+
+
+def env_loader_config(project: dict[str, Any], name: str) -> dict[str, Any]:
+    (environment,) = [e for e in project["environments"] if e["name"] == name]
+    (plugin,) = environment["config"]["plugins"]["loaders"]
+    assert plugin["name"] == "target-incidentio"
+    return plugin["config"]
+
+
+def test_every_plugin_is_declared_in_full(project: dict[str, Any]) -> None:
+    """Without namespace, pinned pip_url and executable, `meltano install` asks Meltano Hub."""
+    names = {p["name"] for p in plugins(project)}
+    for plugin in plugins(project):
+        assert "variant" not in plugin, plugin["name"]
+        if "inherit_from" in plugin:
+            assert plugin["inherit_from"] in names
+            continue
+        assert plugin["namespace"], plugin["name"]
+        assert plugin["executable"], plugin["name"]
+        assert plugin["pip_url"] == "-e ." or re.fullmatch(
+            r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", plugin["pip_url"]
+        ), f"{plugin['name']}: pip_url {plugin['pip_url']!r} is not pinned"
+    target = loader(project)
+    assert (target["namespace"], target["pip_url"], target["executable"]) == (
+        "target_incidentio",
+        "-e .",
+        "target-incidentio",
+    )
+
+
+def test_every_setting_is_declared_with_its_kind(
+    project: dict[str, Any], about: dict[str, Any]
+) -> None:
+    declared = {s["name"]: s for s in loader(project)["settings"]}
+    properties = about["settings"]["properties"]
+    assert sorted(set(properties) - set(declared)) == [], "settings missing from meltano.yml"
+    assert sorted(set(declared) - set(properties)) == [], "meltano.yml declares unknown settings"
+    for name, schema in properties.items():
+        setting = declared[name]
+        types = [t for t in schema["type"] if t != "null"]
+        if "enum" in schema:
+            assert setting["kind"] == "options", name
+            assert [o["value"] for o in setting["options"]] == schema["enum"], name
+        elif len(types) == 1:
+            assert setting["kind"] == KINDS[types[0]], name
+        else:
+            # string-or-object/array settings: kind string lets YAML give either form
+            assert setting["kind"] == "string", name
+        assert setting.get("description"), name
+
+
+def test_secrets_are_sensitive(project: dict[str, Any], about: dict[str, Any]) -> None:
+    secret = {n for n, s in about["settings"]["properties"].items() if s.get("secret")}
+    assert secret == SECRETS
+    declared = {s["name"]: s for s in loader(project)["settings"]}
+    assert {n for n, s in declared.items() if s.get("sensitive")} == secret
+    assert not any(s.get("kind") == "password" for s in declared.values())
+
+
+def test_capabilities_are_real_and_allowed(project: dict[str, Any], about: dict[str, Any]) -> None:
+    capabilities = set(loader(project)["capabilities"])
+    assert capabilities <= set(about["capabilities"])
+    assert "validate-records" not in capabilities  # Meltano's schema refuses it
+    assert capabilities == {"about", "stream-maps", "schema-flattening", "structured-logging"}
+
+
+def test_no_secret_in_prod_and_dev_uses_the_sandbox(project: dict[str, Any]) -> None:
+    prod = env_loader_config(project, "prod")
+    assert prod["base_url"] == "https://api.incident.io"
+    assert not SECRETS & set(prod)
+    assert not SECRETS & set(loader(project).get("config", {}))
+    dev = env_loader_config(project, "dev")
+    assert dev["base_url"].startswith("http://127.0.0.1:")
+    # The dev values are the sandbox's own fixed demo credentials.
+    assert dev["api_key"] == DEFAULT_API_KEY
+    assert dev["alert_source_token"] == DEFAULT_ALERT_SOURCES[dev["alert_source_config_id"]]
+
+
+def test_every_extracted_stream_has_an_operation_and_a_map(project: dict[str, Any]) -> None:
+    config = loader(project)["config"]
+    extractors = [p for p in project["plugins"]["extractors"] if "inherit_from" in p]
+    assert extractors
+    for extractor in extractors:
+        stream = extractor["config"]["stream_name"]
+        assert stream in config["streams"], stream
+        assert stream in config["stream_maps"], stream
+        pattern = extractor["config"]["path"].replace("$MELTANO_PROJECT_ROOT/", "")
+        assert list(ROOT.glob(pattern)), f"no sample data for {extractor['name']}: {pattern}"
+
+
+def test_job_and_schedule(project: dict[str, Any]) -> None:
+    (job,) = project["jobs"]
+    extractors = {p["name"] for p in project["plugins"]["extractors"]}
+    for task in job["tasks"]:
+        tap, target = task.split()
+        assert tap in extractors
+        assert target == "target-incidentio"
+    assert [s["job"] for s in project["schedules"]] == [job["name"]]
