@@ -77,8 +77,11 @@ class _Handler(BaseHTTPRequestHandler):
                     return b"".join(chunks)
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return None
+        if length > _MAX_BODY or length < 0:
             return None
         return self.rfile.read(length) if length else b""
 
@@ -118,7 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         body = self._read_body()
         if body is None:
-            self.send_error(413, "Request body too large for the sandbox")
+            self.send_error(413, "Request body too large (or unreadable) for the sandbox")
             self.close_connection = True
             return
         environ = self._environ(body)
@@ -241,6 +244,7 @@ class Sandbox:
     def start(self) -> Self:
         """Bind (port 0 picks a free port) and serve in a daemon thread."""
         if self._server is None:
+            self.app.stopping.clear()
             self._server = SandboxHTTPServer(
                 self._host, self._port, self.app, verbose=self._verbose
             )

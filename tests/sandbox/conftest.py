@@ -6,14 +6,9 @@ import typing as t
 
 import pytest
 import requests
+from sandbox_helpers import API_KEY, SOURCE, SOURCE_TOKEN
 
 from incidentio_sandbox import Sandbox
-
-API_KEY = "test-key"
-SOURCE = "01GW2G3V0S59R238FAHPDS1R66"
-SOURCE_TOKEN = "source-token"
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
-SOURCE_AUTH = {"Authorization": f"Bearer {SOURCE_TOKEN}"}
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import concurrent.futures
 import typing as t
 
 import requests
-from conftest import API_KEY, AUTH, SOURCE, SOURCE_AUTH, SOURCE_TOKEN
+from sandbox_helpers import API_KEY, AUTH, SOURCE, SOURCE_AUTH, SOURCE_TOKEN
 
 if t.TYPE_CHECKING:
     from incidentio_sandbox import Sandbox

@@ -7,7 +7,7 @@ import typing as t
 
 import pytest
 import requests
-from conftest import API_KEY, AUTH
+from sandbox_helpers import API_KEY, AUTH
 
 from incidentio_sandbox import FaultConfig, Sandbox, ScriptedFault
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import API_KEY, AUTH, SOURCE, SOURCE_AUTH, SOURCE_TOKEN
+from sandbox_helpers import API_KEY, AUTH, SOURCE, SOURCE_AUTH, SOURCE_TOKEN
 
 from incidentio_sandbox import Sandbox
 from incidentio_sandbox.ratelimit import TokenBucket

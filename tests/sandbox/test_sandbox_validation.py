@@ -6,7 +6,7 @@ import typing as t
 import uuid
 
 import pytest
-from conftest import AUTH, SOURCE, SOURCE_AUTH
+from sandbox_helpers import AUTH, SOURCE, SOURCE_AUTH
 
 if t.TYPE_CHECKING:
     import requests
