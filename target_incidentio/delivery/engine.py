@@ -14,6 +14,7 @@ import traceback
 import typing as t
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 import requests
@@ -252,7 +253,7 @@ class Delivery:
             nonlocal throttled, first_attempt
             first_attempt = first_attempt or self._wall_clock()
             response = self._attempt(request, headers, data)
-            throttled += response.status_code == 429  # noqa: PLR2004
+            throttled += response.status_code == HTTPStatus.TOO_MANY_REQUESTS
             return response
 
         tried = self._retrier.run(attempt, lambda r: r.outcome, request_label(request))
@@ -301,7 +302,8 @@ class Delivery:
         outcome = classify(response.status_code, response.headers, body, self._wall_clock())
         # A 429's wait is the limiter's business too: hold every caller of this key, not just us.
         pause = None
-        if isinstance(outcome, Retry) and outcome.after is not None and response.status_code == 429:  # noqa: PLR2004
+        throttled = response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        if throttled and isinstance(outcome, Retry) and outcome.after is not None:
             pause = min(outcome.after, self._retrier.policy.max_wait)
         self._limiter.observe(request.rate_scopes, response.headers, pause)
         return _Response(outcome, response.status_code, body, text)

@@ -22,6 +22,7 @@ if t.TYPE_CHECKING:
 Clock = t.Callable[[], float]
 Sleep = t.Callable[[float], None]
 
+_NEGLIGIBLE = 1e-6  # seconds
 _LIMIT_ITEM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:;.*?\bw(?:indow)?=(\d+(?:\.\d+)?))?")
 
 
@@ -80,7 +81,9 @@ class TokenBucket:
         with self._lock:
             now = self._clock()
             self._refill(now)
-            return max(0.0, self._stamp - now) + max(0.0, 1.0 - self._tokens) / self._rate
+            wait = max(0.0, self._stamp - now) + max(0.0, 1.0 - self._tokens) / self._rate
+            # Float dust must not leave a caller sleeping for 1e-17 s forever.
+            return wait if wait > _NEGLIGIBLE else 0.0
 
     def take(self) -> None:
         """Spend a token; callers check `wait_time()` first, under the same lock."""
@@ -102,8 +105,8 @@ class TokenBucket:
         with self._lock:
             now = self._clock()
             self._refill(now)
-            self._tokens = min(self._tokens, 1.0)
             self._stamp = max(self._stamp, now + max(0.0, seconds))
+            self._tokens = 1.0
 
     def limit_rate(self, rate_per_second: float) -> None:
         """Slow down to a lower rate (never speeds up); the burst shrinks with it."""
