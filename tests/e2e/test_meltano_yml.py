@@ -28,7 +28,8 @@ SECRETS = {"api_key", "alert_source_token", "response_webhook_headers"}
 
 @pytest.fixture(scope="module")
 def project() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    return loaded
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,8 @@ def about() -> dict[str, Any]:
         text=True,
         check=True,
     ).stdout
-    return json.loads(out)
+    parsed: dict[str, Any] = json.loads(out)
+    return parsed
 
 
 def plugins(project: dict[str, Any]) -> list[dict[str, Any]]:
@@ -47,15 +49,19 @@ def plugins(project: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def loader(project: dict[str, Any]) -> dict[str, Any]:
-    (found,) = [p for p in project["plugins"]["loaders"] if p["name"] == "target-incidentio"]
-    return found
+    found: list[dict[str, Any]] = [
+        p for p in project["plugins"]["loaders"] if p["name"] == "target-incidentio"
+    ]
+    assert len(found) == 1
+    return found[0]
 
 
 def env_loader_config(project: dict[str, Any], name: str) -> dict[str, Any]:
     (environment,) = [e for e in project["environments"] if e["name"] == name]
     (plugin,) = environment["config"]["plugins"]["loaders"]
     assert plugin["name"] == "target-incidentio"
-    return plugin["config"]
+    config: dict[str, Any] = plugin["config"]
+    return config
 
 
 def test_every_plugin_is_declared_in_full(project: dict[str, Any]) -> None:
