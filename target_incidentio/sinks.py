@@ -8,7 +8,7 @@ before it emits STATE.
 
 from __future__ import annotations
 
-import datetime
+import datetime as dt
 import typing as t
 from dataclasses import replace
 
@@ -59,10 +59,12 @@ class IncidentIOSink(BatchSink):
         return self.stream_settings.batch_size_rows
 
     @override
-    def preprocess_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> dict[str, t.Any]:
+    def preprocess_record(
+        self, record: dict[str, t.Any], context: dict[str, t.Any]
+    ) -> dict[str, t.Any]:
         # The SDK parses date-time fields into Python objects; the API wants RFC 3339 text.
         for name, value in record.items():
-            if isinstance(value, (datetime.date, datetime.time)):
+            if isinstance(value, (dt.date, dt.time)):
                 record[name] = value.isoformat()
         return record
 

@@ -92,7 +92,8 @@ def _stream_properties(*, top_level: bool) -> tuple[th.Property[t.Any], ...]:
             "batch_wrapper_key",
             th.StringType,
             title="Batch wrapper key",
-            description='With `http` and `batch_size_rows` > 1, wrap the array as `{"<key>": [...]}`.',
+            description="With `http` and `batch_size_rows` > 1, wrap the array as "
+            '`{"<key>": [...]}`.',
         ),
         th.Property(
             "alert_source_config_id",
@@ -134,7 +135,7 @@ def _stream_properties(*, top_level: bool) -> tuple[th.Property[t.Any], ...]:
         th.Property(
             "notify_incident_channel",
             th.BooleanType,
-            default=default(False),
+            default=default(value=False),
             title="Notify incident channel",
             description="`incident_edit`: tell the incident's Slack channel about the edit "
             "(default false).",
@@ -314,7 +315,7 @@ class TargetIncidentIO(Target):
         parse_env_config: bool = False,
         validate_config: bool = True,
         setup_mapper: bool = True,
-        message_reader: GenericSingerReader | None = None,
+        message_reader: GenericSingerReader[t.Any] | None = None,
     ) -> None:
         super().__init__(
             config=config,
