@@ -11,9 +11,11 @@ import typing as t
 from target_incidentio.payloads.common import (
     Reader,
     Record,
+    as_number,
     identifier,
     int32,
     mapping,
+    number_text,
     read_fields,
     require,
     strings,
@@ -57,8 +59,11 @@ def _literal(record: Record, field: str, value: object) -> dict[str, str]:
     """One `CatalogEngineParamBindingValuePayloadV3`: every literal is a string."""
     if isinstance(value, bool):
         return {"literal": "true" if value else "false"}
-    if isinstance(value, (str, int, float)):
-        return {"literal": str(value)}
+    if isinstance(value, str):
+        return {"literal": value}
+    number = as_number(value)
+    if number is not None and number.is_finite():
+        return {"literal": number_text(number)}
     raise record.wrong_type(
         field, value, "a string, number or boolean (or a list of them)", f"str({field})"
     )

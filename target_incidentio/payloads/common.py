@@ -7,7 +7,6 @@ value from the record, checks its type against incident.io's schema and raises a
 
 from __future__ import annotations
 
-import math
 import typing as t
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,6 +24,35 @@ if t.TYPE_CHECKING:
     from target_incidentio.settings import CustomFieldMap
 
 INT32_MAX = 2**31 - 1
+
+
+def as_number(value: object) -> Decimal | None:
+    """A JSON number as a Decimal (the SDK reads floats as Decimal), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
+    return None
+
+
+def number_text(number: Decimal) -> str:
+    """A number as plain text, never in exponent notation."""
+    return format(number, "f")
+
+
+def plain_json(value: t.Any) -> t.Any:  # noqa: ANN401 - any JSON value
+    """`value` with Decimals turned back into int/float, so any JSON encoder can send it."""
+    if isinstance(value, Decimal):
+        return (
+            int(value) if value.is_finite() and value == value.to_integral_value() else float(value)
+        )
+    if isinstance(value, dict):
+        return {key: plain_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain_json(item) for item in value]
+    return value
 
 
 def stream_map_hint(stream: str, field: str, expression: str) -> str:
@@ -94,7 +122,7 @@ class Record:
         return ApiRequest(
             method="POST",
             url=endpoint_url(settings.base_url, path),
-            body=body,
+            body=plain_json(body),
             credential=credential,
             order_key=order_key,
             rate_scopes=rate_scopes,
@@ -155,15 +183,14 @@ def int32(record: Record, field: str) -> int | None:
     if value is None:
         return None
     number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str):
+    decimal = as_number(value)
+    if isinstance(value, str):
         try:
             number = int(value.strip())
         except ValueError:
             number = None
+    elif decimal is not None and decimal.is_finite() and decimal == decimal.to_integral_value():
+        number = int(decimal)
     if number is None or abs(number) > INT32_MAX:
         raise record.wrong_type(field, value, "a whole number (32-bit)", f"int({field})")
     return number
@@ -260,25 +287,22 @@ def required_identifier(
 def custom_field_value(record: Record, mapped: CustomFieldMap, value: object) -> dict[str, str]:
     """One `CustomFieldValuePayloadV2` of the mapped field's kind."""
     field = mapped.field
+    number = as_number(value)
     if mapped.kind == "numeric":
         if isinstance(value, str):
             try:
                 number = Decimal(value.strip())
             except ArithmeticError:
-                number = Decimal("NaN")
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-        else:
-            number = Decimal("NaN")
-        if not number.is_finite():
+                number = None
+        if number is None or not number.is_finite():
             raise record.wrong_type(
                 field, value, "a number (numeric custom field)", f"float({field})"
             )
-        # The spec carries numbers as strings; plain notation, never an exponent.
-        return {"value_numeric": format(number, "f")}
+        # The spec carries numbers as strings.
+        return {"value_numeric": number_text(number)}
     if mapped.kind == "text":
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            value = str(value)
+        if number is not None and number.is_finite():
+            value = number_text(number)
         if not isinstance(value, str):
             raise record.wrong_type(field, value, "text (text custom field)", f"str({field})")
         return {"value_text": value}
