@@ -9,13 +9,15 @@ from target_incidentio.delivery.retry import Retrier, RetryPolicy
 from target_incidentio.settings import DeliverySettings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pytest
     from delivery_helpers import FakeTime
 
 FLAKY = Retry(None, "HTTP 503 Service Unavailable")
 
 
-def run(outcomes: list[Outcome], policy: RetryPolicy, fake_time: FakeTime) -> int:
+def run(outcomes: Sequence[Outcome], policy: RetryPolicy, fake_time: FakeTime) -> int:
     """Play `outcomes` in turn (the last one repeats); return the attempts made."""
     calls = iter(outcomes)
     last = outcomes[-1]
