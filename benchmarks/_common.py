@@ -1,0 +1,275 @@
+"""Shared helpers: a sandbox in its own process, Singer input, the target as a subprocess.
+
+Everything runs on 127.0.0.1. The sandbox and the target each get their own process so that
+neither one's CPU (or GIL) time shows up in the other's figures, and so that the target is
+measured exactly as Meltano runs it: `python -m target_incidentio --config cfg.json` with the
+Singer messages on stdin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import typing as t
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+if t.TYPE_CHECKING:
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+API_KEY = "sandbox-api-key"  # the sandbox's default key
+CATALOG_TYPE_ID = "01BENCHCATALOGTYPE00000000"
+STREAM = "services"
+ECHO_PATH = "/_sandbox/echo/bench"
+
+
+class BenchmarkError(RuntimeError):
+    """A run went wrong in a way that makes its figures meaningless."""
+
+
+class SandboxProcess:
+    """`incidentio-sandbox` in a child process on a free port; journal and state over HTTP.
+
+    A child process keeps the server's threads off the benchmark's (and target's) GIL, and a
+    100k-entry journal out of every measured process.
+    """
+
+    def __init__(self, *args: str) -> None:
+        self._args = args
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._dir = tempfile.TemporaryDirectory(prefix="bench-sandbox-")
+        self.url = ""
+
+    def start(self, timeout: float = 30) -> Self:
+        """Start on port 0 and wait for the port file the CLI writes once it listens."""
+        port_file = Path(self._dir.name) / "port"
+        command = [sys.executable, "-m", "incidentio_sandbox", "--port", "0"]
+        command += ["--port-file", str(port_file), *self._args]
+        self._proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while not port_file.exists():
+            if self._proc.poll() is not None:
+                error = self._proc.stderr.read().decode() if self._proc.stderr else ""
+                raise BenchmarkError(f"sandbox exited at start: {error}")
+            if time.monotonic() > deadline:
+                raise BenchmarkError("sandbox did not start in time")
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM (the CLI's clean exit), then kill if it lingers."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+        self._dir.cleanup()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _get(self, path: str) -> t.Any:  # noqa: ANN401 - JSON
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=120) as response:  # noqa: S310
+            return json.loads(response.read())
+
+    def journal(self) -> list[dict[str, t.Any]]:
+        """Every journaled request, oldest first."""
+        entries: list[dict[str, t.Any]] = self._get("/_sandbox/journal")["entries"]
+        return entries
+
+    def counts(self) -> dict[str, int]:
+        """What the sandbox holds, by kind (catalog_entries, incidents, ...)."""
+        counts: dict[str, int] = self._get("/_sandbox/state")["counts"]
+        return counts
+
+    def reset(self) -> None:
+        """Forget state, journal and buckets between two runs against one sandbox."""
+        request = urllib.request.Request(f"{self.url}/_sandbox/reset", method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30):  # noqa: S310
+            pass
+
+
+def catalog_input(records: int, *, stream: str = STREAM) -> bytes:
+    """SCHEMA, `records` distinct catalog rows (distinct keys: no ordering waits), one STATE."""
+    schema = {
+        "type": "SCHEMA",
+        "stream": stream,
+        "schema": {
+            "type": "object",
+            "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+        },
+        "key_properties": ["id"],
+    }
+    lines = [json.dumps(schema)]
+    lines.extend(
+        json.dumps(
+            {
+                "type": "RECORD",
+                "stream": stream,
+                "record": {"id": f"svc-{i:07d}", "name": f"Service {i}"},
+            }
+        )
+        for i in range(records)
+    )
+    lines.append(json.dumps({"type": "STATE", "value": {"bookmark": records}}))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def catalog_config(base_url: str, **overrides: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
+    """Target settings for the `catalog_entry` operation against `base_url`."""
+    config: dict[str, t.Any] = {
+        "api_key": API_KEY,
+        "base_url": base_url,
+        "operation": "catalog_entry",
+        "catalog_type_id": CATALOG_TYPE_ID,
+        "progress_interval": 3600,
+    }
+    config.update(overrides)
+    return config
+
+
+@dataclass
+class TargetRun:
+    """One run of a target process."""
+
+    wall_seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+    max_rss_kib: int  # peak resident set of that process alone (ru_maxrss, Linux: KiB)
+
+    def check(self) -> Self:
+        """Raise with the tail of stderr if the run failed."""
+        if self.returncode != 0:
+            tail = "\n".join(self.stderr.splitlines()[-20:])
+            raise BenchmarkError(f"target exited {self.returncode}:\n{tail}")
+        return self
+
+
+def run_target(
+    config: dict[str, t.Any],
+    data: bytes,
+    *,
+    command: list[str] | None = None,
+    timeout: float = 900,
+) -> TargetRun:
+    """Run a target like Meltano does and time it from spawn to exit.
+
+    `os.wait4` gives the rusage of exactly this child, so `max_rss_kib` is this run's peak and
+    not the largest of every child the benchmark ever had (`RUSAGE_CHILDREN`).
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-target-") as tmp:
+        config_path = Path(tmp) / "config.json"
+        config_path.write_text(json.dumps(config))
+        argv = command or [sys.executable, "-m", "target_incidentio"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_INCIDENTIO_")}
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [*argv, "--config", str(config_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        out: dict[str, bytes] = {}
+        threads = [
+            threading.Thread(target=_feed, args=(proc.stdin, data)),
+            threading.Thread(target=_drain, args=(proc.stdout, out, "stdout")),
+            threading.Thread(target=_drain, args=(proc.stderr, out, "stderr")),
+        ]
+        for thread in threads:
+            thread.start()
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _pid, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        for thread in threads:
+            thread.join()
+    return TargetRun(
+        wall_seconds=wall,
+        returncode=proc.returncode,
+        stdout=out.get("stdout", b"").decode(errors="replace"),
+        stderr=out.get("stderr", b"").decode(errors="replace"),
+        max_rss_kib=usage.ru_maxrss,
+    )
+
+
+def _feed(pipe: t.IO[bytes] | None, data: bytes) -> None:
+    if pipe is None:
+        return
+    # A target that dies early breaks the pipe; its exit code tells why.
+    with contextlib.suppress(BrokenPipeError):
+        pipe.write(data)
+    with contextlib.suppress(BrokenPipeError):
+        pipe.close()
+
+
+def _drain(pipe: t.IO[bytes] | None, out: dict[str, bytes], name: str) -> None:
+    if pipe is not None:
+        out[name] = pipe.read()
+
+
+def timestamp(text: str) -> float:
+    """Seconds since the epoch of an RFC 3339 `received_at` (`...Z`)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass
+class Check:
+    """One measured figure against its expectation; `passed` None means reported only."""
+
+    name: str
+    value: float
+    unit: str
+    expectation: str
+    passed: bool | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        """PASS, FAIL or INFO."""
+        return {True: "PASS", False: "FAIL", None: "INFO"}[self.passed]
+
+
+def print_table(title: str, rows: list[list[str]]) -> None:
+    """A plain fixed-width table."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print(f"\n{title}")
+    for index, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def print_checks(checks: list[Check]) -> None:
+    """The verdict lines every benchmark ends with."""
+    rows = [["check", "measured", "expected", "verdict"]]
+    rows += [[c.name, f"{c.value:.3f} {c.unit}".strip(), c.expectation, c.verdict] for c in checks]
+    print_table("Checks", rows)
