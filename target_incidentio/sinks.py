@@ -72,8 +72,9 @@ class IncidentIOSink(BatchSink):
     def process_batch(self, context: dict[str, t.Any]) -> None:
         records: list[dict[str, t.Any]] = context.get("records", [])
         groups = [records] if self.batches_records else [[r] for r in records]
-        for group in groups:
-            self._submit(group)
+        with self._incidentio.signals.deferred():
+            for group in groups:
+                self._submit(group)
 
     def _submit(self, records: list[dict[str, t.Any]]) -> None:
         ledger = self._incidentio.ledger
@@ -93,7 +94,9 @@ class IncidentIOSink(BatchSink):
         """Tell the user once per field when a mapping leaves a field with nowhere to go."""
         fresh: set[str] = set()
         for record in records:
-            fresh |= unplaced_fields(self.operation, record, self.stream_settings)
+            fresh |= unplaced_fields(
+                self.operation, record, self.stream_settings, self.key_properties
+            )
         fresh -= self._warned_unplaced
         if fresh:
             self._warned_unplaced |= fresh

@@ -19,6 +19,7 @@ from target_incidentio.settings import (
     OPERATIONS,
     parse_settings,
 )
+from target_incidentio.signals import SignalGuard
 from target_incidentio.sinks import SINKS, IncidentIOSink
 
 if t.TYPE_CHECKING:
@@ -331,6 +332,7 @@ class TargetIncidentIO(Target):
             self.settings.delivery, on_result=self.ledger.on_result, redact=self.redact
         )
         self.ledger.delivery = self.delivery
+        self.signals = SignalGuard()
 
     @override
     def get_sink_class(self, stream_name: str) -> type[IncidentIOSink]:
@@ -339,32 +341,47 @@ class TargetIncidentIO(Target):
     @override
     def _write_state_message(self, state: dict[str, t.Any]) -> None:
         # STATE means "everything before this is in incident.io": confirm it first.
-        self.ledger.confirm_all()
+        with self.signals.deferred():
+            self.ledger.confirm_all()
         super()._write_state_message(state)
 
-    @override
-    def process_endofpipe(self) -> None:
+    @override  # type: ignore[misc]
+    def listen(self, file_input: t.IO[str] | None = None) -> None:
+        # The SDK marks `listen` final, but only here does every way a run can end pass
+        # (end of input, a bad record, a failed delivery, a signal), and each of them
+        # must let the calls under way finish, log them and close the files.
+        clean = False
         try:
-            super().process_endofpipe()
-        except BaseException:
-            # Let the calls under way finish and be logged; the first error is the story.
-            self.delivery.stop()
-            with contextlib.suppress(DeliveryFailedError):
-                self.ledger.finish()
+            super().listen(file_input)  # ends with drain_all: confirm, then STATE
+            clean = True
+        except SystemExit as exit_:
+            clean = exit_.code in (0, None)  # a graceful stop on SIGTERM/SIGINT
             raise
-        else:
-            self.ledger.finish()
         finally:
-            self.delivery.close()
+            try:
+                if not clean:
+                    # Calls under way finish and are logged; queued ones are not sent.
+                    self.delivery.stop()
+                self._finish(raise_errors=clean)
+            finally:
+                self.delivery.close()
+
+    def _finish(self, *, raise_errors: bool) -> None:
+        if raise_errors:
+            self.ledger.finish()
+            return
+        # The error already on its way out is the story; don't mask it.
+        with contextlib.suppress(DeliveryFailedError):
+            self.ledger.finish()
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # pragma: no cover
-        # The SDK drains (every queued call is sent and confirmed), emits state and exits.
-        try:
-            super()._handle_termination(signum, frame)
-        finally:
-            self.ledger.finish()
-            self.delivery.close()
+        # The SDK drains (every queued call is sent and confirmed), emits state and exits;
+        # if the signal came while the main thread held delivery locks, that waits until
+        # it has let go of them.
+        self.signals.run_when_safe(
+            lambda: super(TargetIncidentIO, self)._handle_termination(signum, frame)
+        )
 
 
 if __name__ == "__main__":

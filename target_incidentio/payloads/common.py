@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from target_incidentio.errors import RecordError
 from target_incidentio.payloads.base import ApiRequest, BuildContext, RateScope
-from target_incidentio.payloads.fields import exclude, lookup, record_key
+from target_incidentio.payloads.fields import exclude, lookup, plain_json, record_key
 from target_incidentio.payloads.http import endpoint_url
 
 if t.TYPE_CHECKING:
@@ -40,19 +40,6 @@ def as_number(value: object) -> Decimal | None:
 def number_text(number: Decimal) -> str:
     """A number as plain text, never in exponent notation."""
     return format(number, "f")
-
-
-def plain_json(value: t.Any) -> t.Any:  # noqa: ANN401 - any JSON value
-    """`value` with Decimals turned back into int/float, so any JSON encoder can send it."""
-    if isinstance(value, Decimal):
-        return (
-            int(value) if value.is_finite() and value == value.to_integral_value() else float(value)
-        )
-    if isinstance(value, dict):
-        return {key: plain_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain_json(item) for item in value]
-    return value
 
 
 def stream_map_hint(stream: str, field: str, expression: str) -> str:

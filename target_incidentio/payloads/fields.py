@@ -8,6 +8,7 @@ import json
 import re
 import string
 import typing as t
+from decimal import Decimal
 from urllib.parse import quote
 
 from target_incidentio.errors import RecordError
@@ -115,3 +116,16 @@ def lookup(record: dict[str, t.Any], path: str) -> t.Any:  # noqa: ANN401 - any 
             return None
         node = node.get(part)
     return node
+
+
+def plain_json(value: t.Any) -> t.Any:  # noqa: ANN401 - any JSON value
+    """`value` with Decimals turned back into int/float, so any JSON encoder can send it."""
+    if isinstance(value, Decimal):
+        return (
+            int(value) if value.is_finite() and value == value.to_integral_value() else float(value)
+        )
+    if isinstance(value, dict):
+        return {key: plain_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain_json(item) for item in value]
+    return value

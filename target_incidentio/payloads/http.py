@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 
 from target_incidentio.payloads.base import ApiRequest, BuildContext
-from target_incidentio.payloads.fields import exclude, fill_template, record_key
+from target_incidentio.payloads.fields import exclude, fill_template, plain_json, record_key
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,7 +28,8 @@ def build_http(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> ApiReq
     template = endpoint_url(settings.base_url, settings.api_url)
     # A batch shares one URL: placeholders are filled from its first record.
     url = fill_template(template, records[0], stream=ctx.stream, key=keys[0])
-    bodies = [exclude(r, settings.exclude_attributes) for r in records]
+    # The SDK reads JSON numbers as Decimal; the wire wants plain JSON numbers.
+    bodies = [plain_json(exclude(r, settings.exclude_attributes)) for r in records]
     body: t.Any
     if settings.batch_size_rows == 1:
         body = bodies[0]

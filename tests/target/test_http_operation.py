@@ -151,3 +151,23 @@ def test_stdout_carries_only_state(httpserver, tmp_path):
     assert len(run.stdout.splitlines()) == 1
     assert "Summary" in run.stderr
     assert API_KEY not in run.stderr
+
+
+def test_fractional_numbers_and_datetimes_travel_as_json(httpserver, tmp_path):
+    httpserver.expect_request("/v2/bulk").respond_with_json({})
+    messages = [
+        schema(
+            "metrics",
+            {
+                "id": {"type": "integer"},
+                "cpu": {"type": "number"},
+                "at": {"type": "string", "format": "date-time"},
+            },
+            ["id"],
+        ),
+        record("metrics", {"id": 1, "cpu": 0.97, "at": "2026-11-26T10:00:00+00:00"}),
+    ]
+    run = run_cli(_config(httpserver, tmp_path, api_url="/v2/bulk"), messages, tmp_path)
+    assert run.returncode == 0, run.stderr
+    ((request, _),) = httpserver.log
+    assert request.get_json() == {"id": 1, "cpu": 0.97, "at": "2026-11-26T10:00:00+00:00"}

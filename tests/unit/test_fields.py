@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -67,3 +68,11 @@ def test_http_batch_array_and_wrapped():
     )
     assert wrapped.body == {"entries": records}
     json.dumps(wrapped.body)
+
+
+def test_http_body_turns_sdk_decimals_into_json_numbers():
+    request = build_http(
+        [{"id": 1, "cpu": Decimal("0.97"), "n": Decimal(3)}], _ctx(api_url="/v2/x")
+    )
+    assert request.body == {"id": 1, "cpu": 0.97, "n": 3}
+    assert json.dumps(request.body) == '{"id": 1, "cpu": 0.97, "n": 3}'
