@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 from support import read_jsonl, record, run_cli, run_in_process, schema, state
@@ -260,3 +261,81 @@ def test_bad_records_fail_clearly_and_send_nothing(
     for secret in (API_KEY, TOKEN):
         assert secret not in run.stderr
         assert secret not in json.dumps(logged)
+
+
+def test_unplaced_fields_are_named_once_per_stream(sandbox, tmp_path):
+    messages = [
+        schema(
+            "tickets",
+            {
+                "ticket_id": {"type": "integer"},
+                "name": {"type": "string"},
+                "requester_email": {"type": "string"},
+            },
+            ["ticket_id"],
+        ),
+        *(
+            record("tickets", {"ticket_id": i, "name": f"T{i}", "requester_email": "a@b.c"})
+            for i in range(3)
+        ),
+    ]
+    run = run_cli(_config(sandbox, tmp_path, operation="incident"), messages, tmp_path)
+    assert run.returncode == 0, run.stderr
+    warnings = [line for line in run.stderr.splitlines() if "not used by this operation" in line]
+    assert len(warnings) == 1
+    assert "requester_email" in warnings[0]
+    assert "ticket_id" not in warnings[0]  # key properties make the idempotency key
+    assert all("requester_email" not in e["body"] for e in sandbox.journal())
+
+
+def test_firing_never_overtakes_resolved_under_concurrency(tmp_path):
+    pairs = 40
+    messages = [
+        schema(
+            "checks",
+            {
+                "check_id": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "string"},
+            },
+            ["check_id"],
+        )
+    ]
+    # Interleaved: every check fires, then they resolve in another order.
+    messages += [
+        record("checks", {"check_id": f"c{i}", "title": "t", "status": "firing"})
+        for i in range(pairs)
+    ]
+    messages += [
+        record("checks", {"check_id": f"c{i}", "title": "t", "status": "resolved"})
+        for i in reversed(range(pairs))
+    ]
+    with Sandbox(api_key=API_KEY, alert_sources={SOURCE: TOKEN}, faults={"latency_ms": 15}) as sb:
+        config = _config(
+            sb,
+            tmp_path,
+            operation="alert_event",
+            max_concurrency=8,
+            alert_source_rate_limit_per_minute=60000,
+        )
+        run_in_process(config, messages)
+        journal = sb.journal()
+    assert len(journal) == 2 * pairs
+    seen: dict[str, list[str]] = {}
+    for entry in sorted(journal, key=lambda e: e["seq"]):
+        seen.setdefault(entry["body"]["deduplication_key"], []).append(entry["body"]["status"])
+    assert list(seen.values()) == [["firing", "resolved"]] * pairs
+    # And the run really was concurrent: requests were in flight together.
+    assert _max_in_flight(journal) > 1
+
+
+def _max_in_flight(journal):
+    events = []
+    for entry in journal:
+        start = datetime.fromisoformat(entry["received_at"].replace("Z", "+00:00")).timestamp()
+        events += [(start, 1), (start + entry["duration_ms"] / 1000, -1)]
+    in_flight = peak = 0
+    for _, change in sorted(events):
+        in_flight += change
+        peak = max(peak, in_flight)
+    return peak
