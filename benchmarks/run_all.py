@@ -1,0 +1,69 @@
+"""Run every benchmark once and print one summary of measured figures against expectations.
+
+`python benchmarks/run_all.py` uses the issue's sizes (about 6 minutes on two cores);
+`--quick` scales every run down for a smoke test, which makes the startup-dominated ratios
+worse and so is not a verdict. Exits 1 if any check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import typing as t
+
+import concurrency
+import memory
+import overhead
+import ratelimit
+from _common import Check, print_checks
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+FULL: list[tuple[str, Callable[[], list[Check]]]] = [
+    ("concurrency", concurrency.run),
+    ("ratelimit", ratelimit.run),
+    ("overhead", overhead.run),
+    ("memory", memory.run),
+]
+QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
+    ("concurrency", lambda: concurrency.run(400)),
+    ("ratelimit", lambda: ratelimit.run(300)),
+    ("overhead", lambda: overhead.run(4000)),
+    ("memory", lambda: memory.run(2000, 20000)),
+]
+
+
+def main() -> int:
+    """Run them in turn (never in parallel: they would share the cores they measure)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs, smoke test only")
+    parser.add_argument("--only", action="append", help="run just these benchmarks")
+    args = parser.parse_args()
+    checks: list[Check] = []
+    started = time.perf_counter()
+    for name, bench in QUICK if args.quick else FULL:
+        if args.only and name not in args.only:
+            continue
+        began = time.perf_counter()
+        print(f"\n=== {name} ===", flush=True)
+        found = bench()
+        print_checks(found)
+        print(f"({name}: {time.perf_counter() - began:.0f} s)", flush=True)
+        checks += found
+    print("\n=== summary ===")
+    print_checks(checks)
+    for check in checks:
+        for note in check.notes:
+            print(f"  {check.name}: {note}")
+    failed = [c.name for c in checks if c.passed is False]
+    print(
+        f"\n{len(checks) - len(failed)} of {len(checks)} checks pass or are reported only; ", end=""
+    )
+    print(f"failed: {', '.join(failed) or 'none'}. Total {time.perf_counter() - started:.0f} s.")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
