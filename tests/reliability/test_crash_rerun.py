@@ -1,0 +1,97 @@
+"""Stop the target mid-run (SIGTERM, SIGKILL), rerun from its last state as Meltano would."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+from reliability_helpers import (
+    STREAM,
+    LiveRun,
+    base_config,
+    position,
+    sandbox_counts,
+    settled,
+    tap,
+    wait_until,
+)
+
+TOTAL = 400
+EVERY = 20  # the tap emits its position every 20 records
+# SDK drain age for the runs that should emit STATE often: 0.002 min = 120 ms.
+OFTEN = 0.002
+
+
+def _config_file(sandbox, tmp_path, name):
+    path = tmp_path / f"config-{name}.json"
+    path.write_text(json.dumps(base_config(sandbox, tmp_path, on_error="fail")))
+    return path
+
+
+def _names(sandbox):
+    return {i["name"] for i in sandbox.state()["incidents"]}
+
+
+def _upto(last):
+    return {f"ticket-{i}" for i in range(last + 1)}
+
+
+@pytest.mark.parametrize(
+    ("signum", "drain"),
+    [(signal.SIGTERM, None), (signal.SIGTERM, OFTEN), (signal.SIGKILL, OFTEN)],
+    ids=["sigterm", "sigterm-drain-often", "sigkill-drain-often"],
+)
+def test_stop_mid_run_then_rerun_from_state(sandbox, tmp_path, outputs, signum, drain):
+    """STATE only covers confirmed records; a rerun from it completes with no duplicate."""
+    sandbox.set_faults(latency_ms=30)
+    checks = []  # (state position, incidents the sandbox held when the line was read)
+
+    def on_state(value):
+        checks.append((position(value), _names(sandbox)))
+
+    first = LiveRun(
+        _config_file(sandbox, tmp_path, "first"),
+        tap(range(TOTAL), every=EVERY),
+        drain_every_minutes=drain,
+        on_state=on_state,
+    )
+    wait_until(lambda: len(sandbox.journal()) >= 120)  # well into the run, far from its end
+    first.signal(signum)
+    code = first.wait()
+    outputs.add(first.stderr, *first.stdout_lines)
+
+    if signum == signal.SIGTERM:
+        assert code == 0, first.stderr[-2000:]
+        assert first.states, "SIGTERM must drain and emit the last state"
+        if drain is None:
+            assert len(first.states) == 1, "the SDK emits state only when it drains"
+    else:
+        assert code == -signal.SIGKILL
+        assert first.states, "with frequent drains, states were emitted before the kill"
+    if drain is not None:
+        assert len(first.states) >= 2, "frequent drains emit state mid-run"
+    for pos, held in checks:
+        missing = _upto(pos) - held
+        assert not missing, f"STATE {pos} emitted before {sorted(missing)[:5]} were confirmed"
+    last = position(first.states[-1])
+    assert last < TOTAL - 1, "the run was stopped mid-way"
+    assert _upto(last) <= set(sandbox_counts(sandbox, "incident"))
+    first_requests = len(settled(sandbox))
+
+    # Meltano hands the last state to the tap, which resends everything after it.
+    sandbox.set_faults(latency_ms=0)
+    second = LiveRun(
+        _config_file(sandbox, tmp_path, "second"), tap(range(last + 1, TOTAL), every=EVERY)
+    )
+    assert second.wait() == 0, second.stderr[-2000:]
+    outputs.add(second.stderr, *second.stdout_lines)
+
+    assert second.states[-1] == {"bookmarks": {STREAM: {"ticket_id": TOTAL - 1}}}
+    counts = sandbox_counts(sandbox, "incident")
+    assert set(counts) == _upto(TOTAL - 1)
+    assert set(counts.values()) == {1}, "an incident was opened twice"
+    assert sandbox.state()["counts"]["incidents"] == TOTAL
+    # The rerun sent each record after the state once, including any the first run had
+    # already delivered (absorbed by their idempotency keys, as the counts show).
+    assert len(settled(sandbox)) - first_requests == TOTAL - 1 - last
