@@ -41,14 +41,14 @@ TICKET_SCHEMA = {
 }
 
 
-def base_config(sb: Sandbox, tmp_path: Path, **extra: t.Any) -> dict[str, t.Any]:
+def base_config(sb: Sandbox | str, tmp_path: Path, **extra: t.Any) -> dict[str, t.Any]:
     """Every secret set, fast retries, no client-side pacing, everything logged."""
     return {
         "api_key": API_KEY,
         "alert_source_token": ALERT_TOKEN,
         "alert_source_config_id": SOURCE,
         "response_webhook_headers": {"X-Hook-Token": HOOK_TOKEN},
-        "base_url": sb.url,
+        "base_url": sb if isinstance(sb, str) else sb.url,
         "operation": "incident",
         "response_log_path": str(tmp_path / "responses.jsonl"),
         "dead_letter_path": str(tmp_path / "dead.jsonl"),
