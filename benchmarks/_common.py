@@ -91,6 +91,14 @@ class SandboxProcess:
     ) -> None:
         self.stop()
 
+    def cpu_seconds(self) -> float:
+        """User + system time the sandbox process has used so far (Linux /proc)."""
+        if self._proc is None:
+            return 0.0
+        fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def _get(self, path: str) -> t.Any:  # noqa: ANN401 - JSON
         with urllib.request.urlopen(f"{self.url}{path}", timeout=120) as response:  # noqa: S310
             return json.loads(response.read())
@@ -159,7 +167,8 @@ class TargetRun:
     returncode: int
     stdout: str
     stderr: str
-    max_rss_kib: int  # peak resident set of that process alone (ru_maxrss, Linux: KiB)
+    cpu_seconds: float  # user + system time of that process
+    max_rss_kib: int | None = None  # its own peak resident set (KiB), when asked for
 
     def check(self) -> Self:
         """Raise with the tail of stderr if the run failed."""
@@ -175,16 +184,23 @@ def run_target(
     *,
     command: list[str] | None = None,
     timeout: float = 900,
+    measure_rss: bool = False,
 ) -> TargetRun:
     """Run a target like Meltano does and time it from spawn to exit.
 
-    `os.wait4` gives the rusage of exactly this child, so `max_rss_kib` is this run's peak and
-    not the largest of every child the benchmark ever had (`RUSAGE_CHILDREN`).
+    With `measure_rss`, the target is started by `RSS_WRAPPER` and `max_rss_kib` is its peak.
+    The target's own `ru_maxrss` cannot be used directly: Python spawns children with vfork, and
+    Linux folds the high-water RSS of the memory the child borrowed at exec (this benchmark
+    process, holding the 100k-record input) into the child's `ru_maxrss`. Under the small
+    wrapper, the floor is the wrapper's own ~10 MiB instead, and each run is its own process.
     """
     with tempfile.TemporaryDirectory(prefix="bench-target-") as tmp:
         config_path = Path(tmp) / "config.json"
         config_path.write_text(json.dumps(config))
         argv = command or [sys.executable, "-m", "target_incidentio"]
+        rss_path = Path(tmp) / "maxrss"
+        if measure_rss:
+            argv = [sys.executable, "-c", RSS_WRAPPER, str(rss_path), *argv]
         env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_INCIDENTIO_")}
         started = time.perf_counter()
         proc = subprocess.Popen(
@@ -212,13 +228,26 @@ def run_target(
         proc.returncode = os.waitstatus_to_exitcode(status)
         for thread in threads:
             thread.join()
+        rss = int(rss_path.read_text()) if measure_rss and rss_path.exists() else None
     return TargetRun(
         wall_seconds=wall,
         returncode=proc.returncode,
         stdout=out.get("stdout", b"").decode(errors="replace"),
         stderr=out.get("stderr", b"").decode(errors="replace"),
-        max_rss_kib=usage.ru_maxrss,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        max_rss_kib=rss,
     )
+
+
+# argv: report file, then the command. Runs it on inherited stdio, writes its peak RSS (KiB).
+RSS_WRAPPER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_pid, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 def _feed(pipe: t.IO[bytes] | None, data: bytes) -> None:

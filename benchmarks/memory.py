@@ -3,9 +3,10 @@
 The target runs with `dry_run: true` (operation `catalog_entry`): every request is built,
 queued, "delivered" and accounted for, so anything kept per record shows up, while no sandbox
 journal or HTTP buffers blur the figure. Each run is its own subprocess and its peak RSS is that
-process's `ru_maxrss` from `os.wait4`, so one run's peak cannot leak into the next. The input is
-written to the pipe from this process, so it is not in the target's memory unless the target
-keeps it. The SDK-only discard target (see overhead.py) is measured the same way for context.
+process's `ru_maxrss`, read by a small wrapper process (see `_common.run_target` for why a
+wrapper), so one run's peak cannot leak into the next. The input is written to the pipe from
+this process, so it is not in the target's memory unless the target keeps it. The SDK-only
+discard target (see overhead.py) is measured the same way for context.
 
 Expected: target peak RSS ratio (100k / 10k) < 1.3.
 """
@@ -31,9 +32,12 @@ def run(small: int = SMALL, large: int = LARGE) -> list[Check]:
     ):
         for records in (small, large):
             result = run_target(
-                config if command is None else {}, catalog_input(records), command=command
+                config if command is None else {},
+                catalog_input(records),
+                command=command,
+                measure_rss=True,
             ).check()
-            peaks[label, records] = (result.max_rss_kib, result.wall_seconds)
+            peaks[label, records] = (result.max_rss_kib or 0, result.wall_seconds)
     rows = [["target", "records", "peak RSS MiB", "wall s"]]
     for (label, records), (kib, wall) in peaks.items():
         rows.append([label, str(records), f"{kib / 1024:.1f}", f"{wall:.1f}"])

@@ -81,16 +81,30 @@ def run(records: int = RECORDS) -> list[Check]:
             ("target-incidentio, http, dry_run", {**http, "dry_run": True}, None),
             ("target-incidentio, http -> sandbox 0 ms", http, None),
         ]
-        figures: list[tuple[str, float, float]] = []
+        figures: list[tuple[str, float, float, float, float]] = []
         for label, config, command in cases:
+            sandbox_cpu = sandbox.cpu_seconds()
             full = run_target(config, data, command=command).check()
+            sandbox_cpu = sandbox.cpu_seconds() - sandbox_cpu
             start = run_target(config, empty, command=command).check()
             net = full.wall_seconds - start.wall_seconds
-            figures.append((label, full.wall_seconds, net))
+            figures.append((label, full.wall_seconds, net, full.cpu_seconds, sandbox_cpu))
     base_full, base_net = figures[0][1], figures[0][2]
-    rows = [["target", "wall s", "startup-net s", "records/s", "net records/s", "ratio", "net"]]
+    rows = [
+        [
+            "target",
+            "wall s",
+            "startup-net s",
+            "records/s",
+            "net records/s",
+            "ratio",
+            "net",
+            "target CPU s",
+            "sandbox CPU s",
+        ]
+    ]
     checks = []
-    for label, wall, net in figures:
+    for label, wall, net, cpu, sandbox_cpu in figures:
         ratio, net_ratio = base_full / wall, base_net / net
         rows.append(
             [
@@ -101,6 +115,8 @@ def run(records: int = RECORDS) -> list[Check]:
                 f"{_rate(records, net):.0f}",
                 f"{ratio:.3f}",
                 f"{net_ratio:.3f}",
+                f"{cpu:.2f}",
+                f"{sandbox_cpu:.2f}",
             ]
         )
         if label.startswith("target-incidentio"):
