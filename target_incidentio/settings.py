@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import typing as t
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -16,9 +17,6 @@ from urllib.parse import urlsplit
 from target_incidentio.errors import SettingError
 from target_incidentio.payloads.fields import template_fields
 from target_incidentio.secrets import Secret
-
-if t.TYPE_CHECKING:
-    from collections.abc import Mapping
 
 OPERATIONS = (
     "alert_event",
@@ -114,6 +112,30 @@ class ResponseSettings:
     progress_interval: float = 10.0
 
 
+SECRET_SETTINGS = frozenset({"api_key", "alert_source_token", "response_webhook_headers"})
+
+
+def secret_values(config: object, *, secret: bool = False) -> list[str]:
+    """Every secret in a raw config, wherever it sits and whatever its type, for redaction.
+
+    Read from the raw config, not the parsed settings, so that even a secret that fails
+    parsing (a list where a string belongs) is scrubbed from the error that says so.
+    """
+    if isinstance(config, str):
+        if not secret:
+            return []
+        # `name:value,...` headers: each value on its own too, as it travels on the wire.
+        values = [part.partition(":")[2].strip() for part in config.split(",")]
+        return [value for value in (config, *values) if value]
+    if isinstance(config, Mapping):
+        items = [(secret or key in SECRET_SETTINGS, value) for key, value in config.items()]
+    elif isinstance(config, (list, tuple)):
+        items = [(secret, value) for value in config]
+    else:
+        return []
+    return [found for inner, value in items for found in secret_values(value, secret=inner)]
+
+
 def parse_headers(setting: str, value: object) -> dict[str, str]:
     """Headers from Nexla's `h1:v1,h2:v2` string form or from an object."""
     if value is None or value == "":
@@ -122,14 +144,15 @@ def parse_headers(setting: str, value: object) -> dict[str, str]:
         pairs = [(str(k).strip(), str(v).strip()) for k, v in value.items()]
     elif isinstance(value, str):
         pairs = []
-        for item in value.split(","):
+        for number, item in enumerate(value.split(","), start=1):
             if not item.strip():
                 continue
             name, sep, header_value = item.partition(":")
             if not sep or not name.strip():
+                # The item is not echoed: it may hold a token (webhook headers are secret).
                 raise SettingError(
                     setting,
-                    f"cannot read {item.strip()!r} as a header.",
+                    f"cannot read item {number} as a `name:value` header.",
                     "write `name:value` pairs separated by commas, e.g. "
                     "`X-Team:payments,X-Env:prod`, or give an object.",
                 )
@@ -139,7 +162,7 @@ def parse_headers(setting: str, value: object) -> dict[str, str]:
     headers: dict[str, str] = {}
     for name, header_value in pairs:
         if any(c in name for c in " \t\r\n:") or any(c in header_value for c in "\r\n"):
-            raise SettingError(setting, f"header {name!r} has a name or value HTTP cannot carry.")
+            raise SettingError(setting, "a header has a name or value HTTP cannot carry.")
         if name.lower() in RESERVED_HEADERS:
             raise SettingError(
                 setting,
@@ -342,22 +365,6 @@ class Settings:
             return self.defaults
         best = max(matches, key=_specificity)
         return self.stream_overrides[best]
-
-    def secrets(self) -> list[str]:
-        """Every secret value in the config, for the redactor."""
-        values = [s.reveal() for s in self._secret_objects()]
-        values.extend(self.responses.response_webhook_headers.values())
-        return values
-
-    def _secret_objects(self) -> list[Secret]:
-        found: list[Secret] = []
-        for stream_settings in (self.defaults, *self.stream_overrides.values()):
-            found.extend(
-                s
-                for s in (stream_settings.api_key, stream_settings.alert_source_token)
-                if s is not None
-            )
-        return found
 
 
 def _specificity(pattern: str) -> tuple[int, int]:

@@ -6,18 +6,20 @@ import contextlib
 import typing as t
 
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
 from target_incidentio.delivery.engine import Delivery
 from target_incidentio.errors import DeliveryFailedError
 from target_incidentio.ledger import Ledger
-from target_incidentio.secrets import Redactor
+from target_incidentio.secrets import Redactor, redact_logs
 from target_incidentio.settings import (
     CUSTOM_FIELD_KINDS,
     METHODS,
     OPERATIONS,
     parse_settings,
+    secret_values,
 )
 from target_incidentio.signals import SignalGuard
 from target_incidentio.sinks import SINKS, IncidentIOSink
@@ -326,13 +328,28 @@ class TargetIncidentIO(Target):
             message_reader=message_reader,
         )
         self.settings = parse_settings(self.config)
-        self.redact = Redactor(self.settings.secrets())
+        self.redact = Redactor(secret_values(self.config))
+        redact_logs(self.redact)
         self.ledger = Ledger(self.settings, self.redact)
         self.delivery = Delivery(
             self.settings.delivery, on_result=self.ledger.on_result, redact=self.redact
         )
         self.ledger.delivery = self.delivery
         self.signals = SignalGuard()
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # The SDK's schema errors quote the offending value, which may be a secret.
+        redact = Redactor(secret_values(self._config))
+        try:
+            errors = super()._validate_config(raise_errors=raise_errors)
+        except ConfigValidationError as error:
+            raise ConfigValidationError(
+                redact(str(error)),
+                errors=[redact(message) for message in error.errors],
+                schema=error.schema,
+            ) from None
+        return [redact(message) for message in errors]
 
     @override
     def get_sink_class(self, stream_name: str) -> type[IncidentIOSink]:

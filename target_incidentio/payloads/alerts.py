@@ -16,7 +16,6 @@ from target_incidentio.payloads.common import (
     segment,
     text,
 )
-from target_incidentio.payloads.fields import derive_key
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -49,13 +48,7 @@ def build_alert_event(records: Sequence[dict[str, t.Any]], ctx: BuildContext) ->
     require(record, body, "title", "service + ' is down'")
     body.setdefault("status", "firing")
     if not body.get("deduplication_key"):
-        body["deduplication_key"] = derive_key(
-            purpose="alert",
-            stream=ctx.stream,
-            key_properties=ctx.key_properties,
-            record=record.data,
-            ignore=("status",),
-        )
+        body["deduplication_key"] = record.derived_key("alert", ignore=("status",))
     extra = {
         name: value
         for name, value in record.data.items()

@@ -87,9 +87,8 @@ def _external_id(record: Record, given: str | None) -> str:
     """The record's `external_id`, else its key properties (several joined with ':')."""
     if given:
         return given
-    keys = record.ctx.key_properties
-    values = [record.get(name) for name in keys]
-    if keys and all(value is not None for value in values):
+    values = record.key_values()
+    if values is not None:
         return ":".join(str(value) for value in values)
     raise record.missing(
         "external_id",

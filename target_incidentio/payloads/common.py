@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from target_incidentio.errors import RecordError
 from target_incidentio.payloads.base import ApiRequest, BuildContext, RateScope
-from target_incidentio.payloads.fields import exclude, lookup, plain_json, record_key
+from target_incidentio.payloads.fields import derive_key, exclude, lookup, plain_json, record_key
 from target_incidentio.payloads.http import endpoint_url
 
 if t.TYPE_CHECKING:
@@ -71,6 +71,26 @@ class Record:
             ctx=ctx,
             key=record_key(original, ctx.key_properties),
         )
+
+    def derived_key(self, purpose: str, ignore: Iterable[str] = ()) -> str:
+        """A deterministic key from the record as it came in.
+
+        The input record, not the one after `exclude_attributes`: excluding a key property
+        from what is sent must not change which incident or alert a record reaches.
+        """
+        return derive_key(
+            purpose=purpose,
+            stream=self.ctx.stream,
+            key_properties=self.ctx.key_properties,
+            record=self.original,
+            ignore=ignore,
+        )
+
+    def key_values(self) -> list[t.Any] | None:
+        """The key properties' values in the input record, or None if any is missing."""
+        keys = self.ctx.key_properties
+        values = [self.original.get(name) for name in keys]
+        return values if keys and all(v is not None for v in values) else None
 
     def get(self, field: str) -> t.Any:  # noqa: ANN401 - any JSON value
         """The field's value (dotted paths allowed); None when absent or null."""

@@ -20,7 +20,6 @@ from target_incidentio.payloads.common import (
     text,
     with_custom_fields,
 )
-from target_incidentio.payloads.fields import derive_key
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -102,20 +101,11 @@ def _add_custom_fields(record: Record, body: dict[str, t.Any]) -> None:
         body["custom_field_entries"] = entries
 
 
-def _key(record: Record, purpose: str) -> str:
-    return derive_key(
-        purpose=purpose,
-        stream=record.ctx.stream,
-        key_properties=record.ctx.key_properties,
-        record=record.data,
-    )
-
-
 def build_incident(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> ApiRequest:
     """Declare an incident; the idempotency key makes a rerun find the same incident."""
     record = Record.single(records, ctx, "incident")
     body = read_fields(record, INCIDENT_FIELDS)
-    body["idempotency_key"] = body.get("idempotency_key") or _key(record, "incident")
+    body["idempotency_key"] = body.get("idempotency_key") or record.derived_key("incident")
     body.setdefault("visibility", ctx.settings.incident_visibility)
     _add_custom_fields(record, body)
     return record.api_key_request(
@@ -161,7 +151,7 @@ def build_incident_update(records: Sequence[dict[str, t.Any]], ctx: BuildContext
             f"an incident update needs at least one of {', '.join(UPDATE_CHANGES)}.",
             stream_map_hint(ctx.stream, "message", "'Update: ' + status"),
         )
-    body["idempotency_key"] = body.get("idempotency_key") or _key(record, "incident_update")
+    body["idempotency_key"] = body.get("idempotency_key") or record.derived_key("incident_update")
     return record.api_key_request(
         path="/v2/incident_updates",
         body=body,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import pytest
 
 from target_incidentio.errors import SettingError
-from target_incidentio.settings import parse_headers, parse_list, parse_settings
+from target_incidentio.settings import parse_headers, parse_list, parse_settings, secret_values
 
 HTTP = {"operation": "http", "api_url": "/v2/things", "api_key": "key-1234"}
 
@@ -27,8 +29,8 @@ def test_headers_both_forms(value, expected):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("no-colon-here", "cannot read 'no-colon-here' as a header"),
-        (":value", "cannot read ':value'"),
+        ("no-colon-here", "cannot read item 1 as a `name:value` header"),
+        ("A:1,:value", "cannot read item 2"),
         ("Authorization:Bearer x", "'Authorization' is set by the target itself"),
         ({"content-type": "text/plain"}, "'content-type' is set by the target itself"),
         ({"X-Bad Name": "v"}, "HTTP cannot carry"),
@@ -131,13 +133,18 @@ def test_streams_most_specific_pattern_wins():
 
 
 def test_secrets_listed_for_redaction():
-    settings = parse_settings(
-        {
-            **HTTP,
-            "alert_source_token": "tok-abcdef",
-            "response_webhook_headers": "X-Hook-Token:hook-secret",
-            "streams": {"a": {"alert_source_token": "tok-other", "operation": "alert_event"}},
-        }
-    )
-    assert {"key-1234", "tok-abcdef", "hook-secret", "tok-other"} <= set(settings.secrets())
-    assert "key-1234" not in repr(settings)
+    config = {
+        **HTTP,
+        "alert_source_token": "tok-abcdef",
+        "response_webhook_headers": "X-Hook-Token:hook-secret,X-Other: two ",
+        "streams": {"a": {"alert_source_token": "tok-other", "operation": "alert_event"}},
+        "title": "not a secret",
+    }
+    found = set(secret_values(config))
+    assert {"key-1234", "tok-abcdef", "hook-secret", "two", "tok-other"} <= found
+    assert "not a secret" not in found
+    # Secrets of the wrong type are found too, so the error about them can be scrubbed.
+    assert set(secret_values({"api_key": {"value": ["deep-1"]}})) == {"deep-1"}
+    # The SDK hands the config over as a read-only mapping.
+    assert secret_values(MappingProxyType({"api_key": "k-5678"})) == ["k-5678"]
+    assert "key-1234" not in repr(parse_settings(config))
