@@ -11,12 +11,6 @@ from incidentio_sandbox import Sandbox
 CONFIG_FILES = ("config.json", "config-*.json")
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "leaks_expected: an xfail test of a known leak; skip the teardown secret scan"
-    )
-
-
 @pytest.fixture
 def sandbox():
     with Sandbox(api_key=API_KEY, alert_sources={SOURCE: ALERT_TOKEN}) as sb:
@@ -33,8 +27,6 @@ def outputs() -> Outputs:
 def no_secret_anywhere(request, tmp_path, capfd, caplog, outputs):
     """After each test: no secret in its captured output, logs, recorded texts or files."""
     yield
-    if request.node.get_closest_marker("leaks_expected"):
-        return
     captured = capfd.readouterr()
     texts = {"captured stdout": captured.out, "captured stderr": captured.err}
     texts["log records"] = caplog.text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 
-import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -134,11 +133,6 @@ def test_explicit_key_field_wins(detail_one, detail_two):
     assert one.body["deduplication_key"] == two.body["deduplication_key"] == "mine"
 
 
-@pytest.mark.xfail(
-    reason="bug: keys are derived from the record after exclude_attributes, so excluding a key "
-    "property switches to a content hash and a changed record gets a new key",
-    strict=True,
-)
 @settings(max_examples=25)
 @given(detail_one=st.text(max_size=5), detail_two=st.text(max_size=5))
 def test_excluding_the_key_property_from_the_payload_keeps_the_key(detail_one, detail_two):

@@ -144,12 +144,6 @@ def test_secret_inside_a_record_is_scrubbed_from_every_output(sandbox, tmp_path,
     _assert_clean(run.stdout, run.stderr, *_files(tmp_path).values())
 
 
-@pytest.mark.leaks_expected
-@pytest.mark.xfail(
-    reason="bug: the SDK's schema validation error echoes a record value, so a secret in a "
-    "wrongly typed field reaches stderr unredacted",
-    strict=True,
-)
 def test_secret_in_a_record_that_breaks_its_schema_is_not_echoed(sandbox, tmp_path):
     messages = [
         schema(STREAM, TICKET_SCHEMA, ["ticket_id"]),
@@ -161,12 +155,6 @@ def test_secret_in_a_record_that_breaks_its_schema_is_not_echoed(sandbox, tmp_pa
     _assert_clean(run.stderr)
 
 
-@pytest.mark.leaks_expected
-@pytest.mark.xfail(
-    reason="bug: parse_headers' `cannot read ... as a header` echoes the header item, token and "
-    "all, for response_webhook_headers",
-    strict=True,
-)
 def test_unreadable_webhook_header_is_not_echoed(sandbox, tmp_path):
     changes = {"response_webhook_headers": f"X-Hook-Token {HOOK_TOKEN}"}
     run = run_cli(base_config(sandbox, tmp_path, **changes), tap(range(1)), tmp_path)
@@ -176,12 +164,6 @@ def test_unreadable_webhook_header_is_not_echoed(sandbox, tmp_path):
     _assert_clean(run.stderr)
 
 
-@pytest.mark.leaks_expected
-@pytest.mark.xfail(
-    reason="bug: the SDK's config schema check echoes the value of a secret setting of the "
-    "wrong type (`<value> is not of type ... in config['api_key']`)",
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("changes", "setting"),
     [
