@@ -13,6 +13,11 @@ records/s is shown over the whole process wall time (what a pipeline sees) and n
 (wall time minus that of the same target fed an empty stream). No expectation was set for
 this figure: it is reported, not judged.
 
+Where the time went when this was written (py-spy, cProfile): with `batch_size_rows` 1 the SDK
+drains the sink after every record and logs two INFO lines per record ("sink is full",
+METRIC batch_processing_time), about a third of the dry-run cost; with HTTP, `requests` itself
+dominates, a tenth of it re-reading proxy and netrc settings from the environment per call.
+
 Run `python benchmarks/overhead.py discard-target --config cfg.json` to use the discard target
 on its own.
 """

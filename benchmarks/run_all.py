@@ -8,6 +8,7 @@ worse and so is not a verdict. Exits 1 if any check fails.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import typing as t
@@ -43,6 +44,7 @@ def main() -> int:
     args = parser.parse_args()
     checks: list[Check] = []
     started = time.perf_counter()
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the start")
     for name, bench in QUICK if args.quick else FULL:
         if args.only and name not in args.only:
             continue
@@ -58,10 +60,12 @@ def main() -> int:
         for note in check.notes:
             print(f"  {check.name}: {note}")
     failed = [c.name for c in checks if c.passed is False]
-    print(
-        f"\n{len(checks) - len(failed)} of {len(checks)} checks pass or are reported only; ", end=""
-    )
-    print(f"failed: {', '.join(failed) or 'none'}. Total {time.perf_counter() - started:.0f} s.")
+    passed = sum(1 for c in checks if c.passed)
+    info = sum(1 for c in checks if c.passed is None)
+    total = time.perf_counter() - started
+    print(f"\n{passed} pass, {len(failed)} fail ({', '.join(failed) or 'none'}), {info} reported")
+    print(f"Total {total:.0f} s; load average at the end {os.getloadavg()[0]:.2f} (timings")
+    print("suffer when other work shares the cores; see each module's docstring).")
     return 1 if failed else 0
 
 
