@@ -53,10 +53,16 @@ class IncidentIOSink(BatchSink):
         self._warned_unplaced: set[str] = set()
 
     @property
+    def _buffers(self) -> bool:
+        """Only `http` with `batch_size_rows` > 1 gathers records into one call."""
+        return self.batches_records and self.stream_settings.batch_size_rows > 1
+
+    @property
     @override
     def max_size(self) -> int:
-        """Records per call: `batch_size_rows` of this stream (default 1)."""
-        return self.stream_settings.batch_size_rows
+        # One record per call is sent as it arrives (no SDK drain, and its log lines, per
+        # record); a batching stream drains every `batch_size_rows` records into one call.
+        return self.stream_settings.batch_size_rows if self._buffers else self.MAX_SIZE_DEFAULT
 
     @override
     def preprocess_record(
@@ -69,26 +75,33 @@ class IncidentIOSink(BatchSink):
         return record
 
     @override
+    def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
+        if self._buffers:
+            super().process_record(record, context)  # kept for process_batch
+        else:
+            self._submit([record])
+
+    @override
     def process_batch(self, context: dict[str, t.Any]) -> None:
         records: list[dict[str, t.Any]] = context.get("records", [])
-        groups = [records] if self.batches_records else [[r] for r in records]
-        with self._incidentio.signals.deferred():
-            for group in groups:
-                self._submit(group)
+        if records:
+            self._submit(records)
 
     def _submit(self, records: list[dict[str, t.Any]]) -> None:
+        """Build one call and hand it to delivery (blocks only while delivery is full)."""
         ledger = self._incidentio.ledger
-        ledger.check()
-        self._warn_unplaced(records)
-        try:
-            request = self._build(records, self._ctx)
-        except RecordError as error:
-            ledger.on_invalid(error, operation=self.operation, record=records[0])
+        with self._incidentio.signals.deferred():
             ledger.check()
-            return
-        self._incidentio.delivery.submit(
-            replace(request, stream=self.stream_name, operation=self.operation)
-        )
+            self._warn_unplaced(records)
+            try:
+                request = self._build(records, self._ctx)
+            except RecordError as error:
+                ledger.on_invalid(error, operation=self.operation, record=records[0])
+                ledger.check()
+                return
+            self._incidentio.delivery.submit(
+                replace(request, stream=self.stream_name, operation=self.operation)
+            )
 
     def _warn_unplaced(self, records: list[dict[str, t.Any]]) -> None:
         """Tell the user once per field when a mapping leaves a field with nowhere to go."""

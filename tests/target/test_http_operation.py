@@ -151,6 +151,8 @@ def test_stdout_carries_only_state(httpserver, tmp_path):
     assert len(run.stdout.splitlines()) == 1
     assert "Summary" in run.stderr
     assert API_KEY not in run.stderr
+    # Records go out as they arrive: no SDK drain (and its log lines) per record.
+    assert "is full" not in run.stderr
 
 
 def test_fractional_numbers_and_datetimes_travel_as_json(httpserver, tmp_path):
