@@ -213,6 +213,24 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("TARGET_INCIDENTIO_")}
 
 
+# The real CLI, which sends itself SIGTERM from inside the log handler (its lock held) as the
+# SDK logs its `nth` "sink is full ... Draining" line: where a signal lands when a batching
+# stream logs every batch.
+SIGNAL_WHILE_LOGGING = """
+import logging, os, signal, sys
+from target_incidentio.target import TargetIncidentIO
+nth, seen, emit = int(sys.argv.pop(1)), [0], logging.StreamHandler.emit
+def hooked(self, record):
+    emit(self, record)
+    if "Draining" in self.format(record):
+        seen[0] += 1
+        if seen[0] == nth:
+            os.kill(os.getpid(), signal.SIGTERM)
+logging.StreamHandler.emit = hooked
+TargetIncidentIO.cli()
+"""
+
+
 class LiveRun:
     """The target as a subprocess fed from a pipe; stdout lines are collected as they come."""
 
@@ -223,10 +241,11 @@ class LiveRun:
         *,
         drain_every_minutes: float | None = None,
         on_state: Callable[[dict[str, t.Any]], None] | None = None,
+        argv: list[str] | None = None,
     ) -> None:
-        if drain_every_minutes is None:
+        if argv is None and drain_every_minutes is None:
             argv = [sys.executable, "-m", "target_incidentio"]
-        else:
+        elif argv is None:
             argv = [sys.executable, "-c", DRAIN_OFTEN, str(drain_every_minutes)]
         self.proc = subprocess.Popen(
             [*argv, "--config", str(config_path)],
