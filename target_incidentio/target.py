@@ -336,6 +336,10 @@ class TargetIncidentIO(Target):
         )
         self.ledger.delivery = self.delivery
         self.signals = SignalGuard()
+        # Draining a sink only hands calls to delivery, so draining sinks on parallel threads
+        # gains nothing; on the main thread, a SIGTERM drain cannot wait on a lock (logging,
+        # delivery) that the interrupted main thread holds.
+        self.max_parallelism = 1
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
@@ -357,10 +361,11 @@ class TargetIncidentIO(Target):
 
     @override
     def _write_state_message(self, state: dict[str, t.Any]) -> None:
-        # STATE means "everything before this is in incident.io": confirm it first.
+        # STATE means "everything before this is in incident.io": confirm it first. A signal
+        # drain must not start inside the write either (stdout is not re-entrant).
         with self.signals.deferred():
             self.ledger.confirm_all()
-        super()._write_state_message(state)
+            super()._write_state_message(state)
 
     @override  # type: ignore[misc]
     def listen(self, file_input: t.IO[str] | None = None) -> None:

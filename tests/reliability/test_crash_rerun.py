@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
 
 import pytest
@@ -24,12 +23,6 @@ TOTAL = 400
 EVERY = 20  # the tap emits its position every 20 records
 # SDK drain age for the runs that should emit STATE often: 0.002 min = 120 ms.
 OFTEN = 0.002
-DEADLOCK = (
-    "bug: on SIGTERM the SDK drains from inside the signal handler, on joblib threads; if the "
-    "signal lands while the main thread holds the logging handler lock (the SDK logs each "
-    "batch drain of a batching stream outside any deferred section), the drain threads block "
-    "on that lock logging their METRIC line and the run hangs"
-)
 
 
 def _config_file(sandbox, tmp_path, name):
@@ -109,7 +102,6 @@ def test_stop_mid_run_then_rerun_from_state(sandbox, tmp_path, outputs, signum, 
     assert len(settled(sandbox)) - first_requests == TOTAL - 1 - last
 
 
-@pytest.mark.xfail(reason=DEADLOCK, strict=True, raises=subprocess.TimeoutExpired)
 def test_sigterm_while_the_main_thread_is_logging_still_drains(sandbox, tmp_path, outputs):
     """SIGTERM lands inside a log call (handler lock held) of a batching stream: still drains."""
     sandbox.set_faults(latency_ms=30)
