@@ -83,6 +83,7 @@ class Ledger:
         self._lock = threading.Lock()
         self._tallies: dict[str, StreamTally] = defaultdict(StreamTally)
         self._first_failure: str | None = None
+        self._finished = False
         self._failures = 0
         self._started = time.monotonic()
         self.delivery: Delivery | None = None
@@ -209,7 +210,10 @@ class Ledger:
         self.check()
 
     def finish(self) -> None:
-        """End of run: confirm, summarise, close files; fail if the policy says so."""
+        """End of run: confirm, summarise, close files; fail if the policy says so. Once."""
+        if self._finished:
+            return
+        self._finished = True
         try:
             self.confirm_all()
         finally:

@@ -367,34 +367,41 @@ class TargetIncidentIO(Target):
             self.ledger.confirm_all()
             super()._write_state_message(state)
 
+    @override
+    def process_endofpipe(self) -> None:
+        super().process_endofpipe()  # drain_all: confirm, then STATE
+        # Without a STATE message drain_all confirms nothing: the run ends only when
+        # every call has.
+        self._close(raise_errors=True)
+
     @override  # type: ignore[misc]
     def listen(self, file_input: t.IO[str] | None = None) -> None:
         # The SDK marks `listen` final, but only here does every way a run can end pass
-        # (end of input, a bad record, a failed delivery, a signal), and each of them
-        # must let the calls under way finish, log them and close the files.
-        clean = False
+        # (a bad record, a failed delivery, a signal), and each of them must let the calls
+        # under way finish, log them and close the files.
         try:
-            super().listen(file_input)  # ends with drain_all: confirm, then STATE
-            clean = True
+            super().listen(file_input)
         except SystemExit as exit_:
-            clean = exit_.code in (0, None)  # a graceful stop on SIGTERM/SIGINT
+            graceful = exit_.code in (0, None)  # SIGTERM/SIGINT after the SDK's drain
+            self._close(raise_errors=graceful, stop=not graceful)
             raise
-        finally:
-            try:
-                if not clean:
-                    # Calls under way finish and are logged; queued ones are not sent.
-                    self.delivery.stop()
-                self._finish(raise_errors=clean)
-            finally:
-                self.delivery.close()
+        except BaseException:
+            self._close(raise_errors=False, stop=True)
+            raise
 
-    def _finish(self, *, raise_errors: bool) -> None:
-        if raise_errors:
-            self.ledger.finish()
-            return
-        # The error already on its way out is the story; don't mask it.
-        with contextlib.suppress(DeliveryFailedError):
-            self.ledger.finish()
+    def _close(self, *, raise_errors: bool, stop: bool = False) -> None:
+        """Let calls under way finish and be logged, summarise, close files (once)."""
+        if stop:
+            self.delivery.stop()  # queued calls are not sent
+        try:
+            if raise_errors:
+                self.ledger.finish()
+            else:
+                # The error already on its way out is the story; don't mask it.
+                with contextlib.suppress(DeliveryFailedError):
+                    self.ledger.finish()
+        finally:
+            self.delivery.close()
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # pragma: no cover

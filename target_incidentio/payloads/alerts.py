@@ -60,13 +60,12 @@ def build_alert_event(records: Sequence[dict[str, t.Any]], ctx: BuildContext) ->
         body["metadata"] = metadata
     else:
         body.pop("metadata", None)
-    scopes = [RateScope(f"alert_source:{config_id}", ctx.alert_rate_per_minute)]
-    if ctx.settings.rate_limit_per_minute < ctx.alert_rate_per_minute:
-        scopes.append(RateScope(f"stream:{ctx.stream}", ctx.settings.rate_limit_per_minute))
+    # The alert source's bucket (alert events do not use the API key's), and the stream's cap.
+    scopes = (RateScope(f"alert_source:{config_id}", ctx.alert_rate_per_minute), *ctx.stream_cap())
     return record.request(
         path=f"/v2/alert_events/http/{segment(config_id)}",
         body=body,
         order_key=f"alert:{config_id}:{body['deduplication_key']}",
         credential=ctx.settings.alert_source_token,
-        rate_scopes=tuple(scopes),
+        rate_scopes=scopes,
     )

@@ -60,14 +60,16 @@ class BuildContext:
     alert_rate_per_minute: float = 120.0
 
     def api_key_scopes(self) -> tuple[RateScope, ...]:
-        """Buckets of a call made with the API key, plus the stream's cap if it set a lower one."""
+        """Buckets of a call made with the API key, plus the stream's cap if it set one."""
         key = self.settings.api_key
-        scopes = [
-            RateScope(f"api_key:{key.fingerprint if key else 'none'}", self.key_rate_per_minute)
-        ]
+        name = f"api_key:{key.fingerprint if key else 'none'}"
+        return (RateScope(name, self.key_rate_per_minute), *self.stream_cap())
+
+    def stream_cap(self) -> tuple[RateScope, ...]:
+        """The stream's own bucket, when `streams.<name>.rate_limit_per_minute` set a lower rate."""
         if self.settings.rate_limit_per_minute < self.key_rate_per_minute:
-            scopes.append(RateScope(f"stream:{self.stream}", self.settings.rate_limit_per_minute))
-        return tuple(scopes)
+            return (RateScope(f"stream:{self.stream}", self.settings.rate_limit_per_minute),)
+        return ()
 
 
 class PayloadBuilder(t.Protocol):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -208,6 +210,17 @@ def test_stream_cap_below_the_alert_rate_adds_a_bucket(make_ctx):
     assert [(s.name, s.per_minute) for s in request.rate_scopes] == [
         (f"alert_source:{CONFIG_ID}", 120.0),
         ("stream:alerts", 30),
+    ]
+
+
+def test_the_api_key_rate_does_not_cap_alert_events(make_ctx):
+    # Alert events do not use the API key: its 1200/minute must not pace a faster source.
+    ctx = dataclasses.replace(
+        make_ctx(alert_source_config_id=CONFIG_ID), alert_rate_per_minute=6000
+    )
+    request = build_alert_event([RECORD], ctx)
+    assert [(s.name, s.per_minute) for s in request.rate_scopes] == [
+        (f"alert_source:{CONFIG_ID}", 6000)
     ]
 
 

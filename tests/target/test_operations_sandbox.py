@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 import pytest
 from support import read_jsonl, record, run_cli, run_in_process, schema, state
@@ -325,17 +324,5 @@ def test_firing_never_overtakes_resolved_under_concurrency(tmp_path):
     for entry in sorted(journal, key=lambda e: e["seq"]):
         seen.setdefault(entry["body"]["deduplication_key"], []).append(entry["body"]["status"])
     assert list(seen.values()) == [["firing", "resolved"]] * pairs
-    # And the run really was concurrent: requests were in flight together.
-    assert _max_in_flight(journal) > 1
-
-
-def _max_in_flight(journal):
-    events = []
-    for entry in journal:
-        start = datetime.fromisoformat(entry["received_at"].replace("Z", "+00:00")).timestamp()
-        events += [(start, 1), (start + entry["duration_ms"] / 1000, -1)]
-    in_flight = peak = 0
-    for _, change in sorted(events):
-        in_flight += change
-        peak = max(peak, in_flight)
-    return peak
+    # And the run really was concurrent: the pool opened a connection per busy worker.
+    assert len({e["client_port"] for e in journal}) > 1
