@@ -87,9 +87,9 @@ def _stream_properties(*, top_level: bool) -> tuple[th.Property[t.Any], ...]:
             th.IntegerType,
             default=default(1),
             title="Records per call",
-            description="Records per API call (default 1; each incident.io write endpoint takes "
-            "one). For `http` with more than one, the body is a JSON array of the records, or "
-            "`{batch_wrapper_key: [...]}`.",
+            description="Records per API call for `http` (default 1): above 1 the body is a JSON "
+            "array of the records, or `{batch_wrapper_key: [...]}`. The other operations send "
+            "one record per call, as incident.io's endpoints take one.",
         ),
         th.Property(
             "batch_wrapper_key",

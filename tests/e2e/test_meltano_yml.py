@@ -103,7 +103,7 @@ def test_every_setting_is_declared_with_its_kind(
         else:
             # string-or-object/array settings: kind string lets YAML give either form
             assert setting["kind"] == "string", name
-        assert setting.get("description"), name
+        assert setting.get("description") == schema.get("description"), f"{name}: stale description"
 
 
 def test_secrets_are_sensitive(project: dict[str, Any], about: dict[str, Any]) -> None:
