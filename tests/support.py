@@ -84,6 +84,29 @@ def run_cli(
     return Run(proc.stdout, proc.stderr, proc.returncode)
 
 
+def about(fmt: str) -> str:
+    """`target-incidentio --about --format <fmt>`, as a user would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "target_incidentio", "--about", "--format", fmt],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def http_config(base_url: str, tmp_path: Path, api_key: str, **extra: t.Any) -> dict[str, t.Any]:
+    """The `http` operation to `/v2/items/{id}` on a local server, with a response log."""
+    return {
+        "api_key": api_key,
+        "base_url": base_url.rstrip("/"),
+        "operation": "http",
+        "api_url": "/v2/items/{id}",
+        "response_log_path": str(tmp_path / "responses.jsonl"),
+        "progress_interval": 60,
+        **extra,
+    }
+
+
 def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("TARGET_INCIDENTIO_")}
 

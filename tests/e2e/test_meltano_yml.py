@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import support
 import yaml
 
 from incidentio_sandbox.app import DEFAULT_ALERT_SOURCES, DEFAULT_API_KEY
@@ -34,13 +33,7 @@ def project() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def about() -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "target_incidentio", "--about", "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    parsed: dict[str, Any] = json.loads(out)
+    parsed: dict[str, Any] = json.loads(support.about("json"))
     return parsed
 
 

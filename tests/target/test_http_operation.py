@@ -5,22 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import read_jsonl, record, run_cli, run_in_process, schema, state
+from support import http_config, read_jsonl, record, run_cli, run_in_process, schema, state
 
 API_KEY = "sk-live-DISTINCTIVE-7f3a9c"
 PROPS = {"id": {"type": "integer"}, "title": {"type": "string"}, "owner": {"type": "object"}}
 
 
 def _config(httpserver, tmp_path, **extra):
-    return {
-        "api_key": API_KEY,
-        "base_url": httpserver.url_for("/").rstrip("/"),
-        "operation": "http",
-        "api_url": "/v2/items/{id}",
-        "response_log_path": str(tmp_path / "responses.jsonl"),
-        "progress_interval": 60,
-        **extra,
-    }
+    return http_config(httpserver.url_for("/"), tmp_path, API_KEY, **extra)
 
 
 def _messages(n=3, stream="tickets"):

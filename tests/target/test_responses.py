@@ -7,7 +7,7 @@ import time
 
 import jsonschema
 import pytest
-from support import read_jsonl, record, run_cli, run_in_process, schema, state
+from support import http_config, read_jsonl, record, run_cli, run_in_process, schema, state
 from werkzeug import Response
 
 from target_incidentio.errors import DeliveryFailedError
@@ -17,16 +17,7 @@ HOOK_SECRET = "hook-SECRET-77aa"
 
 
 def _config(httpserver, tmp_path, **extra):
-    return {
-        "api_key": API_KEY,
-        "base_url": httpserver.url_for("/").rstrip("/"),
-        "operation": "http",
-        "api_url": "/v2/items/{id}",
-        "response_log_path": str(tmp_path / "responses.jsonl"),
-        "progress_interval": 60,
-        "max_retries": 0,
-        **extra,
-    }
+    return http_config(httpserver.url_for("/"), tmp_path, API_KEY, max_retries=0, **extra)
 
 
 def _messages(ids):
