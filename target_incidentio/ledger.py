@@ -13,6 +13,7 @@ import typing as t
 from collections import defaultdict
 from dataclasses import dataclass
 
+from target_incidentio.delivery.engine import describe
 from target_incidentio.errors import DeliveryFailedError
 from target_incidentio.responses import (
     JsonLinesFile,
@@ -59,13 +60,11 @@ class StreamTally:
 
 
 def describe_failure(result: DeliveryResult) -> str:
-    """One clear sentence: stream, record keys, status and incident.io's own errors."""
+    """One clear sentence: stream, record keys, call, status and incident.io's own errors."""
     request = result.request
     keys = ", ".join(request.record_keys[:MAX_KEYS_IN_MESSAGE]) or "(none)"
-    status = f"HTTP {result.status_code}" if result.status_code else result.status
-    text = f"stream '{request.stream}', record {keys}: {request.method} {request.url} {status}"
+    text = f"stream '{request.stream}', record {keys}: {describe(result)}"
     if result.error is not None:
-        text += f": {result.error.message}"
         for detail in result.error.details:
             field = f" (field '{detail.field}')" if detail.field else ""
             text += f"; [{detail.code}] {detail.message}{field}"
