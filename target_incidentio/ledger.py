@@ -83,7 +83,6 @@ class Ledger:
         self._tallies: dict[str, StreamTally] = defaultdict(StreamTally)
         self._first_failure: str | None = None
         self._finished = False
-        self._failures = 0
         self._started = time.monotonic()
         self.delivery: Delivery | None = None
         responses = settings.responses
@@ -173,7 +172,6 @@ class Ledger:
         error: t.Any,  # noqa: ANN401 - the response record's error object
     ) -> None:
         with self._lock:
-            self._failures += len(keyed_records)
             first = self._first_failure is None
             if first:
                 self._first_failure = message
@@ -222,9 +220,11 @@ class Ledger:
                 if closeable is not None:
                     closeable.close()
         limit = self._settings.delivery.max_failures
-        if not self.stop_on_failure and limit is not None and self._failures > limit:
+        with self._lock:
+            failures = sum(tally.failed for tally in self._tallies.values())
+        if not self.stop_on_failure and limit is not None and failures > limit:
             msg = (
-                f"{self._failures} records failed, more than max_failures={limit}; "
+                f"{failures} records failed, more than max_failures={limit}; "
                 f"first failure: {self._first_failure}"
             )
             raise DeliveryFailedError(msg)
