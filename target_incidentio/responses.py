@@ -30,8 +30,9 @@ RESPONSE_SCHEMA: dict[str, t.Any] = {
     "properties": {
         "stream": {"type": "string"},
         "operation": {"type": "string"},
-        "method": {"type": "string"},
-        "url": {"type": "string"},
+        # Null for a record that never became a call (status `invalid`).
+        "method": _STRING,
+        "url": _STRING,
         "status": {"type": "string"},
         "status_code": _INTEGER,
         "ok": {"type": "boolean"},

@@ -42,7 +42,6 @@ class ResponseWebhook:
         self._url = url
         self._headers = dict(headers)
         self._batch_size = batch_size
-        self.sent = 0
         self.failed = 0
         self.dropped = 0
         self._queue: queue.Queue[object] = queue.Queue(QUEUE_LIMIT)
@@ -109,7 +108,6 @@ class ResponseWebhook:
 
     def _on_result(self, result: DeliveryResult) -> None:
         if result.ok:
-            self.sent += 1
             return
         self.failed += 1
         message = result.error.message if result.error else result.status

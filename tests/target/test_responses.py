@@ -62,6 +62,24 @@ def test_singer_format_can_feed_another_target(httpserver, tmp_path):
         jsonschema.validate({**record_msg["record"], "ok": "yes"}, schema_msg["schema"])
 
 
+def test_singer_format_holds_records_that_never_became_calls(httpserver, tmp_path):
+    path = tmp_path / "responses.singer"
+    config = _config(
+        httpserver,
+        tmp_path,
+        response_log_path=str(path),
+        response_log_format="singer",
+        on_error="continue",
+    )
+    # No `id` for the URL template: the record is reported invalid, nothing is sent.
+    run_in_process(config, [schema("items", {"id": {}}, []), record("items", {"title": "x"})])
+    schema_msg, record_msg = read_jsonl(path)
+    assert record_msg["record"]["status"] == "invalid"
+    assert record_msg["record"]["method"] is None
+    jsonschema.validate(record_msg["record"], schema_msg["schema"])
+    assert httpserver.log == []
+
+
 @pytest.mark.parametrize("batch_size", [1, 3])
 def test_webhook_gets_every_response_record(httpserver, tmp_path, batch_size):
     httpserver.expect_request("/v2/items/1").respond_with_json({})
