@@ -14,7 +14,14 @@ from urllib.parse import quote
 
 from target_incidentio.errors import RecordError
 from target_incidentio.payloads.base import ApiRequest, BuildContext, RateScope
-from target_incidentio.payloads.fields import derive_key, exclude, lookup, plain_json, record_key
+from target_incidentio.payloads.fields import (
+    derive_key,
+    exclude,
+    key_values,
+    lookup,
+    plain_json,
+    record_key,
+)
 from target_incidentio.payloads.http import endpoint_url
 
 if t.TYPE_CHECKING:
@@ -88,9 +95,7 @@ class Record:
 
     def key_values(self) -> list[t.Any] | None:
         """The key properties' values in the input record, or None if any is missing."""
-        keys = self.ctx.key_properties
-        values = [self.original.get(name) for name in keys]
-        return values if keys and all(v is not None for v in values) else None
+        return key_values(self.original, self.ctx.key_properties)
 
     def get(self, field: str) -> t.Any:  # noqa: ANN401 - any JSON value
         """The field's value (dotted paths allowed); None when absent or null."""

@@ -32,10 +32,17 @@ def exclude(record: dict[str, t.Any], paths: Iterable[str]) -> dict[str, t.Any]:
     return result
 
 
+def key_values(record: dict[str, t.Any], key_properties: Sequence[str]) -> list[t.Any] | None:
+    """The key properties' values, or None unless the stream has some and the record all."""
+    values = [record.get(k) for k in key_properties]
+    return values if values and all(v is not None for v in values) else None
+
+
 def record_key(record: dict[str, t.Any], key_properties: Sequence[str]) -> str:
     """Name a record in messages: its key properties, else a short content hash."""
-    if key_properties and all(record.get(k) is not None for k in key_properties):
-        return ", ".join(f"{k}={record[k]!r}" for k in key_properties)
+    values = key_values(record, key_properties)
+    if values is not None:
+        return ", ".join(f"{k}={v!r}" for k, v in zip(key_properties, values, strict=True))
     return f"#{content_hash(record)[:12]}"
 
 
@@ -65,8 +72,9 @@ def derive_key(
     record's content (less `ignore`, e.g. an alert's status so that firing and resolved
     pair up).
     """
-    if key_properties and all(record.get(k) is not None for k in key_properties):
-        basis = canonical([stream, [[k, record[k]] for k in key_properties]])
+    values = key_values(record, key_properties)
+    if values is not None:
+        basis = canonical([stream, [[k, v] for k, v in zip(key_properties, values, strict=True)]])
     else:
         basis = canonical([stream, content_hash(record, ignore)])
     digest = hashlib.sha256(f"{purpose}\n{basis}".encode()).hexdigest()
