@@ -256,8 +256,3 @@ class Ledger:
                 "past them, so the next run sends them again.",
                 total.not_sent,
             )
-
-    def tally(self, stream: str) -> StreamTally:
-        """A copy of one stream's counts (tests, benchmarks)."""
-        with self._lock:
-            return StreamTally(**vars(self._tallies[stream]))

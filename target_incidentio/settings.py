@@ -15,6 +15,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from target_incidentio.errors import SettingError
+from target_incidentio.payloads import REQUIRED_CREDENTIAL
 from target_incidentio.payloads.fields import template_fields
 from target_incidentio.secrets import Secret
 
@@ -327,7 +328,7 @@ def _check_stream(settings: StreamSettings, where: str) -> None:
 
 def _check_credentials(settings: StreamSettings, where: str) -> None:
     """Each operation needs its own credential; refuse the run before any request."""
-    if settings.operation == "alert_event":
+    if REQUIRED_CREDENTIAL[settings.operation] == "alert_source_token":
         if settings.alert_source_token is None:
             raise SettingError(
                 f"{where}alert_source_token",

@@ -1,7 +1,8 @@
 """Payload builders, one per operation, and what each needs and places.
 
-The sink picks a builder with `BUILDERS[operation]`, checks the credential named by
-`REQUIRED_CREDENTIAL[operation]`, and warns once per stream about `unplaced_fields`.
+The sink picks a builder with `BUILDERS[operation]` and warns once per stream about
+`unplaced_fields`; the settings refuse a run whose operation lacks the credential named by
+`REQUIRED_CREDENTIAL[operation]`.
 """
 
 from __future__ import annotations
