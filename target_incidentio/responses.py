@@ -12,8 +12,6 @@ import typing as t
 from datetime import datetime, timezone
 from pathlib import Path
 
-from target_incidentio.payloads.fields import canonical
-
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -21,7 +19,6 @@ if t.TYPE_CHECKING:
     from target_incidentio.errors import RecordError
 
 RESPONSE_STREAM = "incidentio_responses"
-RESPONSE_TEXT_LIMIT = 4096
 
 _STRING = {"type": ["string", "null"]}
 _INTEGER = {"type": ["integer", "null"]}
@@ -62,14 +59,6 @@ RESPONSE_SCHEMA: dict[str, t.Any] = {
         "sent_at": {"type": "string", "format": "date-time"},
     },
 }
-
-
-def _bounded(body: t.Any) -> t.Any:  # noqa: ANN401 - any JSON value
-    """Keep parsed bodies whole when small, else cut their text to a bounded size."""
-    text = body if isinstance(body, str) else canonical(body)
-    if len(text) <= RESPONSE_TEXT_LIMIT:
-        return body
-    return text[:RESPONSE_TEXT_LIMIT] + "…"
 
 
 def _resource(body: t.Any) -> tuple[str | None, str | None]:  # noqa: ANN401 - any JSON value
@@ -120,7 +109,7 @@ def response_record(result: DeliveryResult, *, redact: Callable[[str], str]) -> 
         "record_keys": list(request.record_keys),
         "resource_id": resource_id,
         "reference": reference,
-        "response": _bounded(result.response_body),
+        "response": result.response_body,  # delivery already cut it to a bounded size
         "error": error,
         "sent_at": result.sent_at.isoformat(),
     }

@@ -159,3 +159,12 @@ def test_progress_and_summary_lines(httpserver, tmp_path):
     assert "Progress 'items': " in run.stderr
     assert "Summary 'items': 2 records delivered, 0 failed, 0 retries, 0 answered 429" in run.stderr
     assert "Summary (all streams" in run.stderr
+
+
+def test_large_response_bodies_are_cut_to_a_bounded_size(httpserver, tmp_path):
+    httpserver.expect_request("/v2/items/1").respond_with_json({"blob": "x" * 50_000})
+    run_in_process(_config(httpserver, tmp_path), _messages([1]))
+    (response,) = read_jsonl(tmp_path / "responses.jsonl")
+    assert response["ok"] is True
+    assert isinstance(response["response"], str)
+    assert len(response["response"]) <= 4096
