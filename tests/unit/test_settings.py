@@ -7,7 +7,14 @@ from types import MappingProxyType
 import pytest
 
 from target_incidentio.errors import SettingError
-from target_incidentio.settings import parse_headers, parse_list, parse_settings, secret_values
+from target_incidentio.settings import (
+    STREAM_OVERRIDABLE,
+    parse_headers,
+    parse_list,
+    parse_settings,
+    secret_values,
+)
+from target_incidentio.target import TargetIncidentIO
 
 HTTP = {"operation": "http", "api_url": "/v2/things", "api_key": "key-1234"}
 
@@ -148,3 +155,9 @@ def test_secrets_listed_for_redaction():
     # The SDK hands the config over as a read-only mapping.
     assert secret_values(MappingProxyType({"api_key": "k-5678"})) == ["k-5678"]
     assert "key-1234" not in repr(parse_settings(config))
+
+
+def test_per_stream_schema_and_parser_know_the_same_settings():
+    streams = TargetIncidentIO.config_jsonschema["properties"]["streams"]
+    declared = set(streams["additionalProperties"]["properties"])
+    assert declared == set(STREAM_OVERRIDABLE)
