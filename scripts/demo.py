@@ -1,4 +1,3 @@
-# ruff: noqa: INP001 - a script, not a package
 """Run the Meltano demo against the local incident.io sandbox and show what it received.
 
 `scripts/demo.sh` creates `.venv` and runs this; it can also be run directly with the
@@ -45,7 +44,7 @@ def meltano_version(executable: Path) -> str | None:
     if not executable.exists():
         return None
     try:
-        result = subprocess.run(  # noqa: S603 - our own venv's executable
+        result = subprocess.run(
             [str(executable), "--version"], capture_output=True, text=True, check=True, timeout=120
         )
     except (OSError, subprocess.SubprocessError):
@@ -61,7 +60,7 @@ def ensure_meltano(venv_dir: Path = MELTANO_VENV) -> Path:
         return executable
     say(f"Installing meltano=={MELTANO_VERSION} into {venv_dir.name}/ (once, about 20 s)...")
     venv.create(venv_dir, with_pip=True, clear=version is not None)
-    subprocess.run(  # noqa: S603 - pip of the venv just created
+    subprocess.run(
         [
             str(_bin(venv_dir, "python")),
             "-m",
@@ -108,7 +107,7 @@ def run_meltano(
     with log.open("a", encoding="utf-8") as handle:
         handle.write(f"\n$ meltano {' '.join(args)}\n")
         handle.flush()
-        result = subprocess.run(  # noqa: S603 - meltano from our venv, fixed arguments
+        result = subprocess.run(
             [str(meltano), *args],
             cwd=ROOT,
             env=env,

@@ -10,6 +10,8 @@ class SettingError(ConfigValidationError):
 
     def __init__(self, setting: str, problem: str, fix: str = "") -> None:
         self.setting = setting
+        self.problem = problem
+        self.fix = fix
         message = f"Setting `{setting}`: {problem}"
         if fix:
             message += f" Fix: {fix}"

@@ -1,7 +1,9 @@
 """The ledger: every record ends confirmed delivered or reported failed, and it says which.
 
-It receives each delivery result (from delivery threads), writes the response record,
-the dead letter and the webhook post, counts progress, and applies `on_error`.
+It receives each delivery result (from delivery threads) and each record that never became a
+call, writes the response record, the dead letter and the webhook post, counts progress,
+settles the records for the checkpoints, and applies `on_error`: under `fail` the first
+failure halts the run, a decision delivery reads before it starts each queued call.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import threading
 import time
 import typing as t
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from target_incidentio.delivery.engine import describe
 from target_incidentio.errors import DeliveryFailedError
@@ -24,9 +26,9 @@ from target_incidentio.responses import (
 from target_incidentio.webhook import ResponseWebhook
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
-    from target_incidentio.delivery.engine import Delivery, DeliveryResult
+    from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.errors import RecordError
     from target_incidentio.settings import Settings
 
@@ -46,17 +48,23 @@ class StreamTally:
     retried: int = 0
     throttled: int = 0
 
-    def line(self, elapsed: float) -> str:
+    def line(self, elapsed: float, *, dry_run: bool = False) -> str:
         """One human line with the achieved rate."""
         rate = self.calls / elapsed if elapsed > 0 else 0.0
+        done = "would send" if dry_run else "delivered"
         text = (
-            f"{self.delivered} records delivered, {self.failed} failed, "
+            f"{self.delivered} records {done}, {self.failed} failed, "
             f"{self.retried} retries, {self.throttled} answered 429, "
             f"{self.calls} calls at {rate:.1f}/s"
         )
         if self.not_sent:
             text += f", {self.not_sent} not sent (run stopped)"
         return text
+
+    def add(self, other: StreamTally) -> None:
+        """Add another tally's counts to this one."""
+        for item in fields(self):
+            setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
 
 
 def describe_failure(result: DeliveryResult) -> str:
@@ -76,38 +84,38 @@ def describe_failure(result: DeliveryResult) -> str:
 class Ledger:
     """Thread-safe bookkeeping of outcomes and the error policy."""
 
-    def __init__(self, settings: Settings, redact: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        redact: Callable[[str], str],
+        settle: Callable[[Iterable[int]], None],
+    ) -> None:
         self._settings = settings
         self._redact = redact
+        self._settle = settle
         self._lock = threading.Lock()
         self._tallies: dict[str, StreamTally] = defaultdict(StreamTally)
         self._first_failure: str | None = None
-        self._finished = False
+        self._halted = threading.Event()
         self._started = time.monotonic()
-        self.delivery: Delivery | None = None
-        responses = settings.responses
-        self._log = (
-            ResponseLog(responses.response_log_path, responses.response_log_format)
-            if responses.response_log_path
-            else None
-        )
-        self._dead_letter = (
-            JsonLinesFile(settings.delivery.dead_letter_path, redact)
-            if settings.delivery.dead_letter_path
-            else None
-        )
-        self._webhook = (
-            ResponseWebhook(
-                responses.response_webhook_url,
-                headers=responses.response_webhook_headers,
-                batch_size=responses.response_webhook_batch_size,
-                delivery_settings=settings.delivery,
-                redact=redact,
-            )
-            if responses.response_webhook_url
-            else None
-        )
         self._stop_progress = threading.Event()
+        self._log: ResponseLog | None = None
+        self._dead_letter: JsonLinesFile | None = None
+        self._webhook: ResponseWebhook | None = None
+        self._progress: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Open the output files and start the webhook and progress threads."""
+        responses = self._settings.responses
+        delivery = self._settings.delivery
+        self._started = time.monotonic()
+        if responses.response_log_path:
+            self._log = ResponseLog(responses.response_log_path, responses.response_log_format)
+        if delivery.dead_letter_path:
+            self._dead_letter = JsonLinesFile(delivery.dead_letter_path, self._redact)
+        if responses.response_webhook_url and not delivery.dry_run:
+            self._webhook = ResponseWebhook(responses, delivery, self._redact)
+            self._webhook.start()
         self._progress = threading.Thread(target=self._report_progress, daemon=True)
         self._progress.start()
 
@@ -115,6 +123,10 @@ class Ledger:
     def stop_on_failure(self) -> bool:
         """`on_error: fail` stops at the first record that fails for good."""
         return self._settings.delivery.on_error == "fail"
+
+    def halted(self) -> bool:
+        """Whether a failure has stopped the run: nothing more may be sent."""
+        return self._halted.is_set()
 
     # Outcomes -----------------------------------------------------------------
 
@@ -143,8 +155,17 @@ class Ledger:
                 message=self._redact(describe_failure(result)),
                 error=record["error"],
             )
+        if result.ok or not self.stop_on_failure:
+            self._settle(request.sequences)
 
-    def on_invalid(self, error: RecordError, *, operation: str, record: dict[str, t.Any]) -> None:
+    def on_invalid(
+        self,
+        error: RecordError,
+        *,
+        operation: str,
+        record: dict[str, t.Any],
+        sequence: int,
+    ) -> None:
         """A record that could not become a request: reported failed, nothing sent."""
         response = invalid_record(error, operation=operation, redact=self._redact)
         with self._lock:
@@ -156,6 +177,8 @@ class Ledger:
             message=response["error"]["message"],
             error=response["error"],
         )
+        if not self.stop_on_failure:
+            self._settle((sequence,))
 
     def _emit(self, record: dict[str, t.Any]) -> None:
         if self._log is not None:
@@ -181,10 +204,7 @@ class Ledger:
                     {"stream": stream, "key": key, "record": record, "error": error}
                 )
         if self.stop_on_failure:
-            if first:
-                logger.error("Delivery failed for good: %s", message)
-                if self.delivery is not None:
-                    self.delivery.stop()
+            self._halted.set()
         else:
             logger.warning("Record failed, continuing (on_error=continue): %s", message)
 
@@ -192,33 +212,23 @@ class Ledger:
 
     def check(self) -> None:
         """Raise once a failure has stopped the run (before sending anything more)."""
-        if self.stop_on_failure and self._first_failure is not None:
-            raise DeliveryFailedError(self._first_failure)
+        if self.halted():
+            raise DeliveryFailedError(self._first_failure or "the run was stopped")
         with self._lock:
             not_sent = sum(tally.not_sent for tally in self._tallies.values())
         if not_sent:
             msg = f"{not_sent} records were not sent; refusing to confirm them."
             raise DeliveryFailedError(msg)
 
-    def confirm_all(self) -> None:
-        """Wait until every call handed to delivery has ended; raise if the run must stop."""
-        if self.delivery is not None:
-            self.delivery.wait()
-        self.check()
-
     def finish(self) -> None:
-        """End of run: confirm, summarise, close files; fail if the policy says so. Once."""
-        if self._finished:
-            return
-        self._finished = True
-        try:
-            self.confirm_all()
-        finally:
-            self._stop_progress.set()
-            self._summary()
-            for closeable in (self._webhook, self._log, self._dead_letter):
-                if closeable is not None:
-                    closeable.close()
+        """End of run: summarise and close files; fail if `max_failures` says so."""
+        self._stop_progress.set()
+        if self._progress is not None:
+            self._progress.join()
+        self._summary()
+        for closeable in (self._webhook, self._log, self._dead_letter):
+            if closeable is not None:
+                closeable.close()
         limit = self._settings.delivery.max_failures
         with self._lock:
             failures = sum(tally.failed for tally in self._tallies.values())
@@ -233,23 +243,30 @@ class Ledger:
 
     def _report_progress(self) -> None:
         interval = self._settings.responses.progress_interval
+        dry_run = self._settings.delivery.dry_run
         while not self._stop_progress.wait(interval):
             elapsed = time.monotonic() - self._started
             with self._lock:
-                lines = [(s, tally.line(elapsed)) for s, tally in self._tallies.items()]
+                lines = [
+                    (s, tally.line(elapsed, dry_run=dry_run)) for s, tally in self._tallies.items()
+                ]
             for stream, line in lines:
                 logger.info("Progress '%s': %s", stream, line)
 
     def _summary(self) -> None:
         elapsed = time.monotonic() - self._started
+        dry_run = self._settings.delivery.dry_run
         with self._lock:
             tallies = dict(self._tallies)
         total = StreamTally()
         for stream, tally in sorted(tallies.items()):
-            logger.info("Summary '%s': %s", stream, tally.line(elapsed))
-            for name in vars(total):
-                setattr(total, name, getattr(total, name) + getattr(tally, name))
-        logger.info("Summary (all streams, %.1f s): %s", elapsed, total.line(elapsed))
+            logger.info("Summary '%s': %s", stream, tally.line(elapsed, dry_run=dry_run))
+            total.add(tally)
+        logger.info(
+            "Summary (all streams, %.1f s): %s", elapsed, total.line(elapsed, dry_run=dry_run)
+        )
+        if dry_run:
+            logger.info("Dry run: nothing was sent and no state was emitted.")
         if total.not_sent:
             logger.warning(
                 "%d records were not sent because the run stopped; no state was emitted "

@@ -75,22 +75,30 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, redact: Redactor) -> None:
         super().__init__()
-        self._redact = redact
+        self.redact = redact
 
     @override
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = self._redact(message)
+        clean = self.redact(message)
         if clean != message:
             record.msg, record.args = clean, None
         if record.exc_info and record.exc_text is None:
-            record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
         return True
 
 
-def redact_logs(redact: Redactor) -> None:
+def install_redaction(redact: Redactor) -> None:
     """Put a redacting filter on every handler of the root logger (stderr, in the CLI)."""
     for handler in logging.getLogger().handlers:
         for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
             handler.removeFilter(old)
         handler.addFilter(RedactingFilter(redact))
+
+
+def remove_redaction(redact: Redactor) -> None:
+    """Take off the filters `install_redaction(redact)` put on."""
+    for handler in logging.getLogger().handlers:
+        for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
+            if old.redact is redact:
+                handler.removeFilter(old)

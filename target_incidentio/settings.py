@@ -1,55 +1,248 @@
-"""The settings model: parse and check the config once, before any request is sent.
+"""The settings model: every setting declared once, parsed and checked once, before any request.
 
-`target.py` declares the settings (JSON schema, `--about`); this module turns the
-validated config into typed objects and resolves per-stream overrides.
+A setting is a dataclass field made by `setting()`: its name, kind (how it is typed, parsed,
+checked and read from the environment), default, title and description, and whether
+`streams.<pattern>` may override it. Everything else is derived from those declarations:
+the `--about` schema (`config_schema`), the per-stream override list (`STREAM_OVERRIDABLE`),
+the parser (`parse_settings`), the environment reader (`settings_from_env`) and the defaults
+of the typed objects.
+
+The names of the operations are handed in by the caller (the operation table sits above this
+module, next to the payload builders, which the config model never imports).
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
-import ipaddress
+import json
 import typing as t
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
-from target_incidentio.errors import SettingError
-from target_incidentio.payloads import REQUIRED_CREDENTIAL
-from target_incidentio.payloads.fields import template_fields
-from target_incidentio.secrets import Secret
+from singer_sdk import typing as th
 
-OPERATIONS = (
-    "alert_event",
-    "incident",
-    "incident_edit",
-    "incident_update",
-    "catalog_entry",
-    "http",
-)
+from target_incidentio.errors import SettingError
+from target_incidentio.secrets import Secret
+from target_incidentio.urls import is_absolute, is_loopback, origin, template_fields
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+T = t.TypeVar("T")
+# What `th.Property` takes as a type: a helper class or an instance of one.
+SchemaType: t.TypeAlias = "th.JSONTypeHelper[t.Any] | type[th.JSONTypeHelper[t.Any]]"
+
+DEFAULT_BASE_URL = "https://api.incident.io"
 METHODS = ("POST", "PUT", "PATCH")
 CUSTOM_FIELD_KINDS = ("text", "numeric", "link", "option", "catalog_entry")
-RESERVED_HEADERS = ("authorization", "content-type")
-DEFAULT_BASE_URL = "https://api.incident.io"
+RESERVED_HEADERS = {
+    "authorization": "the `api_key` or `alert_source_token` setting fills `Authorization`.",
+    "content-type": "the target always sends JSON with `Content-Type: application/json`.",
+}
+TRUE_WORDS = ("true", "1", "yes", "on")
+FALSE_WORDS = ("false", "0", "no", "off", "")
+_SPEC = "target_incidentio.setting"
 
-# Settings that `streams.<pattern>` may override, and the parser for each.
-STREAM_OVERRIDABLE = (
-    "operation",
-    "method",
-    "api_url",
-    "exclude_attributes",
-    "request_headers",
-    "batch_size_rows",
-    "batch_wrapper_key",
-    "alert_source_config_id",
-    "alert_source_token",
-    "incident_visibility",
-    "custom_fields",
-    "notify_incident_channel",
-    "catalog_type_id",
-    "catalog_attributes",
-    "rate_limit_per_minute",
-)
+
+# -- kinds: how a setting is typed, parsed, checked and read from the environment ---------------
+
+
+class Kind(t.Generic[T]):
+    """How one kind of setting becomes a typed value; `where` names the setting in errors."""
+
+    secret: bool = False
+
+    def schema(self, operations: Sequence[str]) -> SchemaType:
+        """The JSON-schema type shown by `--about`."""
+        raise NotImplementedError
+
+    def allowed_values(self, operations: Sequence[str]) -> list[str] | None:  # noqa: ARG002
+        """The values the schema enumerates, if it does."""
+        return None
+
+    def default(self, value: object) -> T:
+        """The typed default of a declaration (declared defaults are valid by construction)."""
+        return self.parse("", value, ())
+
+    def parse(self, where: str, value: object, operations: Collection[str]) -> T:
+        """The typed value; `None` means unset and gives the default."""
+        raise NotImplementedError
+
+    def from_env(self, where: str, text: str) -> object:  # noqa: ARG002 - kinds that parse use it
+        """The value an environment variable holds, as a config file would hold it."""
+        return text
+
+
+class Text(Kind[str | None]):
+    """Free text; empty means unset."""
+
+    def __init__(self, examples: Sequence[str] = ()) -> None:
+        self.examples = list(examples)
+
+    def schema(self, operations: Sequence[str]) -> SchemaType:  # noqa: ARG002
+        return th.StringType
+
+    def parse(self, where: str, value: object, operations: Collection[str]) -> str | None:  # noqa: ARG002
+        if value is None or value == "":
+            return None
+        if isinstance(value, (dict, list, bool)):
+            raise SettingError(where, "must be text.")
+        return str(value)
+
+
+class SecretText(Kind[Secret | None]):
+    """A credential: wrapped so that only the wire ever sees it."""
+
+    secret = True
+
+    def schema(self, operations: Sequence[str]) -> SchemaType:  # noqa: ARG002
+        return th.StringType
+
+    def parse(self, where: str, value: object, operations: Collection[str]) -> Secret | None:  # noqa: ARG002
+        if value is None or value == "":
+            return None
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            # The value is not echoed: it is a secret.
+            raise SettingError(where, f"must be text, got {type(value).__name__}.")
+        return Secret(str(value))
+
+
+class Url(Kind[str | None]):
+    """An absolute https:// URL (plain http only to this machine)."""
+
+    def schema(self, operations: Sequence[str]) -> SchemaType:  # noqa: ARG002
+        return th.StringType
+
+    def parse(self, where: str, value: object, operations: Collection[str]) -> str | None:  # noqa: ARG002
+        if value is None or value == "":
+            return None
+        return check_url(where, str(value))
+
+
+class Choice(Kind[str | None]):
+    """One of a fixed list, or of the operations when `choices` is None."""
+
+    def __init__(
+        self, choices: Sequence[str] | None, normalise: Callable[[str], str] | None = None
+    ) -> None:
+        self.choices = tuple(choices) if choices is not None else None
+        self.normalise = normalise
+
+    def allowed(self, operations: Collection[str]) -> tuple[str, ...]:
+        """The values accepted."""
+        return self.choices if self.choices is not None else tuple(operations)
+
+    def schema(self, operations: Sequence[str]) -> SchemaType:  # noqa: ARG002
+        return th.StringType
+
+    def allowed_values(self, operations: Sequence[str]) -> list[str] | None:
+        return list(self.allowed(operations))
+
+    def default(self, value: object) -> str | None:
+        return None if value is None else str(value)
+
+    def parse(self, where: str, value: object, operations: Collection[str]) -> str | None:
+        if value is None:
+            return None
+        text = str(value).strip()
+        if self.normalise is not None:
+            text = self.normalise(text)
+        allowed = self.allowed(operations)
+        if text not in allowed:
+            raise SettingError(where, f"{value!r} is not one of {', '.join(allowed)}.")
+        return text
+
+
+class Number(Kind[float | None]):
+    """A number; greater than zero unless `zero` is allowed."""
+
+    def __init__(self, *, zero: bool = False, at_most: float | None = None) -> None:
+        self.zero = zero
+        self.at_most = at_most
+
+    def schema(self, operations: Sequence[str]) -> SchemaType:  # noqa: ARG002
+        return th.NumberType
+
+    def parse(self, where: str, value: object, operations: Collection[str]) -> float | None:  # noqa: ARG002
+        if value is None:
+            return None
+        number = _positive(where, value, integer=False, zero=self.zero)
+        if self.at_most is not None and number > self.at_most:
+            raise SettingError(where, f"must be at most {self.at_most:g}, got {value!r}.")
+        return number
+
+    def from_env(self, where: str, text: str) -> object:
+        return _env_number(where, text)
+
+
+class Integer(Kind[int | None]):
+    """A whole number; greater than zero unless `zero` is allowed."""
+
+    def __init__(self, *, zero: bool = False) -> None:
+        self.zero = zero
+
+    def schema(self, operations: Sequence[str]) -> SchemaType:  # noqa: ARG002
+        return th.IntegerType
+
+    def parse(self, where: str, value: object, operations: Collection[str]) -> int | None:  # noqa: ARG002
+        if value is None:
+            return None
+        return int(_positive(where, value, integer=True, zero=self.zero))
+
+    def from_env(self, where: str, text: str) -> object:
+        return _env_number(where, text)
+
+
+class Boolean(Kind[bool | None]):
+    """true or false."""
+
+    def schema(self, operations: Sequence[str]) -> SchemaType:  # noqa: ARG002
+        return th.BooleanType
+
+    def parse(self, where: str, value: object, operations: Collection[str]) -> bool | None:  # noqa: ARG002
+        if value is None or isinstance(value, bool):
+            return value
+        raise SettingError(where, f"must be true or false, got {value!r}.")
+
+    def from_env(self, where: str, text: str) -> object:
+        word = text.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise SettingError(where, f"must be true or false, got {text!r}.")
+
+
+class Headers(Kind[Mapping[str, str]]):
+    """HTTP headers: Nexla's `name:value,name2:value2` text, or an object."""
+
+    def __init__(self, *, secret: bool = False) -> None:
+        self.secret = secret
+
+    def schema(self, operations: Sequence[str]) -> SchemaType:  # noqa: ARG002
+        return th.CustomType({"type": ["string", "object", "null"]})
+
+    def parse(self, where: str, value: object, operations: Collection[str]) -> Mapping[str, str]:  # noqa: ARG002
+        return parse_headers(where, value)
+
+    def from_env(self, where: str, text: str) -> object:
+        return _env_json(where, text, "{") if text.lstrip().startswith("{") else text
+
+
+class Names(Kind[tuple[str, ...]]):
+    """A list of names: comma-separated text or an array of strings."""
+
+    def schema(self, operations: Sequence[str]) -> SchemaType:  # noqa: ARG002
+        return th.CustomType({"type": ["string", "array", "null"], "items": {"type": "string"}})
+
+    def parse(self, where: str, value: object, operations: Collection[str]) -> tuple[str, ...]:  # noqa: ARG002
+        return parse_list(where, value)
+
+    def from_env(self, where: str, text: str) -> object:
+        return _env_json(where, text, "[") if text.lstrip().startswith("[") else text
 
 
 @dataclass(frozen=True)
@@ -61,80 +254,481 @@ class CustomFieldMap:
     kind: str
 
 
+class CustomFields(Kind[tuple[CustomFieldMap, ...]]):
+    """`[{field, custom_field_id, kind}]`."""
+
+    def schema(self, operations: Sequence[str]) -> SchemaType:  # noqa: ARG002
+        return th.ArrayType(
+            th.ObjectType(
+                th.Property("field", th.StringType, required=True),
+                th.Property("custom_field_id", th.StringType, required=True),
+                th.Property("kind", th.StringType, allowed_values=list(CUSTOM_FIELD_KINDS)),
+            )
+        )
+
+    def parse(
+        self,
+        where: str,
+        value: object,
+        operations: Collection[str],  # noqa: ARG002
+    ) -> tuple[CustomFieldMap, ...]:
+        if value in (None, ""):
+            return ()
+        if not isinstance(value, list):
+            raise SettingError(where, "must be an array of {field, custom_field_id, kind} objects.")
+        kinds = Choice(CUSTOM_FIELD_KINDS)
+        maps = []
+        for index, item in enumerate(value):
+            at = f"{where}[{index}]"
+            if (
+                not isinstance(item, dict)
+                or not item.get("field")
+                or not item.get("custom_field_id")
+            ):
+                raise SettingError(
+                    at,
+                    "needs `field` (the record field) and `custom_field_id`.",
+                    'e.g. {"field": "team", "custom_field_id": "01H…", "kind": "option"}.',
+                )
+            kind = kinds.parse(f"{at}.kind", item.get("kind", "text"), ()) or "text"
+            maps.append(CustomFieldMap(str(item["field"]), str(item["custom_field_id"]), kind))
+        return tuple(maps)
+
+    def from_env(self, where: str, text: str) -> object:
+        return _env_json(where, text, "[")
+
+
+class AttributeMap(Kind[Mapping[str, str]]):
+    """Record field → catalog attribute id."""
+
+    def schema(self, operations: Sequence[str]) -> SchemaType:  # noqa: ARG002
+        return th.ObjectType(additional_properties=th.StringType)
+
+    def parse(self, where: str, value: object, operations: Collection[str]) -> Mapping[str, str]:  # noqa: ARG002
+        if value in (None, ""):
+            return {}
+        if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
+            raise SettingError(
+                where,
+                "must be an object mapping record fields to catalog attribute ids.",
+                'e.g. {"tier": "01HATTRIBUTE…", "owner_team": "01HOTHER…"}.',
+            )
+        return {str(k): v for k, v in value.items()}
+
+    def from_env(self, where: str, text: str) -> object:
+        return _env_json(where, text, "{")
+
+
+# -- declarations --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What `setting()` records about a field, read back by the schema, parser and env reader."""
+
+    kind: Kind[t.Any]
+    title: str
+    description: str
+    default: object  # as JSON, shown by --about at the top level
+    per_stream: bool
+    sdk: bool  # the SDK declares it (schema and --about text are the SDK's)
+
+
+def setting(  # noqa: PLR0913 - a declaration lists what it declares
+    kind: Kind[t.Any],
+    title: str = "",
+    description: str = "",
+    *,
+    default: object = None,
+    per_stream: bool = False,
+    sdk: bool = False,
+) -> t.Any:  # noqa: ANN401 - a dataclass field stands for a value of any type
+    """Declare a setting as a dataclass field; its default is the parsed JSON default."""
+    spec = Spec(kind, title, description, default, per_stream, sdk)
+    return field(
+        default_factory=lambda: kind.default(default),
+        metadata={_SPEC: spec},
+    )
+
+
+def declared(cls: type) -> Iterator[tuple[str, Spec]]:
+    """The settings a dataclass declares, in order."""
+    for item in fields(cls):
+        spec = item.metadata.get(_SPEC)
+        if spec is not None:
+            yield item.name, spec
+
+
 @dataclass(frozen=True)
 class StreamSettings:
     """Everything a payload builder needs for one stream, overrides applied."""
 
-    operation: str = "alert_event"
-    base_url: str = DEFAULT_BASE_URL
-    api_key: Secret | None = None
-    method: str = "POST"
-    api_url: str | None = None
-    request_headers: Mapping[str, str] = field(default_factory=dict)
-    exclude_attributes: tuple[str, ...] = ()
-    batch_size_rows: int = 1
-    batch_wrapper_key: str | None = None
-    add_record_metadata: bool = False
-    alert_source_config_id: str | None = None
-    alert_source_token: Secret | None = None
-    incident_visibility: str = "public"
-    custom_fields: tuple[CustomFieldMap, ...] = ()
-    notify_incident_channel: bool = False
-    catalog_type_id: str | None = None
-    catalog_attributes: Mapping[str, str] = field(default_factory=dict)
-    rate_limit_per_minute: float = 1200.0
+    api_key: Secret | None = setting(
+        SecretText(),
+        "API key",
+        "incident.io API key, sent as `Authorization: Bearer …`. Needs the roles of the "
+        "operations used (see README).",
+    )
+    base_url: str = setting(
+        Url(),
+        "Base URL",
+        "incident.io API root. Plain http:// is accepted only for loopback addresses "
+        "(the local sandbox).",
+        default=DEFAULT_BASE_URL,
+    )
+    operation: str = setting(
+        Choice(None),
+        "Operation",
+        "Which kind of write each record becomes: {operations}.",
+        default="alert_event",
+        per_stream=True,
+    )
+    method: str = setting(
+        Choice(METHODS, normalise=str.upper),
+        "HTTP method",
+        "HTTP method of the `http` operation: POST (default), PUT or PATCH.",
+        default="POST",
+        per_stream=True,
+    )
+    api_url: str | None = setting(
+        Text(examples=["/v2/incident_timeline_items"]),
+        "API URL",
+        "Endpoint of the `http` operation: an absolute https:// URL or a path under `base_url`. "
+        "`{field}` placeholders are filled from the record, URL-encoded, e.g. "
+        "`/v2/incident_timeline_items/{id}`.",
+        per_stream=True,
+    )
+    request_headers: Mapping[str, str] = setting(
+        Headers(),
+        "Request headers",
+        "Extra headers: `name:value,name2:value2` or an object. `Authorization` and "
+        "`Content-Type` are the target's own and cannot be set.",
+        per_stream=True,
+    )
+    exclude_attributes: tuple[str, ...] = setting(
+        Names(),
+        "Exclude attributes",
+        "Fields never sent: a comma-separated string or an array; dotted paths such as "
+        "`owner.email` reach into nested objects.",
+        per_stream=True,
+    )
+    batch_size_rows: int = setting(
+        Integer(),
+        "Records per call",
+        "Records per API call for `http` (default 1): above 1 the body is a JSON array of the "
+        "records, or `{batch_wrapper_key: [...]}`. The other operations send one record per "
+        "call, as incident.io's endpoints take one.",
+        default=1,
+        per_stream=True,
+    )
+    batch_wrapper_key: str | None = setting(
+        Text(),
+        "Batch wrapper key",
+        'With `http` and `batch_size_rows` > 1, wrap the array as `{"<key>": [...]}`.',
+        per_stream=True,
+    )
+    alert_source_config_id: str | None = setting(
+        Text(),
+        "Alert source config id",
+        "`alert_event`: the HTTP alert source's id (from its URL in incident.io); else taken "
+        "from the record's `alert_source_config_id`.",
+        per_stream=True,
+    )
+    alert_source_token: Secret | None = setting(
+        SecretText(),
+        "Alert source token",
+        "`alert_event`: the alert source's own secret token (alert events do not use the API key).",
+        per_stream=True,
+    )
+    incident_visibility: str = setting(
+        Choice(("public", "private")),
+        "Incident visibility",
+        "`incident`: visibility when the record has none (default `public`).",
+        default="public",
+        per_stream=True,
+    )
+    custom_fields: tuple[CustomFieldMap, ...] = setting(
+        CustomFields(),
+        "Custom fields",
+        "`incident`/`incident_edit`: record fields that fill custom fields, e.g. "
+        '`[{"field": "team", "custom_field_id": "01H…", "kind": "option"}]`; kinds: '
+        f"{', '.join(CUSTOM_FIELD_KINDS)}.",
+        per_stream=True,
+    )
+    notify_incident_channel: bool = setting(
+        Boolean(),
+        "Notify incident channel",
+        "`incident_edit`: tell the incident's Slack channel about the edit (default false).",
+        default=False,
+        per_stream=True,
+    )
+    catalog_type_id: str | None = setting(
+        Text(),
+        "Catalog type id",
+        "`catalog_entry`: the catalog type; else taken from the record.",
+        per_stream=True,
+    )
+    catalog_attributes: Mapping[str, str] = setting(
+        AttributeMap(),
+        "Catalog attributes",
+        "`catalog_entry`: record field → catalog attribute id. Scalars become "
+        "`{value: {literal}}`, lists `array_value`.",
+        per_stream=True,
+    )
+    rate_limit_per_minute: float = setting(
+        Number(),
+        "Rate limit per minute",
+        "Requests per minute per API key (default 1200, incident.io's limit); set lower to "
+        "leave room for other users of the key.",
+        default=1200,
+        per_stream=True,
+    )
+    add_record_metadata: bool = setting(Boolean(), sdk=True)
 
 
 @dataclass(frozen=True)
 class DeliverySettings:
     """How requests are sent: timeouts, retries, limits, concurrency, error policy."""
 
-    request_timeout: float = 30.0
-    max_retries: int = 8
-    max_retry_wait: float = 60.0
-    max_concurrency: int = 4
-    rate_limit_per_minute: float = 1200.0
-    alert_source_rate_limit_per_minute: float = 120.0
-    on_error: str = "fail"
-    max_failures: int | None = None
-    dead_letter_path: str | None = None
-    dry_run: bool = False
+    request_timeout: float = setting(
+        Number(),
+        "Request timeout",
+        "Seconds to wait for one response before retrying.",
+        default=30,
+    )
+    max_retries: int = setting(
+        Integer(zero=True),
+        "Max retries",
+        "Retries after the first attempt, on 429, 408, 5xx, timeouts and connection errors. "
+        "Other 4xx are never retried.",
+        default=8,
+    )
+    max_retry_wait: float = setting(
+        Number(),
+        "Max retry wait",
+        "Cap in seconds on one wait between retries.",
+        default=60,
+    )
+    max_concurrency: int = setting(
+        Integer(),
+        "Max concurrency",
+        "Requests in flight at once. Records sharing a key (deduplication key, incident, "
+        "idempotency key, catalog external id) keep their input order.",
+        default=4,
+    )
+    alert_source_rate_limit_per_minute: float = setting(
+        Number(),
+        "Alert source rate limit",
+        "Events per minute per alert source (incident.io allows 120).",
+        default=120,
+    )
+    on_error: str = setting(
+        Choice(("fail", "continue")),
+        "On error",
+        "`fail`: stop at the first record that fails for good, exit non-zero, emit no state "
+        "past it. `continue`: write failures to `dead_letter_path` and go on.",
+        default="fail",
+    )
+    max_failures: int | None = setting(
+        Integer(zero=True),
+        "Max failures",
+        "With `on_error: continue`, fail the run at the end if more records than this failed "
+        "(unset: never).",
+    )
+    dead_letter_path: str | None = setting(
+        Text(),
+        "Dead-letter file",
+        "JSON lines of failed records (stream, key, record, error).",
+    )
+    dry_run: bool = setting(
+        Boolean(),
+        "Dry run",
+        "Build and log every request, send nothing; response records get status `dry_run`.",
+        default=False,
+    )
+    # Checked only: every write of the target is an idempotent create or upsert.
+    load_method: str = setting(Choice(("append-only",)), sdk=True, default="append-only")
+    validate_records: bool = setting(Boolean(), sdk=True, default=True)
 
 
 @dataclass(frozen=True)
 class ResponseSettings:
-    """Where response records go."""
+    """What the run writes besides the calls: response records, progress lines, state."""
 
-    response_log_path: str | None = None
-    response_log_format: str = "jsonl"
-    response_webhook_url: str | None = None
-    response_webhook_headers: Mapping[str, str] = field(default_factory=dict)
-    response_webhook_batch_size: int = 1
-    progress_interval: float = 10.0
+    response_log_path: str | None = setting(
+        Text(),
+        "Response log",
+        "File to append one response record per API call to.",
+    )
+    response_log_format: str = setting(
+        Choice(("jsonl", "singer")),
+        "Response log format",
+        "`jsonl`, or `singer` (SCHEMA + RECORD messages of stream `incidentio_responses`, to "
+        "pipe into any Singer target).",
+        default="jsonl",
+    )
+    response_webhook_url: str | None = setting(
+        Url(),
+        "Response webhook URL",
+        "Every response record is POSTed here as JSON, with its own retries.",
+    )
+    response_webhook_headers: Mapping[str, str] = setting(
+        Headers(secret=True),
+        "Response webhook headers",
+        "Headers for the webhook (`name:value,...` or an object), e.g. its auth token.",
+    )
+    response_webhook_batch_size: int = setting(
+        Integer(),
+        "Response webhook batch size",
+        "Response records per webhook post; above 1 the body is an array.",
+        default=1,
+    )
+    response_webhook_timeout: float = setting(
+        Number(zero=True),
+        "Response webhook time budget",
+        "Seconds the webhook may still take after the last call to incident.io; what it has "
+        "not posted by then is counted in the summary and stays in the response log. Neither "
+        "delivery nor the exit code depends on the webhook.",
+        default=30,
+    )
+    progress_interval: float = setting(
+        Number(),
+        "Progress interval",
+        "Seconds between progress lines on stderr.",
+        default=10,
+    )
+    state_interval: float = setting(
+        Number(zero=True),
+        "State interval",
+        "Most seconds between two STATE messages during the run. A state is emitted only once "
+        "every record before it is confirmed, and always at the end; after a crash the next "
+        "run resends at most about this many seconds of calls.",
+        default=5,
+    )
 
 
-SECRET_SETTINGS = frozenset({"api_key", "alert_source_token", "response_webhook_headers"})
+STREAMS = "streams"
+STREAMS_TITLE = "Per-stream settings"
+STREAMS_DESCRIPTION = (
+    "Overrides keyed by stream name or shell-style glob (`alerts_*`); the most specific match "
+    "wins and is layered on the top-level settings."
+)
+GROUPS: tuple[type, ...] = (StreamSettings, DeliverySettings, ResponseSettings)
+STREAM_OVERRIDABLE = tuple(name for name, spec in declared(StreamSettings) if spec.per_stream)
 
 
-def secret_values(config: object, *, secret: bool = False) -> list[str]:
-    """Every secret in a raw config, wherever it sits and whatever its type, for redaction.
+def all_settings() -> Iterator[tuple[str, Spec]]:
+    """Every declared setting, in the order `--about` lists them."""
+    for group in GROUPS:
+        yield from declared(group)
 
-    Read from the raw config, not the parsed settings, so that even a secret that fails
-    parsing (a list where a string belongs) is scrubbed from the error that says so.
+
+SECRET_SETTINGS = frozenset(name for name, spec in all_settings() if spec.kind.secret)
+
+
+# -- the --about schema ----------------------------------------------------------------------------
+
+
+def _describe(spec: Spec, operations: Sequence[str], notes: Mapping[str, str]) -> str:
+    if "{operations}" not in spec.description:
+        return spec.description
+    names = [f"`{name}`{notes.get(name, '')}" for name in operations]
+    listed = f"{', '.join(names[:-1])}, or {names[-1]}" if len(names) > 1 else "".join(names)
+    return spec.description.format(operations=listed)
+
+
+def _property(
+    name: str,
+    spec: Spec,
+    operations: Sequence[str],
+    notes: Mapping[str, str],
+    *,
+    top_level: bool,
+) -> th.Property[t.Any]:
+    examples = spec.kind.examples if isinstance(spec.kind, Text) and spec.kind.examples else None
+    return th.Property(
+        name,
+        spec.kind.schema(operations),
+        default=spec.default if top_level else None,
+        secret=spec.kind.secret,
+        allowed_values=spec.kind.allowed_values(operations),
+        title=spec.title,
+        description=_describe(spec, operations, notes),
+        examples=examples,
+    )
+
+
+def config_schema(
+    operations: Sequence[str], notes: Mapping[str, str] | None = None
+) -> dict[str, t.Any]:
+    """The JSON schema `--about` shows; `notes` adds a word after an operation's name."""
+    notes = {**(notes or {})}
+    default_operation = next(s.default for n, s in declared(StreamSettings) if n == "operation")
+    notes[str(default_operation)] = " (default)" + notes.get(str(default_operation), "")
+    properties: list[th.Property[t.Any]] = []
+    per_stream = [
+        _property(name, spec, operations, notes, top_level=False)
+        for name, spec in declared(StreamSettings)
+        if spec.per_stream
+    ]
+    for group in GROUPS:
+        for name, spec in declared(group):
+            if not spec.sdk:
+                properties.append(_property(name, spec, operations, notes, top_level=True))
+        if group is StreamSettings:
+            properties.append(
+                th.Property(
+                    STREAMS,
+                    th.ObjectType(additional_properties=th.ObjectType(*per_stream)),
+                    title=STREAMS_TITLE,
+                    description=STREAMS_DESCRIPTION,
+                )
+            )
+    return th.PropertiesList(*properties).to_dict()
+
+
+# -- the environment -------------------------------------------------------------------------------
+
+
+def settings_from_env(environ: Mapping[str, str], prefix: str) -> dict[str, object]:
+    """Our settings from `<PREFIX><NAME>` variables, read as a config file would hold them.
+
+    A value that cannot be read raises `SettingError` naming the setting and the variable.
     """
-    if isinstance(config, str):
-        if not secret:
-            return []
-        # `name:value,...` headers: each value on its own too, as it travels on the wire.
-        values = [part.partition(":")[2].strip() for part in config.split(",")]
-        return [value for value in (config, *values) if value]
-    if isinstance(config, Mapping):
-        items = [(secret or key in SECRET_SETTINGS, value) for key, value in config.items()]
-    elif isinstance(config, (list, tuple)):
-        items = [(secret, value) for value in config]
-    else:
-        return []
-    return [found for inner, value in items for found in secret_values(value, secret=inner)]
+    config: dict[str, object] = {}
+    names = [(name, spec.kind) for name, spec in all_settings() if not spec.sdk]
+    names.append((STREAMS, AttributeMap()))  # any JSON object; checked when parsed
+    for name, kind in names:
+        variable = f"{prefix}{name.upper()}"
+        if variable in environ:
+            try:
+                config[name] = kind.from_env(name, environ[variable])
+            except SettingError as error:
+                raise SettingError(
+                    name, f"{error.problem} (read from {variable})", error.fix
+                ) from None
+    return config
+
+
+def _env_json(where: str, text: str, opening: str) -> object:
+    shape = "an array" if opening == "[" else "an object"
+    try:
+        value = json.loads(text)
+    except ValueError:
+        # The text is not echoed: it may hold a token.
+        raise SettingError(where, f"cannot be read as JSON ({shape} was expected).") from None
+    return value
+
+
+def _env_number(where: str, text: str) -> object:
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        raise SettingError(where, f"must be a number, got {text!r}.") from None
+    return int(number) if number == number.to_integral_value() else number
+
+
+# -- value parsers shared by the kinds -----------------------------------------------------------
 
 
 def parse_headers(setting: str, value: object) -> dict[str, str]:
@@ -164,11 +758,12 @@ def parse_headers(setting: str, value: object) -> dict[str, str]:
     for name, header_value in pairs:
         if any(c in name for c in " \t\r\n:") or any(c in header_value for c in "\r\n"):
             raise SettingError(setting, "a header has a name or value HTTP cannot carry.")
-        if name.lower() in RESERVED_HEADERS:
+        reason = RESERVED_HEADERS.get(name.lower())
+        if reason is not None:
             raise SettingError(
                 setting,
-                f"header {name!r} is set by the target itself and cannot be overridden.",
-                "remove it; the API key or alert source token settings fill `Authorization`.",
+                f"header {name!r} is set by the target itself and cannot be overridden: {reason}",
+                f"remove {name!r} from `{setting}`.",
             )
         headers[name] = header_value
     return headers
@@ -185,15 +780,6 @@ def parse_list(setting: str, value: object) -> tuple[str, ...]:
     raise SettingError(setting, "must be a comma-separated string or an array of strings.")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(setting: str, url: str) -> str:
     """Refuse URLs that would send a credential in clear or are not URLs at all."""
     parts = urlsplit(url)
@@ -203,7 +789,7 @@ def check_url(setting: str, url: str) -> str:
             f"{url!r} is not an absolute https:// URL.",
             "use e.g. `https://api.incident.io`.",
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise SettingError(
             setting,
             f"{url!r} uses plain http:// to a host other than this machine, "
@@ -215,15 +801,7 @@ def check_url(setting: str, url: str) -> str:
     return url.rstrip("/") if setting.endswith("base_url") else url
 
 
-def _text(_setting: str, value: object) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
-def _secret(value: object) -> Secret | None:
-    return Secret(str(value)) if value not in (None, "") else None
-
-
-def _positive(setting: str, value: object, *, integer: bool = False, zero: bool = False) -> float:
+def _positive(setting: str, value: object, *, integer: bool, zero: bool) -> float:
     # Config files are read with Decimal for JSON numbers.
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise SettingError(setting, f"must be a number, got {value!r}.")
@@ -234,120 +812,7 @@ def _positive(setting: str, value: object, *, integer: bool = False, zero: bool 
     return float(value)
 
 
-def _choice(setting: str, value: object, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise SettingError(setting, f"{value!r} is not one of {', '.join(choices)}.")
-    return str(value)
-
-
-def _custom_fields(setting: str, value: object) -> tuple[CustomFieldMap, ...]:
-    if value in (None, ""):
-        return ()
-    if not isinstance(value, list):
-        raise SettingError(setting, "must be an array of {field, custom_field_id, kind} objects.")
-    maps = []
-    for index, item in enumerate(value):
-        where = f"{setting}[{index}]"
-        if not isinstance(item, dict) or not item.get("field") or not item.get("custom_field_id"):
-            raise SettingError(
-                where,
-                "needs `field` (the record field) and `custom_field_id`.",
-                'e.g. {"field": "team", "custom_field_id": "01H…", "kind": "option"}.',
-            )
-        kind = _choice(f"{where}.kind", item.get("kind", "text"), CUSTOM_FIELD_KINDS)
-        maps.append(CustomFieldMap(str(item["field"]), str(item["custom_field_id"]), kind))
-    return tuple(maps)
-
-
-def _catalog_attributes(setting: str, value: object) -> dict[str, str]:
-    if value in (None, ""):
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
-        raise SettingError(
-            setting,
-            "must be an object mapping record fields to catalog attribute ids.",
-            'e.g. {"tier": "01HATTRIBUTE…", "owner_team": "01HOTHER…"}.',
-        )
-    return {str(k): v for k, v in value.items()}
-
-
-def _stream_values(raw: Mapping[str, t.Any], prefix: str, base: StreamSettings) -> StreamSettings:
-    """Apply the overridable keys present in `raw` on top of `base`."""
-    changes: dict[str, t.Any] = {}
-    parsers: dict[str, t.Callable[[str, t.Any], t.Any]] = {
-        "operation": lambda s, v: _choice(s, v, OPERATIONS),
-        "method": lambda s, v: _choice(s, str(v).upper(), METHODS),
-        "api_url": _text,
-        "exclude_attributes": parse_list,
-        "request_headers": parse_headers,
-        "batch_size_rows": lambda s, v: int(_positive(s, v, integer=True)),
-        "batch_wrapper_key": _text,
-        "alert_source_config_id": _text,
-        "alert_source_token": lambda _s, v: _secret(v),
-        "incident_visibility": lambda s, v: _choice(s, v, ("public", "private")),
-        "custom_fields": _custom_fields,
-        "notify_incident_channel": lambda _s, v: bool(v),
-        "catalog_type_id": _text,
-        "catalog_attributes": _catalog_attributes,
-        "rate_limit_per_minute": _positive,
-    }
-    for name in STREAM_OVERRIDABLE:
-        if name in raw and raw[name] is not None:
-            changes[name] = parsers[name](f"{prefix}{name}", raw[name])
-    return replace(base, **changes)
-
-
-def _check_stream(settings: StreamSettings, where: str) -> None:
-    """Checks that need the whole resolved picture of a stream."""
-    if settings.api_url is not None:
-        if "://" in settings.api_url.split("{", 1)[0]:
-            check_url(f"{where}api_url", settings.api_url.split("{", 1)[0] or settings.api_url)
-        elif not settings.api_url.startswith("/"):
-            raise SettingError(
-                f"{where}api_url",
-                f"{settings.api_url!r} is neither an absolute https:// URL nor a path "
-                "starting with '/'.",
-                "write e.g. `/v2/incident_timeline_items/{id}` or a full https:// URL.",
-            )
-        if any(not name.strip() for name in template_fields(settings.api_url)):
-            raise SettingError(f"{where}api_url", "has an empty `{}` placeholder.")
-    if settings.api_url and template_fields(settings.api_url) and settings.batch_size_rows > 1:
-        raise SettingError(
-            f"{where}batch_size_rows",
-            "a batch shares one URL, so it cannot be combined with `{field}` placeholders "
-            "in `api_url`.",
-            "set batch_size_rows to 1, or use an api_url without placeholders.",
-        )
-    if settings.operation == "http" and not settings.api_url:
-        raise SettingError(
-            f"{where}api_url",
-            "the `http` operation needs an endpoint.",
-            "set `api_url`, e.g. `/v2/incident_timeline_items`.",
-        )
-
-
-def _check_credentials(settings: StreamSettings, where: str) -> None:
-    """Each operation needs its own credential; refuse the run before any request."""
-    if REQUIRED_CREDENTIAL[settings.operation] == "alert_source_token":
-        if settings.alert_source_token is None:
-            raise SettingError(
-                f"{where}alert_source_token",
-                "the `alert_event` operation authenticates with the alert source's own token, "
-                "and none is set.",
-                "copy the token from the HTTP alert source in incident.io (Alerts > Sources) "
-                "into `alert_source_token`, or choose another `operation`.",
-            )
-    elif settings.api_key is None:
-        raise SettingError(
-            "api_key",
-            f"the `{settings.operation}` operation{_for(where)} needs an incident.io API key.",
-            "create one in incident.io (Settings > API keys) and set `api_key`, or "
-            "TARGET_INCIDENTIO_API_KEY.",
-        )
-
-
-def _for(where: str) -> str:
-    return f" (set by `{where.rstrip('.')}`)" if where else ""
+# -- parsing a whole config ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -358,14 +823,24 @@ class Settings:
     stream_overrides: Mapping[str, StreamSettings]
     delivery: DeliverySettings
     responses: ResponseSettings
+    # Which per-stream settings each level set itself: `""` is the top level.
+    explicit: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def for_stream(self, stream: str) -> StreamSettings:
         """Settings of one stream: the most specific matching `streams` pattern wins."""
+        pattern = self.pattern_for(stream)
+        return self.defaults if pattern is None else self.stream_overrides[pattern]
+
+    def pattern_for(self, stream: str) -> str | None:
+        """The `streams` key that applies to `stream`, if any."""
         matches = [p for p in self.stream_overrides if fnmatch.fnmatchcase(stream, p)]
-        if not matches:
-            return self.defaults
-        best = max(matches, key=_specificity)
-        return self.stream_overrides[best]
+        return max(matches, key=_specificity) if matches else None
+
+    def levels(self) -> Iterator[tuple[str, StreamSettings]]:
+        """Every resolved level, as `(where, settings)`: where is `""` or `streams.<pattern>.`."""
+        yield "", self.defaults
+        for pattern, resolved in self.stream_overrides.items():
+            yield f"{STREAMS}.{pattern}.", resolved
 
 
 def _specificity(pattern: str) -> tuple[int, int]:
@@ -374,89 +849,161 @@ def _specificity(pattern: str) -> tuple[int, int]:
     return (0 if wild else 1, len(pattern) - wild)
 
 
-def parse_settings(config: Mapping[str, t.Any]) -> Settings:
+def _values(  # noqa: PLR0913 - the keyword arguments say which layer is parsed
+    group: type[T],
+    raw: Mapping[str, t.Any],
+    prefix: str,
+    operations: Collection[str],
+    base: T | None = None,
+    *,
+    only_per_stream: bool = False,
+) -> T:
+    """Parse the declared settings of `group` present in `raw`, on top of `base` or defaults."""
+    changes: dict[str, t.Any] = {}
+    for name, spec in declared(group):
+        if only_per_stream and not spec.per_stream:
+            continue
+        value = raw.get(name)
+        if value is not None:
+            parsed = spec.kind.parse(f"{prefix}{name}", value, operations)
+            if parsed is not None:
+                changes[name] = parsed
+    if base is None:
+        return group(**changes)
+    return replace(base, **changes)  # type: ignore[type-var]
+
+
+def known_names() -> frozenset[str]:
+    """Every top-level setting name the model declares."""
+    return frozenset({*(name for name, _ in all_settings()), STREAMS})
+
+
+def refuse_unknown(config: Mapping[str, t.Any], extra: Collection[str]) -> None:
+    """An unknown name is a typo that would silently do nothing: refuse it, say the closest."""
+    known = known_names() | set(extra)
+    for name in config:
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            fix = f"did you mean `{close[0]}`?" if close else "remove it."
+            raise SettingError(name, "is not a setting of target-incidentio.", fix)
+
+
+def parse_settings(config: Mapping[str, t.Any], operations: Collection[str]) -> Settings:
     """Turn a config mapping into `Settings`, or raise `SettingError` naming the setting."""
-    base_url = check_url("base_url", str(config.get("base_url") or DEFAULT_BASE_URL))
-    defaults = _stream_values(
-        config,
-        "",
-        StreamSettings(
-            base_url=base_url,
-            api_key=_secret(config.get("api_key")),
-            add_record_metadata=bool(config.get("add_record_metadata", False)),
-            batch_size_rows=1,
-        ),
-    )
-    _check_stream(defaults, "")
-    dry_run = bool(config.get("dry_run", False))
+    defaults = _values(StreamSettings, config, "", operations)
+    delivery = _values(DeliverySettings, config, "", operations)
+    responses = _values(ResponseSettings, config, "", operations)
+    explicit = {"": frozenset(n for n in STREAM_OVERRIDABLE if config.get(n) is not None)}
     overrides: dict[str, StreamSettings] = {}
-    streams = config.get("streams") or {}
+    streams = config.get(STREAMS) or {}
     if not isinstance(streams, dict):
-        raise SettingError("streams", "must be an object keyed by stream name or glob.")
+        raise SettingError(STREAMS, "must be an object keyed by stream name or glob.")
     for pattern, raw in streams.items():
-        where = f"streams.{pattern}."
+        where = f"{STREAMS}.{pattern}."
         if not isinstance(raw, dict):
-            raise SettingError(f"streams.{pattern}", "must be an object of settings.")
+            raise SettingError(f"{STREAMS}.{pattern}", "must be an object of settings.")
         unknown = sorted(set(raw) - set(STREAM_OVERRIDABLE))
         if unknown:
             raise SettingError(
-                f"streams.{pattern}",
+                f"{STREAMS}.{pattern}",
                 f"{', '.join(unknown)} cannot be set per stream.",
                 f"per-stream settings are: {', '.join(STREAM_OVERRIDABLE)}.",
             )
-        resolved = _stream_values(raw, where, defaults)
+        overrides[pattern] = _values(
+            StreamSettings, raw, where, operations, defaults, only_per_stream=True
+        )
+        explicit[where] = frozenset(n for n, v in raw.items() if v is not None)
+    settings = Settings(defaults, overrides, delivery, responses, explicit)
+    for where, resolved in settings.levels():
         _check_stream(resolved, where)
-        overrides[pattern] = resolved
-    if not dry_run:
-        # The defaults serve every stream that no pattern matches; `*` matches them all.
-        checked = overrides if "*" in overrides else {"": defaults, **overrides}
-        for pattern, resolved in checked.items():
-            _check_credentials(resolved, f"streams.{pattern}." if pattern else "")
+    _check_outputs(settings)
+    return settings
 
-    on_error = _choice("on_error", config.get("on_error", "fail"), ("fail", "continue"))
-    max_failures = config.get("max_failures")
-    delivery = DeliverySettings(
-        request_timeout=_positive("request_timeout", config.get("request_timeout", 30)),
-        max_retries=int(
-            _positive("max_retries", config.get("max_retries", 8), integer=True, zero=True)
-        ),
-        max_retry_wait=_positive("max_retry_wait", config.get("max_retry_wait", 60)),
-        max_concurrency=int(
-            _positive("max_concurrency", config.get("max_concurrency", 4), integer=True)
-        ),
-        rate_limit_per_minute=defaults.rate_limit_per_minute,
-        alert_source_rate_limit_per_minute=_positive(
-            "alert_source_rate_limit_per_minute",
-            config.get("alert_source_rate_limit_per_minute", 120),
-        ),
-        on_error=on_error,
-        max_failures=(
-            None
-            if max_failures is None
-            else int(_positive("max_failures", max_failures, integer=True, zero=True))
-        ),
-        dead_letter_path=config.get("dead_letter_path") or None,
-        dry_run=dry_run,
-    )
-    webhook_url = config.get("response_webhook_url") or None
-    responses = ResponseSettings(
-        response_log_path=config.get("response_log_path") or None,
-        response_log_format=_choice(
-            "response_log_format", config.get("response_log_format", "jsonl"), ("jsonl", "singer")
-        ),
-        response_webhook_url=check_url("response_webhook_url", webhook_url)
-        if webhook_url
-        else None,
-        response_webhook_headers=parse_headers(
-            "response_webhook_headers", config.get("response_webhook_headers")
-        ),
-        response_webhook_batch_size=int(
-            _positive(
-                "response_webhook_batch_size",
-                config.get("response_webhook_batch_size", 1),
-                integer=True,
+
+def _check_stream(settings: StreamSettings, where: str) -> None:
+    """Checks that need the whole resolved picture of a stream."""
+    if settings.api_url is not None:
+        _check_api_url(settings, f"{where}api_url")
+    if settings.api_url and template_fields(settings.api_url) and settings.batch_size_rows > 1:
+        raise SettingError(
+            f"{where}batch_size_rows",
+            "a batch shares one URL, so it cannot be combined with `{field}` placeholders "
+            "in `api_url`.",
+            "set batch_size_rows to 1, or use an api_url without placeholders.",
+        )
+
+
+def _check_api_url(settings: StreamSettings, where: str) -> None:
+    api_url = settings.api_url or ""
+    if is_absolute(api_url):
+        head = api_url.split("{", 1)[0]
+        check_url(where, head)
+        if origin(head) != origin(settings.base_url) or not urlsplit(head).hostname:
+            raise SettingError(
+                where,
+                f"{api_url!r} is on another host than `base_url` ({settings.base_url}); the "
+                "API key goes only to `base_url`.",
+                "use a path under `base_url` (e.g. `/v2/...`), or point `base_url` at that host.",
             )
-        ),
-        progress_interval=_positive("progress_interval", config.get("progress_interval", 10)),
-    )
-    return Settings(defaults, overrides, delivery, responses)
+    elif not api_url.startswith("/"):
+        raise SettingError(
+            where,
+            f"{api_url!r} is neither an absolute https:// URL nor a path starting with '/'.",
+            "write e.g. `/v2/incident_timeline_items/{id}` or a full https:// URL.",
+        )
+    if any(not name.strip() for name in template_fields(api_url)):
+        raise SettingError(where, "has an empty `{}` placeholder.")
+
+
+def _check_outputs(settings: Settings) -> None:
+    responses = settings.responses
+    if responses.response_log_format == "singer" and not responses.response_log_path:
+        raise SettingError(
+            "response_log_format",
+            "`singer` writes a Singer stream to `response_log_path`, which is not set.",
+            "set `response_log_path`, or leave `response_log_format` at `jsonl`.",
+        )
+
+
+def secret_values(config: object, *, secret: bool = False) -> list[str]:
+    """Every secret in a raw config, wherever it sits and whatever its type, for redaction.
+
+    Read from the raw config, not the parsed settings, so that even a secret that fails
+    parsing (a list where a string belongs) is scrubbed from the error that says so.
+    """
+    if isinstance(config, str):
+        if not secret:
+            return []
+        # `name:value,...` headers: each value on its own too, as it travels on the wire.
+        values = [part.partition(":")[2].strip() for part in config.split(",")]
+        return [value for value in (config, *values) if value]
+    if isinstance(config, (int, float, Decimal)) and not isinstance(config, bool):
+        return secret_values(str(config), secret=secret)
+    if isinstance(config, Mapping):
+        items = [(secret or key in SECRET_SETTINGS, value) for key, value in config.items()]
+    elif isinstance(config, (list, tuple)):
+        items = [(secret, value) for value in config]
+    else:
+        return []
+    return [found for inner, value in items for found in secret_values(value, secret=inner)]
+
+
+__all__ = [
+    "CUSTOM_FIELD_KINDS",
+    "DEFAULT_BASE_URL",
+    "METHODS",
+    "STREAM_OVERRIDABLE",
+    "CustomFieldMap",
+    "DeliverySettings",
+    "ResponseSettings",
+    "Settings",
+    "StreamSettings",
+    "check_url",
+    "config_schema",
+    "parse_headers",
+    "parse_list",
+    "parse_settings",
+    "secret_values",
+    "setting",
+    "settings_from_env",
+]

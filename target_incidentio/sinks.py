@@ -1,9 +1,9 @@
-"""Sinks: one class per kind of write; each turns records into calls and hands them to delivery.
+"""Sinks: each turns a stream's records into calls and hands them to the run's delivery.
 
-Records stream out as they arrive: a sink builds the request (pure builders in
-`payloads/`) and submits it to the shared delivery engine, which sends up to
-`max_concurrency` calls at once with per-key order. The target confirms every call
-before it emits STATE.
+Every record is numbered for the checkpoints, validated against its stream's schema, built
+into a request by its operation's pure builder and submitted as it arrives. `RecordCallSink`
+sends one record per call; `BatchCallSink` (only operations that batch, with
+`batch_size_rows` > 1) lets the SDK gather records and sends each batch as one call.
 """
 
 from __future__ import annotations
@@ -12,25 +12,152 @@ import datetime as dt
 import typing as t
 from dataclasses import replace
 
-from singer_sdk.sinks import BatchSink
+from jsonschema import FormatChecker
+from singer_sdk.sinks import BatchSink, RecordSink, Sink
+from singer_sdk.sinks.core import BaseJSONSchemaValidator
+from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 from typing_extensions import override
 
 from target_incidentio.errors import RecordError
-from target_incidentio.payloads import BUILDERS, unplaced_fields
+from target_incidentio.operations import OPERATIONS
 from target_incidentio.payloads.base import BuildContext
+from target_incidentio.payloads.fields import record_key
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from jsonschema import ValidationError
+
     from target_incidentio.target import TargetIncidentIO
 
+_DATELIKE = FormatChecker(formats=())
 
-class IncidentIOSink(BatchSink):
-    """Shared behaviour: build one call per record (or per batch for `http`), submit it."""
 
-    operation: t.ClassVar[str]
-    # Only the generic endpoint can take several records in one call.
-    batches_records: t.ClassVar[bool] = False
+@_DATELIKE.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    # The SDK makes `fromisoformat` accept RFC 3339 (a `Z`, any precision) on every Python.
+    return not isinstance(value, str) or bool(dt.datetime.fromisoformat(value))
+
+
+@_DATELIKE.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    return not isinstance(value, str) or bool(dt.date.fromisoformat(value))
+
+
+@_DATELIKE.checks("time", raises=ValueError)
+def _is_time(value: object) -> bool:
+    return not isinstance(value, str) or bool(dt.time.fromisoformat(value))
+
+
+class RecordValidator(BaseJSONSchemaValidator):
+    """The stream's JSON schema, with date, time and date-time values that must parse.
+
+    It reports rather than raises: what an invalid record becomes is `on_error`'s decision.
+    """
+
+    def __init__(self, schema: dict[str, t.Any]) -> None:
+        super().__init__(schema)
+        self._validator = DEFAULT_JSONSCHEMA_VALIDATOR(schema, format_checker=_DATELIKE)
+
+    @override
+    def validate(self, record: dict[str, t.Any]) -> None:
+        """Unused: the sink asks `first_error` so that it can report the record."""
+
+    def first_error(self, record: dict[str, t.Any]) -> ValidationError | None:
+        """The first way the record breaks its schema, or None."""
+        return next(iter(self._validator.iter_errors(record)), None)
+
+
+class StreamWriter:
+    """What every sink of a stream does with a record: number, check, build, submit."""
+
+    def __init__(
+        self,
+        target: TargetIncidentIO,
+        stream_name: str,
+        schema: dict[str, t.Any],
+        key_properties: Sequence[str],
+    ) -> None:
+        self.run = target.run
+        self.stream = stream_name
+        self.settings = target.settings.for_stream(stream_name)
+        self.operation = OPERATIONS[self.settings.operation]
+        self.key_properties = tuple(key_properties)
+        validate = target.settings.delivery.validate_records
+        self.validator = RecordValidator(schema) if validate else None
+        self.ctx = BuildContext(
+            stream=stream_name,
+            key_properties=self.key_properties,
+            settings=self.settings,
+            key_rate_per_minute=target.settings.defaults.rate_limit_per_minute,
+            alert_rate_per_minute=target.settings.delivery.alert_source_rate_limit_per_minute,
+        )
+        self._warned_unplaced = self.run.warned_fields(stream_name)
+        self._logger = target.logger
+
+    def accept(self, record: dict[str, t.Any]) -> int | None:
+        """The record's sequence number if it meets its schema; else it is reported, None."""
+        (sequence,) = self.run.admit()
+        problem = self.validator.first_error(record) if self.validator is not None else None
+        if problem is None:
+            return sequence
+        error = self._invalid(record, problem)
+        self.run.report_invalid(error, self.operation.name, iter([(sequence, record)]))
+        return None
+
+    def send(self, records: list[dict[str, t.Any]], sequences: Sequence[int]) -> None:
+        """Build one call for `records` and submit it (blocks only while delivery is full)."""
+        self._warn_unplaced(records)
+        try:
+            request = self.operation.build(records, self.ctx)
+        except RecordError as error:
+            pairs = zip(sequences, records, strict=True)
+            self.run.report_invalid(error, self.operation.name, pairs)
+            return
+        self.run.submit(
+            replace(
+                request,
+                stream=self.stream,
+                operation=self.operation.name,
+                sequences=tuple(sequences),
+            )
+        )
+
+    def _invalid(self, record: dict[str, t.Any], problem: ValidationError) -> RecordError:
+        """The validation error as the target's own: stream, record key, field, what was wrong."""
+        path = [str(part) for part in problem.absolute_path]
+        required = problem.validator_value
+        if problem.validator == "required" and isinstance(problem.instance, dict):
+            path += [n for n in t.cast("list[str]", required) if n not in problem.instance][:1]
+        return RecordError(
+            stream=self.stream,
+            record_key=record_key(record, self.key_properties),
+            field=".".join(path) or None,
+            problem=f"breaks the stream's schema: {problem.message}.",
+            hint="fix the record at the source, convert it with stream_maps, or set "
+            "`on_error: continue` to send the rest and keep this one in `dead_letter_path`.",
+        )
+
+    def _warn_unplaced(self, records: list[dict[str, t.Any]]) -> None:
+        """Tell the user once per field when a mapping leaves a field with nowhere to go."""
+        fresh: set[str] = set()
+        for record in records:
+            fresh |= self.operation.unplaced_fields(record, self.settings, self.key_properties)
+        fresh -= self._warned_unplaced
+        if fresh:
+            self._warned_unplaced |= fresh
+            self._logger.warning(
+                "Stream '%s' (%s): fields %s are not used by this operation and are not sent. "
+                "Rename them with stream_maps to an API field, or drop them with "
+                "exclude_attributes or `__NULL__`.",
+                self.stream,
+                self.operation.name,
+                ", ".join(sorted(fresh)),
+            )
+
+
+class _CallSink(Sink):
+    """What both sinks share: a `StreamWriter`, and record checks left to it."""
 
     def __init__(
         self,
@@ -40,134 +167,55 @@ class IncidentIOSink(BatchSink):
         key_properties: Sequence[str] | None,
     ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
-        self._incidentio = target
-        self.stream_settings = target.settings.for_stream(stream_name)
-        self._ctx = BuildContext(
-            stream=stream_name,
-            key_properties=tuple(key_properties or ()),
-            settings=self.stream_settings,
-            key_rate_per_minute=target.settings.delivery.rate_limit_per_minute,
-            alert_rate_per_minute=target.settings.delivery.alert_source_rate_limit_per_minute,
-        )
-        self._build = BUILDERS[self.operation]
-        self._warned_unplaced: set[str] = set()
+        self.writer = StreamWriter(target, stream_name, self.schema, self.key_properties)
 
-    @property
-    def _buffers(self) -> bool:
-        """Only `http` with `batch_size_rows` > 1 gathers records into one call."""
-        return self.batches_records and self.stream_settings.batch_size_rows > 1
+    @override
+    def get_validator(self) -> None:
+        return None  # StreamWriter validates, so that `on_error` decides what a bad row becomes
+
+    @override
+    def _validate_and_parse(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
+        return record  # see docs/sdk.md: values are sent as the tap wrote them
+
+    @override
+    def activate_version(self, new_version: int) -> None:
+        self.writer.run.note_version(self.stream_name, self.writer.operation.name)
+
+
+class RecordCallSink(_CallSink, RecordSink):
+    """One call per record, sent as the record arrives."""
+
+    @override
+    def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
+        sequence = self.writer.accept(record)
+        if sequence is not None:
+            self.writer.send([record], (sequence,))
+
+
+class BatchCallSink(_CallSink, BatchSink):
+    """`batch_size_rows` records per call; the SDK gathers them and drains each batch."""
 
     @property
     @override
     def max_size(self) -> int:
-        # One record per call is sent as it arrives (no SDK drain, and its log lines, per
-        # record); a batching stream drains every `batch_size_rows` records into one call.
-        return self.stream_settings.batch_size_rows if self._buffers else self.MAX_SIZE_DEFAULT
-
-    @override
-    def preprocess_record(
-        self, record: dict[str, t.Any], context: dict[str, t.Any]
-    ) -> dict[str, t.Any]:
-        # The SDK parses date-time fields into Python objects; the API wants RFC 3339 text.
-        for name, value in record.items():
-            if isinstance(value, (dt.date, dt.time)):
-                record[name] = value.isoformat()
-        return record
+        return self.writer.settings.batch_size_rows
 
     @override
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
-        if self._buffers:
-            super().process_record(record, context)  # kept for process_batch
-        else:
-            self._submit([record])
+        sequence = self.writer.accept(record)
+        if sequence is not None:
+            context.setdefault("records", []).append(record)
+            context.setdefault("sequences", []).append(sequence)
 
     @override
     def process_batch(self, context: dict[str, t.Any]) -> None:
         records: list[dict[str, t.Any]] = context.get("records", [])
         if records:
-            self._submit(records)
-
-    def _submit(self, records: list[dict[str, t.Any]]) -> None:
-        """Build one call and hand it to delivery (blocks only while delivery is full)."""
-        ledger = self._incidentio.ledger
-        with self._incidentio.signals.deferred():
-            ledger.check()
-            self._warn_unplaced(records)
-            try:
-                request = self._build(records, self._ctx)
-            except RecordError as error:
-                ledger.on_invalid(error, operation=self.operation, record=records[0])
-                ledger.check()
-                return
-            self._incidentio.delivery.submit(
-                replace(request, stream=self.stream_name, operation=self.operation)
-            )
-
-    def _warn_unplaced(self, records: list[dict[str, t.Any]]) -> None:
-        """Tell the user once per field when a mapping leaves a field with nowhere to go."""
-        fresh: set[str] = set()
-        for record in records:
-            fresh |= unplaced_fields(
-                self.operation, record, self.stream_settings, self.key_properties
-            )
-        fresh -= self._warned_unplaced
-        if fresh:
-            self._warned_unplaced |= fresh
-            self.logger.warning(
-                "Stream '%s' (%s): fields %s are not used by this operation and are not sent. "
-                "Rename them with stream_maps to an API field, or drop them with "
-                "exclude_attributes or `__NULL__`.",
-                self.stream_name,
-                self.operation,
-                ", ".join(sorted(fresh)),
-            )
+            self.writer.send(records, context["sequences"])
 
 
-class AlertEventSink(IncidentIOSink):
-    """Alert events: trigger incident.io's alert routes and incident workflows."""
-
-    operation = "alert_event"
-
-
-class IncidentSink(IncidentIOSink):
-    """New incidents, created once per idempotency key."""
-
-    operation = "incident"
-
-
-class IncidentEditSink(IncidentIOSink):
-    """Edits of existing incidents."""
-
-    operation = "incident_edit"
-
-
-class IncidentUpdateSink(IncidentIOSink):
-    """Status updates posted to existing incidents."""
-
-    operation = "incident_update"
-
-
-class CatalogEntrySink(IncidentIOSink):
-    """Catalog entries, upserted on external id."""
-
-    operation = "catalog_entry"
-
-
-class HttpSink(IncidentIOSink):
-    """Any incident.io endpoint: records as JSON, one or a batch per call."""
-
-    operation = "http"
-    batches_records = True
-
-
-SINKS: dict[str, type[IncidentIOSink]] = {
-    sink.operation: sink
-    for sink in (
-        AlertEventSink,
-        IncidentSink,
-        IncidentEditSink,
-        IncidentUpdateSink,
-        CatalogEntrySink,
-        HttpSink,
-    )
-}
+def sink_class(operation: str, batch_size_rows: int) -> type[Sink]:
+    """The sink a stream gets: batches only where its operation batches and a size asks."""
+    if OPERATIONS[operation].batches and batch_size_rows > 1:
+        return BatchCallSink
+    return RecordCallSink

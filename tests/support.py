@@ -53,9 +53,8 @@ class Run:
 
 def run_in_process(config: dict[str, t.Any], messages: t.Iterable[dict[str, t.Any]]) -> list[t.Any]:
     """Run the target in this process; returns the state lines it wrote to stdout."""
-    target = TargetIncidentIO(config=config, parse_env_config=False)
     out = io.StringIO()
-    with redirect_stdout(out):
+    with redirect_stdout(out), TargetIncidentIO(config=config, parse_env_config=False) as target:
         target.listen(io.StringIO(singer_lines(messages)))
     return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import traceback
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
 from urllib.parse import urlsplit
@@ -47,7 +46,6 @@ if t.TYPE_CHECKING:
 __all__ = [
     "Delivery",
     "DeliveryResult",
-    "DeliveryStats",
     "DeliveryStoppedError",
     "ErrorDetail",
     "ErrorInfo",
@@ -64,8 +62,8 @@ PENDING_PER_WORKER = 8
 Status = t.Literal["delivered", "rejected", "failed", "dry_run", "cancelled"]
 
 
-def _identity(text: str) -> str:
-    return text
+def _never() -> bool:
+    return False
 
 
 def _utc_now() -> datetime:
@@ -97,20 +95,6 @@ class DeliveryResult:
         return self.status in ("delivered", "dry_run")
 
 
-@dataclass(frozen=True)
-class DeliveryStats:
-    """Run totals: requests by final status, plus HTTP attempts, retries and 429s."""
-
-    sent: int = 0  # HTTP attempts
-    delivered: int = 0
-    rejected: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    dry_run: int = 0
-    retried: int = 0
-    throttled: int = 0
-
-
 @dataclass
 class _Response:
     """One attempt: what came back (or what went wrong on the way)."""
@@ -122,26 +106,14 @@ class _Response:
     error: ErrorInfo | None = None
 
 
-@dataclass
-class _Counters:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    values: dict[str, int] = field(default_factory=dict)
-
-    def add(self, **amounts: int) -> None:
-        with self.lock:
-            for name, amount in amounts.items():
-                self.values[name] = self.values.get(name, 0) + amount
-
-    def snapshot(self) -> DeliveryStats:
-        with self.lock:
-            return DeliveryStats(**self.values)
-
-
 class Delivery:
     """Sends requests on `max_concurrency` threads; see the module docstring for the guarantees.
 
     `on_result` runs on a worker thread (on the thread calling `stop()` for cancelled requests),
     so it must be thread-safe; an exception it raises is logged and otherwise ignored.
+    `halted` is read before each queued request starts: once it says so, requests still
+    waiting for a slot end `cancelled` without being sent. Outcomes flow one way: delivery
+    reports them and reads the decision, it is never called back.
     """
 
     def __init__(  # noqa: PLR0913 - the keyword arguments are the test seams
@@ -149,7 +121,8 @@ class Delivery:
         settings: DeliverySettings,
         *,
         on_result: Callable[[DeliveryResult], None],
-        redact: Callable[[str], str] = _identity,
+        halted: Callable[[], bool] = _never,
+        redact: Callable[[str], str] = str,
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -159,6 +132,7 @@ class Delivery:
     ) -> None:
         self.settings = settings
         self._on_result = on_result
+        self._halted = halted
         self._redact = redact
         self._own_session = session is None
         self._session = session if session is not None else make_session(settings.max_concurrency)
@@ -171,13 +145,7 @@ class Delivery:
         self._executor = OrderedExecutor(
             settings.max_concurrency, settings.max_concurrency * PENDING_PER_WORKER
         )
-        self._counters = _Counters()
         self._stopped = False
-
-    @property
-    def stats(self) -> DeliveryStats:
-        """Totals so far."""
-        return self._counters.snapshot()
 
     def submit(self, request: ApiRequest) -> None:
         """Queue `request` behind earlier ones with its `order_key`; blocks only when full."""
@@ -198,9 +166,9 @@ class Delivery:
         self._executor.close()
         return self._executor.cancel_pending()
 
-    def wait(self) -> None:
-        """Block until `on_result` has been called for every submitted request."""
-        self._executor.wait()
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until `on_result` has been called for every submitted request; False on timeout."""
+        return self._executor.wait(timeout)
 
     def close(self) -> None:
         """Refuse new requests, finish the queued ones, release threads and connections."""
@@ -229,6 +197,9 @@ class Delivery:
         """Runs on a worker: send, turn whatever happens into a result, report it once."""
         started = self._clock()
         sent_at = self._wall_clock()
+        if self._halted():  # the run stopped while this request waited for a slot
+            self._report(DeliveryResult(request, "cancelled", None, 0, 0, 0.0, sent_at, None, None))
+            return
         try:
             result = self._send(request, started, sent_at)
         except Exception as exc:  # noqa: BLE001 - a bug must still end in a result
@@ -240,12 +211,13 @@ class Delivery:
         self._report(result)
 
     def _send(self, request: ApiRequest, started: float, sent_at: datetime) -> DeliveryResult:
-        if self.settings.dry_run:
-            return DeliveryResult(request, "dry_run", None, 0, 0, 0.0, sent_at, None, None)
         headers = {**request.headers, "Content-Type": "application/json"}
+        data = json.dumps(request.body, ensure_ascii=False, allow_nan=False).encode()
+        if self.settings.dry_run:
+            self._log_dry_run(request, headers, data)
+            return DeliveryResult(request, "dry_run", None, 0, 0, 0.0, sent_at, None, None)
         if request.credential is not None:
             headers["Authorization"] = f"Bearer {request.credential.reveal()}"
-        data = json.dumps(request.body, ensure_ascii=False, allow_nan=False).encode()
         throttled = 0
         first_attempt: datetime | None = None
 
@@ -256,7 +228,9 @@ class Delivery:
             throttled += response.status_code == HTTPStatus.TOO_MANY_REQUESTS
             return response
 
-        tried = self._retrier.run(attempt, lambda r: r.outcome, request_label(request))
+        tried = self._retrier.run(
+            attempt, lambda r: r.outcome, request_label(request), halted=self._halted
+        )
         last = tried.last
         status: Status
         if isinstance(last.outcome, Delivered):
@@ -266,7 +240,6 @@ class Delivery:
             error = last.error or self._error_from(last)
             if last.status_code is None:  # never got an answer: nothing the server refused
                 status = "failed"
-        self._counters.add(sent=tried.attempts, retried=tried.attempts - 1, throttled=throttled)
         return DeliveryResult(
             request,
             status,
@@ -323,8 +296,20 @@ class Delivery:
             return response.body
         return redacted[:RESPONSE_BODY_LIMIT]
 
+    def _log_dry_run(self, request: ApiRequest, headers: dict[str, str], data: bytes) -> None:
+        """What the call would send, secrets masked: the point of a dry run is to read it."""
+        shown = dict(headers)
+        if request.credential is not None:
+            shown["Authorization"] = "Bearer ***"
+        LOG.info(
+            "Dry run, not sent: %s %s headers=%s body=%s",
+            request.method.upper(),
+            self._redact(request.url),
+            self._redact(json.dumps(shown, sort_keys=True)),
+            self._redact(data.decode()),
+        )
+
     def _report(self, result: DeliveryResult) -> None:
-        self._counters.add(**{result.status: 1})
         try:
             self._on_result(result)
         except Exception as exc:  # noqa: BLE001 - one bad callback must not stop the others
@@ -335,9 +320,6 @@ class Delivery:
 
     def _elapsed_ms(self, started: float) -> float:
         return (self._clock() - started) * 1000.0
-
-    def __repr__(self) -> str:
-        return f"Delivery(stats={self.stats!r})"
 
 
 def request_label(request: ApiRequest) -> str:

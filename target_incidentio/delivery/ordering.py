@@ -50,12 +50,11 @@ class OrderedExecutor:
         self._ready: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._unfinished = 0
         self._closed = False
+        # Started by the first `submit`: building an executor starts no thread.
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
             for i in range(max_workers)
         ]
-        for thread in self._threads:
-            thread.start()
 
     @property
     def pending(self) -> int:
@@ -78,6 +77,9 @@ class OrderedExecutor:
                 self._slots.release()
                 msg = "the executor no longer accepts jobs"
                 raise ExecutorClosedError(msg)
+            if not self._threads[0].is_alive() and self._threads[0].ident is None:
+                for thread in self._threads:
+                    thread.start()
             self._unfinished += 1
             chain = self._chains.get(key)
             if chain is None:
@@ -127,10 +129,10 @@ class OrderedExecutor:
             self._finish(len(jobs))
         return cancelled
 
-    def wait(self) -> None:
-        """Block until every submitted job has finished or been cancelled."""
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every submitted job has finished or been cancelled; False on timeout."""
         with self._lock:
-            self._idle.wait_for(lambda: self._unfinished == 0)
+            return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
 
     def close(self) -> None:
         """Stop accepting jobs; queued ones still run unless `cancel_pending()` is called."""
@@ -143,8 +145,9 @@ class OrderedExecutor:
         if cancel:
             self.cancel_pending()
         self.wait()
-        for _ in self._threads:
+        started = [thread for thread in self._threads if thread.ident is not None]
+        for _ in started:
             self._ready.put(None)
-        for thread in self._threads:
+        for thread in started:
             if thread is not threading.current_thread():
                 thread.join()

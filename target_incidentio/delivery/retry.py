@@ -25,10 +25,6 @@ LOG = logging.getLogger(__name__)
 T = t.TypeVar("T")
 
 
-def _identity(text: str) -> str:
-    return text
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how long to retry; `jitter=None` makes waits deterministic."""
@@ -69,7 +65,7 @@ class Retrier:
         policy: RetryPolicy,
         *,
         sleep: Callable[[float], None] = time.sleep,
-        redact: Callable[[str], str] = _identity,
+        redact: Callable[[str], str] = str,
         logger: logging.Logger = LOG,
     ) -> None:
         self.policy = policy
@@ -78,9 +74,14 @@ class Retrier:
         self._log = logger
 
     def run(
-        self, attempt: Callable[[], T], outcome_of: Callable[[T], Outcome], label: str
+        self,
+        attempt: Callable[[], T],
+        outcome_of: Callable[[T], Outcome],
+        label: str,
+        *,
+        halted: Callable[[], bool] = lambda: False,
     ) -> Tried[T]:
-        """Call `attempt` up to `1 + max_retries` times; `label` names the call in logs.
+        """Call `attempt` up to `1 + max_retries` times, fewer once `halted()` says so.
 
         `label` should be `METHOD /path`: no query string, no headers, nothing secret.
         """
@@ -90,7 +91,8 @@ class Retrier:
             value = attempt()
             attempts += 1
             outcome = outcome_of(value)
-            if not isinstance(outcome, Retry) or attempts > self.policy.max_retries:
+            exhausted = attempts > self.policy.max_retries
+            if not isinstance(outcome, Retry) or exhausted or halted():
                 return Tried(value, attempts)
             wait = next(waits)
             if outcome.after is not None:
@@ -104,3 +106,5 @@ class Retrier:
                 wait,
             )
             self._sleep(wait)
+            if halted():
+                return Tried(value, attempts)

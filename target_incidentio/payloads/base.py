@@ -37,9 +37,11 @@ class ApiRequest:
     records: tuple[dict[str, t.Any], ...]
     record_keys: tuple[str, ...]
     headers: Mapping[str, str] = field(default_factory=dict)
-    # Filled in by the sink, for response records and messages.
+    # Filled in by the sink, for response records and messages, and for the checkpoints:
+    # the sequence numbers of the records this call carries.
     stream: str = ""
     operation: str = ""
+    sequences: tuple[int, ...] = ()
 
     @property
     def record_count(self) -> int:

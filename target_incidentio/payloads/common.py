@@ -22,7 +22,7 @@ from target_incidentio.payloads.fields import (
     plain_json,
     record_key,
 )
-from target_incidentio.payloads.http import endpoint_url
+from target_incidentio.urls import endpoint_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence

@@ -6,7 +6,6 @@ import copy
 import hashlib
 import json
 import re
-import string
 import typing as t
 from decimal import Decimal
 from urllib.parse import quote
@@ -79,14 +78,6 @@ def derive_key(
         basis = canonical([stream, content_hash(record, ignore)])
     digest = hashlib.sha256(f"{purpose}\n{basis}".encode()).hexdigest()
     return f"target-incidentio-{digest[:40]}"
-
-
-_FORMATTER = string.Formatter()
-
-
-def template_fields(template: str) -> list[str]:
-    """The `{field}` placeholders of a URL template, in order."""
-    return [name for _, name, _, _ in _FORMATTER.parse(template) if name]
 
 
 def fill_template(

@@ -6,16 +6,10 @@ import typing as t
 
 from target_incidentio.payloads.base import ApiRequest, BuildContext
 from target_incidentio.payloads.fields import exclude, fill_template, plain_json, record_key
+from target_incidentio.urls import endpoint_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
-
-
-def endpoint_url(base_url: str, api_url: str) -> str:
-    """`api_url` as given when absolute, else under `base_url`."""
-    if "://" in api_url.split("{", 1)[0]:
-        return api_url
-    return f"{base_url.rstrip('/')}/{api_url.lstrip('/')}"
 
 
 def build_http(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> ApiRequest:

@@ -111,8 +111,10 @@ def run_inline(
     out = io.StringIO()
     error: BaseException | None = None
     try:
-        target = TargetIncidentIO(config=config, parse_env_config=False)
-        with redirect_stdout(out):
+        with (
+            redirect_stdout(out),
+            TargetIncidentIO(config=config, parse_env_config=False) as target,
+        ):
             target.listen(io.StringIO(singer_lines(messages)))
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - the test inspects it
         error = exc
@@ -200,13 +202,6 @@ def assert_exactly_once(
 
 # Subprocess runs ---------------------------------------------------------------------------
 
-# Runs the real CLI with the SDK's "drain records older than N minutes" set very low, so that
-# the target drains and emits STATE every few records, as a long Meltano run does every 5 min.
-DRAIN_OFTEN = (
-    "import sys; from target_incidentio.target import TargetIncidentIO as T; "
-    "T._MAX_RECORD_AGE_IN_MINUTES = float(sys.argv.pop(1)); T.cli()"
-)
-
 
 def clean_env() -> dict[str, str]:
     """The environment without any TARGET_INCIDENTIO_* setting."""
@@ -239,14 +234,11 @@ class LiveRun:
         config_path: Path,
         messages: Iterable[dict[str, t.Any]],
         *,
-        drain_every_minutes: float | None = None,
         on_state: Callable[[dict[str, t.Any]], None] | None = None,
         argv: list[str] | None = None,
     ) -> None:
-        if argv is None and drain_every_minutes is None:
+        if argv is None:
             argv = [sys.executable, "-m", "target_incidentio"]
-        elif argv is None:
-            argv = [sys.executable, "-c", DRAIN_OFTEN, str(drain_every_minutes)]
         self.proc = subprocess.Popen(
             [*argv, "--config", str(config_path)],
             stdin=subprocess.PIPE,

@@ -13,7 +13,10 @@ from reliability_helpers import (
     tap,
     ticket,
 )
+from singer_sdk.exceptions import ConfigValidationError
 from support import read_jsonl, record, run_cli, schema, singer_lines, state
+
+from target_incidentio.target import TargetIncidentIO
 
 BAD_SETTINGS = [
     ({"operation": "explode"}, "operation"),
@@ -49,12 +52,29 @@ BAD_SETTINGS = [
 ]
 
 
+def _bad_config(sandbox, tmp_path, changes):
+    config = base_config(sandbox, tmp_path, **changes)
+    return {k: v for k, v in config.items() if v is not None}
+
+
 @pytest.mark.parametrize(("changes", "setting"), BAD_SETTINGS, ids=[s for _, s in BAD_SETTINGS])
 def test_bad_setting_is_refused_before_any_request(sandbox, tmp_path, outputs, changes, setting):
+    """Building the target fails naming the setting; nothing can have been sent."""
+    with pytest.raises(ConfigValidationError) as caught:
+        TargetIncidentIO(config=_bad_config(sandbox, tmp_path, changes), parse_env_config=False)
+    outputs.add(str(caught.value), *caught.value.errors)
+    assert any(f"`{setting}" in error for error in caught.value.errors)
+    assert sandbox.journal() == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "setting"),
+    [BAD_SETTINGS[0], BAD_SETTINGS[1], BAD_SETTINGS[-1]],
+    ids=[s for _, s in (BAD_SETTINGS[0], BAD_SETTINGS[1], BAD_SETTINGS[-1])],
+)
+def test_bad_setting_on_the_command_line(sandbox, tmp_path, outputs, changes, setting):
     """Exit non-zero, name the setting, send nothing, print no state."""
-    config = base_config(sandbox, tmp_path, **changes)
-    config = {k: v for k, v in config.items() if v is not None}
-    run = run_cli(config, tap(range(3)), tmp_path)
+    run = run_cli(_bad_config(sandbox, tmp_path, changes), tap(range(3)), tmp_path)
     outputs.add(run.stdout, run.stderr)
 
     assert run.returncode != 0
@@ -100,26 +120,65 @@ def test_record_before_its_schema_is_refused(sandbox, tmp_path, outputs):
     assert sandbox.journal() == []
 
 
-@pytest.mark.parametrize(
-    ("bad", "message"),
-    [
-        ({"ticket_id": "seven", "name": "ticket-7"}, "'seven' is not of type 'integer'"),
-        ({"ticket_id": 7}, "'name' is a required property"),
-    ],
-    ids=["wrong-type", "missing-required"],
-)
-def test_record_that_breaks_its_schema_is_refused(sandbox, tmp_path, outputs, bad, message):
-    """The SDK's schema validation stops the run before the record is sent."""
-    strict = {"type": "object", "properties": TICKET_SCHEMA, "required": ["ticket_id", "name"]}
-    messages = [
-        {"type": "SCHEMA", "stream": STREAM, "schema": strict, "key_properties": ["ticket_id"]},
+BREAKS_SCHEMA = [
+    ({"ticket_id": "seven", "name": "ticket-7"}, "'seven' is not of type 'integer'", "ticket_id"),
+    ({"ticket_id": 7}, "'name' is a required property", "name"),
+    (
+        {"ticket_id": 7, "name": "ticket-7", "opened_at": "yesterday-ish"},
+        "is not a 'date-time'",
+        "opened_at",
+    ),
+]
+STRICT = {
+    "type": "object",
+    "properties": {**TICKET_SCHEMA, "opened_at": {"type": "string", "format": "date-time"}},
+    "required": ["ticket_id", "name"],
+}
+
+
+def _schema_break(bad):
+    return [
+        {"type": "SCHEMA", "stream": STREAM, "schema": STRICT, "key_properties": ["ticket_id"]},
         record(STREAM, bad),
-        record(STREAM, ticket(8)),
+        record(STREAM, ticket(8, opened_at="2026-11-27T05:00:00.123456789Z")),
         state({"p": 8}),
     ]
-    run = _run(sandbox, tmp_path, outputs, messages)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message", "field"), BREAKS_SCHEMA, ids=["wrong-type", "missing-required", "date-time"]
+)
+def test_record_that_breaks_its_schema_goes_to_dead_letters_and_the_run_goes_on(
+    sandbox, tmp_path, outputs, bad, message, field
+):
+    """`on_error: continue`: the bad row is reported with the validation message, the rest sent."""
+    run = _run(sandbox, tmp_path, outputs, _schema_break(bad))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.states == [{"p": 8}]
+    assert [e["body"]["name"] for e in sandbox.journal()] == ["ticket-8"]
+    (letter,) = read_jsonl(tmp_path / "dead.jsonl")
+    assert letter["stream"] == STREAM
+    assert letter["key"] == f"ticket_id={bad['ticket_id']!r}"
+    assert letter["record"] == bad
+    assert message in letter["error"]["message"]
+    assert letter["error"]["errors"][0]["field"] == field
+    assert reported(tmp_path).failed[letter["key"]]["status"] == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("bad", "message", "field"), BREAKS_SCHEMA, ids=["wrong-type", "missing-required", "date-time"]
+)
+def test_record_that_breaks_its_schema_stops_the_run_with_one_message(
+    sandbox, tmp_path, outputs, bad, message, field
+):
+    """`on_error: fail`: one message naming stream, record key, field and what was expected."""
+    run = _run(sandbox, tmp_path, outputs, _schema_break(bad), on_error="fail")
     assert run.returncode != 0
     assert message in run.stderr
+    assert (
+        f"stream '{STREAM}', record ticket_id={bad['ticket_id']!r}, field '{field}'" in run.stderr
+    )
+    assert "Traceback" not in run.stderr
     assert run.states == []
     assert sandbox.journal() == []
 

@@ -19,15 +19,18 @@ from reliability_helpers import (
     wait_until,
 )
 
+# Slow: long runs of the target as a subprocess; `pytest -m "not slow"` skips them.
+pytestmark = pytest.mark.slow
+
 TOTAL = 400
 EVERY = 20  # the tap emits its position every 20 records
-# SDK drain age for the runs that should emit STATE often: 0.002 min = 120 ms.
-OFTEN = 0.002
+# `state_interval` of the runs that should emit STATE often.
+OFTEN = 0.1
 
 
-def _config_file(sandbox, tmp_path, name):
+def _config_file(sandbox, tmp_path, name, **changes):
     path = tmp_path / f"config-{name}.json"
-    path.write_text(json.dumps(base_config(sandbox, tmp_path, on_error="fail")))
+    path.write_text(json.dumps(base_config(sandbox, tmp_path, on_error="fail", **changes)))
     return path
 
 
@@ -40,14 +43,14 @@ def _upto(last):
 
 
 @pytest.mark.parametrize(
-    ("signum", "drain"),
+    ("signum", "interval"),
     [
         pytest.param(signal.SIGTERM, None, id="sigterm"),
-        pytest.param(signal.SIGTERM, OFTEN, id="sigterm-drain-often"),
-        pytest.param(signal.SIGKILL, OFTEN, id="sigkill-drain-often"),
+        pytest.param(signal.SIGTERM, OFTEN, id="sigterm-state-often"),
+        pytest.param(signal.SIGKILL, OFTEN, id="sigkill-state-often"),
     ],
 )
-def test_stop_mid_run_then_rerun_from_state(sandbox, tmp_path, outputs, signum, drain):
+def test_stop_mid_run_then_rerun_from_state(sandbox, tmp_path, outputs, signum, interval):
     """STATE only covers confirmed records; a rerun from it completes with no duplicate."""
     sandbox.set_faults(latency_ms=30)
     checks = []  # (state position, incidents the sandbox held when the line was read)
@@ -55,10 +58,10 @@ def test_stop_mid_run_then_rerun_from_state(sandbox, tmp_path, outputs, signum, 
     def on_state(value):
         checks.append((position(value), _names(sandbox)))
 
+    changes = {} if interval is None else {"state_interval": interval}
     first = LiveRun(
-        _config_file(sandbox, tmp_path, "first"),
+        _config_file(sandbox, tmp_path, "first", **changes),
         tap(range(TOTAL), every=EVERY),
-        drain_every_minutes=drain,
         on_state=on_state,
     )
     wait_until(lambda: len(sandbox.journal()) >= 120)  # well into the run, far from its end
@@ -69,13 +72,11 @@ def test_stop_mid_run_then_rerun_from_state(sandbox, tmp_path, outputs, signum, 
     if signum == signal.SIGTERM:
         assert code == 0, first.stderr[-2000:]
         assert first.states, "SIGTERM must drain and emit the last state"
-        if drain is None:
-            assert len(first.states) == 1, "the SDK emits state only when it drains"
     else:
         assert code == -signal.SIGKILL
-        assert first.states, "with frequent drains, states were emitted before the kill"
-    if drain is not None:
-        assert len(first.states) >= 2, "frequent drains emit state mid-run"
+        assert first.states, "states are emitted as calls are confirmed, before the kill"
+    if interval is not None:
+        assert len(first.states) >= 2, "states are emitted mid-run"
     for pos, held in checks:
         missing = _upto(pos) - held
         assert not missing, f"STATE {pos} emitted before {sorted(missing)[:5]} were confirmed"

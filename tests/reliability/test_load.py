@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 
+import pytest
 from reliability_helpers import (
     STREAM,
     TICKET_SCHEMA,
@@ -17,6 +18,9 @@ from reliability_helpers import (
     clean_env,
     reported,
 )
+
+# Slow: long runs of the target as a subprocess; `pytest -m "not slow"` skips them.
+pytestmark = pytest.mark.slow
 
 BATCH = 10  # records per call: 50,000 records are 5,000 calls (plus retries)
 PAD = "p" * 2048  # held by the target while a record is in flight, never sent (excluded)

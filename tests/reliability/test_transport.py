@@ -51,11 +51,8 @@ def test_session_verifies_without_a_ca_bundle_variable(monkeypatch, tmp_path, cu
     merged = session.merge_environment_settings("https://api.incident.io", {}, None, None, None)
     assert merged["verify"] is True
     config = {"api_key": API_KEY, "operation": "incident", "progress_interval": 60}
-    target = TargetIncidentIO(config=config, parse_env_config=False)
-    try:
-        assert target.delivery._session.verify is True
-    finally:
-        target.delivery.close()
+    with TargetIncidentIO(config=config, parse_env_config=False) as target:
+        assert target.run.delivery._session.verify is True
 
 
 @pytest.fixture
@@ -155,8 +152,8 @@ def test_plain_http_off_this_machine_is_refused(setting, url):
 def test_plain_http_to_loopback_is_accepted(url):
     config = {"api_key": API_KEY, "operation": "incident", "base_url": url}
     config["response_webhook_url"] = f"{url}/hook"
-    target = TargetIncidentIO(config=config, parse_env_config=False)
-    target.delivery.close()
+    with TargetIncidentIO(config=config, parse_env_config=False) as target:
+        assert target.run.delivery is not None
 
 
 @pytest.fixture

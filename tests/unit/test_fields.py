@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from target_incidentio.errors import RecordError
+from target_incidentio.operations import parse_settings
 from target_incidentio.payloads.base import BuildContext
 from target_incidentio.payloads.fields import exclude, fill_template
 from target_incidentio.payloads.http import build_http
-from target_incidentio.settings import parse_settings
 
 RECORD = {"id": 7, "title": "Disk full", "owner": {"email": "a@b.c", "name": "Ann"}, "tags": ["x"]}
 
@@ -53,7 +53,11 @@ def test_http_single_record():
 
 
 def test_http_absolute_url_and_method():
-    request = build_http([RECORD], _ctx(api_url="https://other.example/hook", method="PATCH"))
+    # An absolute api_url must be on base_url's host: the API key goes nowhere else.
+    ctx = _ctx(
+        base_url="https://other.example", api_url="https://other.example/hook", method="PATCH"
+    )
+    request = build_http([RECORD], ctx)
     assert request.url == "https://other.example/hook"
     assert request.method == "PATCH"
 

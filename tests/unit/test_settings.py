@@ -7,11 +7,11 @@ from types import MappingProxyType
 import pytest
 
 from target_incidentio.errors import SettingError
+from target_incidentio.operations import parse_settings
 from target_incidentio.settings import (
     STREAM_OVERRIDABLE,
     parse_headers,
     parse_list,
-    parse_settings,
     secret_values,
 )
 from target_incidentio.target import TargetIncidentIO

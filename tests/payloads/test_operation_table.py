@@ -1,28 +1,30 @@
-"""The registry the sink uses, unplaced fields, and proof that the spec validator bites."""
+"""The operation table, unplaced fields, and proof that the spec validator bites."""
 
 from __future__ import annotations
 
 import pytest
 
-from target_incidentio.payloads import (
-    BUILDERS,
-    PLACED_FIELDS,
-    REQUIRED_CREDENTIAL,
-    build_http,
-    unplaced_fields,
-)
-from target_incidentio.settings import OPERATIONS, CustomFieldMap, StreamSettings
+from target_incidentio.operations import OPERATIONS, config_schema
+from target_incidentio.payloads.http import build_http
+from target_incidentio.settings import CustomFieldMap, StreamSettings
 
 BASE = "https://api.incident.io"
 
 
+def unplaced_fields(operation, record, settings, key_properties=()):
+    return OPERATIONS[operation].unplaced_fields(record, settings, key_properties)
+
+
 def test_every_operation_has_a_builder_credential_and_placement():
-    assert set(BUILDERS) == set(OPERATIONS)
-    assert set(REQUIRED_CREDENTIAL) == set(OPERATIONS)
-    assert set(PLACED_FIELDS) == set(OPERATIONS)
-    assert BUILDERS["http"] is build_http
-    assert REQUIRED_CREDENTIAL["alert_event"] == "alert_source_token"
-    assert {REQUIRED_CREDENTIAL[op] for op in OPERATIONS if op != "alert_event"} == {"api_key"}
+    # One table entry per operation; the `operation` setting offers exactly those names.
+    allowed = config_schema()["properties"]["operation"]["enum"]
+    assert allowed == list(OPERATIONS)
+    assert all(op.name == name for name, op in OPERATIONS.items())
+    assert OPERATIONS["http"].build is build_http
+    assert OPERATIONS["alert_event"].credential == "alert_source_token"
+    assert {op.credential for name, op in OPERATIONS.items() if name != "alert_event"} == {
+        "api_key"
+    }
 
 
 @pytest.mark.parametrize("operation", ["alert_event", "http"])
@@ -78,10 +80,10 @@ def test_edit_update_and_catalog_unplaced_fields():
 
 def test_placed_fields_follow_the_spec_names():
     assert {"name", "summary", "severity_id", "idempotency_key", "visibility", "mode"} <= (
-        PLACED_FIELDS["incident"] or set()
+        OPERATIONS["incident"].places or set()
     )
-    assert "call_url" in (PLACED_FIELDS["incident_edit"] or set())
-    assert "visibility" not in (PLACED_FIELDS["incident_edit"] or set())
+    assert "call_url" in (OPERATIONS["incident_edit"].places or set())
+    assert "visibility" not in (OPERATIONS["incident_edit"].places or set())
 
 
 # The validator fixture must reject what the API would reject, or the other tests prove nothing.

@@ -1,0 +1,228 @@
+"""The operation table: each kind of write declared once, and what is derived from it.
+
+An entry names the operation, its payload builder, the credential its calls carry, the record
+fields it takes by name, the fields its settings map, whether it batches records, and the
+per-stream settings it reads. The `operation` setting's allowed values, the sink chosen, the
+credential check, the "setting does nothing here" checks and the unplaced-field warning all
+come from this table. Adding an operation is one builder module plus one entry here.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+from dataclasses import dataclass
+
+from target_incidentio import settings as model
+from target_incidentio.errors import SettingError
+from target_incidentio.payloads.alerts import build_alert_event
+from target_incidentio.payloads.catalog import CATALOG_FIELDS, build_catalog_entry
+from target_incidentio.payloads.common import top_level
+from target_incidentio.payloads.fields import SDC_PREFIX
+from target_incidentio.payloads.http import build_http
+from target_incidentio.payloads.incidents import (
+    INCIDENT_EDIT_FIELDS,
+    INCIDENT_FIELDS,
+    INCIDENT_ID_FIELDS,
+    INCIDENT_UPDATE_FIELDS,
+    NOTIFY_FIELD,
+    build_incident,
+    build_incident_edit,
+    build_incident_update,
+)
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from target_incidentio.payloads.base import PayloadBuilder
+    from target_incidentio.settings import Settings, StreamSettings
+
+LOG = logging.getLogger("target-incidentio")
+
+Credential = t.Literal["api_key", "alert_source_token"]
+# Per-stream settings every operation reads.
+COMMON_SETTINGS = ("operation", "exclude_attributes", "request_headers", "rate_limit_per_minute")
+
+
+def _no_mapped_fields(_settings: StreamSettings) -> Iterable[str]:
+    return ()
+
+
+def _custom_field_sources(settings: StreamSettings) -> Iterable[str]:
+    return top_level(mapped.field for mapped in settings.custom_fields)
+
+
+def _catalog_attribute_sources(settings: StreamSettings) -> Iterable[str]:
+    return top_level(settings.catalog_attributes)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One kind of write."""
+
+    name: str
+    build: PayloadBuilder
+    credential: Credential
+    # Record fields taken by name; None: every field is sent (alert metadata, an http body).
+    places: frozenset[str] | None
+    # Record fields the stream's settings map (custom fields, catalog attributes).
+    maps: Callable[[StreamSettings], Iterable[str]] = _no_mapped_fields
+    # Whether several records may share one call (`batch_size_rows`).
+    batches: bool = False
+    # Per-stream settings it reads besides COMMON_SETTINGS.
+    reads: tuple[str, ...] = ()
+    # Settings it cannot do without, each with an example for the error that says so.
+    requires: tuple[tuple[str, str], ...] = ()
+    # Said after its name where the `operation` setting lists the operations.
+    note: str = ""
+
+    def unplaced_fields(
+        self,
+        record: Mapping[str, t.Any],
+        settings: StreamSettings,
+        key_properties: Sequence[str] = (),
+    ) -> set[str]:
+        """Top-level record fields this operation would silently drop, for a warning.
+
+        Not counted: fields taken by name, fields the settings map, key properties (they
+        make the idempotency key or external id), fields `exclude_attributes` drops on
+        purpose, and `_sdc_*` metadata.
+        """
+        if self.places is None:
+            return set()
+        used = {*self.places, *key_properties, *settings.exclude_attributes}
+        used.update(self.maps(settings))
+        return {name for name in record if name not in used and not name.startswith(SDC_PREFIX)}
+
+
+OPERATIONS: dict[str, Operation] = {
+    op.name: op
+    for op in (
+        Operation(
+            "alert_event",
+            build_alert_event,
+            "alert_source_token",
+            places=None,
+            reads=("alert_source_config_id", "alert_source_token"),
+        ),
+        Operation(
+            "incident",
+            build_incident,
+            "api_key",
+            places=frozenset(INCIDENT_FIELDS),
+            maps=_custom_field_sources,
+            reads=("incident_visibility", "custom_fields"),
+        ),
+        Operation(
+            "incident_edit",
+            build_incident_edit,
+            "api_key",
+            places=frozenset({*INCIDENT_EDIT_FIELDS, *INCIDENT_ID_FIELDS, NOTIFY_FIELD}),
+            maps=_custom_field_sources,
+            reads=("custom_fields", "notify_incident_channel"),
+        ),
+        Operation(
+            "incident_update",
+            build_incident_update,
+            "api_key",
+            places=frozenset(INCIDENT_UPDATE_FIELDS),
+        ),
+        Operation(
+            "catalog_entry",
+            build_catalog_entry,
+            "api_key",
+            places=frozenset(CATALOG_FIELDS),
+            maps=_catalog_attribute_sources,
+            reads=("catalog_type_id", "catalog_attributes"),
+        ),
+        Operation(
+            "http",
+            build_http,
+            "api_key",
+            places=None,
+            batches=True,
+            reads=("method", "api_url", "batch_size_rows", "batch_wrapper_key"),
+            requires=(("api_url", "`/v2/incident_timeline_items`"),),
+            note=" (any endpoint, see `api_url`)",
+        ),
+    )
+}
+
+
+def config_schema() -> dict[str, t.Any]:
+    """The settings schema `--about` shows, with the operations of this table."""
+    return model.config_schema(list(OPERATIONS), {op.name: op.note for op in OPERATIONS.values()})
+
+
+def parse_settings(config: Mapping[str, t.Any]) -> Settings:
+    """The settings model's parse, then the checks only the operations can make."""
+    settings = model.parse_settings(config, OPERATIONS)
+    dry_run = settings.delivery.dry_run
+    for where, resolved in settings.levels():
+        operation = OPERATIONS[resolved.operation]
+        for name, example in operation.requires:
+            if getattr(resolved, name) is None:
+                raise SettingError(
+                    f"{where}{name}",
+                    f"the `{operation.name}` operation needs an endpoint to send to.",
+                    f"set `{name}`, e.g. {example}.",
+                )
+        _check_batching(operation, resolved, where, settings.explicit.get(where, frozenset()))
+        if not dry_run:
+            _check_credential(operation, resolved, where)
+    _warn_unread(settings)
+    return settings
+
+
+def _check_batching(
+    operation: Operation, settings: StreamSettings, where: str, explicit: frozenset[str]
+) -> None:
+    """`batch_size_rows` > 1 set for an operation that sends one record per call does nothing."""
+    if settings.batch_size_rows > 1 and not operation.batches and "batch_size_rows" in explicit:
+        raise SettingError(
+            f"{where}batch_size_rows",
+            f"the `{operation.name}` operation sends one record per call (incident.io's "
+            "endpoint takes one), so a batch size does nothing.",
+            "remove it, or set it only for `http` streams under `streams.<name>`.",
+        )
+
+
+def _check_credential(operation: Operation, settings: StreamSettings, where: str) -> None:
+    """Each operation needs its own credential; refuse the run before any request."""
+    if operation.credential == "alert_source_token":
+        if settings.alert_source_token is None:
+            raise SettingError(
+                f"{where}alert_source_token",
+                f"the `{operation.name}` operation authenticates with the alert source's own "
+                "token, and none is set.",
+                "copy the token from the HTTP alert source in incident.io (Alerts > Sources) "
+                "into `alert_source_token`, or choose another `operation`.",
+            )
+    elif settings.api_key is None:
+        set_by = f" (set by `{where.rstrip('.')}`)" if where else ""
+        raise SettingError(
+            "api_key",
+            f"the `{operation.name}` operation{set_by} needs an incident.io API key.",
+            "create one in incident.io (Settings > API keys) and set `api_key`, or "
+            "TARGET_INCIDENTIO_API_KEY.",
+        )
+
+
+def _warn_unread(settings: Settings) -> None:
+    """Name each per-stream setting that was set where no operation reads it."""
+    for where, resolved in settings.levels():
+        explicit = settings.explicit.get(where, frozenset())
+        if where:
+            readers = [OPERATIONS[resolved.operation]]
+        else:  # top level: inherited by every stream that sets nothing else
+            readers = [OPERATIONS[r.operation] for _, r in settings.levels()]
+        for name in sorted(explicit):
+            if not any(name in (*COMMON_SETTINGS, *op.reads) for op in readers):
+                used_by = sorted(op.name for op in OPERATIONS.values() if name in op.reads)
+                LOG.warning(
+                    "Setting `%s%s` does nothing for operation %s; it is read by %s.",
+                    where,
+                    name,
+                    ", ".join(sorted({f"`{op.name}`" for op in readers})),
+                    ", ".join(f"`{n}`" for n in used_by) or "no operation",
+                )

@@ -1,0 +1,147 @@
+"""One run of the target: what lives from the first message to the last, started and stopped here.
+
+Building a `Run` has no side effects. `start()` (at the run's first message) installs the
+redacting log filter, opens the output files and starts the delivery, webhook, progress and
+checkpoint threads; `finish()` (the run ended well) or `abort()` (it did not) stops them, in
+this one place. Outcomes flow one way: delivery → ledger → checkpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+from target_incidentio.checkpoints import Checkpoints
+from target_incidentio.delivery.engine import Delivery
+from target_incidentio.ledger import Ledger
+from target_incidentio.secrets import install_redaction, remove_redaction
+from target_incidentio.signals import SignalGuard
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from target_incidentio.errors import RecordError
+    from target_incidentio.payloads.base import ApiRequest
+    from target_incidentio.secrets import Redactor
+    from target_incidentio.settings import Settings
+
+LOG = logging.getLogger("target-incidentio")
+
+
+class Run:
+    """The run's moving parts, shared by every sink."""
+
+    def __init__(
+        self, settings: Settings, redact: Redactor, write_state: Callable[[str], None]
+    ) -> None:
+        self.settings = settings
+        self.redact = redact
+        self.signals = SignalGuard()
+        self.checkpoints = Checkpoints(settings.responses.state_interval, write_state)
+        self.ledger = Ledger(settings, redact, self.checkpoints.settle)
+        self.delivery = Delivery(
+            settings.delivery,
+            on_result=self.ledger.on_result,
+            halted=self.ledger.halted,
+            redact=redact,
+        )
+        self._warned: dict[str, set[str]] = {}
+        self._versions_noted: dict[str, bool] = {}
+        self._started = False
+        self._closed = False
+
+    def warned_fields(self, stream: str) -> set[str]:
+        """Fields already named in a warning for `stream` (shared by its sinks)."""
+        return self._warned.setdefault(stream, set())
+
+    def note_version(self, stream: str, operation: str) -> None:
+        """ACTIVATE_VERSION where the operation has no use for it: said once per stream."""
+        if self._versions_noted.setdefault(stream, False):
+            return
+        self._versions_noted[stream] = True
+        LOG.info(
+            "Stream '%s': ACTIVATE_VERSION is not used by the `%s` operation; ignored.",
+            stream,
+            operation,
+        )
+
+    @property
+    def dry_run(self) -> bool:
+        """Build and log every request, send nothing, emit no state."""
+        return self.settings.delivery.dry_run
+
+    def start(self) -> None:
+        """Start everything the run needs (once)."""
+        if self._started:
+            return
+        self._started = True
+        install_redaction(self.redact)
+        self.ledger.start()
+        if not self.dry_run:
+            self.checkpoints.start()
+
+    # -- the main thread: records in -------------------------------------------------------------
+
+    def admit(self, count: int = 1) -> tuple[int, ...]:
+        """Sequence numbers for records just read (see `Checkpoints`)."""
+        with self.signals.deferred():
+            return self.checkpoints.admit(count)
+
+    def submit(self, request: ApiRequest) -> None:
+        """Hand a built call to delivery; raise first if a failure has stopped the run."""
+        with self.signals.deferred():
+            self.ledger.check()
+            self.delivery.submit(request)
+
+    def report_invalid(
+        self, error: RecordError, operation: str, records: Iterator[tuple[int, dict[str, t.Any]]]
+    ) -> None:
+        """Records that never became a call: reported failed; raise if that stops the run."""
+        with self.signals.deferred():
+            for sequence, record in records:
+                self.ledger.on_invalid(error, operation=operation, record=record, sequence=sequence)
+            self.ledger.check()
+
+    def offer_state(self, state: t.Any) -> None:  # noqa: ANN401 - a tap's state is any JSON
+        """A STATE message: emitted once every record before it is settled."""
+        with self.signals.deferred():
+            self.checkpoints.offer(state)
+
+    # -- the end -----------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """The run ended well: confirm every call, write the final state, summarise, close."""
+        if self._closed:
+            return
+        try:
+            self.delivery.wait()
+            self.ledger.check()
+        except BaseException:
+            self.abort()
+            raise
+        if self.dry_run:
+            self.checkpoints.abandon()
+        else:
+            self.checkpoints.finish()
+        self._close(raise_errors=True)
+
+    def abort(self) -> None:
+        """The run failed or was stopped: send nothing more, let calls under way end, close."""
+        if self._closed:
+            return
+        self.delivery.stop()  # queued calls end `cancelled`, unsent
+        self.delivery.wait()
+        self.checkpoints.abandon()
+        self._close(raise_errors=False)
+
+    def _close(self, *, raise_errors: bool) -> None:
+        self._closed = True
+        try:
+            self.ledger.finish()
+        except Exception:
+            if raise_errors:
+                raise
+            # The error already on its way out is the story; don't mask it.
+        finally:
+            self.delivery.close()
+            remove_redaction(self.redact)
