@@ -9,7 +9,10 @@ import pytest
 
 ROOT = Path(__file__).parents[2]
 
-# Module (or package) -> what it may never import.
+PACKAGE = "target_incidentio"
+# Module (or package) -> what it may never import at run time. From the bottom up: pure
+# helpers (urls, secrets, errors), the config model, payload builders and delivery side by
+# side, then the operation table, the ledger and checkpoints, the run, the sinks, the target.
 FORBIDDEN = {
     "target_incidentio/payloads": (
         "target_incidentio.delivery",
@@ -18,6 +21,10 @@ FORBIDDEN = {
         "target_incidentio.ledger",
         "target_incidentio.responses",
         "target_incidentio.webhook",
+        "target_incidentio.operations",
+        "target_incidentio.run",
+        "target_incidentio.checkpoints",
+        "target_incidentio.settings",
     ),
     "target_incidentio/delivery": (
         "target_incidentio.sinks",
@@ -25,14 +32,36 @@ FORBIDDEN = {
         "target_incidentio.ledger",
         "target_incidentio.responses",
         "target_incidentio.webhook",
+        "target_incidentio.operations",
+        "target_incidentio.run",
+        "target_incidentio.checkpoints",
+        "target_incidentio.settings",
     ),
+    # The config model never imports the payload builders (operation names are handed in).
     "target_incidentio/settings.py": (
+        "target_incidentio.payloads",
+        "target_incidentio.operations",
         "target_incidentio.delivery",
         "target_incidentio.sinks",
         "target_incidentio.target",
         "target_incidentio.ledger",
+        "target_incidentio.run",
     ),
-    "target_incidentio/ledger.py": ("target_incidentio.sinks", "target_incidentio.target"),
+    "target_incidentio/operations.py": (
+        "target_incidentio.delivery",
+        "target_incidentio.sinks",
+        "target_incidentio.target",
+        "target_incidentio.ledger",
+        "target_incidentio.run",
+    ),
+    "target_incidentio/checkpoints.py": ("target_incidentio",),
+    "target_incidentio/ledger.py": (
+        "target_incidentio.sinks",
+        "target_incidentio.target",
+        "target_incidentio.run",
+        "target_incidentio.operations",
+    ),
+    "target_incidentio/run.py": ("target_incidentio.sinks", "target_incidentio.target"),
     "target_incidentio/sinks.py": ("target_incidentio.target",),
     "incidentio_sandbox": ("target_incidentio",),
 }
@@ -79,5 +108,52 @@ def test_no_import_runs_back_up(where):
 def test_the_check_sees_imports():
     # The test above would pass vacuously if _imports found nothing.
     sinks = _imports(ROOT / "target_incidentio/sinks.py")
-    assert "target_incidentio.payloads" in sinks
+    assert "target_incidentio.payloads.base" in sinks
     assert "target_incidentio.target" not in sinks  # only under TYPE_CHECKING
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """A path that comes back to where it started, or []."""
+    state: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> list[str]:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack, node, nxt]
+            if nxt not in state and (found := visit(nxt, [*stack, node])):
+                return found
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node, [])):
+            return found
+    return []
+
+
+def test_no_runtime_import_cycle():
+    modules = {_module(path): path for path in (ROOT / PACKAGE).rglob("*.py")}
+    graph = {
+        name: {
+            other
+            for imported in _imports(path)
+            for other in modules
+            if other != name
+            and (imported == other or imported.startswith(other + "."))
+            and not name.startswith(other + ".")  # a module's own package is no cycle
+        }
+        for name, path in modules.items()
+    }
+    assert "target_incidentio.operations" in graph["target_incidentio.target"]
+    assert _find_cycle(graph) == []
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _find_cycle({"a": {"b"}, "b": set()}) == []

@@ -1,0 +1,87 @@
+"""The SDK methods the target overrides or calls although they are private: if one changes,
+fail here, loudly, rather than in a user's pipeline. Why each is needed: docs/sdk.md."""
+
+from __future__ import annotations
+
+import inspect
+import threading
+
+import pytest
+from singer_sdk.configuration._dict_config import parse_environment_config
+from singer_sdk.helpers._batch import StorageTarget
+from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.plugin_base import PluginBase
+from singer_sdk.sinks.core import Sink
+from singer_sdk.target_base import Target
+
+from target_incidentio.target import TargetIncidentIO
+
+# (what, the signature this target was written against)
+PRIVATE = [
+    (Target._process_state_message, "(self, message_dict: 'dict') -> 'None'"),
+    (Target._process_batch_message, "(self, message_dict: 'dict') -> 'None'"),
+    (Target._process_activate_version_message, "(self, message_dict: 'dict') -> 'None'"),
+    (Target._handle_termination, "(self, signum: 'int', frame: 'FrameType | None') -> 'None'"),
+    (PluginBase._validate_config, "(self, *, raise_errors: 'bool' = True) -> 'list[str]'"),
+    (Sink._validate_and_parse, "(self, record: 'dict') -> 'dict'"),
+    (
+        parse_environment_config,
+        (
+            "(config_schema: 'dict[str, t.Any]', prefix: 'str', "
+            "dotenv_path: 'StrPath | None' = None) -> 'dict[str, t.Any]'"
+        ),
+    ),
+    (StorageTarget.split_url, "(url: 'str') -> 'tuple[str, str]'"),
+    (StorageTarget.from_url, "(url: 'str') -> 'StorageTarget'"),
+    (
+        Target.invoke,
+        (
+            "(*, about: 'bool' = False, about_format: 'str | None' = None, "
+            "config: '_ConfigInput | None' = None, file_input: 't.IO[str] | None' = None)"
+            " -> 'None'"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "signature"), PRIVATE, ids=lambda x: getattr(x, "__qualname__", "")
+)
+def test_sdk_method_keeps_its_signature(method, signature):
+    assert str(inspect.signature(method)) == signature
+
+
+def test_env_var_config_is_still_a_class_property():
+    assert isinstance(inspect.getattr_static(PluginBase, "_env_var_config"), classproperty)
+
+
+def test_the_sdk_still_validates_and_writes_state_where_we_expect():
+    # Records reach `_validate_and_parse` on their way in; state is written only when
+    # `_latest_state` is set, which the target never does (checkpoints write it instead).
+    assert "_validate_and_parse" in inspect.getsource(Target._process_record_message)
+    assert "if self._latest_state:" in inspect.getsource(Target.drain_all)
+
+
+def test_a_signature_change_would_be_caught():
+    def changed(self, message_dict, extra): ...
+
+    assert str(inspect.signature(changed)) != PRIVATE[0][1]
+
+
+def test_building_a_target_starts_no_thread_and_opens_no_file(tmp_path):
+    before = set(threading.enumerate())
+    config = {
+        "api_key": "k" * 12,
+        "operation": "incident",
+        "response_log_path": str(tmp_path / "responses.jsonl"),
+        "dead_letter_path": str(tmp_path / "dead.jsonl"),
+        "response_webhook_url": "http://127.0.0.1:9/hook",
+    }
+    target = TargetIncidentIO(config=config, parse_env_config=False)
+    assert set(threading.enumerate()) == before
+    assert list(tmp_path.iterdir()) == []
+    with target:
+        target.run  # noqa: B018 - the first message starts the run
+        assert set(threading.enumerate()) - before
+    assert set(threading.enumerate()) - before == set()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dead.jsonl", "responses.jsonl"]
