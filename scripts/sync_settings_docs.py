@@ -1,0 +1,112 @@
+"""Write the settings, as `target-incidentio --about` declares them, into README.md and meltano.yml.
+
+The declarations in `target_incidentio/settings.py` are the one source; the README's table and
+the loader's `settings:` list in meltano.yml are generated from them, and tests fail when
+either is stale. Run it after adding or changing a setting:
+
+    python scripts/sync_settings_docs.py          # rewrite both files
+    python scripts/sync_settings_docs.py --check  # exit 1 if either is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+MELTANO = ROOT / "meltano.yml"
+TABLE = re.compile(r"^\| Setting \|.*?(?=\n\n|\Z)", flags=re.MULTILINE | re.DOTALL)
+# The loader's settings list: from its `settings:` line to the next key at the same depth.
+SETTINGS_BLOCK = re.compile(
+    r"(?P<head>    executable: target-incidentio\n(?:    (?!settings:).*\n)*    settings:\n)"
+    r"(?P<body>(?:    [- ].*\n)*?)(?=    [a-z_]+:)"
+)
+KINDS = {"string": "string", "integer": "integer", "number": "decimal", "boolean": "boolean"}
+KINDS |= {"object": "object", "array": "array"}
+
+
+def about(fmt: str) -> str:
+    """`target-incidentio --about --format <fmt>`, as a user would run it."""
+    command = [sys.executable, "-m", "target_incidentio", "--about", "--format", fmt]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+def readme_text(current: str) -> str:
+    """README.md with its settings table replaced by the one `--about` prints."""
+    match = TABLE.search(about("markdown"))
+    if match is None:
+        msg = "`--about --format markdown` printed no settings table"
+        raise RuntimeError(msg)
+    table = match.group(0).strip()
+    return TABLE.sub(lambda _: table, current, count=1)
+
+
+def _setting(name: str, schema: dict[str, t.Any]) -> dict[str, t.Any]:
+    types = [kind for kind in schema["type"] if kind != "null"]
+    entry: dict[str, t.Any] = {"name": name}
+    if "enum" in schema:
+        entry["kind"] = "options"
+    else:
+        # string-or-object/array settings: kind string lets YAML give either form
+        entry["kind"] = KINDS[types[0]] if len(types) == 1 else "string"
+    if schema.get("title"):
+        entry["label"] = schema["title"]
+    if schema.get("description"):
+        entry["description"] = schema["description"]
+    if schema.get("secret"):
+        entry["sensitive"] = True
+    if "enum" in schema:
+        entry["options"] = [{"label": value, "value": value} for value in schema["enum"]]
+    return entry
+
+
+def _yaml_entry(entry: dict[str, t.Any]) -> str:
+    options = entry.pop("options", None)
+    text = yaml.safe_dump([entry], sort_keys=False, allow_unicode=True, width=10_000)
+    if options:
+        text += "  options:\n" + "".join(
+            f"  - {{label: {o['label']}, value: {o['value']}}}\n" for o in options
+        )
+    return "".join(f"    {line}\n" for line in text.splitlines())
+
+
+def meltano_text(current: str) -> str:
+    """meltano.yml with the loader's settings list generated from `--about --format json`."""
+    properties = json.loads(about("json"))["settings"]["properties"]
+    body = "".join(_yaml_entry(_setting(name, schema)) for name, schema in properties.items())
+    updated, count = SETTINGS_BLOCK.subn(lambda m: m.group("head") + body, current, count=1)
+    if count != 1:
+        msg = "meltano.yml: the target-incidentio loader's `settings:` list was not found"
+        raise RuntimeError(msg)
+    return updated
+
+
+def main() -> int:
+    """Rewrite the files, or with --check say which is stale."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report stale files")
+    args = parser.parse_args()
+    stale = []
+    for path, render in ((README, readme_text), (MELTANO, meltano_text)):
+        current = path.read_text(encoding="utf-8")
+        wanted = render(current)
+        if wanted != current:
+            stale.append(path.name)
+            if not args.check:
+                path.write_text(wanted, encoding="utf-8")
+    if stale:
+        verb = "is stale" if args.check else "was rewritten"
+        print(f"{', '.join(stale)} {verb} (python scripts/sync_settings_docs.py)")
+    return 1 if stale and args.check else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
