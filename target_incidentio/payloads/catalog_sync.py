@@ -581,6 +581,22 @@ class BulkUpdate:
         """Every input record in the batch."""
         return tuple(record for u in self.updates for record in u.records)
 
+    def locate(self, pointer: str) -> tuple[Update, str | None] | None:
+        """The update and body field an error's `source.pointer` names, if it names one.
+
+        `/entries/3/attribute_values/01ATTR/value` gives `(updates[3], "attribute_values.01ATTR")`;
+        `/entries/3` gives `(updates[3], None)`; anything else None. With it a rejected entry's
+        error can name its record and field.
+        """
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+        if len(parts) < 2 or parts[0] != "entries" or not parts[1].isdigit():  # noqa: PLR2004
+            return None
+        index = int(parts[1])
+        if index >= len(self.updates):
+            return None
+        field = ".".join(parts[2:4] if parts[2:3] == ["attribute_values"] else parts[2:3])
+        return self.updates[index], field or None
+
     def split(self) -> tuple[BulkUpdate, BulkUpdate]:
         """The two halves of the batch (left gets the smaller half), for bisecting a 422."""
         if len(self.updates) < 2:  # noqa: PLR2004 - a batch of one is already isolated

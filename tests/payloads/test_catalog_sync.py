@@ -662,6 +662,36 @@ def test_split_halves_and_stops_at_one(ctx, openapi_validator):
         single.split()
 
 
+@pytest.mark.parametrize(
+    ("pointer", "index", "field"),
+    [
+        ("/entries/1/name", 1, "name"),
+        (f"/entries/2/attribute_values/{TIER}/value/literal", 2, f"attribute_values.{TIER}"),
+        ("/entries/0/aliases/3", 0, "aliases"),
+        ("/entries/0", 0, None),
+        ("/entries/3/name", None, None),
+        ("/catalog_type_id", None, None),
+        ("", None, None),
+        ("/entries/x/name", None, None),
+    ],
+)
+def test_locate_an_errors_pointer(ctx, pointer, index, field):
+    batch = BulkUpdate(TYPE_ID, updates_for(ctx, 3))
+    found = batch.locate(pointer)
+    if index is None:
+        assert found is None
+    else:
+        assert found == (batch.updates[index], field)
+
+
+def test_locate_unescapes_the_pointer(ctx):
+    batch = BulkUpdate(TYPE_ID, updates_for(ctx, 1))
+    assert batch.locate("/entries/0/attribute_values/a~1b~0c") == (
+        batch.updates[0],
+        "attribute_values.a/b~c",
+    )
+
+
 @pytest.fixture(scope="module")
 def many_updates(ctx):
     return updates_for(ctx, 250)
