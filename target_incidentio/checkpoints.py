@@ -47,6 +47,7 @@ class Checkpoints:
         self._has_ready = False
         self._last_written: str | None = None
         self._last_write_at: float | None = None
+        self._started_at = clock()
         self._closed = False
         self._thread: threading.Thread | None = None
 
@@ -54,6 +55,7 @@ class Checkpoints:
 
     def start(self) -> None:
         """Start the writer thread (at the start of the run, never when built)."""
+        self._started_at = self._clock()
         self._thread = threading.Thread(target=self._run, name="checkpoints", daemon=True)
         self._thread.start()
 
@@ -80,6 +82,14 @@ class Checkpoints:
         with self._lock:
             self._settled.update(numbers)
             self._advance()
+
+    def overdue(self) -> bool:
+        """A state has waited a whole interval for records that may be held back (batches)."""
+        with self._lock:
+            if not self._offered:
+                return False
+            since = self._last_write_at if self._last_write_at is not None else self._started_at
+            return self._clock() - since >= self._interval
 
     @property
     def settled_through(self) -> int:

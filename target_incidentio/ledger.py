@@ -30,6 +30,7 @@ if t.TYPE_CHECKING:
 
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.errors import RecordError
+    from target_incidentio.payloads.base import ApiRequest
     from target_incidentio.settings import Settings
 
 logger = logging.getLogger("target-incidentio")
@@ -42,6 +43,7 @@ class StreamTally:
     """Counts of one stream, for progress lines and the summary."""
 
     delivered: int = 0
+    unchanged: int = 0
     failed: int = 0
     not_sent: int = 0
     calls: int = 0
@@ -52,8 +54,11 @@ class StreamTally:
         """One human line with the achieved rate."""
         rate = self.calls / elapsed if elapsed > 0 else 0.0
         done = "would send" if dry_run else "delivered"
-        text = (
-            f"{self.delivered} records {done}, {self.failed} failed, "
+        text = f"{self.delivered} records {done}, "
+        if self.unchanged:
+            text += f"{self.unchanged} unchanged (no call), "
+        text += (
+            f"{self.failed} failed, "
             f"{self.retried} retries, {self.throttled} answered 429, "
             f"{self.calls} calls at {rate:.1f}/s"
         )
@@ -157,6 +162,21 @@ class Ledger:
             )
         if result.ok or not self.stop_on_failure:
             self._settle(request.sequences)
+
+    def log_call(self, result: DeliveryResult) -> None:
+        """A look-up (no records): its response record, and one call in the tally."""
+        with self._lock:
+            self._tallies[result.request.stream].calls += 1
+        self._emit(response_record(result, redact=self._redact))
+
+    def on_skipped(self, request: ApiRequest, reason: str) -> None:
+        """Records that needed no call: counted as unchanged and settled."""
+        with self._lock:
+            self._tallies[request.stream].unchanged += request.record_count
+        logger.debug(
+            "Stream '%s': %s (%s).", request.stream, reason, ", ".join(request.record_keys)
+        )
+        self._settle(request.sequences)
 
     def on_invalid(
         self,

@@ -30,6 +30,7 @@ from target_incidentio.payloads.incidents import (
     build_incident_edit,
     build_incident_update,
 )
+from target_incidentio.strategies import Strategy
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -46,6 +47,10 @@ COMMON_SETTINGS = ("operation", "exclude_attributes", "request_headers", "rate_l
 
 def _no_mapped_fields(_settings: StreamSettings) -> Iterable[str]:
     return ()
+
+
+def _send_as_built(_settings: StreamSettings) -> type[Strategy]:
+    return Strategy
 
 
 def _custom_field_sources(settings: StreamSettings) -> Iterable[str]:
@@ -73,6 +78,8 @@ class Operation:
     reads: tuple[str, ...] = ()
     # Settings it cannot do without, each with an example for the error that says so.
     requires: tuple[tuple[str, str], ...] = ()
+    # How a stream's calls reach incident.io, by its settings (see strategies/).
+    strategy: Callable[[StreamSettings], type[Strategy]] = _send_as_built
     # Said after its name where the `operation` setting lists the operations.
     note: str = ""
 

@@ -20,10 +20,12 @@ from target_incidentio.signals import SignalGuard
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.errors import RecordError
     from target_incidentio.payloads.base import ApiRequest
     from target_incidentio.secrets import Redactor
     from target_incidentio.settings import Settings
+    from target_incidentio.strategies import Strategy
 
 LOG = logging.getLogger("target-incidentio")
 
@@ -47,6 +49,7 @@ class Run:
         )
         self._warned: dict[str, set[str]] = {}
         self._versions_noted: dict[str, bool] = {}
+        self._strategies: dict[str, Strategy] = {}
         self._started = False
         self._closed = False
 
@@ -107,6 +110,43 @@ class Run:
         with self.signals.deferred():
             self.checkpoints.offer(state)
 
+    def strategy(self, stream: str, make: Callable[[], Strategy]) -> Strategy:
+        """The stream's strategy, made by its first sink and kept by the ones after."""
+        if stream not in self._strategies:
+            self._strategies[stream] = make()
+        return self._strategies[stream]
+
+    def call(self, request: ApiRequest) -> tuple[DeliveryResult, t.Any]:
+        """A look-up, sent now; its response record is written, the caller judges the result."""
+        with self.signals.deferred():
+            self.ledger.check()
+        result, body = self.delivery.call(request)
+        self.ledger.log_call(result)
+        return result, body
+
+    def skip(self, request: ApiRequest, reason: str) -> None:
+        """Records already so in incident.io: no call, counted and settled."""
+        self.ledger.on_skipped(request, reason)
+
+    def wait(self) -> None:
+        """Block until every call submitted so far has ended; raise if the run must stop."""
+        with self.signals.deferred():
+            self.delivery.wait()
+            self.ledger.check()
+
+    def flush_held(self) -> None:
+        """Every strategy sends what it holds."""
+        for strategy in self._strategies.values():
+            strategy.flush()
+
+    def end_streams(self) -> None:
+        """End of input: every stream's snapshot is complete once its calls are confirmed."""
+        self.flush_held()
+        self.wait()
+        for strategy in self._strategies.values():
+            strategy.end()
+        self.wait()
+
     # -- the end -----------------------------------------------------------------------------
 
     def finish(self) -> None:
@@ -114,6 +154,7 @@ class Run:
         if self._closed:
             return
         try:
+            self.flush_held()
             self.delivery.wait()
             self.ledger.check()
         except BaseException:

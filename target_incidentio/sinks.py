@@ -93,6 +93,8 @@ class StreamWriter:
             alert_rate_per_minute=target.settings.delivery.alert_source_rate_limit_per_minute,
         )
         self._warned_unplaced = self.run.warned_fields(stream_name)
+        make = self.operation.strategy(self.settings)
+        self.strategy = self.run.strategy(stream_name, lambda: make(self.run, self.ctx))
         self._logger = target.logger
 
     def accept(self, record: dict[str, t.Any]) -> int | None:
@@ -114,7 +116,7 @@ class StreamWriter:
             pairs = zip(sequences, records, strict=True)
             self.run.report_invalid(error, self.operation.name, pairs)
             return
-        self.run.submit(
+        self.strategy.send(
             replace(
                 request,
                 stream=self.stream,
@@ -179,7 +181,10 @@ class _CallSink(Sink):
 
     @override
     def activate_version(self, new_version: int) -> None:
-        self.writer.run.note_version(self.stream_name, self.writer.operation.name)
+        if self.writer.strategy.uses_versions:
+            self.writer.strategy.boundary()
+        else:
+            self.writer.run.note_version(self.stream_name, self.writer.operation.name)
 
 
 class RecordCallSink(_CallSink, RecordSink):

@@ -162,6 +162,10 @@ class TargetIncidentIO(Target):
         # not when the SDK drains.
         self._assert_line_requires(message_dict, requires={"value"})
         self.run.offer_state(message_dict["value"])
+        if self.run.checkpoints.overdue():
+            # Records held for a batch keep the state back: send them now, not at the end.
+            self.drain_all()
+            self.run.flush_held()
 
     @override
     def _process_batch_message(self, message_dict: dict[str, t.Any]) -> None:
@@ -188,6 +192,7 @@ class TargetIncidentIO(Target):
         super().process_endofpipe()  # drain_all: partial batches go out
         if self._run is not None:
             with self._run.signals.deferred():
+                self._run.end_streams()
                 self._run.finish()
 
     @override

@@ -210,10 +210,31 @@ class Delivery:
             )
         self._report(result)
 
-    def _send(self, request: ApiRequest, started: float, sent_at: datetime) -> DeliveryResult:
-        headers = {**request.headers, "Content-Type": "application/json"}
-        data = json.dumps(request.body, ensure_ascii=False, allow_nan=False).encode()
-        if self.settings.dry_run:
+    def call(self, request: ApiRequest) -> tuple[DeliveryResult, t.Any]:
+        """Send now, on this thread, paced and retried like any call; return the full body too.
+
+        For look-ups (a listing to plan from, an identity to check): a GET is sent even in a
+        dry run, since reading changes nothing; any other method is only logged then.
+        """
+        started = self._clock()
+        sent_at = self._wall_clock()
+        full: list[t.Any] = []
+        result = self._send(request, started, sent_at, keep=full.append)
+        return result, (full[0] if full else None)
+
+    def _send(
+        self,
+        request: ApiRequest,
+        started: float,
+        sent_at: datetime,
+        keep: Callable[[t.Any], None] | None = None,
+    ) -> DeliveryResult:
+        headers = dict(request.headers)
+        data = None
+        if request.body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(request.body, ensure_ascii=False, allow_nan=False).encode()
+        if self.settings.dry_run and request.method.upper() != "GET":
             self._log_dry_run(request, headers, data)
             return DeliveryResult(request, "dry_run", None, 0, 0, 0.0, sent_at, None, None)
         if request.credential is not None:
@@ -232,6 +253,8 @@ class Delivery:
             attempt, lambda r: r.outcome, request_label(request), halted=self._halted
         )
         last = tried.last
+        if keep is not None:
+            keep(last.body)
         status: Status
         if isinstance(last.outcome, Delivered):
             status, error = "delivered", None
@@ -252,7 +275,9 @@ class Delivery:
             error,
         )
 
-    def _attempt(self, request: ApiRequest, headers: dict[str, str], data: bytes) -> _Response:
+    def _attempt(
+        self, request: ApiRequest, headers: dict[str, str], data: bytes | None
+    ) -> _Response:
         """One paced HTTP call; transport errors become a `_Response` too."""
         self._limiter.acquire(request.rate_scopes)
         try:
@@ -296,7 +321,9 @@ class Delivery:
             return response.body
         return redacted[:RESPONSE_BODY_LIMIT]
 
-    def _log_dry_run(self, request: ApiRequest, headers: dict[str, str], data: bytes) -> None:
+    def _log_dry_run(
+        self, request: ApiRequest, headers: dict[str, str], data: bytes | None
+    ) -> None:
         """What the call would send, secrets masked: the point of a dry run is to read it."""
         shown = dict(headers)
         if request.credential is not None:
@@ -306,7 +333,7 @@ class Delivery:
             request.method.upper(),
             self._redact(request.url),
             self._redact(json.dumps(shown, sort_keys=True)),
-            self._redact(data.decode()),
+            self._redact(data.decode() if data is not None else ""),
         )
 
     def _report(self, result: DeliveryResult) -> None:

@@ -1,0 +1,64 @@
+"""Strategies: how a stream's built calls reach incident.io.
+
+The default sends each call as it is built. An operation may choose another per stream
+(see `Operation.strategy`): catalog sync lists the type first and sends only what changed,
+and alert snapshots resolve what disappeared. A strategy belongs to its stream, not to a
+sink, so a schema change mid-stream (a new sink) keeps the same snapshot.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+if t.TYPE_CHECKING:
+    from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.payloads.base import ApiRequest, BuildContext
+
+
+class Outlet(t.Protocol):
+    """What a strategy may use of the run."""
+
+    @property
+    def dry_run(self) -> bool:
+        """Build and log every request, send nothing (look-ups excepted), emit no state."""
+        ...
+
+    def submit(self, request: ApiRequest) -> None:
+        """Queue a call; its outcome reaches the ledger."""
+        ...
+
+    def call(self, request: ApiRequest) -> tuple[DeliveryResult, t.Any]:
+        """Send a look-up now, paced and retried; its response record is written."""
+        ...
+
+    def skip(self, request: ApiRequest, reason: str) -> None:
+        """The records of `request` need no call (already so in incident.io): settled."""
+        ...
+
+    def wait(self) -> None:
+        """Block until every call submitted so far has ended."""
+        ...
+
+
+class Strategy:
+    """Send each call as it is built; nothing to flush, nothing to do at the end."""
+
+    # Whether an ACTIVATE_VERSION is a snapshot boundary for this strategy.
+    uses_versions: t.ClassVar[bool] = False
+
+    def __init__(self, outlet: Outlet, ctx: BuildContext) -> None:
+        self.outlet = outlet
+        self.ctx = ctx
+
+    def send(self, request: ApiRequest) -> None:
+        """A built call for one or more records."""
+        self.outlet.submit(request)
+
+    def flush(self) -> None:
+        """Send what is held (a run that stops, a state that waits on held records)."""
+
+    def boundary(self) -> None:
+        """ACTIVATE_VERSION: the snapshot so far is complete (only if `uses_versions`)."""
+
+    def end(self) -> None:
+        """End of input, every call of the stream confirmed: the snapshot is complete."""
