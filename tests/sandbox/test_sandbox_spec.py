@@ -14,7 +14,7 @@ from incidentio_sandbox.validation import load_spec
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO.parent / "shared" / "reference" / "incidentio-openapi.json"
-SHIPPED = REPO / "incidentio_sandbox" / "openapi-subset.json"
+SHIPPED = REPO / "sandbox" / "incidentio_sandbox" / "openapi-subset.json"
 
 
 @pytest.mark.skipif(not REFERENCE.exists(), reason="reference spec not available")
