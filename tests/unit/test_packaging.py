@@ -13,7 +13,11 @@ tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the rules are the same
 ROOT = Path(__file__).parents[2]
 SANDBOX = ROOT / "sandbox"
 # Import name -> distribution name, for the sandbox's third-party imports.
-DISTRIBUTIONS = {"werkzeug": "werkzeug", "openapi_core": "openapi-core"}
+DISTRIBUTIONS = {
+    "werkzeug": "werkzeug",
+    "openapi_core": "openapi-core",
+    "openapi_schema_validator": "openapi-schema-validator",
+}
 
 
 def _project(path: Path) -> dict:
