@@ -484,7 +484,12 @@ class Store:
     def list_catalog_entries(
         self, type_id: str, identifier: str | None, after: str | None, page_size: int
     ) -> tuple[list[dict[str, Any]], int, str | None]:
-        """One page in creation (id) order, the total that matched, and the next cursor."""
+        """One page in creation (id) order, the total that matched, and the next cursor.
+
+        ``identifier`` matches id, external id or an alias, and the name too when the type
+        has ``use_name_as_identifier`` (the spec's rule).
+        """
+        by_name = self.catalog_type(type_id).use_name_as_identifier
         matched = [
             e
             for e in self._ordered_entries()
@@ -493,6 +498,7 @@ class Store:
                 identifier is None
                 or identifier in (e["id"], e.get("external_id"))
                 or identifier in e["aliases"]
+                or (by_name and identifier == e["name"])
             )
         ]
         chosen, next_after = page(matched, after, page_size)

@@ -315,6 +315,39 @@ def test_configured_catalog_types_shape_and_police_entries(http: requests.Sessio
         assert missing_type.status_code == 404
 
 
+def test_identifier_matches_names_only_where_the_type_says_so(http: requests.Session) -> None:
+    types = [
+        {"id": "BYNAME", "name": "Team", "use_name_as_identifier": True},
+        {"id": "PLAIN", "name": "Plain"},
+    ]
+    with Sandbox(api_key=API_KEY, seed={"catalog_types": types}) as sb:
+        for type_id in ("BYNAME", "PLAIN"):
+            entry = {
+                "catalog_type_id": type_id,
+                "name": "Payments",
+                "aliases": ["pay"],
+                "attribute_values": {},
+            }
+            assert http.post(sb.url + ENTRIES, json=entry, headers=AUTH).status_code == 201
+        found = {
+            (type_id, identifier): len(
+                http.get(
+                    sb.url + ENTRIES,
+                    params={"catalog_type_id": type_id, "identifier": identifier},
+                    headers=AUTH,
+                ).json()["catalog_entries"]
+            )
+            for type_id in ("BYNAME", "PLAIN")
+            for identifier in ("Payments", "pay")
+        }
+        assert found == {
+            ("BYNAME", "Payments"): 1,
+            ("BYNAME", "pay"): 1,
+            ("PLAIN", "Payments"): 0,
+            ("PLAIN", "pay"): 1,
+        }
+
+
 NEW_API_KEY_CALLS = [
     ("GET", f"{ENTRIES}?catalog_type_id=T"),
     ("GET", f"{ENTRIES}/01MISSING"),
