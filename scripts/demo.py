@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MELTANO_VERSION = "4.4.1"
 MELTANO_VENV = ROOT / ".venv-meltano"
 JOB = "incidentio-demo"
-# The sandbox's fixed demo credentials (see incidentio_sandbox.app); not secrets.
+# The sandbox's fixed demo credentials (see sandbox/incidentio_sandbox/app.py); not secrets.
 SANDBOX_API_KEY = "sandbox-api-key"
 SANDBOX_ALERT_SOURCE = "01SANDBOXALERTSOURCE000000"
 SANDBOX_ALERT_TOKEN = "sandbox-alert-token"  # noqa: S105 - the sandbox's public demo token
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="sandbox port (default: a free one)")
     args = parser.parse_args(argv)
 
-    from incidentio_sandbox import Sandbox  # noqa: PLC0415 - needs the sandbox extra
+    from incidentio_sandbox import Sandbox  # noqa: PLC0415 - needs ./sandbox installed
 
     started = time.monotonic()
     meltano = ensure_meltano()

@@ -4,7 +4,7 @@
 #
 #   ./scripts/demo.sh [--port N]
 #
-# Creates .venv (the target + sandbox) and .venv-meltano (meltano, kept apart), installs
+# Creates .venv (the target + the sandbox, its own distribution in sandbox/) and .venv-meltano (meltano, kept apart), installs
 # the Meltano plugins into .meltano/, then runs scripts/demo.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,6 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 fi
-echo "Installing target-incidentio with the sandbox extra into .venv ..."
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[sandbox]'
+echo "Installing target-incidentio and incidentio-sandbox (./sandbox) into .venv ..."
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e . -e ./sandbox
 exec .venv/bin/python scripts/demo.py "$@"

@@ -21,7 +21,9 @@ if t.TYPE_CHECKING:
 # incident.io's full official spec; INCIDENTIO_OPENAPI_SPEC points elsewhere, and without
 # either the sandbox's shipped subset (the endpoints the target uses) stands in.
 FULL_SPEC = Path("/work/shared/reference/incidentio-openapi.json")
-SUBSET_SPEC = Path(__file__).parent.parent / "incidentio_sandbox" / "openapi-subset.json"
+SUBSET_SPEC = (
+    Path(__file__).parent.parent / "sandbox" / "incidentio_sandbox" / "openapi-subset.json"
+)
 # Builders leave auth to the delivery layer; a placeholder satisfies the spec's BearerAuth.
 PLACEHOLDER_AUTH = {"Authorization": "Bearer test-api-key"}
 

@@ -14,7 +14,7 @@ from incidentio_sandbox.validation import load_spec
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO.parent / "shared" / "reference" / "incidentio-openapi.json"
-SHIPPED = REPO / "incidentio_sandbox" / "openapi-subset.json"
+SHIPPED = REPO / "sandbox" / "incidentio_sandbox" / "openapi-subset.json"
 
 
 @pytest.mark.skipif(not REFERENCE.exists(), reason="reference spec not available")
@@ -46,6 +46,24 @@ def test_subset_keeps_served_paths_and_every_referenced_schema() -> None:
         "ErrorResponse",
     ):
         assert name in spec["components"]["schemas"]
+
+
+def test_subset_has_the_lookup_and_sync_schemas() -> None:
+    schemas = load_spec()["components"]["schemas"]
+    for name in (
+        "CatalogListEntriesResultV3",
+        "CatalogBulkUpdateEntriesPayloadV3",
+        "CatalogListTypesResultV3",
+        "CatalogShowTypeResultV3",
+        "AlertsListResultV2",
+        "AlertSourcesShowResultV2",
+        "UtilitiesIdentityResultV1",
+        "CustomFieldsShowResultV2",
+        "PaginationMetaResultWithTotalV3",
+    ):
+        assert name in schemas
+    heartbeat = load_spec()["paths"]["/v2/heartbeat/{alert_source_config_id}/ping"]
+    assert set(heartbeat) == {"get", "post"}
 
 
 def test_trim_drops_unserved_paths_and_schemas() -> None:

@@ -1,4 +1,4 @@
-"""No import runs back up the layers, and the sandbox imports nothing of the target."""
+"""No import runs back up the layers; the sandbox and the target never import each other."""
 
 from __future__ import annotations
 
@@ -63,7 +63,10 @@ FORBIDDEN = {
     ),
     "target_incidentio/run.py": ("target_incidentio.sinks", "target_incidentio.target"),
     "target_incidentio/sinks.py": ("target_incidentio.target",),
-    "incidentio_sandbox": ("target_incidentio",),
+    # Two distributions: the sandbox knows only incident.io's contract, and the target's
+    # wheel must work without the sandbox installed.
+    "sandbox/incidentio_sandbox": ("target_incidentio",),
+    "target_incidentio": ("incidentio_sandbox",),
 }
 
 
@@ -110,6 +113,15 @@ def test_the_check_sees_imports():
     sinks = _imports(ROOT / "target_incidentio/sinks.py")
     assert "target_incidentio.payloads.base" in sinks
     assert "target_incidentio.target" not in sinks  # only under TYPE_CHECKING
+    assert "incidentio_sandbox.app" in _imports(ROOT / "sandbox/incidentio_sandbox/server.py")
+
+
+def test_the_check_refuses_a_target_module_importing_the_sandbox(tmp_path):
+    # Live: the rule that keeps the sandbox out of the target sees both import forms.
+    module = tmp_path / "m.py"
+    module.write_text("import incidentio_sandbox\nfrom incidentio_sandbox.app import X\n")
+    found = _imports(module)
+    assert {"incidentio_sandbox", "incidentio_sandbox.app"} <= found
 
 
 def _module(path: Path) -> str:

@@ -15,11 +15,22 @@ from typing import Any
 # Path -> the methods the sandbox answers on it.
 SERVED: dict[str, tuple[str, ...]] = {
     "/v2/alert_events/http/{alert_source_config_id}": ("post",),
+    "/v2/alerts": ("get",),
+    "/v2/alerts/{id}": ("get",),
+    "/v2/alert_sources": ("get",),
+    "/v2/alert_sources/{id}": ("get",),
+    "/v2/heartbeat/{alert_source_config_id}/ping": ("get", "post"),
     "/v2/incidents": ("get", "post"),
     "/v2/incidents/{id}/actions/edit": ("post",),
     "/v2/incident_updates": ("post",),
+    "/v2/custom_fields": ("get",),
+    "/v2/custom_fields/{id}": ("get",),
+    "/v1/identity": ("get",),
     "/v3/catalog_entries": ("get", "post"),
+    "/v3/catalog_entries/{id}": ("get", "delete"),
     "/v3/catalog_entries/actions/bulk_update": ("post",),
+    "/v3/catalog_types": ("get",),
+    "/v3/catalog_types/{id}": ("get",),
 }
 TOP_LEVEL_KEYS = ("openapi", "info", "servers", "security")
 SCHEMA_PREFIX = "#/components/schemas/"

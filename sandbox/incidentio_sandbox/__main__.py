@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from incidentio_sandbox.app import DEFAULT_ALERT_SOURCES, DEFAULT_API_KEY
 from incidentio_sandbox.faults import DEFAULT_FAULT_KINDS, FaultConfig
+from incidentio_sandbox.seed import Seed
 from incidentio_sandbox.server import Sandbox
 
 if TYPE_CHECKING:
@@ -25,6 +27,23 @@ def _alert_source(text: str) -> tuple[str, str]:
         msg = f"expected ID=TOKEN, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return config_id, token
+
+
+def _key_roles(text: str) -> tuple[str, tuple[str, ...]]:
+    key, sep, roles = text.partition("=")
+    if not sep or not key:
+        msg = f"expected KEY=ROLE[,ROLE...], got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return key, tuple(r.strip() for r in roles.split(",") if r.strip())
+
+
+def _seed_file(text: str) -> Seed:
+    """Read and check the seed file while parsing, so a bad file is a usage error."""
+    try:
+        return Seed.from_json(json.loads(Path(text).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as problem:
+        msg = f"cannot use seed file {text!r}: {problem}"
+        raise argparse.ArgumentTypeError(msg) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +62,42 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         type=_alert_source,
         metavar="ID=TOKEN",
-        help="alert source config id and its bearer token, repeatable",
+        help="HTTP alert source config id and its bearer token, repeatable",
+    )
+    add(
+        "--heartbeat-source",
+        action="append",
+        type=_alert_source,
+        metavar="ID=TOKEN",
+        help="heartbeat source id and its ping token, repeatable",
+    )
+    add(
+        "--seed-file",
+        type=_seed_file,
+        metavar="FILE.json",
+        help="catalog types, alert/heartbeat sources, custom fields, key roles and catalog "
+        "reject lists the account starts with (see incidentio_sandbox.seed)",
+    )
+    add(
+        "--key-roles",
+        action="append",
+        type=_key_roles,
+        metavar="KEY=ROLE[,ROLE...]",
+        help="the roles of one API key (default: every role), repeatable",
+    )
+    add(
+        "--reject-catalog-external-id",
+        action="append",
+        default=[],
+        metavar="VALUE",
+        help="catalog entries with this external_id are refused with a 422, repeatable",
+    )
+    add(
+        "--reject-catalog-name",
+        action="append",
+        default=[],
+        metavar="VALUE",
+        help="catalog entries with this name are refused with a 422, repeatable",
     )
     add("--rate-limit", action="store_true", help="enforce incident.io's rate limits")
     add("--bucket-capacity", type=float, default=1200, help="API key bucket size (1200)")
@@ -64,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=",".join(DEFAULT_FAULT_KINDS),
         help="comma-separated faults to draw from (see incidentio_sandbox.faults)",
     )
-    add("--seed", type=int, help="seed for the random faults")
+    add("--seed", type=int, help="seed for the random faults (seed data: --seed-file)")
     add("--slow-seconds", type=float, default=5, help="how long a 'slow' fault sleeps")
     add("--max-body-bytes", type=int, help="answer 413 to bodies larger than this")
     add("--journal-max-entries", type=int, help="keep only the newest N journal entries")
@@ -93,6 +147,11 @@ def _build(args: argparse.Namespace) -> Sandbox:
     return Sandbox(
         api_key=args.api_key or DEFAULT_API_KEY,
         alert_sources=dict(args.alert_source) if args.alert_source else DEFAULT_ALERT_SOURCES,
+        heartbeat_sources=dict(args.heartbeat_source or ()),
+        seed=args.seed_file,
+        api_key_roles=dict(args.key_roles or ()),
+        reject_catalog_external_ids=args.reject_catalog_external_id,
+        reject_catalog_names=args.reject_catalog_name,
         rate_limit=args.rate_limit,
         bucket_capacity=args.bucket_capacity,
         refill_per_second=args.refill_per_second,
@@ -129,8 +188,14 @@ def main(argv: list[str] | None = None) -> int:
             _write_port_file(args.port_file, int(url.rsplit(":", 1)[1]))
         sys.stderr.write(f"incidentio-sandbox listening on {url}\n")
         sys.stderr.write(f"  api keys: {', '.join(sandbox.config.api_keys)}\n")
-        for config_id, token in sandbox.config.alert_sources.items():
-            sys.stderr.write(f"  alert source {config_id} (token {token})\n")
+        seed = sandbox.current_seed()
+        for source in seed.alert_sources:
+            shown = f"token {source.token}" if source.token else "no events"
+            sys.stderr.write(f"  {source.source_type} alert source {source.id} ({shown})\n")
+        for heartbeat in seed.heartbeat_sources:
+            sys.stderr.write(f"  heartbeat source {heartbeat.id} (token {heartbeat.token})\n")
+        for kind in seed.catalog_types:
+            sys.stderr.write(f"  catalog type {kind.id} ({kind.name})\n")
         sys.stderr.flush()
         while not done.wait(0.5):
             pass

@@ -13,7 +13,7 @@ import socket
 import struct
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -28,6 +28,7 @@ from incidentio_sandbox.app import (
     SandboxConfig,
 )
 from incidentio_sandbox.faults import FaultConfig
+from incidentio_sandbox.seed import Seed
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -186,6 +187,8 @@ class Sandbox:
     """A sandbox running in a background thread, for tests and benchmarks.
 
     ``with Sandbox(api_key="k", alert_sources={"src": "tok"}) as sb: sb.url``.
+    Catalog types, non-HTTP alert sources and custom fields come in ``seed`` (a ``Seed`` or
+    its JSON shape); the other keyword arguments are shortcuts for the common seed items.
     """
 
     def __init__(  # noqa: PLR0913 - mirrors the CLI flags one to one
@@ -193,6 +196,11 @@ class Sandbox:
         *,
         api_key: str | Sequence[str] | Mapping[str, str] = DEFAULT_API_KEY,
         alert_sources: Mapping[str, str] | None = None,
+        heartbeat_sources: Mapping[str, str] | None = None,
+        seed: Seed | Mapping[str, Any] | None = None,
+        api_key_roles: Mapping[str, Iterable[str]] | None = None,
+        reject_catalog_external_ids: Iterable[str] = (),
+        reject_catalog_names: Iterable[str] = (),
         rate_limit: bool = False,
         bucket_capacity: float = 1200,
         refill_per_second: float = 20,
@@ -215,9 +223,17 @@ class Sandbox:
             keys = dict.fromkeys(api_key, "api_key_name")
         if isinstance(faults, Mapping):
             faults = FaultConfig(**faults)
+        seeded = Seed.from_json(seed) if isinstance(seed, Mapping) else seed or Seed()
+        shortcuts = Seed(
+            api_key_roles={key: tuple(roles) for key, roles in (api_key_roles or {}).items()},
+            reject_catalog_external_ids=frozenset(reject_catalog_external_ids),
+            reject_catalog_names=frozenset(reject_catalog_names),
+        )
         self.config = SandboxConfig(
             api_keys=keys,
             alert_sources=dict(DEFAULT_ALERT_SOURCES if alert_sources is None else alert_sources),
+            heartbeat_sources=dict(heartbeat_sources or {}),
+            seed=seeded.merged(shortcuts),
             rate_limit=rate_limit,
             bucket_capacity=bucket_capacity,
             refill_per_second=refill_per_second,
@@ -299,5 +315,13 @@ class Sandbox:
         self.app.faults.configure(FaultConfig())
 
     def reset(self) -> None:
-        """Forget state, journal and rate-limit buckets; faults return to the start config."""
+        """Forget state, journal and rate-limit buckets; faults and seed return to the start."""
         self.app.reset()
+
+    def load_seed(self, seed: Seed | Mapping[str, Any]) -> Seed:
+        """Add catalog types, sources, custom fields or key roles while running."""
+        return self.app.load_seed(Seed.from_json(seed) if isinstance(seed, Mapping) else seed)
+
+    def current_seed(self) -> Seed:
+        """What the account holds now (the ``GET /_sandbox/seed`` view)."""
+        return self.app.current_seed()

@@ -1,7 +1,7 @@
 """The sandbox as a WSGI application: incident.io's behaviour plus knobs to break it.
 
 Order of events for each request, mirroring where real failures happen:
-latency -> body-size limit -> injected fault -> routing -> auth -> rate limit
+latency -> body-size limit -> injected fault -> routing -> auth -> rate limit -> role
 -> JSON + OpenAPI validation -> the change itself -> after-the-fact faults.
 """
 
@@ -24,10 +24,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from incidentio_sandbox import views
 from incidentio_sandbox.faults import Fault, FaultConfig, FaultInjector
 from incidentio_sandbox.ratelimit import Decision, TokenBucket
-from incidentio_sandbox.store import NotFoundError, Store, now_rfc3339
-from incidentio_sandbox.validation import request_errors
+from incidentio_sandbox.seed import AlertSource, HeartbeatSource, Seed
+from incidentio_sandbox.store import InvalidError, NotFoundError, Store, now_rfc3339
+from incidentio_sandbox.validation import deep_objects, error_item, request_errors
 
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -67,13 +69,65 @@ VALIDATED = frozenset(
         "create_incident_update",
         "upsert_catalog_entry",
         "bulk_update_catalog_entries",
+        "list_catalog_entries",
+        "show_catalog_entry",
+        "delete_catalog_entry",
+        "list_catalog_types",
+        "show_catalog_type",
+        "list_alerts",
+        "show_alert",
+        "list_alert_sources",
+        "show_alert_source",
+        "heartbeat_ping",
+        "identity",
+        "list_custom_fields",
+        "show_custom_field",
     },
 )
+# The role an API key needs per endpoint. The spec names scopes per operation, not roles;
+# this maps them onto the roles /v1/identity reports. Keys have every role unless
+# configured otherwise, so it bites only in tests that restrict a key on purpose.
+REQUIRED_ROLES: Mapping[str, str] = {
+    "list_incidents": "viewer",
+    "show_incident": "viewer",
+    "create_incident": "incident_creator",
+    "edit_incident": "incident_editor",
+    "create_incident_update": "incident_editor",
+    "list_catalog_entries": "catalog_viewer",
+    "show_catalog_entry": "catalog_viewer",
+    "list_catalog_types": "catalog_viewer",
+    "show_catalog_type": "catalog_viewer",
+    "upsert_catalog_entry": "catalog_editor",
+    "bulk_update_catalog_entries": "catalog_editor",
+    "delete_catalog_entry": "catalog_editor",
+    "list_alerts": "viewer",
+    "show_alert": "viewer",
+    "list_alert_sources": "viewer",
+    "show_alert_source": "viewer",
+    "list_custom_fields": "viewer",
+    "show_custom_field": "viewer",
+}
+# Alert filters the sandbox evaluates, with their operators (the spec's descriptions);
+# the spec's other filters answer 422 rather than being silently ignored.
+ALERT_FILTERS: Mapping[str, frozenset[str]] = {
+    "status": frozenset({"one_of", "not_in"}),
+    "alert_source": frozenset({"one_of", "not_in"}),
+    "deduplication_key": frozenset({"is"}),
+}
+DEFAULT_PAGE_SIZE = 25  # the spec's default for every list the sandbox pages
 REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 URL_MAP = Map(
     [
         Rule("/v2/alert_events/http/<config_id>", methods=["POST"], endpoint="alert_event"),
+        Rule("/v2/alerts", methods=["GET"], endpoint="list_alerts"),
+        Rule("/v2/alerts/<alert_id>", methods=["GET"], endpoint="show_alert"),
+        Rule("/v2/alert_sources", methods=["GET"], endpoint="list_alert_sources"),
+        Rule("/v2/alert_sources/<source_id>", methods=["GET"], endpoint="show_alert_source"),
+        Rule("/v2/heartbeat/<config_id>/ping", methods=["GET", "POST"], endpoint="heartbeat_ping"),
+        Rule("/v1/identity", methods=["GET"], endpoint="identity"),
+        Rule("/v2/custom_fields", methods=["GET"], endpoint="list_custom_fields"),
+        Rule("/v2/custom_fields/<field_id>", methods=["GET"], endpoint="show_custom_field"),
         Rule("/v2/incidents", methods=["GET"], endpoint="list_incidents"),
         Rule("/v2/incidents", methods=["POST"], endpoint="create_incident"),
         Rule("/v2/incidents/<incident_id>", methods=["GET"], endpoint="show_incident"),
@@ -88,6 +142,10 @@ URL_MAP = Map(
             methods=["POST"],
             endpoint="bulk_update_catalog_entries",
         ),
+        Rule("/v3/catalog_entries/<entry_id>", methods=["GET"], endpoint="show_catalog_entry"),
+        Rule("/v3/catalog_entries/<entry_id>", methods=["DELETE"], endpoint="delete_catalog_entry"),
+        Rule("/v3/catalog_types", methods=["GET"], endpoint="list_catalog_types"),
+        Rule("/v3/catalog_types/<type_id>", methods=["GET"], endpoint="show_catalog_type"),
         Rule("/_sandbox/echo", endpoint="echo", defaults={"rest": ""}),
         Rule("/_sandbox/echo/<path:rest>", endpoint="echo"),
     ],
@@ -95,7 +153,13 @@ URL_MAP = Map(
     merge_slashes=False,
 )
 CONTROL_PATHS = frozenset(
-    {"/_sandbox/journal", "/_sandbox/state", "/_sandbox/reset", "/_sandbox/faults"},
+    {
+        "/_sandbox/journal",
+        "/_sandbox/state",
+        "/_sandbox/reset",
+        "/_sandbox/faults",
+        "/_sandbox/seed",
+    },
 )
 
 
@@ -104,7 +168,12 @@ class SandboxConfig:
     """How the sandbox behaves; the CLI and ``Sandbox`` both build one of these."""
 
     api_keys: Mapping[str, str] = field(default_factory=lambda: {DEFAULT_API_KEY: "api_key_name"})
+    # HTTP alert sources, config id -> token (the alert source's id is its config id).
     alert_sources: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ALERT_SOURCES))
+    # Heartbeat alert sources, id -> token.
+    heartbeat_sources: Mapping[str, str] = field(default_factory=dict)
+    # Catalog types, other alert sources, custom fields, key roles, catalog reject lists.
+    seed: Seed = field(default_factory=Seed)
     rate_limit: bool = False
     bucket_capacity: float = 1200
     refill_per_second: float = 20
@@ -153,10 +222,7 @@ def error_response(
 
 
 def _error(code: str, message: str, field_name: str | None = None) -> JSONObject:
-    item: JSONObject = {"code": code, "message": message}
-    if field_name is not None:
-        item["source"] = {"field": field_name}
-    return item
+    return error_item(code, message, field_name)
 
 
 def _direct(environ: WSGIEnviron, action: Literal["reset", "close"]) -> None:
@@ -167,6 +233,12 @@ def _direct(environ: WSGIEnviron, action: Literal["reset", "close"]) -> None:
 def _directive(environ: WSGIEnviron) -> str | None:
     holder: dict[str, str] = environ.get(CONNECTION_DIRECTIVE, {})
     return holder.get("action")
+
+
+def _page_size(request: Request) -> int:
+    """The requested page size; validation has already held it to the spec's bounds."""
+    text = request.args.get("page_size", "")
+    return int(text) if text.isdigit() else DEFAULT_PAGE_SIZE
 
 
 def _bearer(request: Request) -> str | None:
@@ -199,7 +271,17 @@ class SandboxApp:
             msg = "the sandbox needs at least one API key"
             raise ValueError(msg)
         self.config = config
-        self.store = Store()
+        base = Seed(
+            alert_sources=tuple(
+                AlertSource(id=i, token=token) for i, token in config.alert_sources.items()
+            ),
+            heartbeat_sources=tuple(
+                HeartbeatSource(id=i, token=token) for i, token in config.heartbeat_sources.items()
+            ),
+        )
+        self._initial_seed = base.merged(config.seed)
+        self._check_seed(self._initial_seed)
+        self.store = Store(self._initial_seed)
         self.stopping = threading.Event()
         self._initial_faults = config.faults.to_json()
         self.faults = FaultInjector(FaultConfig(**copy.deepcopy(self._initial_faults)))
@@ -223,15 +305,34 @@ class SandboxApp:
             return copy.deepcopy(chosen)
 
     def reset(self) -> None:
-        """Back to a fresh start: state, journal, buckets and faults as configured at start."""
+        """Back to a fresh start: state, journal, buckets, faults and seed as at start."""
         with self.store.lock:
             self.store.clear()
+            self.store.seed = self._initial_seed
         with self._journal_lock:
             self._journal.clear()
             self._seq = 0
         with self._buckets_lock:
             self._buckets.clear()
         self.faults.configure(FaultConfig(**copy.deepcopy(self._initial_faults)))
+
+    def _check_seed(self, seed: Seed) -> None:
+        unknown = set(seed.api_key_roles) - set(self.config.api_keys)
+        if unknown:
+            msg = f"roles given for keys the sandbox does not accept: {sorted(unknown)}"
+            raise ValueError(msg)
+
+    def current_seed(self) -> Seed:
+        """What the account holds now: the configured seed plus anything loaded since."""
+        with self.store.lock:
+            return self.store.seed
+
+    def load_seed(self, seed: Seed) -> Seed:
+        """Add ``seed``'s items to the account (same id or key: replaced); returns the whole."""
+        self._check_seed(seed)
+        with self.store.lock:
+            self.store.seed = self.store.seed.merged(seed)
+            return self.store.seed
 
     def set_faults(self, changes: Mapping[str, Any]) -> FaultConfig:
         """Replace the named fault settings, keeping the rest."""
@@ -427,26 +528,42 @@ class SandboxApp:
                 bucket = self._buckets[name] = TokenBucket(capacity, refill)
             return bucket
 
+    def _source(
+        self, request_id: str, config_id: str, kind: type[AlertSource | HeartbeatSource]
+    ) -> AlertSource | HeartbeatSource:
+        """The source an event or ping names; 404 if there is none of that kind."""
+        with self.store.lock:
+            source = self.store.seed.source(config_id)
+        usable = isinstance(source, kind) and (
+            not isinstance(source, AlertSource) or source.accepts_http_events
+        )
+        if source is None or not usable:
+            what = "heartbeat source" if kind is HeartbeatSource else "HTTP alert source config"
+            message = f"No {what} with id {config_id!r}"
+            raise _Answer(
+                error_response(
+                    404,
+                    request_id,
+                    [_error("not_found", message, "alert_source_config_id")],
+                ),
+            )
+        return source
+
     def _authenticate(
         self, request: Request, request_id: str, endpoint: str, args: Mapping[str, str]
     ) -> tuple[JSONObject, dict[str, str]]:
         """Who is calling, and the rate-limit headers their answer must carry."""
         token = _bearer(request)
-        if endpoint == "alert_event":
+        if endpoint in {"alert_event", "heartbeat_ping"}:
             config_id = args["config_id"]
-            expected = self.config.alert_sources.get(config_id)
-            if expected is None:
-                message = f"No alert source config with id {config_id!r}"
-                raise _Answer(
-                    error_response(
-                        404,
-                        request_id,
-                        [_error("not_found", message, "alert_source_config_id")],
-                    ),
-                )
+            kind = AlertSource if endpoint == "alert_event" else HeartbeatSource
+            source = self._source(request_id, config_id, kind)
             token = token or request.args.get("token")
-            self._check_token(request_id, token, valid=token == expected)
+            self._check_token(request_id, token, valid=token == source.token)
             actor: JSONObject = {"alert": {"id": config_id, "title": "alert source"}}
+            if endpoint == "heartbeat_ping":
+                # incident.io documents no rate limit for pings.
+                return actor, {}
             bucket_name = f"alert_source:{config_id}"
             capacity = self.config.alert_bucket_capacity
             refill = self.config.alert_refill_per_second
@@ -460,22 +577,36 @@ class SandboxApp:
             capacity = self.config.bucket_capacity
             refill = self.config.refill_per_second
             limit_name = name
-        if not self.config.rate_limit:
-            return actor, {}
-        decision: Decision = self._bucket(bucket_name, capacity, refill).take()
-        headers = decision.headers()
-        if not decision.allowed:
-            raise _Answer(
-                self._too_many(
-                    request_id,
-                    limit_name,
-                    decision.limit,
-                    decision.remaining,
-                    decision.retry_after,
-                    headers=headers,
-                ),
-            )
+        headers: dict[str, str] = {}
+        if self.config.rate_limit:
+            decision: Decision = self._bucket(bucket_name, capacity, refill).take()
+            headers = decision.headers()
+            if not decision.allowed:
+                raise _Answer(
+                    self._too_many(
+                        request_id,
+                        limit_name,
+                        decision.limit,
+                        decision.remaining,
+                        decision.retry_after,
+                        headers=headers,
+                    ),
+                )
+        if token is not None and "api_key" in actor:
+            self._check_role(request_id, endpoint, token, headers)
         return actor, headers
+
+    def _check_role(
+        self, request_id: str, endpoint: str, token: str, headers: Mapping[str, str]
+    ) -> None:
+        """403 when the key lacks the role the endpoint needs (see ``REQUIRED_ROLES``)."""
+        role = REQUIRED_ROLES.get(endpoint)
+        with self.store.lock:
+            roles = self.store.seed.roles(token)
+        if role is None or role in roles:
+            return
+        message = f"This API key does not have the {role!r} role needed here"
+        raise _Answer(error_response(403, request_id, [_error("missing_role", message)], headers))
 
     @staticmethod
     def _check_token(request_id: str, token: str | None, *, valid: bool) -> None:
@@ -507,7 +638,7 @@ class SandboxApp:
 
         actor, headers = self._authenticate(request, request_id, endpoint, args)
         payload: JSONObject = {}
-        if request.method == "POST":
+        if request.method == "POST" and endpoint != "heartbeat_ping":  # pings carry no body
             try:
                 payload = json.loads(request.get_data(cache=True) or b"null")
             except ValueError:
@@ -538,6 +669,9 @@ class SandboxApp:
                     headers,
                 ),
             ) from None
+        except InvalidError as invalid:
+            items = [_error(code, message, where) for code, message, where in invalid.errors]
+            raise _Answer(error_response(422, request_id, items, headers)) from None
         return json_response(status, body, headers)
 
     # -- endpoints (called with the store lock held) -----------------------------
@@ -586,7 +720,7 @@ class SandboxApp:
         self, payload: JSONObject, _args: Mapping[str, str], _actor: JSONObject, _r: Request
     ) -> tuple[int, JSONObject]:
         entry, _created = self.store.upsert_catalog_entry(payload)
-        return 201, {"catalog_entry": entry}
+        return 201, {"catalog_entry": views.catalog_entry(entry)}
 
     def _ep_bulk_update_catalog_entries(
         self, payload: JSONObject, _args: Mapping[str, str], _actor: JSONObject, _r: Request
@@ -607,31 +741,150 @@ class SandboxApp:
                     [_error("is_required", message, "catalog_type_id")],
                 ),
             )
-        identifier = request.args.get("identifier")
-        entries = [
-            e
-            for e in self.store.catalog_entries.values()
-            if e["catalog_type_id"] == type_id
-            and (
-                identifier is None
-                or identifier in (e["id"], e.get("external_id"))
-                or identifier in e["aliases"]
-            )
-        ]
-        stamp = now_rfc3339()
-        catalog_type = {
-            "id": type_id,
-            "name": type_id,
-            "description": "",
-            "created_at": stamp,
-            "updated_at": stamp,
-        }
-        meta = {"page_size": len(entries), "total_record_count": len(entries)}
+        kind = self.store.catalog_type(type_id)
+        page_size = _page_size(request)
+        entries, total, after = self.store.list_catalog_entries(
+            type_id, request.args.get("identifier"), request.args.get("after"), page_size
+        )
+        meta: JSONObject = {"page_size": page_size, "total_record_count": total}
+        if after is not None:
+            meta["after"] = after
+        count = self.store.count_entries(type_id)
         return 200, {
-            "catalog_entries": entries,
-            "catalog_type": catalog_type,
+            "catalog_entries": [views.catalog_entry(e) for e in entries],
+            "catalog_type": views.catalog_type(kind, self.store.seed_stamp, count),
             "pagination_meta": meta,
         }
+
+    def _ep_show_catalog_entry(
+        self, _payload: JSONObject, args: Mapping[str, str], _actor: JSONObject, _r: Request
+    ) -> tuple[int, JSONObject]:
+        entry = self.store.get_catalog_entry(args["entry_id"])
+        kind = self.store.catalog_type(entry["catalog_type_id"])
+        count = self.store.count_entries(kind.id)
+        return 200, {
+            "catalog_entry": views.catalog_entry(entry),
+            "catalog_type": views.catalog_type(kind, self.store.seed_stamp, count),
+        }
+
+    def _ep_delete_catalog_entry(
+        self, _payload: JSONObject, args: Mapping[str, str], _actor: JSONObject, _r: Request
+    ) -> tuple[int, JSONObject]:
+        self.store.archive_catalog_entry(args["entry_id"])
+        return 204, {}
+
+    def _ep_list_catalog_types(
+        self, _payload: JSONObject, _args: Mapping[str, str], _actor: JSONObject, _r: Request
+    ) -> tuple[int, JSONObject]:
+        stamp = self.store.seed_stamp
+        return 200, {
+            "catalog_types": [
+                views.catalog_type(kind, stamp, self.store.count_entries(kind.id))
+                for kind in self.store.catalog_types()
+            ],
+        }
+
+    def _ep_show_catalog_type(
+        self, _payload: JSONObject, args: Mapping[str, str], _actor: JSONObject, _r: Request
+    ) -> tuple[int, JSONObject]:
+        kind = self.store.catalog_type(args["type_id"], field="id")
+        count = self.store.count_entries(kind.id)
+        return 200, {"catalog_type": views.catalog_type(kind, self.store.seed_stamp, count)}
+
+    def _ep_list_alerts(
+        self, _payload: JSONObject, _args: Mapping[str, str], _actor: JSONObject, request: Request
+    ) -> tuple[int, JSONObject]:
+        filters = deep_objects(request.args)
+        request_id = request.environ[REQUEST_ID_KEY]
+        problems = [
+            _error(
+                "invalid_value",
+                f"The sandbox does not evaluate the {name!r} filter"
+                if name not in ALERT_FILTERS
+                else f"{name} accepts the operators {sorted(ALERT_FILTERS[name])}",
+                f"{name}[{operator}]",
+            )
+            for name, operators in filters.items()
+            for operator in operators
+            if operator not in ALERT_FILTERS.get(name, frozenset())
+        ]
+        if problems:
+            raise _Answer(error_response(422, request_id, problems))
+
+        def wanted(alert: JSONObject) -> bool:
+            fields = {
+                "status": alert["status"],
+                "alert_source": alert["alert_source_config_id"],
+                "deduplication_key": alert["deduplication_key"],
+            }
+            for name, operators in filters.items():
+                for operator, values in operators.items():
+                    inside = fields[name] in values
+                    if inside == (operator == "not_in"):
+                        return False
+            return True
+
+        page_size = _page_size(request)
+        alerts, after = self.store.list_alerts(wanted, request.args.get("after"), page_size)
+        meta: JSONObject = {"page_size": page_size}
+        if after is not None:
+            meta["after"] = after
+        return 200, {"alerts": [views.alert(a) for a in alerts], "pagination_meta": meta}
+
+    def _ep_show_alert(
+        self, _payload: JSONObject, args: Mapping[str, str], _actor: JSONObject, _r: Request
+    ) -> tuple[int, JSONObject]:
+        return 200, {"alert": views.alert(self.store.get_alert(args["alert_id"]))}
+
+    def _ep_list_alert_sources(
+        self, _payload: JSONObject, _args: Mapping[str, str], _actor: JSONObject, request: Request
+    ) -> tuple[int, JSONObject]:
+        seed = self.store.seed
+        base = request.host_url.rstrip("/")
+        sources: list[AlertSource | HeartbeatSource] = [
+            *seed.alert_sources,
+            *seed.heartbeat_sources,
+        ]
+        return 200, {"alert_sources": [views.alert_source(s, base) for s in sources]}
+
+    def _ep_show_alert_source(
+        self, _payload: JSONObject, args: Mapping[str, str], _actor: JSONObject, request: Request
+    ) -> tuple[int, JSONObject]:
+        source = self.store.seed.source(args["source_id"])
+        if source is None:
+            message = f"No alert source found with id {args['source_id']!r}"
+            raise NotFoundError(message, "id")
+        base = request.host_url.rstrip("/")
+        return 200, {"alert_source": views.alert_source(source, base)}
+
+    def _ep_heartbeat_ping(
+        self, _payload: JSONObject, args: Mapping[str, str], _actor: JSONObject, request: Request
+    ) -> tuple[int, JSONObject]:
+        self.store.record_heartbeat_ping(args["config_id"], request.method)
+        return 204, {}
+
+    def _ep_identity(
+        self, _payload: JSONObject, _args: Mapping[str, str], actor: JSONObject, request: Request
+    ) -> tuple[int, JSONObject]:
+        token = _bearer(request) or ""
+        roles = self.store.seed.roles(token)
+        return 200, {"identity": views.identity(actor["api_key"]["name"], roles)}
+
+    def _ep_list_custom_fields(
+        self, _payload: JSONObject, _args: Mapping[str, str], _actor: JSONObject, _r: Request
+    ) -> tuple[int, JSONObject]:
+        stamp = self.store.seed_stamp
+        fields = [views.custom_field(f, stamp) for f in self.store.seed.custom_fields]
+        return 200, {"custom_fields": fields}
+
+    def _ep_show_custom_field(
+        self, _payload: JSONObject, args: Mapping[str, str], _actor: JSONObject, _r: Request
+    ) -> tuple[int, JSONObject]:
+        found = next((f for f in self.store.seed.custom_fields if f.id == args["field_id"]), None)
+        if found is None:
+            message = f"No custom field found with id {args['field_id']!r}"
+            raise NotFoundError(message, "id")
+        return 200, {"custom_field": views.custom_field(found, self.store.seed_stamp)}
 
     def _echo(self, request: Request, request_id: str, rest: str) -> Response:
         """Answer anything with a description of what arrived; ``?_status=`` picks the code."""
@@ -669,12 +922,22 @@ class SandboxApp:
             ),
             ("DELETE", "/_sandbox/faults"): self._control_clear_faults,
             ("POST", "/_sandbox/faults"): self._control_set_faults,
+            ("GET", "/_sandbox/seed"): lambda _r: json_response(200, self.current_seed().to_json()),
+            ("POST", "/_sandbox/seed"): self._control_seed,
         }
         handler = handlers.get((request.method, request.path))
         if handler is None:
             message = f"No route for {request.method} {request.path}"
             return error_response(404, str(uuid.uuid4()), [_error("not_found", message)])
         return handler(request)
+
+    def _control_seed(self, request: Request) -> Response:
+        try:
+            seed = self.load_seed(Seed.from_json(json.loads(request.get_data() or b"{}")))
+        except (ValueError, TypeError) as problem:
+            message = str(problem)
+            return error_response(400, str(uuid.uuid4()), [_error("invalid_seed", message)])
+        return json_response(200, seed.to_json())
 
     def _control_journal(self, request: Request) -> Response:
         since = request.args.get("since", "0")

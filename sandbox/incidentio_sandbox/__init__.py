@@ -6,14 +6,28 @@ published API, so the target is tested against the contract, not itself.
 
 from incidentio_sandbox.app import SandboxApp, SandboxConfig
 from incidentio_sandbox.faults import Fault, FaultConfig, ScriptedFault
+from incidentio_sandbox.seed import (
+    AlertSource,
+    CatalogAttribute,
+    CatalogType,
+    CustomField,
+    HeartbeatSource,
+    Seed,
+)
 from incidentio_sandbox.server import Sandbox, SandboxHTTPServer
 
 __all__ = [
+    "AlertSource",
+    "CatalogAttribute",
+    "CatalogType",
+    "CustomField",
     "Fault",
     "FaultConfig",
+    "HeartbeatSource",
     "Sandbox",
     "SandboxApp",
     "SandboxConfig",
     "SandboxHTTPServer",
     "ScriptedFault",
+    "Seed",
 ]

@@ -1,4 +1,4 @@
-"""The sandbox's memory of incidents, alerts and catalog entries.
+"""The sandbox's memory of incidents, alerts, catalog entries and heartbeat pings.
 
 Kept apart from HTTP so the rules (idempotency, dedup, upsert) read plainly.
 Callers hold ``Store.lock`` around every mutation and read.
@@ -12,16 +12,33 @@ import re
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from incidentio_sandbox.seed import CatalogType, Seed
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _ULID_TIME_CHARS = 10
 _ULID_RANDOM_CHARS = 16
 
 
+_last_id = 0
+_id_lock = threading.Lock()
+
+
 def new_id() -> str:
-    """A ULID-shaped id like incident.io's: 48-bit millisecond time + 80 random bits."""
+    """A ULID-shaped id like incident.io's: 48-bit millisecond time + 80 random bits.
+
+    Monotonic within the process (as ULID's monotonic mode), so sorting by id is sorting
+    by creation: list pages and their ``after`` cursors rely on that order.
+    """
+    global _last_id  # noqa: PLW0603 - one counter shared by every store
     value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    with _id_lock:
+        value = max(value, _last_id + 1)
+        _last_id = value
     chars = []
     for _ in range(_ULID_TIME_CHARS + _ULID_RANDOM_CHARS):
         chars.append(_CROCKFORD[value & 31])
@@ -40,6 +57,14 @@ class NotFoundError(LookupError):
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidError(ValueError):
+    """The request is well formed but the account refuses it (a 422); one item per problem."""
+
+    def __init__(self, errors: list[tuple[str, str, str]]) -> None:
+        super().__init__("; ".join(message for _code, message, _field in errors))
+        self.errors = errors  # (code, message, field)
 
 
 def _named(item_id: str, **extra: Any) -> dict[str, Any]:  # noqa: ANN401 - JSON values
@@ -105,15 +130,31 @@ def _timestamps(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def page(
+    items: list[dict[str, Any]], after: str | None, page_size: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Items after the id ``after`` (ids sort by creation), and the cursor for the next page.
+
+    Comparing ids rather than looking ``after`` up keeps a cursor valid when the record it
+    names is deleted between pages. No cursor comes back on the last page.
+    """
+    rest = [item for item in items if after is None or str(item["id"]) > after]
+    chosen = rest[:page_size]
+    next_after = str(chosen[-1]["id"]) if len(rest) > page_size else None
+    return chosen, next_after
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60]
 
 
 class Store:
-    """All sandbox state, wiped by ``clear``."""
+    """All sandbox state, wiped by ``clear``; ``seed`` is what the account is configured with."""
 
-    def __init__(self) -> None:
+    def __init__(self, seed: Seed | None = None) -> None:
         self.lock = threading.RLock()
+        self.seed = seed or Seed()
+        self.seed_stamp = now_rfc3339()
         self.clear()
 
     def clear(self) -> None:
@@ -127,6 +168,8 @@ class Store:
             self.alert_events: list[dict[str, Any]] = []
             self.catalog_entries: dict[str, dict[str, Any]] = {}
             self.catalog_external_ids: dict[tuple[str, str], str] = {}
+            self.archived_catalog_entries: list[dict[str, Any]] = []
+            self.heartbeat_pings: list[dict[str, Any]] = []
             self.next_reference = 1
 
     # -- incidents -------------------------------------------------------------
@@ -282,12 +325,95 @@ class Store:
             alert["resolved_at"] = None
         return alert
 
+    def list_alerts(
+        self, wanted: Callable[[dict[str, Any]], bool], after: str | None, page_size: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the matching alerts in creation (id) order, and the next cursor."""
+        matched = sorted((a for a in self.alerts.values() if wanted(a)), key=lambda a: a["id"])
+        return page(matched, after, page_size)
+
+    def get_alert(self, alert_id: str) -> dict[str, Any]:
+        """The alert, or ``NotFoundError`` naming ``id``."""
+        found = next((a for a in self.alerts.values() if a["id"] == alert_id), None)
+        if found is None:
+            msg = f"No alert found with id {alert_id!r}"
+            raise NotFoundError(msg, "id")
+        return found
+
     # -- catalog ---------------------------------------------------------------
+
+    def catalog_type(self, type_id: str, field: str = "catalog_type_id") -> CatalogType:
+        """The configured type; with no types configured every id is a type of its own."""
+        configured = self.seed.catalog_types
+        found = next((kind for kind in configured if kind.id == type_id), None)
+        if found is not None:
+            return found
+        if configured:
+            msg = f"No catalog type found with id {type_id!r}"
+            raise NotFoundError(msg, field)
+        return CatalogType(id=type_id, name=type_id)
+
+    def catalog_types(self) -> list[CatalogType]:
+        """Configured types, or (none configured) the implicit types entries were put in."""
+        if self.seed.catalog_types:
+            return list(self.seed.catalog_types)
+        ids = dict.fromkeys(e["catalog_type_id"] for e in self._ordered_entries())
+        return [CatalogType(id=type_id, name=type_id) for type_id in ids]
+
+    def count_entries(self, type_id: str) -> int:
+        """How many entries a type holds."""
+        return sum(1 for e in self.catalog_entries.values() if e["catalog_type_id"] == type_id)
+
+    def _entry_problems(  # noqa: PLR0913 - one entry's every checked part
+        self,
+        kind: CatalogType,
+        *,
+        values: Mapping[str, Any],
+        name: str | None,
+        external_id: str | None,
+        prefix: str,
+        only: list[str] | None = None,
+    ) -> list[tuple[str, str, str]]:
+        """Why the account would refuse this entry: rejected on purpose, or off-schema."""
+        problems: list[tuple[str, str, str]] = []
+        if external_id is not None and external_id in self.seed.reject_catalog_external_ids:
+            message = f"External ID {external_id!r} is refused (sandbox reject list)"
+            problems.append(("invalid_value", message, f"{prefix}external_id"))
+        if name is not None and name in self.seed.reject_catalog_names:
+            message = f"Name {name!r} is refused (sandbox reject list)"
+            problems.append(("invalid_value", message, f"{prefix}name"))
+        if not self.seed.catalog_types:
+            return problems
+        for attribute_id in [*values, *(only or ())]:
+            attribute = kind.attribute(attribute_id)
+            where = f"{prefix}attribute_values.{attribute_id}"
+            if attribute is None:
+                message = f"Catalog type {kind.id!r} has no attribute {attribute_id!r}"
+                problems.append(("invalid_value", message, where))
+                continue
+            binding = values.get(attribute_id, {})
+            if attribute.array and "value" in binding:
+                message = f"Attribute {attribute.name!r} is an array: use array_value"
+                problems.append(("invalid_value", message, f"{where}.value"))
+            if not attribute.array and "array_value" in binding:
+                message = f"Attribute {attribute.name!r} is not an array: use value"
+                problems.append(("invalid_value", message, f"{where}.array_value"))
+        return problems
 
     def upsert_catalog_entry(self, payload: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Create, or update the entry with the same (catalog_type_id, external_id)."""
         type_id = payload["catalog_type_id"]
+        kind = self.catalog_type(type_id)
         external_id = payload.get("external_id")
+        problems = self._entry_problems(
+            kind,
+            values=payload["attribute_values"],
+            name=payload["name"],
+            external_id=external_id,
+            prefix="",
+        )
+        if problems:
+            raise InvalidError(problems)
         existing_id = self.catalog_external_ids.get((type_id, external_id)) if external_id else None
         stamp = now_rfc3339()
         if existing_id is not None:
@@ -312,32 +438,99 @@ class Store:
         return entry, created
 
     def bulk_update_catalog_entries(self, payload: dict[str, Any]) -> None:
-        """All or nothing, like the real endpoint: unknown entries abort the batch."""
+        """All or nothing, like the real endpoint: unknown or refused entries abort the batch."""
         type_id = payload["catalog_type_id"]
+        kind = self.catalog_type(type_id)
+        only: list[str] | None = payload.get("update_attributes")
+        problems: list[tuple[str, str, str]] = []
         for index, item in enumerate(payload["entries"]):
             entry = self.catalog_entries.get(item["entry_id"])
             if entry is None or entry["catalog_type_id"] != type_id:
                 msg = f"No catalog entry {item['entry_id']!r} in type {type_id!r}"
                 raise NotFoundError(msg, f"entries[{index}].entry_id")
-        only = payload.get("update_attributes")
+            problems += self._entry_problems(
+                kind,
+                values=item["attribute_values"],
+                name=item.get("name", entry["name"]),
+                external_id=item.get("external_id", entry.get("external_id")),
+                prefix=f"entries[{index}].",
+                only=only if index == 0 else None,  # update_attributes is checked once
+            )
+        if problems:
+            raise InvalidError(problems)
         stamp = now_rfc3339()
         for item in payload["entries"]:
             entry = self.catalog_entries[item["entry_id"]]
             values = copy.deepcopy(item["attribute_values"])
             if only is not None:
-                values = {
-                    **entry["attribute_values"],
-                    **{k: v for k, v in values.items() if k in only},
-                }
+                # Named attributes take the payload's value (or none); the rest are kept.
+                kept = {k: v for k, v in entry["attribute_values"].items() if k not in only}
+                values = {**kept, **{k: v for k, v in values.items() if k in only}}
             entry["attribute_values"] = values
-            for name in ("name", "aliases", "rank"):
+            for name in ("name", "aliases"):
                 if name in item:
                     entry[name] = copy.deepcopy(item[name])
+            # The spec: an omitted rank is set to null, which the entry shows as 0.
+            entry["rank"] = item.get("rank", 0)
             if item.get("external_id"):
                 self.catalog_external_ids.pop((type_id, entry.get("external_id", "")), None)
                 entry["external_id"] = item["external_id"]
                 self.catalog_external_ids[(type_id, item["external_id"])] = entry["id"]
             entry["updated_at"] = stamp
+
+    def _ordered_entries(self) -> list[dict[str, Any]]:
+        return sorted(self.catalog_entries.values(), key=lambda e: str(e["id"]))
+
+    def list_catalog_entries(
+        self, type_id: str, identifier: str | None, after: str | None, page_size: int
+    ) -> tuple[list[dict[str, Any]], int, str | None]:
+        """One page in creation (id) order, the total that matched, and the next cursor.
+
+        ``identifier`` matches id, external id or an alias, and the name too when the type
+        has ``use_name_as_identifier`` (the spec's rule).
+        """
+        by_name = self.catalog_type(type_id).use_name_as_identifier
+        matched = [
+            e
+            for e in self._ordered_entries()
+            if e["catalog_type_id"] == type_id
+            and (
+                identifier is None
+                or identifier in (e["id"], e.get("external_id"))
+                or identifier in e["aliases"]
+                or (by_name and identifier == e["name"])
+            )
+        ]
+        chosen, next_after = page(matched, after, page_size)
+        return chosen, len(matched), next_after
+
+    def get_catalog_entry(self, entry_id: str) -> dict[str, Any]:
+        """The entry, or ``NotFoundError`` naming ``id``."""
+        try:
+            return self.catalog_entries[entry_id]
+        except KeyError:
+            msg = f"No catalog entry found with id {entry_id!r}"
+            raise NotFoundError(msg, "id") from None
+
+    def archive_catalog_entry(self, entry_id: str) -> dict[str, Any]:
+        """Take the entry out of its type (and free its external id); keep it for the record."""
+        entry = self.get_catalog_entry(entry_id)
+        del self.catalog_entries[entry_id]
+        external_id: str = entry.get("external_id") or ""
+        key = (str(entry["catalog_type_id"]), external_id)
+        if external_id and self.catalog_external_ids.get(key) == entry_id:
+            del self.catalog_external_ids[key]
+        entry["archived_at"] = entry["updated_at"] = now_rfc3339()
+        self.archived_catalog_entries.append(entry)
+        return entry
+
+    # -- heartbeats --------------------------------------------------------------
+
+    def record_heartbeat_ping(self, source_id: str, method: str) -> dict[str, Any]:
+        """Note a ping; the sandbox has no monitor, so pings are only counted."""
+        ping = {"heartbeat_source_id": source_id, "method": method, "received_at": now_rfc3339()}
+        self.heartbeat_pings.append(ping)
+        return ping
 
     # -- views -----------------------------------------------------------------
 
@@ -351,6 +544,8 @@ class Store:
                 "alerts": alerts,
                 "alert_events": self.alert_events,
                 "catalog_entries": list(self.catalog_entries.values()),
+                "archived_catalog_entries": self.archived_catalog_entries,
+                "heartbeat_pings": self.heartbeat_pings,
                 "counts": {
                     "incidents": len(self.incidents),
                     "incident_updates": len(self.incident_updates),
@@ -359,6 +554,8 @@ class Store:
                     "alerts_resolved": sum(1 for a in alerts if a["status"] == "resolved"),
                     "alert_events": len(self.alert_events),
                     "catalog_entries": len(self.catalog_entries),
+                    "catalog_entries_archived": len(self.archived_catalog_entries),
+                    "heartbeat_pings": len(self.heartbeat_pings),
                 },
             }
             return copy.deepcopy(state)

@@ -1,0 +1,161 @@
+"""The sandbox's records rendered as incident.io's response schemas.
+
+The store keeps what clients sent (a catalog binding as ``{"literal": ...}``, an alert's
+``resolved_at`` as ``None`` while firing) because tests read it back that way; the API
+answers in the spec's shapes, which differ: bindings carry a required ``label``, optional
+fields are left out rather than null, and configured objects have required fields the
+sandbox has no real value for (icons, colours, templates), filled with fixed ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from incidentio_sandbox.seed import AlertSource, CatalogType, CustomField, HeartbeatSource
+
+JSONObject = dict[str, Any]
+
+
+def _binding_value(value: Mapping[str, Any]) -> JSONObject:
+    """A literal's label is the literal itself: the sandbox knows no display names."""
+    out: JSONObject = {"label": str(value.get("literal", ""))}
+    if "literal" in value:
+        out["literal"] = value["literal"]
+    return out
+
+
+def catalog_bindings(values: Mapping[str, Any]) -> JSONObject:
+    """Request-shaped attribute values as ``CatalogEntryEngineParamBindingV3``."""
+    out: JSONObject = {}
+    for attribute_id, binding in values.items():
+        rendered: JSONObject = {}
+        if isinstance(binding.get("value"), Mapping):
+            rendered["value"] = _binding_value(binding["value"])
+        if isinstance(binding.get("array_value"), list):
+            rendered["array_value"] = [_binding_value(v) for v in binding["array_value"]]
+        out[attribute_id] = rendered
+    return out
+
+
+def catalog_entry(entry: Mapping[str, Any]) -> JSONObject:
+    """A stored entry as ``CatalogEntryV3``."""
+    out: JSONObject = {
+        "id": entry["id"],
+        "catalog_type_id": entry["catalog_type_id"],
+        "name": entry["name"],
+        "aliases": list(entry["aliases"]),
+        "rank": entry["rank"],
+        "attribute_values": catalog_bindings(entry["attribute_values"]),
+        "created_at": entry["created_at"],
+        "updated_at": entry["updated_at"],
+    }
+    if entry.get("external_id"):
+        out["external_id"] = entry["external_id"]
+    if entry.get("archived_at"):
+        out["archived_at"] = entry["archived_at"]
+    return out
+
+
+def catalog_type(kind: CatalogType, stamp: str, estimated_count: int) -> JSONObject:
+    """A configured (or implicit) type as ``CatalogTypeV3``."""
+    return {
+        "id": kind.id,
+        "name": kind.name,
+        "description": kind.description,
+        "type_name": kind.type_name,
+        "engine_resource_type": f'CatalogEntry["{kind.id}"]',
+        "ranked": kind.ranked,
+        "schema": {
+            "attributes": [
+                {"id": a.id, "name": a.name, "type": a.type, "array": a.array, "mode": a.mode}
+                for a in kind.attributes
+            ],
+            "version": 1,
+        },
+        "icon": "box",
+        "categories": [],
+        "color": "yellow",
+        "is_editable": True,
+        "annotations": {},
+        "estimated_count": estimated_count,
+        "created_at": stamp,
+        "updated_at": stamp,
+        "use_name_as_identifier": kind.use_name_as_identifier,
+    }
+
+
+def alert(stored: Mapping[str, Any]) -> JSONObject:
+    """A stored alert as ``AlertV2``; its source id is the alert source config id."""
+    out: JSONObject = {
+        "id": stored["id"],
+        "alert_source_id": stored["alert_source_config_id"],
+        "deduplication_key": stored["deduplication_key"],
+        "status": stored["status"],
+        "title": stored.get("title", ""),
+        "attributes": [],
+        "created_at": stored["created_at"],
+        "updated_at": stored["updated_at"],
+    }
+    for name in ("description", "source_url", "resolved_at"):
+        if stored.get(name) is not None:
+            out[name] = stored[name]
+    return out
+
+
+def _template() -> JSONObject:
+    """The minimal ``AlertTemplateV2``: title and description taken from the event."""
+    return {
+        "expressions": [],
+        "title": {"label": "Alert title", "reference": "alert.title"},
+        "description": {"label": "Alert description", "reference": "alert.description"},
+        "attributes": [],
+        "is_private": False,
+    }
+
+
+def alert_source(source: AlertSource | HeartbeatSource, base_url: str) -> JSONObject:
+    """A configured source as ``AlertSourceV2``; its URLs point at this sandbox."""
+    out: JSONObject = {"id": source.id, "name": source.name, "template": _template()}
+    if isinstance(source, HeartbeatSource):
+        out["source_type"] = "heartbeat"
+        out["secret_token"] = source.token
+        out["heartbeat_options"] = {
+            "interval_seconds": source.interval_seconds,
+            "grace_period_seconds": source.grace_period_seconds,
+            "failure_threshold": source.failure_threshold,
+            "ping_url": f"{base_url}/v2/heartbeat/{source.id}/ping",
+        }
+        return out
+    out["source_type"] = source.source_type
+    if source.accepts_http_events:
+        out["alert_events_url"] = f"{base_url}/v2/alert_events/http/{source.id}"
+    if source.token is not None:
+        out["secret_token"] = source.token
+    return out
+
+
+def custom_field(field: CustomField, stamp: str) -> JSONObject:
+    """A configured field as ``CustomFieldV2``."""
+    out: JSONObject = {
+        "id": field.id,
+        "name": field.name,
+        "description": field.description,
+        "field_type": field.field_type,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+    if field.catalog_type_id is not None:
+        out["catalog_type_id"] = field.catalog_type_id
+    return out
+
+
+def identity(name: str, roles: Sequence[str]) -> JSONObject:
+    """``IdentityV1`` for an API key: its name and roles."""
+    return {
+        "name": name,
+        "roles": list(roles),
+        "dashboard_url": "https://app.incident.io/sandbox",
+        "team_roles": [],
+        "teams": [],
+    }
