@@ -265,6 +265,7 @@ class LiveRun:
         try:
             for message in self._messages:
                 self.proc.stdin.write(json.dumps(message) + "\n")
+                self.proc.stdin.flush()  # a tap that pauses has sent what came before
             self.proc.stdin.close()
         except (BrokenPipeError, ValueError, OSError):
             pass  # the target was stopped mid-input, as intended
