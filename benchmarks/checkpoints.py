@@ -26,7 +26,15 @@ import threading
 import time
 from pathlib import Path
 
-from _common import API_KEY, CATALOG_TYPE_ID, Check, SandboxProcess, print_checks, print_table
+from _common import (
+    API_KEY,
+    CATALOG_TYPE_ID,
+    BenchmarkError,
+    Check,
+    SandboxProcess,
+    print_checks,
+    print_table,
+)
 
 RECORDS = 2000
 EVERY = 20  # records per STATE from the tap
@@ -78,19 +86,20 @@ def _trial(
             text=True,
         )
         states: list[int] = []
+        stdin, stdout = proc.stdin, proc.stdout
+        if stdin is None or stdout is None:
+            raise BenchmarkError("the target's pipes did not open")
 
         def read() -> None:
-            assert proc.stdout is not None
-            states.extend(json.loads(line)["position"] for line in proc.stdout if line.strip())
+            states.extend(json.loads(line)["position"] for line in stdout if line.strip())
 
         reader = threading.Thread(target=read)
         reader.start()
-        assert proc.stdin is not None
-        proc.stdin.write("\n".join(lines) + "\n")
-        proc.stdin.flush()
+        stdin.write("\n".join(lines) + "\n")
+        stdin.flush()
         started = time.monotonic()
         if kill_after is None:
-            proc.stdin.close()
+            stdin.close()
         else:
             time.sleep(kill_after)
             proc.send_signal(signal.SIGKILL)
