@@ -172,7 +172,7 @@ def _refused(answer: Answer, subject: str, what: str, role: str, fix: str) -> Fi
         return failed(
             subject,
             f"the API key may not read {what} ({answer.reason}), so it could not be checked.",
-            f"give the key the `{role}` role too ({NEW_KEY.format(roles=f'`{role}`')}).",
+            NEW_KEY.format(roles=f"`{role}` besides the roles the operations need"),
         )
     return failed(subject, f"{what} could not be checked: {answer.reason}.", fix)
 
@@ -449,22 +449,19 @@ def checks(settings: Settings, ask: Callable[[ApiRequest], Answer]) -> Iterator[
         skipped = sum(isinstance(item, Lookup) for item in items) + 1
         yield note("check", f"{skipped} look-up(s) not made: base_url does not answer.")
         return
-    key_works = settings.defaults.api_key is not None
-    if key_works:
+    unasked = "cannot be checked without an `api_key`."
+    if settings.defaults.api_key is not None:
         needs, notes = role_needs(settings)
         yield from notes
-        found = list(judge_identity(identity, needs))
-        yield from found
-        key_works = identity.ok
+        yield from judge_identity(identity, needs)
+        unasked = "" if identity.ok else "not checked: the API key did not pass (see `api_key`)."
     for item in items:
         if isinstance(item, Finding):
             yield item
-        elif key_works:
-            yield from item.judge(ask(item.request))
-        elif settings.defaults.api_key is None:
-            yield note(item.subject, "cannot be checked without an `api_key` (with `viewer`).")
+        elif unasked:
+            yield note(item.subject, unasked)
         else:
-            yield note(item.subject, "not checked: the API key does not work.")
+            yield from item.judge(ask(item.request))
 
 
 # -- the runner -----------------------------------------------------------------------------------

@@ -430,7 +430,7 @@ def test_a_key_incident_io_refuses_fails_and_nothing_else_is_asked(tmp_path):
 
     assert run.returncode == 1
     assert "does not accept the API key" in one(run, "FAILED", "api_key")
-    assert "not checked: the API key does not work." in one(run, "note", "custom_fields[0]")
+    assert "not checked: the API key did not pass" in one(run, "note", "custom_fields[0]")
     assert paths == ["/v1/identity"]
     assert "SENTINEL" not in run.stderr
 
