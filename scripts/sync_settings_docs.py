@@ -2,7 +2,9 @@
 
 The declarations in `target_incidentio/settings.py` are the one source; the README's table and
 the loader's `settings:` list in meltano.yml are generated from them, and tests fail when
-either is stale. Run it after adding or changing a setting:
+either is stale. The README's table of credentials and roles per operation comes the same way
+from the operation table (`target_incidentio/operations.py`). Run it after adding or changing a
+setting or an operation:
 
     python scripts/sync_settings_docs.py          # rewrite both files
     python scripts/sync_settings_docs.py --check  # exit 1 if either is stale
@@ -20,10 +22,15 @@ from pathlib import Path
 
 import yaml
 
+from target_incidentio.check import roles_table
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 MELTANO = ROOT / "meltano.yml"
 TABLE = re.compile(r"^\| Setting \|.*?(?=\n\n|\Z)", flags=re.MULTILINE | re.DOTALL)
+ROLES_TABLE = re.compile(
+    r"^\| Operation \| Credential \|.*?(?=\n\n|\Z)", flags=re.MULTILINE | re.DOTALL
+)
 # The loader's settings list: from its `settings:` line to the next key at the same depth.
 SETTINGS_BLOCK = re.compile(
     r"(?P<head>    executable: target-incidentio\n(?:    (?!settings:).*\n)*    settings:\n)"
@@ -46,7 +53,12 @@ def readme_text(current: str) -> str:
         msg = "`--about --format markdown` printed no settings table"
         raise RuntimeError(msg)
     table = match.group(0).strip()
-    return TABLE.sub(lambda _: table, current, count=1)
+    updated = TABLE.sub(lambda _: table, current, count=1)
+    updated, count = ROLES_TABLE.subn(lambda _: roles_table(), updated, count=1)
+    if count != 1:
+        msg = "README.md: the table of credentials and roles per operation was not found"
+        raise RuntimeError(msg)
+    return updated
 
 
 def _setting(name: str, schema: dict[str, t.Any]) -> dict[str, t.Any]:

@@ -82,6 +82,11 @@ class Operation:
     strategy: Callable[[StreamSettings], type[Strategy]] = _send_as_built
     # Said after its name where the `operation` setting lists the operations.
     note: str = ""
+    # The API key roles its calls need, as `GET /v1/identity` names them; None: they depend
+    # on the endpoint. `--check` checks them; the README's table is generated from them.
+    roles: tuple[str, ...] | None = ()
+    # The scopes incident.io's spec names for its calls, for the README's table.
+    scopes: str = ""
 
     def unplaced_fields(
         self,
@@ -111,6 +116,7 @@ OPERATIONS: dict[str, Operation] = {
             "alert_source_token",
             places=None,
             reads=("alert_source_config_id", "alert_source_token"),
+            scopes="none: the alert source's token authenticates the event",
         ),
         Operation(
             "incident",
@@ -119,6 +125,8 @@ OPERATIONS: dict[str, Operation] = {
             places=frozenset(INCIDENT_FIELDS),
             maps=_custom_field_sources,
             reads=("incident_visibility", "custom_fields"),
+            roles=("incident_creator",),
+            scopes="`incidents.create`",
         ),
         Operation(
             "incident_edit",
@@ -127,12 +135,19 @@ OPERATIONS: dict[str, Operation] = {
             places=frozenset({*INCIDENT_EDIT_FIELDS, *INCIDENT_ID_FIELDS, NOTIFY_FIELD}),
             maps=_custom_field_sources,
             reads=("custom_fields", "notify_incident_channel"),
+            roles=("viewer", "incident_editor"),
+            scopes="`incidents.view` and the `incidents.update_*` scope of each field it changes "
+            "(`update_name`, `update_summary`, `update_severity`, `update_status`, "
+            "`update_custom_fields`, `update_timestamps`, `update_role_assignments`)",
         ),
         Operation(
             "incident_update",
             build_incident_update,
             "api_key",
             places=frozenset(INCIDENT_UPDATE_FIELDS),
+            roles=("incident_editor",),
+            scopes="`incident_updates.create` (plus permission to change status or severity "
+            "if the update does)",
         ),
         Operation(
             "catalog_entry",
@@ -141,6 +156,9 @@ OPERATIONS: dict[str, Operation] = {
             places=frozenset(CATALOG_FIELDS),
             maps=_catalog_attribute_sources,
             reads=("catalog_type_id", "catalog_attributes"),
+            roles=("catalog_editor",),
+            scopes="`catalog_entries.create` (the same call updates the entry with the same "
+            "`external_id`)",
         ),
         Operation(
             "http",
@@ -151,6 +169,8 @@ OPERATIONS: dict[str, Operation] = {
             reads=("method", "api_url", "batch_size_rows", "batch_wrapper_key"),
             requires=(("api_url", "`/v2/incident_timeline_items`"),),
             note=" (any endpoint, see `api_url`)",
+            roles=None,
+            scopes="those of the endpoint called",
         ),
     )
 }
@@ -176,7 +196,7 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
                 )
         _check_batching(operation, resolved, where, settings.explicit.get(where, frozenset()))
         if not dry_run:
-            _check_credential(operation, resolved, where)
+            check_credential(operation, resolved, where)
     _warn_unread(settings)
     return settings
 
@@ -194,7 +214,7 @@ def _check_batching(
         )
 
 
-def _check_credential(operation: Operation, settings: StreamSettings, where: str) -> None:
+def check_credential(operation: Operation, settings: StreamSettings, where: str) -> None:
     """Each operation needs its own credential; refuse the run before any request."""
     if operation.credential == "alert_source_token":
         if settings.alert_source_token is None:

@@ -14,6 +14,7 @@ import sys
 import traceback
 import typing as t
 
+import click
 from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchFileFormat, StorageTarget
@@ -23,6 +24,7 @@ from singer_sdk.target_base import Target
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 from typing_extensions import Self, override
 
+from target_incidentio.check import report_unparsed, run_check
 from target_incidentio.errors import SettingError
 from target_incidentio.operations import config_schema, parse_settings
 from target_incidentio.run import Run
@@ -212,6 +214,21 @@ class TargetIncidentIO(Target):
 
     @classmethod
     @override
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command line (with `--input`), plus `--check`."""
+        command = super().get_singer_command()
+        command.params.append(
+            click.Option(
+                ["--check"],
+                is_flag=True,
+                help="Check the configuration against incident.io (GET requests only, no data "
+                "sent, nothing written), then exit: 0 only if every check passed.",
+            )
+        )
+        return command
+
+    @classmethod
+    @override
     def invoke(  # type: ignore[override]
         cls,
         *,
@@ -219,8 +236,12 @@ class TargetIncidentIO(Target):
         about_format: str | None = None,
         config: _ConfigInput | None = None,
         file_input: t.IO[str] | None = None,
+        check: bool = False,
     ) -> None:
-        """Run the target; any failure is one clear message and exit 1 (traceback at DEBUG)."""
+        """Run the target, or `--check` its configuration; a failure is one clear message, exit 1.
+
+        The traceback is logged at DEBUG.
+        """
         if about:
             cls.print_about(about_format)
             sys.exit(0)
@@ -233,12 +254,17 @@ class TargetIncidentIO(Target):
                 validate_config=True,
                 parse_env_config=bool(config is not None and config.parse_env),
             )
+            if check:
+                sys.exit(run_check(target.settings, target.redact))
             with target:
                 target.listen(file_input)
         except Exception as error:  # noqa: BLE001 - every failure ends in one message
             redact = target.redact if target is not None else Redactor(secret_values(raw))
-            for line in _messages(error):
-                cls.logger.error("%s", redact(line))  # noqa: TRY400 - traceback only at DEBUG
+            lines = [redact(line) for line in _messages(error)]
+            if check and target is None:  # the settings a run would stop at
+                sys.exit(report_unparsed(lines))
+            for line in lines:
+                cls.logger.error("%s", line)  # noqa: TRY400 - traceback only at DEBUG
             cls.logger.debug("%s", redact("".join(traceback.format_exception(error))))
             sys.exit(1)
 

@@ -60,19 +60,26 @@ def run_in_process(config: dict[str, t.Any], messages: t.Iterable[dict[str, t.An
 
 
 def run_cli(
-    config: dict[str, t.Any],
+    config: dict[str, t.Any] | None,
     messages: t.Iterable[dict[str, t.Any]] | str,
     tmp_path: Path,
     *,
     timeout: float = 120,
     env: dict[str, str] | None = None,
+    args: t.Sequence[str] = (),
 ) -> Run:
-    """Run `target-incidentio --config …` as Meltano would: a separate process on a pipe."""
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
+    """Run `target-incidentio --config … [args]` as Meltano would: a process on a pipe.
+
+    With `config=None` the settings come from the environment (`--config ENV`).
+    """
+    where = "ENV"
+    if config is not None:
+        config_path = tmp_path / "config.json"
+        config_path.write_text(json.dumps(config))
+        where = str(config_path)
     data = messages if isinstance(messages, str) else singer_lines(messages)
     proc = subprocess.run(
-        [sys.executable, "-m", "target_incidentio", "--config", str(config_path)],
+        [sys.executable, "-m", "target_incidentio", "--config", where, *args],
         input=data,
         capture_output=True,
         text=True,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 
 from incidentio_sandbox import Sandbox
 
@@ -189,3 +190,34 @@ def test_jobs_schedules_and_prod_secrets_from_env(pipeline: Pipeline) -> None:
     ).stdout
     assert "from the TARGET_INCIDENTIO_API_KEY variable in the environment" in listed
     assert "prod-key-from-env" not in listed
+
+
+def _dev_catalog_seed() -> dict[str, Any]:
+    """The catalog type meltano.yml's dev environment maps into, with those attribute ids."""
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    (dev,) = (env for env in project["environments"] if env["name"] == "dev")
+    (loader,) = dev["config"]["plugins"]["loaders"]
+    config = loader["config"]
+    attributes = [{"id": i, "name": n} for n, i in config["catalog_attributes"].items()]
+    return {
+        "catalog_types": [
+            {"id": config["catalog_type_id"], "name": "Service", "attributes": attributes}
+        ]
+    }
+
+
+def test_meltano_invoke_check(pipeline: Pipeline, tmp_path: Path) -> None:
+    # Meltano passes --check through with the project's config; the exit code comes back.
+    with Sandbox(port=0, seed=_dev_catalog_seed()) as sandbox:
+        run = Pipeline(pipeline.demo, pipeline.meltano, sandbox, tmp_path)
+        args = ["--environment=dev", "invoke", "target-incidentio", "--check"]
+        passed = run.demo.run_meltano(run.meltano, args, run.env, run.log)
+        assert passed.returncode == 0, passed.stdout[-6000:]
+        assert "check: all" in passed.stdout
+        assert "check passed: streams.services.catalog_attributes" in passed.stdout
+        assert {entry["method"] for entry in sandbox.journal()} == {"GET"}
+    # The demo's own sandbox holds no such type: with none configured it takes any type id,
+    # but the type it shows has no attributes, so the mapped ones fail.
+    failed = pipeline.demo.run_meltano(pipeline.meltano, args, pipeline.env, pipeline.log)
+    assert failed.returncode != 0
+    assert "is not an attribute of catalog type" in failed.stdout

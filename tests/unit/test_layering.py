@@ -62,6 +62,16 @@ FORBIDDEN = {
         "target_incidentio.operations",
     ),
     "target_incidentio/run.py": ("target_incidentio.sinks", "target_incidentio.target"),
+    # A check writes nothing: no run, no ledger, no checkpoints.
+    "target_incidentio/check.py": (
+        "target_incidentio.run",
+        "target_incidentio.ledger",
+        "target_incidentio.checkpoints",
+        "target_incidentio.responses",
+        "target_incidentio.webhook",
+        "target_incidentio.sinks",
+        "target_incidentio.target",
+    ),
     "target_incidentio/sinks.py": ("target_incidentio.target",),
     # Two distributions: the sandbox knows only incident.io's contract, and the target's
     # wheel must work without the sandbox installed.

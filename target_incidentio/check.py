@@ -1,0 +1,543 @@
+"""`target-incidentio --check`: the configuration asked of incident.io before any data flows.
+
+A wrong id is otherwise found by the first record, often at night on a schedule. Each check
+here is a pure request builder (a GET under `base_url`) and a pure judge of its answer, which
+returns findings: passed, failed (with the fix), or a note. `run_check` sends the look-ups
+through `Delivery.call`, so they are paced and retried like any call, with TLS verified, and
+logs one line per finding on stderr, then a summary.
+
+A check writes nothing: no state, no response records, no dead letters. It is a question, and
+its answer is its lines and its exit code.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import typing as t
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from target_incidentio.delivery.engine import Delivery, describe
+from target_incidentio.errors import SettingError
+from target_incidentio.operations import OPERATIONS, check_credential
+from target_incidentio.payloads.base import ApiRequest, BuildContext
+from target_incidentio.secrets import install_redaction, remove_redaction
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+
+    from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.secrets import Redactor, Secret
+    from target_incidentio.settings import CustomFieldMap, Settings, StreamSettings
+
+LOG = logging.getLogger("target-incidentio")
+
+Status = t.Literal["passed", "failed", "note"]
+_LABELS: Mapping[Status, str] = {"passed": "passed", "failed": "FAILED", "note": "note"}
+# Alert source types whose events arrive at `POST /v2/alert_events/http/{id}`.
+HTTP_SOURCE_TYPES = frozenset({"http", "http_custom"})
+# incident.io's custom field types (`CustomFieldV2.field_type`) per `custom_fields[].kind`; a
+# select field is a catalog field when it names a catalog type, else it holds options.
+FIELD_TYPES: Mapping[str, frozenset[str]] = {
+    "text": frozenset({"text"}),
+    "numeric": frozenset({"numeric"}),
+    "link": frozenset({"link"}),
+    "option": frozenset({"single_select", "multi_select"}),
+    "catalog_entry": frozenset({"single_select", "multi_select"}),
+}
+NEW_KEY = (
+    "an API key's roles are chosen when it is created: create a key in incident.io "
+    "(Settings > API keys) with {roles}, and set it as `api_key` (TARGET_INCIDENTIO_API_KEY)."
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's outcome: what was checked (a setting's path) and what was found."""
+
+    status: Status
+    subject: str
+    text: str
+
+    def line(self) -> str:
+        """The line logged for it."""
+        return f"check {_LABELS[self.status]}: {self.subject}: {self.text}"
+
+
+def passed(subject: str, text: str) -> Finding:
+    """A check that passed."""
+    return Finding("passed", subject, text)
+
+
+def failed(subject: str, text: str, fix: str) -> Finding:
+    """A check that failed, with what to do about it."""
+    return Finding("failed", subject, f"{text} Fix: {fix}")
+
+
+def note(subject: str, text: str) -> Finding:
+    """Something that could not be checked, or is worth knowing; not a failure."""
+    return Finding("note", subject, text)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a look-up got back; `status_code` is None when no HTTP answer came at all."""
+
+    status_code: int | None
+    ok: bool
+    body: t.Any
+    reason: str  # `GET /v1/identity: rejected (HTTP 401 Unauthorized): message`, redacted
+
+    @classmethod
+    def of(cls, result: DeliveryResult, body: t.Any) -> Answer:  # noqa: ANN401 - any JSON
+        """From what `Delivery.call` returned."""
+        return cls(result.status_code, result.status == "delivered", body, describe(result))
+
+    def item(self, name: str) -> dict[str, t.Any] | None:
+        """The body's `name` object (`{"alert_source": {...}}`), when it is one."""
+        value = self.body.get(name) if isinstance(self.body, dict) else None
+        return value if isinstance(value, dict) else None
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A GET a check needs, and how to judge its answer."""
+
+    request: ApiRequest
+    judge: Callable[[Answer], Iterable[Finding]]
+    subject: str  # named if the look-up cannot be made
+
+
+# -- request builders (pure) -------------------------------------------------------------------
+
+
+def lookup_request(settings: Settings, level: StreamSettings, where: str, path: str) -> ApiRequest:
+    """`GET {base_url}{path}` with the API key, drawing on its rate bucket like any call."""
+    ctx = BuildContext(
+        stream=stream_of(where),
+        key_properties=(),
+        settings=level,
+        key_rate_per_minute=settings.defaults.rate_limit_per_minute,
+        alert_rate_per_minute=settings.delivery.alert_source_rate_limit_per_minute,
+    )
+    return ApiRequest(
+        method="GET",
+        url=f"{level.base_url}{path}",
+        body=None,
+        credential=level.api_key,
+        order_key=f"check:{path}",
+        rate_scopes=ctx.api_key_scopes(),
+        records=(),
+        record_keys=(),
+        headers=level.request_headers,
+        stream=where,
+        operation="check",
+    )
+
+
+def identity_request(settings: Settings) -> ApiRequest:
+    """`GET /v1/identity`: whether the key works and its roles; also whether base_url answers."""
+    return lookup_request(settings, settings.defaults, "", "/v1/identity")
+
+
+def _path(collection: str, item_id: str) -> str:
+    return f"{collection}/{quote(item_id, safe='')}"
+
+
+# -- judges (pure) ------------------------------------------------------------------------------
+
+
+def stream_of(where: str) -> str:
+    """The stream name or glob of a level (`streams.<pattern>.`); empty at the top level."""
+    return where.removeprefix("streams.").removesuffix(".")
+
+
+def level_name(where: str) -> str:
+    """`where` as the user reads it: the top level, or the stream(s) under `streams`."""
+    if not where:
+        return "the top level"
+    pattern = stream_of(where)
+    if any(c in pattern for c in "*?["):
+        return f"streams matching `{pattern}`"
+    return f"stream `{pattern}`"
+
+
+def _refused(answer: Answer, subject: str, what: str, role: str, fix: str) -> Finding:
+    """A look-up that did not succeed: why, and what to do."""
+    if answer.status_code == 404:  # noqa: PLR2004 - HTTP status
+        return failed(subject, f"{what} does not exist in this incident.io account.", fix)
+    if answer.status_code == 403:  # noqa: PLR2004
+        return failed(
+            subject,
+            f"the API key may not read {what} ({answer.reason}), so it could not be checked.",
+            NEW_KEY.format(roles=f"`{role}` besides the roles the operations need"),
+        )
+    return failed(subject, f"{what} could not be checked: {answer.reason}.", fix)
+
+
+def judge_base_url(answer: Answer, base_url: str) -> Finding:
+    """Any HTTP answer means the host answers, over TLS that was verified (https)."""
+    how = "TLS verified" if urlsplit(base_url).scheme == "https" else "plain http on loopback"
+    if answer.status_code is not None:
+        return passed("base_url", f"{base_url} answers ({how}).")
+    if "SSLError" in answer.reason or "CERTIFICATE" in answer.reason:
+        fix = (
+            "use https://api.incident.io; if a proxy on your network re-signs TLS, point "
+            "REQUESTS_CA_BUNDLE at its CA bundle (certificate checks are never switched off)."
+        )
+        problem = f"{base_url}: its TLS certificate is not trusted ({answer.reason})."
+        return failed("base_url", problem, fix)
+    fix = "check the URL (default https://api.incident.io), DNS, proxy and firewall."
+    return failed("base_url", f"{base_url} does not answer ({answer.reason}).", fix)
+
+
+def role_needs(settings: Settings) -> tuple[dict[str, list[str]], list[Finding]]:
+    """Each role the configured operations need, with who needs it; notes for unknown roles."""
+    needs: dict[str, list[str]] = defaultdict(list)
+    notes = []
+    for where, level in settings.levels():
+        operation = OPERATIONS[level.operation]
+        if operation.credential != "api_key":
+            continue
+        if operation.roles is None:
+            notes.append(
+                note(
+                    f"{where}api_url",
+                    f"the roles an `{operation.name}` call needs depend on its endpoint "
+                    f"({level.api_url}); not checked. The scopes each endpoint needs are in "
+                    "incident.io's API reference.",
+                )
+            )
+            continue
+        for role in operation.roles:
+            needs[role].append(f"`{operation.name}` at {level_name(where)}")
+    return dict(needs), notes
+
+
+def judge_identity(answer: Answer, needs: Mapping[str, list[str]]) -> Iterator[Finding]:
+    """The key works and holds every role `needs` names."""
+    if answer.status_code == 401:  # noqa: PLR2004 - HTTP status
+        yield failed(
+            "api_key",
+            f"incident.io does not accept the API key ({answer.reason}).",
+            "check `api_key` (TARGET_INCIDENTIO_API_KEY): a key is shown once, when it is "
+            "created in incident.io (Settings > API keys); a revoked key must be replaced.",
+        )
+        return
+    identity = answer.item("identity")
+    roles = identity.get("roles") if identity else None
+    if not answer.ok or identity is None or not isinstance(roles, list):
+        why = answer.reason if not answer.ok else "no identity in the answer"
+        yield failed(
+            "api_key",
+            f"could not be checked: GET /v1/identity gave {why}.",
+            "make sure `base_url` is incident.io's API (https://api.incident.io), then retry.",
+        )
+        return
+    team_roles = set(identity.get("team_roles") or ())
+    teams = ", ".join(str(team.get("name")) for team in identity.get("teams") or ())
+    name = f'key "{identity.get("name")}"'
+    missing = {role: users for role, users in needs.items() if role not in roles}
+    for role in sorted(set(missing) & team_roles):
+        yield note(
+            "api_key",
+            f"{name} holds `{role}` only as a team role (teams: {teams or 'none'}); calls on "
+            f"what other teams own will be refused. Needed by {', '.join(missing.pop(role))}.",
+        )
+    if missing:
+        lacks = "; ".join(
+            f"`{role}` (needed by {', '.join(users)})" for role, users in sorted(missing.items())
+        )
+        wanted = ", ".join(f"`{role}`" for role in sorted({*roles, *missing}))
+        yield failed(
+            "api_key",
+            f"{name} lacks {lacks}. It holds: {', '.join(map(str, roles)) or 'no role'}.",
+            NEW_KEY.format(roles=wanted),
+        )
+        return
+    held = "; ".join(f"`{role}` for {', '.join(users)}" for role, users in sorted(needs.items()))
+    yield passed("api_key", f"{name} works" + (f" and holds {held}." if held else "."))
+
+
+def judge_alert_source(answer: Answer, where: str, level: StreamSettings) -> Iterator[Finding]:
+    """The source exists, takes HTTP events, and (when it shows it) has the configured token."""
+    source_id = level.alert_source_config_id or ""
+    subject = f"{where}alert_source_config_id"
+    found = answer.item("alert_source")
+    if not answer.ok or found is None:
+        fix = (
+            "copy the id from the HTTP source's URL in incident.io (Alerts > Sources): "
+            "https://api.incident.io/v2/alert_events/http/<id>."
+        )
+        yield _refused(answer, subject, f"alert source `{source_id}`", "viewer", fix)
+        return
+    kind, name = found.get("source_type"), found.get("name")
+    if kind not in HTTP_SOURCE_TYPES:
+        yield failed(
+            subject,
+            f"alert source `{source_id}` ({name}) is a `{kind}` source; "
+            "alert events go to HTTP sources.",
+            "create an HTTP source in incident.io (Alerts > Sources > HTTP) and use its id.",
+        )
+        return
+    yield passed(subject, f"alert source `{source_id}` ({name}) exists and takes HTTP events.")
+    yield from _judge_token(found.get("secret_token"), where, level, source_id)
+
+
+def _judge_token(shown: object, where: str, level: StreamSettings, source_id: str) -> list[Finding]:
+    token: Secret | None = level.alert_source_token
+    if token is None or not isinstance(shown, str) or not shown:
+        return []
+    subject = f"{where}alert_source_token"
+    if hmac.compare_digest(token.reveal().encode(), shown.encode()):
+        return [passed(subject, f"is the token of alert source `{source_id}`.")]
+    fix = "copy the token the source shows in incident.io (Alerts > Sources) into it."
+    return [failed(subject, f"is not the token of alert source `{source_id}`.", fix)]
+
+
+def judge_catalog_type(answer: Answer, where: str, level: StreamSettings) -> Iterator[Finding]:
+    """The type exists and every mapped attribute id is one of its schema's."""
+    type_id = level.catalog_type_id or ""
+    subject = f"{where}catalog_type_id"
+    found = answer.item("catalog_type")
+    if not answer.ok or found is None:
+        fix = (
+            "copy the id from the type's page in incident.io (Catalog) or `GET /v3/catalog_types`."
+        )
+        yield _refused(answer, subject, f"catalog type `{type_id}`", "catalog_viewer", fix)
+        return
+    name = found.get("name")
+    yield passed(subject, f"catalog type `{type_id}` ({name}) exists.")
+    schema = found.get("schema")
+    listed = schema.get("attributes") if isinstance(schema, dict) else None
+    attributes = [a for a in listed or () if isinstance(a, dict)]
+    by_id = {str(a.get("id")): str(a.get("name")) for a in attributes}
+    by_name = {name_: id_ for id_, name_ in by_id.items()}
+    listing = ", ".join(f"{n} = {i}" for i, n in by_id.items()) or "none"
+    mapping = level.catalog_attributes
+    bad = {field: attr for field, attr in mapping.items() if attr not in by_id}
+    subject = f"{where}catalog_attributes"
+    for field, attr in bad.items():
+        guess = by_name.get(attr) or by_name.get(field)
+        hint = f'"{field}": "{guess}"' if guess else f"one of the ids above for `{field}`"
+        yield failed(
+            subject,
+            f"`{field}` → `{attr}` is not an attribute of catalog type "
+            f"{name} (`{type_id}`). Its attributes (name = id): {listing}.",
+            f"use {hint}.",
+        )
+    if mapping and not bad:
+        pairs = ", ".join(f"`{field}` → {by_id[attr]}" for field, attr in mapping.items())
+        yield passed(subject, f"every attribute id is one of {name}'s: {pairs}.")
+
+
+def kind_of(field: Mapping[str, t.Any]) -> str | None:
+    """The `custom_fields[].kind` that fits an incident.io custom field, if any does."""
+    field_type = field.get("field_type")
+    if field_type in FIELD_TYPES["option"]:
+        return "catalog_entry" if field.get("catalog_type_id") else "option"
+    return next((kind for kind, types in FIELD_TYPES.items() if field_type in types), None)
+
+
+def judge_custom_field(
+    answer: Answer, where: str, index: int, mapped: CustomFieldMap
+) -> Iterator[Finding]:
+    """The field exists and `kind` fits its type."""
+    subject = f"{where}custom_fields[{index}]"
+    field_id = mapped.custom_field_id
+    found = answer.item("custom_field")
+    if not answer.ok or found is None:
+        fix = (
+            f"copy the id of the field that `{mapped.field}` should fill from incident.io "
+            "(Settings > Custom fields), or `GET /v2/custom_fields`."
+        )
+        yield _refused(answer, subject, f"custom field `{field_id}`", "viewer", fix)
+        return
+    name, field_type = found.get("name"), found.get("field_type")
+    fits = kind_of(found)
+    described = f"custom field `{field_id}` ({name}) is {field_type}"
+    if found.get("catalog_type_id"):
+        described += f" of catalog type `{found['catalog_type_id']}`"
+    if fits is None:
+        yield note(subject, f"{described}, a type the target does not know; kind not checked.")
+    elif fits != mapped.kind:
+        yield failed(
+            subject,
+            f"{described}, but its `kind` is `{mapped.kind}` (record field `{mapped.field}`).",
+            f'set "kind": "{fits}".',
+        )
+    else:
+        yield passed(subject, f"{described}: kind `{mapped.kind}` fits.")
+
+
+# -- what each level of the settings asks --------------------------------------------------------
+
+
+def settings_findings(settings: Settings) -> Iterator[Finding]:
+    """They parsed (else the target could not be built); each operation has its credential."""
+    operations = ", ".join(
+        f"`{level.operation}` ({level_name(where)})" for where, level in settings.levels()
+    )
+    yield passed("settings", f"parsed; operations: {operations}.")
+    for where, level in settings.levels():
+        error = _credential_error(level, where)
+        if error is not None:
+            yield Finding("failed", "settings", error)
+
+
+def _credential_error(level: StreamSettings, where: str) -> str | None:
+    """A dry run does not check credentials at start; a real run will."""
+    try:
+        check_credential(OPERATIONS[level.operation], level, where)
+    except SettingError as error:
+        return str(error.errors[0])
+    return None
+
+
+def level_lookups(
+    settings: Settings, where: str, level: StreamSettings
+) -> Iterator[Lookup | Finding]:
+    """The look-ups a level's operation needs (or notes where the id comes from records)."""
+    reads = OPERATIONS[level.operation].reads
+
+    def ask(path: str, judge: Callable[[Answer], Iterable[Finding]], subject: str) -> Lookup:
+        return Lookup(lookup_request(settings, level, where, path), judge, f"{where}{subject}")
+
+    if "alert_source_config_id" in reads:
+        if level.alert_source_config_id is None:
+            yield note(
+                f"{where}alert_source_config_id",
+                "not set: taken from each record's `alert_source_config_id`; not checked.",
+            )
+        else:
+            path = _path("/v2/alert_sources", level.alert_source_config_id)
+            yield ask(path, lambda a: judge_alert_source(a, where, level), "alert_source_config_id")
+    if "catalog_type_id" in reads:
+        if level.catalog_type_id is None:
+            yield note(
+                f"{where}catalog_type_id",
+                "not set: taken from each record's `catalog_type_id`; the attribute ids "
+                "are not checked.",
+            )
+        else:
+            path = _path("/v3/catalog_types", level.catalog_type_id)
+            yield ask(path, lambda a: judge_catalog_type(a, where, level), "catalog_type_id")
+    if "custom_fields" in reads:
+        for index, mapped in enumerate(level.custom_fields):
+            path = _path("/v2/custom_fields", mapped.custom_field_id)
+            judge = _custom_field_judge(where, index, mapped)
+            yield ask(path, judge, f"custom_fields[{index}]")
+
+
+def _custom_field_judge(
+    where: str, index: int, mapped: CustomFieldMap
+) -> Callable[[Answer], Iterable[Finding]]:
+    return lambda answer: judge_custom_field(answer, where, index, mapped)
+
+
+def checks(settings: Settings, ask: Callable[[ApiRequest], Answer]) -> Iterator[Finding]:
+    """Every finding, in order; `ask` sends a look-up (only GETs are ever built)."""
+    yield from settings_findings(settings)
+    identity = ask(identity_request(settings))
+    yield judge_base_url(identity, settings.defaults.base_url)
+    items = [
+        item for where, lvl in settings.levels() for item in level_lookups(settings, where, lvl)
+    ]
+    if identity.status_code is None:
+        skipped = sum(isinstance(item, Lookup) for item in items) + 1
+        yield note("check", f"{skipped} look-up(s) not made: base_url does not answer.")
+        return
+    unasked = "cannot be checked without an `api_key`."
+    if settings.defaults.api_key is not None:
+        needs, notes = role_needs(settings)
+        yield from notes
+        yield from judge_identity(identity, needs)
+        unasked = "" if identity.ok else "not checked: the API key did not pass (see `api_key`)."
+    for item in items:
+        if isinstance(item, Finding):
+            yield item
+        elif unasked:
+            yield note(item.subject, unasked)
+        else:
+            yield from item.judge(ask(item.request))
+
+
+# -- the runner -----------------------------------------------------------------------------------
+
+
+def run_check(settings: Settings, redact: Redactor) -> int:
+    """Make the look-ups, log one line per finding and a summary; 0 only if none failed."""
+    counts: dict[Status, int] = dict.fromkeys(_LABELS, 0)
+    install_redaction(redact)
+    try:
+        with Delivery(settings.delivery, on_result=lambda _: None, redact=redact) as delivery:
+            answers: dict[str, Answer] = {}
+
+            def ask(request: ApiRequest) -> Answer:
+                # The same id at several levels is asked once.
+                if request.url not in answers:
+                    answers[request.url] = Answer.of(*delivery.call(request))
+                return answers[request.url]
+
+            for finding in checks(settings, ask):
+                counts[finding.status] += 1
+                log(finding, redact)
+    finally:
+        remove_redaction(redact)
+    return summarise(counts)
+
+
+def log(finding: Finding, redact: Redactor) -> None:
+    """One line on stderr, secrets scrubbed."""
+    level = logging.ERROR if finding.status == "failed" else logging.INFO
+    LOG.log(level, "%s", redact(finding.line()))
+
+
+def report_unparsed(lines: Iterable[str]) -> int:
+    """The settings did not parse: the messages a run would stop with, as failed checks."""
+    counts: dict[Status, int] = dict.fromkeys(_LABELS, 0)
+    for line in lines:
+        counts["failed"] += 1
+        LOG.error("%s", Finding("failed", "settings", line).line())
+    LOG.error("check: nothing was looked up until the settings parse.")
+    return summarise(counts)
+
+
+def summarise(counts: Mapping[Status, int]) -> int:
+    """The summary line; the exit code."""
+    notes = f", {counts['note']} note(s)" if counts["note"] else ""
+    if counts["failed"]:
+        LOG.error(
+            "check: %d failed, %d passed%s. Fix what failed, then run --check again.",
+            counts["failed"],
+            counts["passed"],
+            notes,
+        )
+        return 1
+    LOG.info("check: all %d passed%s; the configuration is ready.", counts["passed"], notes)
+    return 0
+
+
+# -- the README's table of roles per operation -----------------------------------------------------
+
+
+def roles_table() -> str:
+    """The README's "Credentials and ids" table, from the operation table's declarations."""
+    header = (
+        "| Operation | Credential | API key roles (`GET /v1/identity`) "
+        "| Scopes (incident.io's spec) |"
+    )
+    rows = [header, "|---|---|---|---|"]
+    for operation in OPERATIONS.values():
+        if operation.credential == "alert_source_token":
+            credential = "`alert_source_token`, the alert source's own token (not the API key)"
+        else:
+            credential = "`api_key`"
+        if operation.roles is None:
+            roles = "those of the endpoint called"
+        else:
+            roles = ", ".join(f"`{role}`" for role in operation.roles) or "none"
+        rows.append(f"| `{operation.name}` | {credential} | {roles} | {operation.scopes} |")
+    return "\n".join(rows)

@@ -1,0 +1,166 @@
+"""The pure parts of `--check`: judges read incident.io's answers as the spec shapes them, the
+look-ups are GETs on the key's own rate bucket, and the README's roles table is the operations'."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from target_incidentio.check import (
+    FIELD_TYPES,
+    Answer,
+    judge_catalog_type,
+    judge_custom_field,
+    judge_identity,
+    kind_of,
+    lookup_request,
+    roles_table,
+)
+from target_incidentio.operations import parse_settings
+from target_incidentio.payloads.base import BuildContext
+from target_incidentio.settings import CUSTOM_FIELD_KINDS, CustomFieldMap
+
+ROOT = Path(__file__).parents[2]
+FULL_SPEC = Path("/work/shared/reference/incidentio-openapi.json")
+SPEC = (
+    FULL_SPEC
+    if FULL_SPEC.exists()
+    else ROOT / "sandbox" / "incidentio_sandbox" / "openapi-subset.json"
+)
+
+
+def _spec() -> dict:
+    return json.loads(SPEC.read_text(encoding="utf-8"))
+
+
+def _example(path: str) -> dict:
+    """The spec's own example answer of `GET path`."""
+    return _spec()["paths"][path]["get"]["responses"]["200"]["content"]["application/json"][
+        "example"
+    ]
+
+
+def _ok(body: dict) -> Answer:
+    return Answer(200, ok=True, body=body, reason="GET: delivered (HTTP 200 OK)")
+
+
+def test_every_field_type_of_the_spec_has_a_kind_and_every_kind_a_field_type():
+    field_types = set(
+        _spec()["components"]["schemas"]["CustomFieldV2"]["properties"]["field_type"]["enum"]
+    )
+    assert set().union(*FIELD_TYPES.values()) == field_types
+    assert set(FIELD_TYPES) == set(CUSTOM_FIELD_KINDS)
+
+
+@pytest.mark.parametrize(
+    ("field_type", "catalog_type_id", "kind"),
+    [
+        ("text", None, "text"),
+        ("numeric", None, "numeric"),
+        ("link", None, "link"),
+        ("single_select", None, "option"),
+        ("multi_select", None, "option"),
+        ("single_select", "01TYPE", "catalog_entry"),
+        ("multi_select", "01TYPE", "catalog_entry"),
+        ("timestamp", None, None),  # a type added later: not judged
+    ],
+)
+def test_kind_of_a_custom_field(field_type, catalog_type_id, kind):
+    field = {"field_type": field_type}
+    if catalog_type_id:
+        field["catalog_type_id"] = catalog_type_id
+    assert kind_of(field) == kind
+
+
+def test_the_spec_example_custom_field_is_a_catalog_field():
+    # The spec's example is a single select naming a catalog type: an entry, not an option.
+    answer = _ok(_example("/v2/custom_fields/{id}"))
+    field_id = answer.body["custom_field"]["id"]
+    as_option = list(judge_custom_field(answer, "", 0, CustomFieldMap("team", field_id, "option")))
+    assert [f.status for f in as_option] == ["failed"]
+    assert 'set "kind": "catalog_entry"' in as_option[0].text
+    fits = CustomFieldMap("team", field_id, "catalog_entry")
+    assert [f.status for f in judge_custom_field(answer, "", 0, fits)] == ["passed"]
+
+
+def test_the_spec_example_identity_holds_catalog_editor_only_for_its_teams():
+    answer = _ok(_example("/v1/identity"))
+    needs = {"catalog_editor": ["`catalog_entry` at stream `services`"]}
+    found = list(judge_identity(answer, needs))
+    assert [f.status for f in found] == ["note", "passed"]
+    assert "`catalog_editor` only as a team role (teams: Platform)" in found[0].text
+
+    needs["incident_creator"] = ["`incident` at the top level"]
+    found = list(judge_identity(answer, needs))
+    assert found[-1].status == "failed"
+    assert "lacks `incident_creator` (needed by `incident` at the top level)" in found[-1].text
+
+
+def test_an_identity_answer_that_is_not_incident_ios_fails():
+    found = list(judge_identity(_ok({"hello": "world"}), {}))
+    assert [f.status for f in found] == ["failed"]
+    assert "no identity in the answer" in found[0].text
+
+
+def test_the_spec_example_catalog_type_lists_its_attributes():
+    answer = _ok(_example("/v3/catalog_types/{id}"))
+    settings = parse_settings(
+        {
+            "api_key": "k" * 12,
+            "operation": "catalog_entry",
+            "catalog_type_id": "01FCNDV6P870EA6S7TK1DSYDG0",
+            "catalog_attributes": {"tier": "01GW2G3V0S59R238FAHPDS1R66", "team": "01OTHER"},
+        }
+    )
+    found = list(judge_catalog_type(answer, "", settings.defaults))
+    assert [f.status for f in found] == ["passed", "failed"]
+    assert "`team` → `01OTHER` is not an attribute" in found[1].text
+    assert "tier = 01GW2G3V0S59R238FAHPDS1R66" in found[1].text
+
+
+def test_a_look_up_is_a_get_on_the_keys_own_rate_bucket():
+    settings = parse_settings(
+        {
+            "api_key": "k" * 12,
+            "operation": "incident",
+            "rate_limit_per_minute": 600,
+            "request_headers": "X-Team:payments",
+            "streams": {"s": {"operation": "catalog_entry", "rate_limit_per_minute": 60}},
+        }
+    )
+    level = settings.for_stream("s")
+    request = lookup_request(settings, level, "streams.s.", "/v3/catalog_types/a%2Fb")
+    sink_ctx = BuildContext("s", (), level, key_rate_per_minute=600)
+    assert request.method == "GET"
+    assert request.body is None
+    assert request.url == "https://api.incident.io/v3/catalog_types/a%2Fb"
+    assert request.rate_scopes == sink_ctx.api_key_scopes()
+    assert [scope.per_minute for scope in request.rate_scopes] == [600, 60]
+    assert request.headers == {"X-Team": "payments"}
+    assert request.credential == settings.defaults.api_key
+
+
+def _roles_table(text: str) -> str:
+    match = re.search(
+        r"^\| Operation \| Credential \|.*?(?=\n\n|\Z)", text, flags=re.MULTILINE | re.DOTALL
+    )
+    assert match, "no roles table found"
+    return match.group(0)
+
+
+def test_the_readme_roles_table_is_the_operation_tables():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert _roles_table(readme) == roles_table(), (
+        "README's roles table is stale: python scripts/sync_settings_docs.py"
+    )
+    assert "| `catalog_entry` | `api_key` | `catalog_editor` |" in roles_table()
+    assert "| `http` | `api_key` | those of the endpoint called |" in roles_table()
+
+
+def test_the_roles_table_comparison_bites():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    edited = readme.replace("`catalog_editor` |", "`catalog_viewer` |", 1)
+    assert _roles_table(edited) != roles_table()
