@@ -13,6 +13,7 @@ import sys
 import time
 import typing as t
 
+import alert_resolution
 import concurrency
 import memory
 import overhead
@@ -27,12 +28,14 @@ FULL: list[tuple[str, Callable[[], list[Check]]]] = [
     ("ratelimit", ratelimit.run),
     ("overhead", overhead.run),
     ("memory", memory.run),
+    ("alert_resolution", alert_resolution.run),
 ]
 QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("concurrency", lambda: concurrency.run(400)),
     ("ratelimit", lambda: ratelimit.run(300)),
     ("overhead", lambda: overhead.run(4000)),
     ("memory", lambda: memory.run(2000, 20000)),
+    ("alert_resolution", lambda: alert_resolution.run(30, 10)),
 ]
 
 
