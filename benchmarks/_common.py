@@ -108,6 +108,11 @@ class SandboxProcess:
         entries: list[dict[str, t.Any]] = self._get("/_sandbox/journal")["entries"]
         return entries
 
+    def state(self) -> dict[str, t.Any]:
+        """What the sandbox holds (incidents, alerts, catalog entries, ...) and its counts."""
+        state: dict[str, t.Any] = self._get("/_sandbox/state")
+        return state
+
     def counts(self) -> dict[str, int]:
         """What the sandbox holds, by kind (catalog_entries, incidents, ...)."""
         counts: dict[str, int] = self._get("/_sandbox/state")["counts"]

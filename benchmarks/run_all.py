@@ -13,6 +13,7 @@ import sys
 import time
 import typing as t
 
+import alert_resolution
 import checkpoints
 import concurrency
 import memory
@@ -29,6 +30,7 @@ FULL: list[tuple[str, Callable[[], list[Check]]]] = [
     ("overhead", overhead.run),
     ("memory", memory.run),
     ("checkpoints", checkpoints.run),
+    ("alert_resolution", alert_resolution.run),
 ]
 QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("concurrency", lambda: concurrency.run(400)),
@@ -36,6 +38,7 @@ QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("overhead", lambda: overhead.run(4000)),
     ("memory", lambda: memory.run(2000, 20000)),
     ("checkpoints", lambda: checkpoints.run(300, 2)),
+    ("alert_resolution", lambda: alert_resolution.run(30, 10)),
 ]
 
 

@@ -17,6 +17,7 @@ import venv
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO_VERSION = "4.4.1"
@@ -27,6 +28,11 @@ SANDBOX_API_KEY = "sandbox-api-key"
 SANDBOX_ALERT_SOURCE = "01SANDBOXALERTSOURCE000000"
 SANDBOX_ALERT_TOKEN = "sandbox-alert-token"  # noqa: S105 - the sandbox's public demo token
 OUTPUT = ROOT / "output" / "demo"
+# The monitoring table: what is failing now. Between the two runs one check is fixed, so its
+# row leaves the snapshot and its alert is resolved (`resolve_missing_alerts`).
+MONITORING = ROOT / "examples" / "data" / "monitoring" / "failing_now.jsonl"
+FIXED_CHECK = "chk-db-primary-disk"
+MONITORING_TASK = ["tap-jsonl-monitoring", "target-incidentio"]
 
 
 def say(text: str = "") -> None:
@@ -121,6 +127,31 @@ def run_meltano(
     return result
 
 
+def snapshot_without(check_id: str, folder: Path) -> dict[str, str]:
+    """The monitoring table less one row, in `folder`; the environment that points the tap there.
+
+    The file in examples/ stays as it is: Meltano reads the extractor's `path` setting from
+    `TAP_JSONL_MONITORING_PATH`.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = MONITORING.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if line.strip() and json.loads(line)["check_id"] != check_id]
+    if len(kept) != len(lines) - 1:
+        msg = f"{MONITORING.name} has no single row for {check_id!r}"
+        raise ValueError(msg)
+    (folder / MONITORING.name).write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return {"TAP_JSONL_MONITORING_PATH": str(folder / "*.jsonl")}
+
+
+def resolved_alerts(journal: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The `resolved` events among `journal`'s requests."""
+    return [
+        entry["body"]
+        for entry in journal
+        if entry.get("endpoint") == "alert_event" and entry["body"].get("status") == "resolved"
+    ]
+
+
 def _tail(text: str, lines: int = 40) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
@@ -194,8 +225,12 @@ def summarize(state: dict[str, Any], journal: list[dict[str, Any]], responses: P
             if line.strip()
         ]
     lines.extend(
-        f"  {r['stream']:<10} {r['operation']:<13} {r['status']} {r['status_code']} "
-        f"{','.join(r['record_keys'])} -> {r.get('reference') or r.get('resource_id')}"
+        f"  {r['stream']:<10} {r['operation']:<16} {r['status']} {r['status_code']} "
+        + (
+            f"{','.join(r['record_keys'])} -> {r.get('reference') or r.get('resource_id')}"
+            if r["record_keys"]
+            else f"{r['method']} {urlsplit(r['url']).path} (a look-up, no record)"
+        )
         for r in records
     )
     return lines
@@ -230,6 +265,13 @@ def main(argv: list[str] | None = None) -> int:
         say(f"meltano --environment=dev run {JOB} (services, monitoring, tickets)...")
         env = meltano_env(sandbox.url, responses)
         run = run_meltano(meltano, ["--environment=dev", "run", JOB], env, log)
+        first = len(sandbox.journal())
+        if run.returncode == 0:
+            # The next scheduled run: one check was fixed, its row is gone from the table.
+            task = ["--environment=dev", "run", *MONITORING_TASK]
+            say(f"meltano {' '.join(task)}, after {FIXED_CHECK} was fixed...")
+            env.update(snapshot_without(FIXED_CHECK, OUTPUT / "monitoring-next"))
+            run = run_meltano(meltano, task, env, log)
         state, journal = sandbox.state(), sandbox.journal()
     say("Sandbox stopped.")
     if run.returncode != 0:
@@ -239,6 +281,13 @@ def main(argv: list[str] | None = None) -> int:
 
     for line in summarize(state, journal, responses):
         say(line)
+    say("")
+    say(f"== Second run: {FIXED_CHECK} left the monitoring table ==")
+    for body in resolved_alerts(journal[first:]):
+        say(
+            f"  resolved  {body['title']}  (deduplication_key {body['deduplication_key']}): "
+            "its row is gone from the monitoring table"
+        )
     listed = run_meltano(meltano, ["--environment=dev", "state", "list"], base_env, log)
     state_ids = [line for line in listed.stdout.splitlines() if line.startswith("dev:")]
     say("")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 
 from target_incidentio.delivery.engine import describe
 from target_incidentio.errors import DeliveryFailedError
+from target_incidentio.payloads.alerts import RESOLUTION
 from target_incidentio.responses import (
     JsonLinesFile,
     ResponseLog,
@@ -49,6 +50,8 @@ class StreamTally:
     calls: int = 0
     retried: int = 0
     throttled: int = 0
+    # Alerts resolved because their rows left a snapshot (`resolve_missing_alerts`).
+    resolved: int = 0
 
     def line(self, elapsed: float, *, dry_run: bool = False) -> str:
         """One human line with the achieved rate."""
@@ -64,6 +67,9 @@ class StreamTally:
         )
         if self.not_sent:
             text += f", {self.not_sent} not sent (run stopped)"
+        if self.resolved:
+            verb = "would be resolved" if dry_run else "resolved"
+            text += f", {self.resolved} alerts {verb} because their rows are gone"
         return text
 
     def add(self, other: StreamTally) -> None:
@@ -148,7 +154,9 @@ class Ledger:
             tally.calls += 1
             tally.retried += max(result.attempts - 1, 0)
             tally.throttled += result.throttled
-            if result.ok:
+            if result.ok and request.operation == RESOLUTION:
+                tally.resolved += request.record_count
+            elif result.ok:
                 tally.delivered += request.record_count
             else:
                 tally.failed += request.record_count
@@ -168,6 +176,27 @@ class Ledger:
         with self._lock:
             self._tallies[result.request.stream].calls += 1
         self._emit(response_record(result, redact=self._redact))
+
+    def log_heartbeat(self, result: DeliveryResult) -> None:
+        """The heartbeat ping: its response record and one line; it never fails the run."""
+        self._emit(response_record(result, redact=self._redact))
+        if result.ok:
+            logger.info("Heartbeat pinged: incident.io knows this run delivered everything.")
+        else:
+            logger.warning(
+                "Heartbeat ping failed (the run itself delivered everything): %s",
+                self._redact(describe(result)),
+            )
+
+    def failed(self, stream: str) -> int:
+        """Records of `stream` reported failed so far."""
+        with self._lock:
+            return self._tallies[stream].failed if stream in self._tallies else 0
+
+    def clean(self) -> bool:
+        """Every record so far confirmed: none failed, none left unsent."""
+        with self._lock:
+            return not any(tally.failed or tally.not_sent for tally in self._tallies.values())
 
     def on_skipped(self, request: ApiRequest, reason: str) -> None:
         """Records that needed no call: counted as unchanged and settled."""

@@ -31,6 +31,7 @@ from target_incidentio.payloads.incidents import (
     build_incident_update,
 )
 from target_incidentio.strategies import Strategy
+from target_incidentio.strategies.alerts import AlertSnapshot
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -53,12 +54,26 @@ def _send_as_built(_settings: StreamSettings) -> type[Strategy]:
     return Strategy
 
 
+def _alert_strategy(settings: StreamSettings) -> type[Strategy]:
+    return AlertSnapshot if settings.resolve_missing_alerts else Strategy
+
+
 def _custom_field_sources(settings: StreamSettings) -> Iterable[str]:
     return top_level(mapped.field for mapped in settings.custom_fields)
 
 
 def _catalog_attribute_sources(settings: StreamSettings) -> Iterable[str]:
     return top_level(settings.catalog_attributes)
+
+
+@dataclass(frozen=True)
+class AlsoNeeds:
+    """A per-stream setting that, when on, makes the stream need a second credential."""
+
+    setting: str
+    credential: Credential
+    # Why, for the error that says so.
+    because: str
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,8 @@ class Operation:
     reads: tuple[str, ...] = ()
     # Settings it cannot do without, each with an example for the error that says so.
     requires: tuple[tuple[str, str], ...] = ()
+    # Credentials its settings may add to `credential`.
+    also_needs: tuple[AlsoNeeds, ...] = ()
     # How a stream's calls reach incident.io, by its settings (see strategies/).
     strategy: Callable[[StreamSettings], type[Strategy]] = _send_as_built
     # Said after its name where the `operation` setting lists the operations.
@@ -115,8 +132,21 @@ OPERATIONS: dict[str, Operation] = {
             build_alert_event,
             "alert_source_token",
             places=None,
-            reads=("alert_source_config_id", "alert_source_token"),
             scopes="none: the alert source's token authenticates the event",
+            reads=(
+                "alert_source_config_id",
+                "alert_source_token",
+                "resolve_missing_alerts",
+                "alert_max_resolve_fraction",
+            ),
+            also_needs=(
+                AlsoNeeds(
+                    "resolve_missing_alerts",
+                    "api_key",
+                    "lists the alert source's firing alerts (`GET /v2/alerts`)",
+                ),
+            ),
+            strategy=_alert_strategy,
         ),
         Operation(
             "incident",
@@ -215,21 +245,30 @@ def _check_batching(
 
 
 def check_credential(operation: Operation, settings: StreamSettings, where: str) -> None:
-    """Each operation needs its own credential; refuse the run before any request."""
-    if operation.credential == "alert_source_token":
+    """Each operation needs its own credential, and a setting may add one; refuse early."""
+    set_by = f" (set by `{where.rstrip('.')}`)" if where else ""
+    _require(operation.credential, f"the `{operation.name}` operation", set_by, settings, where)
+    for rule in operation.also_needs:
+        if getattr(settings, rule.setting):
+            needed_by = f"`{where}{rule.setting}` {rule.because}, and"
+            _require(rule.credential, needed_by, "", settings, where)
+
+
+def _require(
+    credential: Credential, needed_by: str, set_by: str, settings: StreamSettings, where: str
+) -> None:
+    if credential == "alert_source_token":
         if settings.alert_source_token is None:
             raise SettingError(
                 f"{where}alert_source_token",
-                f"the `{operation.name}` operation authenticates with the alert source's own "
-                "token, and none is set.",
+                f"{needed_by} authenticates with the alert source's own token, and none is set.",
                 "copy the token from the HTTP alert source in incident.io (Alerts > Sources) "
                 "into `alert_source_token`, or choose another `operation`.",
             )
     elif settings.api_key is None:
-        set_by = f" (set by `{where.rstrip('.')}`)" if where else ""
         raise SettingError(
             "api_key",
-            f"the `{operation.name}` operation{set_by} needs an incident.io API key.",
+            f"{needed_by}{set_by} needs an incident.io API key.",
             "create one in incident.io (Settings > API keys) and set `api_key`, or "
             "TARGET_INCIDENTIO_API_KEY.",
         )

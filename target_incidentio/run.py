@@ -14,6 +14,7 @@ import typing as t
 from target_incidentio.checkpoints import Checkpoints
 from target_incidentio.delivery.engine import Delivery
 from target_incidentio.ledger import Ledger
+from target_incidentio.payloads.heartbeat import build_heartbeat_ping
 from target_incidentio.secrets import install_redaction, remove_redaction
 from target_incidentio.signals import SignalGuard
 
@@ -51,6 +52,7 @@ class Run:
         self._versions_noted: dict[str, bool] = {}
         self._strategies: dict[str, Strategy] = {}
         self._started = False
+        self._input_ended = False
         self._closed = False
 
     def warned_fields(self, stream: str) -> set[str]:
@@ -134,6 +136,10 @@ class Run:
             self.delivery.wait()
             self.ledger.check()
 
+    def failed(self, stream: str) -> int:
+        """Records of `stream` reported failed so far."""
+        return self.ledger.failed(stream)
+
     def flush_held(self) -> None:
         """Every strategy sends what it holds."""
         for strategy in self._strategies.values():
@@ -141,6 +147,7 @@ class Run:
 
     def end_streams(self) -> None:
         """End of input: every stream's snapshot is complete once its calls are confirmed."""
+        self._input_ended = True
         self.flush_held()
         self.wait()
         for strategy in self._strategies.values():
@@ -164,7 +171,26 @@ class Run:
             self.checkpoints.abandon()
         else:
             self.checkpoints.finish()
+            self._ping_heartbeat()
         self._close(raise_errors=True)
+
+    def _ping_heartbeat(self) -> None:
+        """After the final state of a run that read all its input and delivered every record.
+
+        Never after a stopped or failed run, so the heartbeat source alerts when the pipeline
+        stops running or keeps failing. A failed ping is logged, and never fails the run.
+        """
+        delivery = self.settings.delivery
+        config_id, token = delivery.heartbeat_alert_source_config_id, delivery.heartbeat_token
+        if config_id is None or token is None or not self._input_ended or not self.ledger.clean():
+            return
+        request = build_heartbeat_ping(self.settings.defaults.base_url, config_id, token)
+        try:
+            result, _ = self.delivery.call(request)
+        except Exception as error:  # noqa: BLE001 - the records are delivered whatever this is
+            LOG.warning("Heartbeat ping failed (the run itself delivered everything): %s", error)
+            return
+        self.ledger.log_heartbeat(result)
 
     def abort(self) -> None:
         """The run failed or was stopped: send nothing more, let calls under way end, close."""

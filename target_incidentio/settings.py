@@ -440,6 +440,25 @@ class StreamSettings:
         "`alert_event`: the alert source's own secret token (alert events do not use the API key).",
         per_stream=True,
     )
+    resolve_missing_alerts: bool = setting(
+        Boolean(),
+        "Resolve missing alerts",
+        "`alert_event`: the stream is a complete snapshot of what is firing now. Once every "
+        "event of the snapshot is confirmed (end of the stream, or an ACTIVATE_VERSION), each "
+        "firing alert of the alert source whose deduplication key is not in the snapshot gets "
+        "a `resolved` event. Lists alerts with the API key (default false).",
+        default=False,
+        per_stream=True,
+    )
+    alert_max_resolve_fraction: float = setting(
+        Number(zero=True, at_most=1),
+        "Most alerts resolved at once",
+        "With `resolve_missing_alerts`: if a snapshot would resolve more than this fraction of "
+        "the alert source's firing alerts, nothing is resolved and the run fails (default 0.5); "
+        "a broken source query must not resolve everything.",
+        default=0.5,
+        per_stream=True,
+    )
     incident_visibility: str = setting(
         Choice(("public", "private")),
         "Incident visibility",
@@ -549,6 +568,18 @@ class DeliverySettings:
     # Checked only: every write of the target is an idempotent create or upsert.
     load_method: str = setting(Choice(("append-only",)), sdk=True, default="append-only")
     validate_records: bool = setting(Boolean(), sdk=True, default=True)
+    heartbeat_alert_source_config_id: str | None = setting(
+        Text(),
+        "Heartbeat alert source config id",
+        "An incident.io heartbeat alert source, pinged once after each run that delivered every "
+        "record (never after a failed run or a dry run), so incident.io alerts when the "
+        "pipeline stops running.",
+    )
+    heartbeat_token: Secret | None = setting(
+        SecretText(),
+        "Heartbeat token",
+        "The heartbeat alert source's own token, sent as `Authorization: Bearer …`.",
+    )
 
 
 @dataclass(frozen=True)
@@ -917,6 +948,7 @@ def parse_settings(config: Mapping[str, t.Any], operations: Collection[str]) -> 
     for where, resolved in settings.levels():
         _check_stream(resolved, where)
     _check_outputs(settings)
+    _check_heartbeat(settings.delivery)
     return settings
 
 
@@ -953,6 +985,25 @@ def _check_api_url(settings: StreamSettings, where: str) -> None:
         )
     if any(not name.strip() for name in template_fields(api_url)):
         raise SettingError(where, "has an empty `{}` placeholder.")
+
+
+def _check_heartbeat(delivery: DeliverySettings) -> None:
+    """The heartbeat needs its source and its token; one without the other does nothing."""
+    config_id, token = delivery.heartbeat_alert_source_config_id, delivery.heartbeat_token
+    if token is not None and config_id is None:
+        raise SettingError(
+            "heartbeat_alert_source_config_id",
+            "`heartbeat_token` is set but there is no heartbeat source to ping.",
+            "copy the id from the heartbeat alert source's ping URL in incident.io "
+            "(`/v2/heartbeat/<id>/ping`), or remove `heartbeat_token`.",
+        )
+    if config_id is not None and token is None and not delivery.dry_run:
+        raise SettingError(
+            "heartbeat_token",
+            "the heartbeat source is set but its token is not.",
+            "copy the token of the heartbeat alert source in incident.io (Alerts > Sources) "
+            "into `heartbeat_token`, or TARGET_INCIDENTIO_HEARTBEAT_TOKEN.",
+        )
 
 
 def _check_outputs(settings: Settings) -> None:

@@ -192,10 +192,12 @@ class TargetIncidentIO(Target):
     @override
     def process_endofpipe(self) -> None:
         super().process_endofpipe()  # drain_all: partial batches go out
-        if self._run is not None:
-            with self._run.signals.deferred():
-                self._run.end_streams()
-                self._run.finish()
+        # With no input at all the run starts here if a heartbeat must say the pipeline ran.
+        if self._run is not None or self.settings.delivery.heartbeat_alert_source_config_id:
+            run = self.run
+            with run.signals.deferred():
+                run.end_streams()
+                run.finish()
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # pragma: no cover

@@ -68,9 +68,21 @@ def _load_spec(path: Path) -> dict[str, t.Any]:
                 for parameter in operation.get("parameters") or ():
                     if parameter.get("style") == "deepObject":
                         parameter.setdefault("explode", True)
+                        _one_value_per_pair(parameter["schema"])
     # Judge the path only, so requests to a sandbox or a custom base_url validate too.
     spec["servers"] = [{"url": "/"}]
     return spec
+
+
+def _one_value_per_pair(schema: dict[str, t.Any]) -> None:
+    """`status[one_of]=a&status[one_of]=b` is the array `{"one_of": ["a", "b"]}`.
+
+    openapi-core reads each pair as a plain string and then refuses it as "not an array", so
+    each value is judged as one item of the array the spec declares.
+    """
+    values = schema.get("additionalProperties")
+    if isinstance(values, dict) and values.get("type") == "array" and "items" in values:
+        schema["additionalProperties"] = values["items"]
 
 
 def _describe(error: Exception) -> str:

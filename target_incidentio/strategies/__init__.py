@@ -39,6 +39,10 @@ class Outlet(t.Protocol):
         """Block until every call submitted so far has ended."""
         ...
 
+    def failed(self, stream: str) -> int:
+        """Records of `stream` reported failed so far (under `on_error: continue`)."""
+        ...
+
 
 class Strategy:
     """Send each call as it is built; nothing to flush, nothing to do at the end."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
-from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import pytest
 import yaml
@@ -64,9 +64,11 @@ class Pipeline:
             {"MELTANO_DATABASE_URI": f"sqlite:///{tmp / 'meltano.db'}"},
         )
 
-    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         result: subprocess.CompletedProcess[str] = self.demo.run_meltano(
-            self.meltano, list(args), self.env, self.log
+            self.meltano, list(args), {**self.env, **(env or {})}, self.log
         )
         assert result.returncode == 0, (
             f"meltano {' '.join(args)} exited {result.returncode}:\n{result.stdout[-6000:]}"
@@ -91,36 +93,34 @@ def journal_bodies(sandbox: Sandbox, endpoint: str) -> list[dict[str, Any]]:
     return [e["body"] for e in sandbox.journal() if e["endpoint"] == endpoint]
 
 
+def assert_spec_valid(journal: list[dict[str, Any]], openapi_validator: Any) -> None:
+    """Every request answered 2xx, met incident.io's spec, and carried no internal column."""
+    assert journal
+    for entry in journal:
+        assert entry["status"] in (200, 201, 202), entry
+        query = f"?{urlencode(entry['query'])}" if entry["query"] else ""
+        url = f"https://api.incident.io{entry['path']}{query}"
+        openapi_validator(entry["method"], url, entry["body"])
+        sent = json.dumps(entry["body"])
+        assert not any(column in sent for column in INTERNAL), sent
+
+
 def check_delivery(sandbox: Sandbox, openapi_validator: Any) -> None:
     """What the sandbox holds matches examples/ data, mapped as meltano.yml says."""
     state = sandbox.state()
     journal = sandbox.journal()
-    assert journal
-    for entry in journal:
-        assert entry["status"] in (200, 201, 202), entry
-        openapi_validator(entry["method"], f"https://api.incident.io{entry['path']}", entry["body"])
-        sent = json.dumps(entry["body"])
-        assert not any(column in sent for column in INTERNAL), sent
+    assert_spec_valid(journal, openapi_validator)
 
-    # Monitoring rows: one alert per check id; its events follow the rows' order.
-    expected: dict[str, list[str]] = defaultdict(list)
-    for row in sorted(rows("monitoring"), key=lambda r: r["observed_at"]):
-        expected[row["check_id"]].append("resolved" if row["state"] == "OK" else "firing")
+    # Monitoring: a snapshot of what is failing now, one firing alert per row, none resolved.
+    checks = {row["check_id"]: row for row in rows("monitoring")}
     alerts = {a["deduplication_key"]: a for a in state["alerts"]}
-    assert set(alerts) == set(expected)
-    for check_id, statuses in expected.items():
-        in_order = [
-            b["status"]
-            for b in journal_bodies(sandbox, "alert_event")
-            if b["deduplication_key"] == check_id
-        ]
-        assert in_order[: len(statuses)] == statuses, check_id
-        assert alerts[check_id]["status"] == statuses[-1], check_id
-    assert {a["deduplication_key"] for a in state["alerts"] if a["status"] == "resolved"} == {
-        c for c, s in expected.items() if s[-1] == "resolved"
-    }
+    assert set(alerts) == set(checks)
+    assert {a["status"] for a in alerts.values()} == {"firing"}
     for body in journal_bodies(sandbox, "alert_event"):
-        assert body["title"].startswith(body["metadata"]["service"] + ": ")
+        check = checks[body["deduplication_key"]]
+        assert body["status"] == "firing"
+        assert body["title"] == f"{check['service']}: {check['check_name']}"
+        assert body["metadata"]["state"] == check["state"]
 
     # Tickets: one incident each, keyed by ticket id.
     tickets = rows("tickets")
@@ -174,6 +174,36 @@ def test_meltano_run_delivers_and_reruns_without_duplicates(
     assert {a["id"]: a["status"] for a in second["alerts"]} == {
         a["id"]: a["status"] for a in first["alerts"]
     }
+
+
+def test_a_fixed_check_leaves_the_snapshot_and_its_alert_resolves(
+    pipeline: Pipeline, openapi_validator: Any, tmp_path: Path
+) -> None:
+    # The demo's second run: the monitoring table without the row of the check that was fixed.
+    sandbox = pipeline.sandbox
+    demo = pipeline.demo
+    pipeline("--environment=dev", "run", *demo.MONITORING_TASK)
+    before = len(sandbox.journal())
+    fixed = demo.snapshot_without(demo.FIXED_CHECK, tmp_path / "next")
+    pipeline("--environment=dev", "run", *demo.MONITORING_TASK, env=fixed)
+
+    journal = sandbox.journal(since=before)
+    assert_spec_valid(journal, openapi_validator)
+    check = {row["check_id"]: row for row in rows("monitoring")}[demo.FIXED_CHECK]
+    assert demo.resolved_alerts(journal) == [
+        {
+            "title": f"{check['service']}: {check['check_name']}",
+            "status": "resolved",
+            "deduplication_key": demo.FIXED_CHECK,
+        }
+    ]
+    alerts = {a["deduplication_key"]: a["status"] for a in sandbox.state()["alerts"]}
+    assert alerts.pop(demo.FIXED_CHECK) == "resolved"
+    assert set(alerts.values()) == {"firing"}
+    logged = [json.loads(line) for line in pipeline.responses.read_text().splitlines()]
+    assert [r["record_keys"] for r in logged if r["operation"] == "alert_resolution"] == [
+        [f"deduplication_key={demo.FIXED_CHECK!r}"]
+    ]
 
 
 def test_jobs_schedules_and_prod_secrets_from_env(pipeline: Pipeline) -> None:

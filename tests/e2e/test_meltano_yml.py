@@ -22,7 +22,7 @@ KINDS = {
     "object": "object",
     "array": "array",
 }
-SECRETS = {"api_key", "alert_source_token", "response_webhook_headers"}
+SECRETS = {"api_key", "alert_source_token", "response_webhook_headers", "heartbeat_token"}
 
 
 @pytest.fixture(scope="module")

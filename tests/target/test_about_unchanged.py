@@ -15,6 +15,10 @@ BEFORE = Path(__file__).parent / "data" / "about-before-redesign.json"
 ADDED = {
     "response_webhook_timeout": 30,  # issue 9: the webhook's time budget after the last call
     "state_interval": 5,  # issue 10: STATE as calls are confirmed
+    "resolve_missing_alerts": False,  # issue 13: resolve alerts whose rows left a snapshot
+    "alert_max_resolve_fraction": 0.5,  # issue 13: the guard against resolving everything
+    "heartbeat_alert_source_config_id": None,  # issue 13: ping after a run that delivered all
+    "heartbeat_token": None,  # issue 13: the heartbeat source's token
 }
 
 
@@ -22,10 +26,19 @@ def _settings(document: dict) -> dict:
     return document["settings"]["properties"]
 
 
+def _per_stream(settings: dict) -> dict:
+    return settings["streams"]["additionalProperties"]["properties"]
+
+
 def test_same_settings_and_defaults_as_before_the_redesign():
     before, now = _settings(json.loads(BEFORE.read_text())), _settings(json.loads(about("json")))
     assert set(now) - set(before) == set(ADDED)
     assert set(before) - set(now) == set()
+    # An added per-stream setting is listed under `streams` too; nothing else changed there.
+    added_per_stream = set(_per_stream(now)) - set(_per_stream(before))
+    assert added_per_stream <= set(ADDED)
+    for name in added_per_stream:
+        del _per_stream(now)[name]
     for name, schema in before.items():
         assert now[name] == schema, f"{name} changed"
     for name, default in ADDED.items():
