@@ -91,6 +91,7 @@ class StreamWriter:
             settings=self.settings,
             key_rate_per_minute=target.settings.defaults.rate_limit_per_minute,
             alert_rate_per_minute=target.settings.delivery.alert_source_rate_limit_per_minute,
+            schema_fields=frozenset(schema.get("properties") or ()) or None,
         )
         self._warned_unplaced = self.run.warned_fields(stream_name)
         make = self.operation.strategy(self.settings)
@@ -133,7 +134,7 @@ class StreamWriter:
             path += [n for n in t.cast("list[str]", required) if n not in problem.instance][:1]
         return RecordError(
             stream=self.stream,
-            record_key=record_key(record, self.key_properties),
+            record_key=record_key(record, self.key_properties, self.ctx.schema_fields),
             field=".".join(path) or None,
             problem=f"breaks the stream's schema: {problem.message}.",
             hint="fix the record at the source, convert it with stream_maps, or set "
