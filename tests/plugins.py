@@ -20,17 +20,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = ROOT / ".venv-plugins"
 
-TAP_JSONL = "tap-jsonl==0.3.1"
-TARGET_JSONL = "target-jsonl==0.1.4"
-TARGET_DUCKDB = "target-duckdb==0.8.0"
+TAP_JSONL = ("tap-jsonl==0.3.1",)
+TARGET_JSONL = ("target-jsonl==0.1.4",)
+# target-duckdb 0.8.0 loads through `COPY ... FROM file.csv` with DuckDB 1.1's CSV defaults;
+# DuckDB 2's sniffer takes the first row for a header and drops it, so pin the DuckDB of
+# its day.
+TARGET_DUCKDB = ("target-duckdb==0.8.0", "duckdb==1.1.3")
 
 
 class Plugin:
     """One installed plugin: its executable and its venv's Python."""
 
-    def __init__(self, spec: str, executable: str) -> None:
-        self.spec = spec
-        self.venv = PLUGINS / spec.replace("==", "-")
+    def __init__(self, requirements: tuple[str, ...], executable: str) -> None:
+        self.requirements = requirements
+        self.spec = " ".join(requirements)
+        self.venv = PLUGINS / requirements[0].replace("==", "-")
         bin_dir = self.venv / ("Scripts" if os.name == "nt" else "bin")
         self.executable = bin_dir / executable
         self.python = bin_dir / "python"
@@ -50,7 +54,7 @@ class Plugin:
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
-                self.spec,
+                *self.requirements,
             ],
             check=True,
             capture_output=True,
@@ -84,13 +88,13 @@ class Plugin:
         return result
 
 
-def require(spec: str, executable: str) -> Plugin:
+def require(requirements: tuple[str, ...], executable: str) -> Plugin:
     """The plugin, installed if need be; the test is skipped if PyPI cannot provide it."""
-    plugin = Plugin(spec, executable)
+    plugin = Plugin(requirements, executable)
     if not plugin.installed():
         try:
             plugin.install()
         except (OSError, subprocess.SubprocessError) as error:
             detail = getattr(error, "stderr", b"") or b""
-            pytest.skip(f"{spec} cannot be installed here: {error} {detail.decode()[-500:]}")
+            pytest.skip(f"{plugin.spec} cannot be installed here: {error} {detail.decode()[-500:]}")
     return plugin
