@@ -82,9 +82,19 @@ def canonical(value: t.Any) -> str:  # noqa: ANN401 - any JSON value
 
 
 def without_nulls(value: t.Any) -> t.Any:  # noqa: ANN401 - any JSON value
-    """`value` with every null object member dropped, at any depth (array items stay put)."""
+    """`value` without the object members that say nothing, at any depth.
+
+    Such a member is null, or an object holding nothing else (`{"env": null}`, `{}`): a
+    column a tap adds later arrives that way in the rows it does not fill. Array items
+    keep their places.
+    """
     if isinstance(value, dict):
-        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+        kept = {}
+        for name, item in value.items():
+            inner = without_nulls(item)
+            if inner is not None and inner != {}:
+                kept[name] = inner
+        return kept
     if isinstance(value, list):
         return [without_nulls(item) for item in value]
     return value
@@ -97,10 +107,10 @@ def content_hash(
 ) -> str:
     """Hash of what a row says, the same however the tap happens to spell the row.
 
-    Left out: `_sdc_*` metadata (it changes on every run), the `ignore` fields, null members
-    (a null field and an absent one say the same, so a column added to the tap's schema
-    changes nothing) and, when `fields` (the stream's schema properties) is given, fields
-    outside it.
+    Left out: `_sdc_*` metadata (it changes on every run), the `ignore` fields, members that
+    say nothing (see `without_nulls`: a null field and an absent one say the same, so a
+    column added to the tap's schema changes nothing) and, when `fields` (the stream's
+    schema properties) is given, fields outside it.
     """
     skipped = set(ignore)
     kept = {

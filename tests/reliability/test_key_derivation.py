@@ -111,6 +111,10 @@ def test_null_and_absent_are_the_same_at_any_depth(record, nested):
     with_null = {**record, "f_obj": {"kept": 1, nested: None}, "f_list": [{nested: None}]}
     without = {**record, "f_obj": {"kept": 1}, "f_list": [{}]}
     assert _key(with_null, key_properties=()) == _key(without, key_properties=())
+    # An object holding nothing but nulls says nothing either.
+    assert _key({**without, "f_new": {nested: None}}, key_properties=()) == _key(
+        without, key_properties=()
+    )
     # A null array item holds a place: it is not dropped.
     assert _key({**without, "f_list": [None, 1]}, key_properties=()) != _key(
         {**without, "f_list": [1]}, key_properties=()
