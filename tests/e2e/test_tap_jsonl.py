@@ -310,3 +310,41 @@ def test_a_column_added_to_a_keyless_stream_opens_no_second_incident(tap_jsonl, 
     keys = [e["body"]["idempotency_key"] for e in sandbox.journal()]
     assert len(keys) == 5
     assert len(set(keys)) == 3
+
+
+def test_a_keyless_stream_gets_its_identity_from_the_targets_stream_map(
+    tap_jsonl, sandbox, tmp_path
+):
+    """The README's advice, with a tap we did not write: `__key_properties__` on the target.
+
+    tap-jsonl (an SDK tap) ignores `table-key-properties` set in the catalog's metadata, as
+    Meltano's `metadata` extra would set it; the README says so, this checks it still holds.
+    """
+    folder = tmp_path / "data" / "reports"
+    write_rows(folder, "export.jsonl", [{"report_id": "R-1", "name": "Checkout down"}])
+    config = {"path": str(folder / "*.jsonl"), "stream_name": "reports", "primary_keys": []}
+    catalog = json.loads(tap_jsonl.run(config, tmp_path, args=("--discover",)).stdout)
+    (root,) = [m for m in catalog["streams"][0]["metadata"] if m["breadcrumb"] == []]
+    root["metadata"]["table-key-properties"] = ["report_id"]
+    catalog_path = tmp_path / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog))
+    announced = tap_jsonl.run(config, tmp_path, args=("--catalog", str(catalog_path))).stdout
+    assert json.loads(announced.splitlines()[0])["key_properties"] == []
+
+    target = sandbox_config(
+        sandbox,
+        tmp_path,
+        operation="incident",
+        stream_maps={"reports": {"__key_properties__": ["report_id"]}},
+    )
+    first = tap_messages(tap_jsonl, tmp_path, folder, stream="reports", keys=[], batch=True)
+    assert run_cli(target, first, tmp_path).returncode == 0
+    # The report's content changed since: without a key it would be a new row.
+    write_rows(folder, "export.jsonl", [{"report_id": "R-1", "name": "Checkout down since 09:00"}])
+    second = tap_messages(tap_jsonl, tmp_path, folder, stream="reports", keys=[], batch=True)
+    run = run_cli(target, second, tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    keys = {e["body"]["idempotency_key"] for e in sandbox.journal()}
+    assert len(sandbox.journal()) == 2
+    assert len(keys) == 1
+    assert len(sandbox.state()["incidents"]) == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from reliability_helpers import base_config
-from support import record, run_cli, schema, state
+from support import read_jsonl, record, run_cli, schema, state
 
 BEFORE = {"name": {"type": "string"}, "title": {"type": "string"}, "summary": {"type": "string"}}
 AFTER = {**BEFORE, "team": {"type": ["string", "null"]}, "tags": {"type": ["object", "null"]}}
@@ -77,3 +77,32 @@ def test_a_value_in_the_new_column_is_a_new_row(sandbox, tmp_path, outputs, valu
     assert run.returncode == 0, run.stderr[-3000:]
     assert len({e["body"]["idempotency_key"] for e in sandbox.journal()}) == 2
     assert len(sandbox.state()["incidents"]) == 2
+
+
+def test_a_key_set_by_a_stream_map_gives_a_keyless_stream_its_identity(sandbox, tmp_path, outputs):
+    """`__key_properties__` (the SDK's stream maps, on the target): any tap, stable keys."""
+    config = base_config(
+        sandbox,
+        tmp_path,
+        operation="incident",
+        stream_maps={"reports": {"__key_properties__": ["ref"]}},
+    )
+    props = {**AFTER, "ref": {"type": "string"}}
+    messages = [
+        schema("reports", props, []),
+        record("reports", {**ROW, "ref": "R-1"}),
+        # The same report, its content since changed: the same incident.
+        record("reports", {**ROW, "ref": "R-1", "summary": "5xx on /pay, since 09:00"}),
+        record("reports", {**ROW, "ref": "R-2"}),
+    ]
+    run = run_cli(config, messages, tmp_path)
+    outputs.add(run.stdout, run.stderr)
+    assert run.returncode == 0, run.stderr[-3000:]
+    keys = [e["body"]["idempotency_key"] for e in sandbox.journal()]
+    assert len(keys) == 3
+    assert len(set(keys)) == 2
+    assert len(sandbox.state()["incidents"]) == 2
+    responses = read_jsonl(tmp_path / "responses.jsonl")
+    assert sorted(k for r in responses for k in r["record_keys"]) == ["ref='R-1'"] * 2 + [
+        "ref='R-2'"
+    ]
