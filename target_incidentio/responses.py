@@ -46,8 +46,8 @@ RESPONSE_SCHEMA: dict[str, t.Any] = {
         "record_keys": {"type": "array", "items": {"type": "string"}},
         "resource_id": _STRING,
         "reference": _STRING,
-        # The JSON object incident.io answered with (cut to a bounded size: see
-        # `response_text`); null when the answer was anything else, or there was none.
+        # The JSON object incident.io answered with; null when there was no answer or it was
+        # anything else (then see `response_text`).
         "response": {"type": ["object", "null"]},
         # Any other answer as text: not JSON, a JSON array or scalar, or a body that was too
         # long or held a secret (then cut, secrets masked).
