@@ -1,7 +1,9 @@
 """The response stream: one record per API call, written as JSON lines or Singer messages.
 
 Response records are the user's audit trail (and the Nexla "response webhook" payload),
-so they carry everything needed to tell what happened to each record, and no secret.
+so they carry everything needed to tell what happened to each record, and no secret. Every
+field has a JSON-schema type and `call_id` is the stream's key, so that a SQL target (which
+drops an untyped column and upserts by key) loads the Singer form whole.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import typing as t
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,12 +22,15 @@ if t.TYPE_CHECKING:
     from target_incidentio.errors import RecordError
 
 RESPONSE_STREAM = "incidentio_responses"
+RESPONSE_KEY = "call_id"
 
 _STRING = {"type": ["string", "null"]}
 _INTEGER = {"type": ["integer", "null"]}
 RESPONSE_SCHEMA: dict[str, t.Any] = {
     "type": "object",
     "properties": {
+        # Unique per response record: the stream's key property.
+        RESPONSE_KEY: {"type": "string"},
         "stream": {"type": "string"},
         "operation": {"type": "string"},
         # Null for a record that never became a call (status `invalid`).
@@ -40,7 +46,12 @@ RESPONSE_SCHEMA: dict[str, t.Any] = {
         "record_keys": {"type": "array", "items": {"type": "string"}},
         "resource_id": _STRING,
         "reference": _STRING,
-        "response": {},
+        # The JSON object incident.io answered with; null when there was no answer or it was
+        # anything else (then see `response_text`).
+        "response": {"type": ["object", "null"]},
+        # Any other answer as text: not JSON, a JSON array or scalar, or a body that was too
+        # long or held a secret (then cut, secrets masked).
+        "response_text": _STRING,
         "error": {
             "type": ["object", "null"],
             "properties": {
@@ -74,8 +85,19 @@ def _resource(body: t.Any) -> tuple[str | None, str | None]:  # noqa: ANN401 - a
     return (str(dedup) if dedup else None), None
 
 
+def _answer(body: t.Any) -> tuple[dict[str, t.Any] | None, str | None]:  # noqa: ANN401 - any JSON
+    """The body as `response` (a JSON object) or as `response_text` (anything else)."""
+    if body is None or isinstance(body, dict):
+        return body, None
+    if isinstance(body, str):
+        return None, body
+    return None, json.dumps(body, ensure_ascii=False, default=str)
+
+
 def _finish(record: dict[str, t.Any], redact: Callable[[str], str]) -> dict[str, t.Any]:
-    # One pass over the serialised record scrubs secrets wherever they might hide.
+    # A fresh id per response record, then one pass over the serialised record scrubs
+    # secrets wherever they might hide.
+    record = {RESPONSE_KEY: uuid.uuid4().hex, **record}
     return t.cast("dict[str, t.Any]", json.loads(redact(json.dumps(record, default=str))))
 
 
@@ -94,6 +116,7 @@ def response_record(result: DeliveryResult, *, redact: Callable[[str], str]) -> 
                 for d in result.error.details
             ],
         }
+    response, response_text = _answer(result.response_body)
     record = {
         "stream": request.stream,
         "operation": request.operation,
@@ -109,7 +132,8 @@ def response_record(result: DeliveryResult, *, redact: Callable[[str], str]) -> 
         "record_keys": list(request.record_keys),
         "resource_id": resource_id,
         "reference": reference,
-        "response": result.response_body,  # delivery already cut it to a bounded size
+        "response": response,  # delivery already cut it to a bounded size
+        "response_text": response_text,
         "error": error,
         "sent_at": result.sent_at.isoformat(),
     }
@@ -136,6 +160,7 @@ def invalid_record(
         "resource_id": None,
         "reference": None,
         "response": None,
+        "response_text": None,
         "error": {
             "type": "invalid_record",
             "message": str(error),
@@ -182,7 +207,7 @@ class ResponseLog:
                     "type": "SCHEMA",
                     "stream": RESPONSE_STREAM,
                     "schema": RESPONSE_SCHEMA,
-                    "key_properties": [],
+                    "key_properties": [RESPONSE_KEY],
                 }
             )
 

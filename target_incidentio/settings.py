@@ -829,6 +829,12 @@ def check_url(setting: str, url: str) -> str:
         )
     if parts.username or parts.password:
         raise SettingError(setting, "credentials in the URL are not allowed.", "use `api_key`.")
+    try:
+        parts.port  # noqa: B018 - read for its check: urllib raises on a port that is no number
+    except ValueError:
+        raise SettingError(
+            setting, f"{url!r} has a port that is not a number.", "write e.g. `https://host:8443`."
+        ) from None
     return url.rstrip("/") if setting.endswith("base_url") else url
 
 

@@ -13,12 +13,13 @@ import typing as t
 from dataclasses import replace
 
 from jsonschema import FormatChecker
+from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.sinks import BatchSink, RecordSink, Sink
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 from typing_extensions import override
 
-from target_incidentio.errors import RecordError
+from target_incidentio.errors import DeliveryFailedError, RecordError
 from target_incidentio.operations import OPERATIONS
 from target_incidentio.payloads.base import BuildContext
 from target_incidentio.payloads.fields import record_key
@@ -91,6 +92,7 @@ class StreamWriter:
             settings=self.settings,
             key_rate_per_minute=target.settings.defaults.rate_limit_per_minute,
             alert_rate_per_minute=target.settings.delivery.alert_source_rate_limit_per_minute,
+            schema_fields=frozenset(schema.get("properties") or ()) or None,
         )
         self._warned_unplaced = self.run.warned_fields(stream_name)
         make = self.operation.strategy(self.settings)
@@ -98,14 +100,41 @@ class StreamWriter:
         self._logger = target.logger
 
     def accept(self, record: dict[str, t.Any]) -> int | None:
-        """The record's sequence number if it meets its schema; else it is reported, None."""
+        """The record's sequence number, or None when it is reported instead.
+
+        A record that lacks a key property or breaks its schema is reported, and `on_error`
+        decides what that means.
+        """
         (sequence,) = self.run.admit()
+        keyless = self._without_key(record)
+        if keyless is not None:
+            try:
+                self.run.report_invalid(keyless, self.operation.name, iter([(sequence, record)]))
+            except DeliveryFailedError as stop:
+                # The SDK's own error for this case (its standard tests expect it), our words.
+                raise MissingKeyPropertiesError(str(stop)) from stop
+            return None
         problem = self.validator.first_error(record) if self.validator is not None else None
         if problem is None:
             return sequence
         error = self._invalid(record, problem)
         self.run.report_invalid(error, self.operation.name, iter([(sequence, record)]))
         return None
+
+    def _without_key(self, record: dict[str, t.Any]) -> RecordError | None:
+        """A record lacking one of the stream's key properties (the SDK would stop the run)."""
+        missing = [name for name in self.key_properties if name not in record]
+        if not missing:
+            return None
+        return RecordError(
+            stream=self.stream,
+            record_key=record_key(record, (), self.ctx.schema_fields),
+            field=missing[0],
+            problem=f"lacks key property '{missing[0]}' (the stream's key properties: "
+            f"{', '.join(self.key_properties)}), which names the record in incident.io.",
+            hint="fix the record at the source, fill the field with stream_maps, or set "
+            "`on_error: continue` to send the rest and keep this one in `dead_letter_path`.",
+        )
 
     def send(self, records: list[dict[str, t.Any]], sequences: Sequence[int]) -> None:
         """Build one call for `records` and submit it (blocks only while delivery is full)."""
@@ -133,7 +162,7 @@ class StreamWriter:
             path += [n for n in t.cast("list[str]", required) if n not in problem.instance][:1]
         return RecordError(
             stream=self.stream,
-            record_key=record_key(record, self.key_properties),
+            record_key=record_key(record, self.key_properties, self.ctx.schema_fields),
             field=".".join(path) or None,
             problem=f"breaks the stream's schema: {problem.message}.",
             hint="fix the record at the source, convert it with stream_maps, or set "
@@ -178,6 +207,10 @@ class _CallSink(Sink):
     @override
     def _validate_and_parse(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
         return record  # see docs/sdk.md: values are sent as the tap wrote them
+
+    @override
+    def _singer_validate_message(self, record: dict[str, t.Any]) -> None:
+        """Missing key properties are `StreamWriter.accept`'s to report (see docs/sdk.md)."""
 
     @override
     def activate_version(self, new_version: int) -> None:

@@ -60,6 +60,9 @@ class BuildContext:
     key_rate_per_minute: float = 1200.0
     # An alert source's own bucket size (the top-level `alert_source_rate_limit_per_minute`).
     alert_rate_per_minute: float = 120.0
+    # The stream's schema properties; a content-derived key reads only these. None: the
+    # schema declares none, so every field counts.
+    schema_fields: frozenset[str] | None = None
 
     def api_key_scopes(self) -> tuple[RateScope, ...]:
         """Buckets of a call made with the API key, plus the stream's cap if it set one."""

@@ -16,11 +16,11 @@ from target_incidentio.errors import RecordError
 from target_incidentio.payloads.base import ApiRequest, BuildContext, RateScope
 from target_incidentio.payloads.fields import (
     derive_key,
-    exclude,
     key_values,
     lookup,
     plain_json,
     record_key,
+    sendable,
 )
 from target_incidentio.urls import endpoint_url
 
@@ -56,7 +56,7 @@ def stream_map_hint(stream: str, field: str, expression: str) -> str:
 
 @dataclass(frozen=True)
 class Record:
-    """One record being built, after `exclude_attributes`; knows how to name itself in errors."""
+    """One record being built, as it may be sent (see `sendable`); names itself in errors."""
 
     data: dict[str, t.Any]
     original: dict[str, t.Any]
@@ -73,17 +73,19 @@ class Record:
             raise ValueError(msg)
         original = records[0]
         return cls(
-            data=exclude(original, ctx.settings.exclude_attributes),
+            data=sendable(original, ctx),
             original=original,
             ctx=ctx,
-            key=record_key(original, ctx.key_properties),
+            key=record_key(original, ctx.key_properties, ctx.schema_fields),
         )
 
     def derived_key(self, purpose: str, ignore: Iterable[str] = ()) -> str:
         """A deterministic key from the record as it came in.
 
         The input record, not the one after `exclude_attributes`: excluding a key property
-        from what is sent must not change which incident or alert a record reaches.
+        from what is sent must not change which incident or alert a record reaches. Without
+        key properties only the schema's fields count, nulls as absent, so that a column the
+        tap adds later does not change the key.
         """
         return derive_key(
             purpose=purpose,
@@ -91,6 +93,7 @@ class Record:
             key_properties=self.ctx.key_properties,
             record=self.original,
             ignore=ignore,
+            fields=self.ctx.schema_fields,
         )
 
     def key_values(self) -> list[t.Any] | None:

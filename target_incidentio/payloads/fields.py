@@ -13,22 +13,49 @@ from urllib.parse import quote
 from target_incidentio.errors import RecordError
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Collection, Iterable, Sequence
+
+    from target_incidentio.payloads.base import BuildContext
 
 SDC_PREFIX = "_sdc_"
+# Placeholder values that would move a URL path up or nowhere instead of naming one segment.
+DOT_SEGMENTS = (".", "..")
 
 
 def exclude(record: dict[str, t.Any], paths: Iterable[str]) -> dict[str, t.Any]:
-    """Return a copy of `record` without the (dotted) paths; missing paths are ignored."""
+    """Return a copy of `record` without the (dotted) paths; missing paths are ignored.
+
+    A path reaches through arrays of objects: `lines.secret` drops `secret` from every
+    element of `lines`.
+    """
     result = copy.deepcopy(record)
     for path in paths:
-        *parents, leaf = path.split(".")
-        node: t.Any = result
-        for part in parents:
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, dict):
-            node.pop(leaf, None)
+        _drop(result, path.split("."))
     return result
+
+
+def _drop(node: t.Any, parts: list[str]) -> None:  # noqa: ANN401 - any JSON value
+    if isinstance(node, list):
+        for item in node:
+            _drop(item, parts)
+    elif isinstance(node, dict):
+        head, *rest = parts
+        if rest:
+            _drop(node.get(head), rest)
+        else:
+            node.pop(head, None)
+
+
+def sendable(record: dict[str, t.Any], ctx: BuildContext) -> dict[str, t.Any]:
+    """What of a record may leave the machine.
+
+    Not `exclude_attributes`, and no `_sdc_*` field (a tap's own too, such as tap-jsonl's
+    local `_sdc_filename`) unless `add_record_metadata` asks for them.
+    """
+    kept = exclude(record, ctx.settings.exclude_attributes)
+    if ctx.settings.add_record_metadata:
+        return kept
+    return {name: value for name, value in kept.items() if not name.startswith(SDC_PREFIX)}
 
 
 def key_values(record: dict[str, t.Any], key_properties: Sequence[str]) -> list[t.Any] | None:
@@ -37,12 +64,16 @@ def key_values(record: dict[str, t.Any], key_properties: Sequence[str]) -> list[
     return values if values and all(v is not None for v in values) else None
 
 
-def record_key(record: dict[str, t.Any], key_properties: Sequence[str]) -> str:
+def record_key(
+    record: dict[str, t.Any],
+    key_properties: Sequence[str],
+    fields: Collection[str] | None = None,
+) -> str:
     """Name a record in messages: its key properties, else a short content hash."""
     values = key_values(record, key_properties)
     if values is not None:
         return ", ".join(f"{k}={v!r}" for k, v in zip(key_properties, values, strict=True))
-    return f"#{content_hash(record)[:12]}"
+    return f"#{content_hash(record, fields=fields)[:12]}"
 
 
 def canonical(value: t.Any) -> str:  # noqa: ANN401 - any JSON value
@@ -50,32 +81,66 @@ def canonical(value: t.Any) -> str:  # noqa: ANN401 - any JSON value
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def content_hash(record: dict[str, t.Any], ignore: Iterable[str] = ()) -> str:
-    """Hash of a record's content, without SDK metadata that changes on every run."""
+def without_nulls(value: t.Any) -> t.Any:  # noqa: ANN401 - any JSON value
+    """`value` without the object members that say nothing, at any depth.
+
+    Such a member is null, or an object holding nothing else (`{"env": null}`, `{}`): a
+    column a tap adds later arrives that way in the rows it does not fill. Array items
+    keep their places.
+    """
+    if isinstance(value, dict):
+        kept = {}
+        for name, item in value.items():
+            inner = without_nulls(item)
+            if inner is not None and inner != {}:
+                kept[name] = inner
+        return kept
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
+
+
+def content_hash(
+    record: dict[str, t.Any],
+    ignore: Iterable[str] = (),
+    fields: Collection[str] | None = None,
+) -> str:
+    """Hash of what a row says, the same however the tap happens to spell the row.
+
+    Left out: `_sdc_*` metadata (it changes on every run), the `ignore` fields, members that
+    say nothing (see `without_nulls`: a null field and an absent one say the same, so a
+    column added to the tap's schema changes nothing) and, when `fields` (the stream's
+    schema properties) is given, fields outside it.
+    """
     skipped = set(ignore)
-    kept = {k: v for k, v in record.items() if not k.startswith(SDC_PREFIX) and k not in skipped}
-    return hashlib.sha256(canonical(kept).encode()).hexdigest()
+    kept = {
+        k: v
+        for k, v in record.items()
+        if not k.startswith(SDC_PREFIX) and k not in skipped and (fields is None or k in fields)
+    }
+    return hashlib.sha256(canonical(without_nulls(kept)).encode()).hexdigest()
 
 
-def derive_key(
+def derive_key(  # noqa: PLR0913 - keyword arguments, each a part of what the key depends on
     *,
     purpose: str,
     stream: str,
     key_properties: Sequence[str],
     record: dict[str, t.Any],
     ignore: Iterable[str] = (),
+    fields: Collection[str] | None = None,
 ) -> str:
     """Deterministic key, so that a rerun or a retry reaches the same object in incident.io.
 
     From the stream and the key properties when the record has them all, else from the
-    record's content (less `ignore`, e.g. an alert's status so that firing and resolved
-    pair up).
+    record's content (see `content_hash`: less `ignore`, e.g. an alert's status so that
+    firing and resolved pair up, and less what lies outside the schema's `fields`).
     """
     values = key_values(record, key_properties)
     if values is not None:
         basis = canonical([stream, [[k, v] for k, v in zip(key_properties, values, strict=True)]])
     else:
-        basis = canonical([stream, content_hash(record, ignore)])
+        basis = canonical([stream, content_hash(record, ignore, fields)])
     digest = hashlib.sha256(f"{purpose}\n{basis}".encode()).hexdigest()
     return f"target-incidentio-{digest[:40]}"
 
@@ -87,7 +152,11 @@ def fill_template(
     stream: str,
     key: str,
 ) -> str:
-    """Fill `{field}` placeholders from the record, each URL-encoded as one path segment."""
+    """Fill `{field}` placeholders from the record, each URL-encoded as one path segment.
+
+    A value can never change the path's shape: `.` and `..` (which a client or server folds
+    into the path around them) are refused, and `/`, `?`, `#` and the like are encoded.
+    """
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -101,6 +170,16 @@ def fill_template(
                 "which the record lacks or leaves empty.",
                 hint=f"add '{name}' to the record, e.g. with a stream map "
                 f'`stream_maps: {{{stream}: {{{name}: "<expression>"}}}}`.',
+            )
+        if str(value) in DOT_SEGMENTS:
+            raise RecordError(
+                stream=stream,
+                record_key=key,
+                field=name,
+                problem=f"{str(value)!r} cannot fill '{{{name}}}' in the URL template "
+                f"{template!r}: it would move the request to another path.",
+                hint="fix the value at the source, or drop such records with a stream map "
+                "filter (`__filter__`).",
             )
         return quote(str(value), safe="")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 
 from target_incidentio.payloads.base import ApiRequest, BuildContext
-from target_incidentio.payloads.fields import exclude, fill_template, plain_json, record_key
+from target_incidentio.payloads.fields import fill_template, plain_json, record_key, sendable
 from target_incidentio.urls import endpoint_url
 
 if t.TYPE_CHECKING:
@@ -18,12 +18,12 @@ def build_http(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> ApiReq
     if not settings.api_url:  # pragma: no cover - settings reject this before any record
         msg = "the http operation needs api_url"
         raise ValueError(msg)
-    keys = tuple(record_key(r, ctx.key_properties) for r in records)
+    keys = tuple(record_key(r, ctx.key_properties, ctx.schema_fields) for r in records)
     template = endpoint_url(settings.base_url, settings.api_url)
     # A batch shares one URL: placeholders are filled from its first record.
     url = fill_template(template, records[0], stream=ctx.stream, key=keys[0])
     # The SDK reads JSON numbers as Decimal; the wire wants plain JSON numbers.
-    bodies = [plain_json(exclude(r, settings.exclude_attributes)) for r in records]
+    bodies = [plain_json(sendable(r, ctx)) for r in records]
     body: t.Any
     if settings.batch_size_rows == 1:
         body = bodies[0]

@@ -228,3 +228,34 @@ def test_stream_map_on_a_missing_field_fails_before_sending(sandbox, tmp_path, o
     assert "subject_line" in run.stderr
     assert run.states == []
     assert sandbox.journal() == []
+
+
+@pytest.mark.parametrize("on_error", ["continue", "fail"])
+def test_record_without_its_key_property_is_reported_not_a_crash(
+    sandbox, tmp_path, outputs, on_error
+):
+    """The SDK would stop the run naming no stream; here `on_error` decides, as for any bad row."""
+    messages = [
+        schema(STREAM, TICKET_SCHEMA, ["ticket_id"]),
+        record(STREAM, {"name": "ticket-without-id"}),
+        record(STREAM, ticket(2)),
+        state({"p": 2}),
+    ]
+    run = _run(sandbox, tmp_path, outputs, messages, on_error=on_error)
+    expected = f"stream '{STREAM}', record #"
+    assert "Traceback" not in run.stderr
+    assert "lacks key property 'ticket_id'" in run.stderr
+    if on_error == "continue":
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert run.states == [{"p": 2}]
+        assert _sent(sandbox) == ["ticket-2"]
+        (letter,) = read_jsonl(tmp_path / "dead.jsonl")
+        assert letter["record"] == {"name": "ticket-without-id"}
+        assert letter["error"]["errors"][0]["field"] == "ticket_id"
+        assert letter["key"].startswith("#")
+    else:
+        assert run.returncode == 1
+        assert expected in run.stderr
+        assert ", field 'ticket_id': lacks key property" in run.stderr
+        assert run.states == []
+        assert sandbox.journal() == []

@@ -166,5 +166,30 @@ def test_large_response_bodies_are_cut_to_a_bounded_size(httpserver, tmp_path):
     run_in_process(_config(httpserver, tmp_path), _messages([1]))
     (response,) = read_jsonl(tmp_path / "responses.jsonl")
     assert response["ok"] is True
-    assert isinstance(response["response"], str)
-    assert len(response["response"]) <= 4096
+    # Issue 9: `response` holds only a JSON object (a typed column); a cut body is text.
+    assert response["response"] is None
+    assert isinstance(response["response_text"], str)
+    assert len(response["response_text"]) <= 4096
+
+
+def test_singer_response_stream_is_typed_and_keyed_by_call_id(httpserver, tmp_path):
+    """SQL targets drop an untyped column and upsert by key: every property has a type."""
+    for i in (1, 2, 3):
+        httpserver.expect_request(f"/v2/items/{i}").respond_with_data("plain text", status=200)
+    path = tmp_path / "responses.singer"
+    run_in_process(
+        _config(httpserver, tmp_path, response_log_path=str(path), response_log_format="singer"),
+        _messages([1, 2, 3]),
+    )
+    schema_msg, *records = read_jsonl(path)
+    assert schema_msg["key_properties"] == ["call_id"]
+    untyped = [n for n, p in schema_msg["schema"]["properties"].items() if "type" not in p]
+    assert untyped == []
+    ids = [m["record"]["call_id"] for m in records]
+    assert len(set(ids)) == len(ids) == 3
+    for message in records:
+        jsonschema.validate(message["record"], schema_msg["schema"])
+        assert message["record"]["response"] is None
+        assert message["record"]["response_text"] == "plain text"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**records[0]["record"], "response": "text"}, schema_msg["schema"])

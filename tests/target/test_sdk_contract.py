@@ -24,6 +24,7 @@ PRIVATE = [
     (Target._handle_termination, "(self, signum: 'int', frame: 'FrameType | None') -> 'None'"),
     (PluginBase._validate_config, "(self, *, raise_errors: 'bool' = True) -> 'list[str]'"),
     (Sink._validate_and_parse, "(self, record: 'dict') -> 'dict'"),
+    (Sink._singer_validate_message, "(self, record: 'dict') -> 'None'"),
     (
         parse_environment_config,
         (

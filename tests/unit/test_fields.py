@@ -80,3 +80,56 @@ def test_http_body_turns_sdk_decimals_into_json_numbers():
     )
     assert request.body == {"id": 1, "cpu": 0.97, "n": 3}
     assert json.dumps(request.body) == '{"id": 1, "cpu": 0.97, "n": 3}'
+
+
+def test_exclude_reaches_into_arrays_of_objects():
+    record = {
+        "id": 1,
+        "lines": [{"sku": "a", "secret": "s1"}, {"sku": "b"}, "plain", {"secret": "s3"}],
+        "groups": [{"members": [{"name": "x", "email": "x@y"}, {"name": "z", "email": "z@y"}]}],
+        "owner": {"secret": "kept-unless-named"},
+    }
+    out = exclude(record, ["lines.secret", "groups.members.email"])
+    assert out["lines"] == [{"sku": "a"}, {"sku": "b"}, "plain", {}]
+    assert out["groups"] == [{"members": [{"name": "x"}, {"name": "z"}]}]
+    assert out["owner"] == {"secret": "kept-unless-named"}
+    assert record["lines"][0] == {"sku": "a", "secret": "s1"}  # input untouched
+    # The whole array goes when the path names it.
+    assert "lines" not in exclude(record, ["lines"])
+
+
+def test_http_body_without_excluded_array_fields():
+    record = {"id": 3, "lines": [{"sku": "a", "secret": "s1"}, {"sku": "b", "secret": "s2"}]}
+    request = build_http(
+        [record], _ctx(api_url="/v2/items/{id}", exclude_attributes="lines.secret")
+    )
+    assert request.body == {"id": 3, "lines": [{"sku": "a"}, {"sku": "b"}]}
+    assert "s1" not in json.dumps(request.body)
+
+
+@pytest.mark.parametrize("value", [".", ".."])
+def test_template_refuses_dot_segments(value):
+    with pytest.raises(RecordError) as info:
+        fill_template("/v2/things/{id}/sub", {"id": value}, stream="things", key="#abc")
+    message = str(info.value)
+    assert "stream 'things'" in message
+    assert "#abc" in message
+    assert "field 'id'" in message
+    assert "another path" in message
+
+
+@pytest.mark.parametrize(
+    ("value", "segment"),
+    [("...", "..."), ("a..b", "a..b"), ("../x", "..%2Fx"), ("%2e%2e", "%252e%252e"), (".x", ".x")],
+)
+def test_template_keeps_other_dotted_values_to_one_segment(value, segment):
+    url = fill_template("/v2/things/{id}/sub", {"id": value}, stream="s", key="k")
+    assert url == f"/v2/things/{segment}/sub"
+
+
+def test_sdc_fields_never_leave_unless_record_metadata_is_on():
+    record = {"id": 1, "_sdc_filename": "/home/me/export.jsonl", "_sdc_stream": "s", "n": 2}
+    plain = build_http([record], _ctx(api_url="/v2/items/{id}"))
+    assert plain.body == {"id": 1, "n": 2}
+    kept = build_http([record], _ctx(api_url="/v2/items/{id}", add_record_metadata=True))
+    assert kept.body == record
