@@ -54,6 +54,17 @@ FORBIDDEN = {
         "target_incidentio.ledger",
         "target_incidentio.run",
     ),
+    # Strategies reach the run only through the `Outlet` they are handed.
+    "target_incidentio/strategies": (
+        "target_incidentio.delivery",
+        "target_incidentio.sinks",
+        "target_incidentio.target",
+        "target_incidentio.ledger",
+        "target_incidentio.run",
+        "target_incidentio.operations",
+        "target_incidentio.checkpoints",
+        "target_incidentio.settings",
+    ),
     "target_incidentio/checkpoints.py": ("target_incidentio",),
     "target_incidentio/ledger.py": (
         "target_incidentio.sinks",
