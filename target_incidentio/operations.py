@@ -31,6 +31,7 @@ from target_incidentio.payloads.incidents import (
     build_incident_update,
 )
 from target_incidentio.strategies import Strategy
+from target_incidentio.strategies.catalog import CatalogMerge, CatalogSync
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -51,6 +52,11 @@ def _no_mapped_fields(_settings: StreamSettings) -> Iterable[str]:
 
 def _send_as_built(_settings: StreamSettings) -> type[Strategy]:
     return Strategy
+
+
+def _catalog_strategy(settings: StreamSettings) -> type[Strategy]:
+    """`catalog_mode`: `upsert` sends as built; `merge` and `sync` list and compare first."""
+    return {"merge": CatalogMerge, "sync": CatalogSync}.get(settings.catalog_mode, Strategy)
 
 
 def _custom_field_sources(settings: StreamSettings) -> Iterable[str]:
@@ -140,7 +146,13 @@ OPERATIONS: dict[str, Operation] = {
             "api_key",
             places=frozenset(CATALOG_FIELDS),
             maps=_catalog_attribute_sources,
-            reads=("catalog_type_id", "catalog_attributes"),
+            reads=(
+                "catalog_type_id",
+                "catalog_attributes",
+                "catalog_mode",
+                "catalog_max_delete_fraction",
+            ),
+            strategy=_catalog_strategy,
         ),
         Operation(
             "http",

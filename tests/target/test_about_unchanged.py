@@ -15,6 +15,8 @@ BEFORE = Path(__file__).parent / "data" / "about-before-redesign.json"
 ADDED = {
     "response_webhook_timeout": 30,  # issue 9: the webhook's time budget after the last call
     "state_interval": 5,  # issue 10: STATE as calls are confirmed
+    "catalog_mode": "upsert",  # issue 12: catalog sync
+    "catalog_max_delete_fraction": 0.5,  # issue 12: sync's deletion guard
 }
 
 
@@ -22,10 +24,21 @@ def _settings(document: dict) -> dict:
     return document["settings"]["properties"]
 
 
+def _overridable(settings: dict) -> dict:
+    """The per-stream settings `streams.<name>` lists."""
+    return settings["streams"]["additionalProperties"]["properties"]
+
+
 def test_same_settings_and_defaults_as_before_the_redesign():
     before, now = _settings(json.loads(BEFORE.read_text())), _settings(json.loads(about("json")))
     assert set(now) - set(before) == set(ADDED)
     assert set(before) - set(now) == set()
+    # Added per-stream settings are listed under `streams` too, and nothing else changed there.
+    added_per_stream = set(_overridable(now)) - set(_overridable(before))
+    assert added_per_stream <= set(ADDED)
+    for name in added_per_stream:
+        assert _overridable(now)[name]["title"] == now[name]["title"], name
+        del _overridable(now)[name]
     for name, schema in before.items():
         assert now[name] == schema, f"{name} changed"
     for name, default in ADDED.items():
