@@ -1,6 +1,6 @@
 """Run every benchmark once and print one summary of measured figures against expectations.
 
-`python benchmarks/run_all.py` uses the issue's sizes (about 6 minutes on two cores);
+`python benchmarks/run_all.py` uses the issue's sizes (about 10 minutes on two cores);
 `--quick` scales every run down for a smoke test, which makes the startup-dominated ratios
 worse and so is not a verdict. Exits 1 if any check fails.
 """
@@ -13,6 +13,7 @@ import sys
 import time
 import typing as t
 
+import catalog_sync
 import concurrency
 import memory
 import overhead
@@ -27,12 +28,14 @@ FULL: list[tuple[str, Callable[[], list[Check]]]] = [
     ("ratelimit", ratelimit.run),
     ("overhead", overhead.run),
     ("memory", memory.run),
+    ("catalog_sync", catalog_sync.run),
 ]
 QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("concurrency", lambda: concurrency.run(400)),
     ("ratelimit", lambda: ratelimit.run(300)),
     ("overhead", lambda: overhead.run(4000)),
     ("memory", lambda: memory.run(2000, 20000)),
+    ("catalog_sync", lambda: catalog_sync.run(500)),
 ]
 
 
