@@ -347,6 +347,21 @@ def test_a_refused_entry_in_a_bulk_batch_of_250_fails_alone(sandbox, catalog, tm
 
 
 @pytest.mark.slow
+def test_a_refused_entry_under_on_error_fail_stops_the_run(sandbox, catalog, tmp_path):
+    sandbox.load_seed({"reject_catalog_names": ["Service 77 (renamed)"]})
+    rows = [row(i, renamed=i < 250) for i in range(ENTRIES - 5)]
+    run = run_cli(config(sandbox, tmp_path, "sync"), stream(rows), tmp_path)
+
+    assert run.returncode == 1
+    assert run.states == []
+    assert "stream 'services', record id='svc-77'" in run.stderr
+    assert "records were not sent because the run stopped" in run.stderr
+    journal = sandbox.journal()[catalog:]
+    assert all(e["method"] != "DELETE" for e in journal), "a failed run deletes nothing"
+    assert held(sandbox)["svc-77"]["name"] == "Service 77"
+
+
+@pytest.mark.slow
 def test_bulk_updates_go_250_at_a_time(sandbox, catalog, tmp_path):
     rows = [row(i, renamed=i < 260) for i in range(ENTRIES)]
     run_in_process(config(sandbox, tmp_path, "merge"), stream(rows))
