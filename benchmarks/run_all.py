@@ -1,6 +1,6 @@
 """Run every benchmark once and print one summary of measured figures against expectations.
 
-`python benchmarks/run_all.py` uses the issue's sizes (about 6 minutes on two cores);
+`python benchmarks/run_all.py` uses the issue's sizes (about 10 minutes on two cores);
 `--quick` scales every run down for a smoke test, which makes the startup-dominated ratios
 worse and so is not a verdict. Exits 1 if any check fails.
 """
@@ -14,6 +14,7 @@ import time
 import typing as t
 
 import alert_resolution
+import catalog_sync
 import checkpoints
 import concurrency
 import memory
@@ -31,6 +32,7 @@ FULL: list[tuple[str, Callable[[], list[Check]]]] = [
     ("memory", memory.run),
     ("checkpoints", checkpoints.run),
     ("alert_resolution", alert_resolution.run),
+    ("catalog_sync", catalog_sync.run),
 ]
 QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("concurrency", lambda: concurrency.run(400)),
@@ -39,6 +41,7 @@ QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("memory", lambda: memory.run(2000, 20000)),
     ("checkpoints", lambda: checkpoints.run(300, 2)),
     ("alert_resolution", lambda: alert_resolution.run(30, 10)),
+    ("catalog_sync", lambda: catalog_sync.run(500)),
 ]
 
 

@@ -52,14 +52,23 @@ class StreamTally:
     throttled: int = 0
     # Alerts resolved because their rows left a snapshot (`resolve_missing_alerts`).
     resolved: int = 0
+    # Of the delivered records, those a strategy sent as creates or updates (catalog sync).
+    created: int = 0
+    updated: int = 0
+    # Entries deleted (catalog sync): calls that carry no input record.
+    deleted: int = 0
 
     def line(self, elapsed: float, *, dry_run: bool = False) -> str:
         """One human line with the achieved rate."""
         rate = self.calls / elapsed if elapsed > 0 else 0.0
         done = "would send" if dry_run else "delivered"
         text = f"{self.delivered} records {done}, "
+        if self.created or self.updated:
+            text = f"{text[:-2]} ({self.created} created, {self.updated} updated), "
         if self.unchanged:
             text += f"{self.unchanged} unchanged (no call), "
+        if self.deleted:
+            text += f"{self.deleted} entries {'would be ' if dry_run else ''}deleted, "
         text += (
             f"{self.failed} failed, "
             f"{self.retried} retries, {self.throttled} answered 429, "
@@ -150,16 +159,17 @@ class Ledger:
             return
         record = response_record(result, redact=self._redact)
         with self._lock:
-            tally = self._tallies[request.stream]
-            tally.calls += 1
-            tally.retried += max(result.attempts - 1, 0)
-            tally.throttled += result.throttled
-            if result.ok and request.operation == RESOLUTION:
-                tally.resolved += request.record_count
-            elif result.ok:
-                tally.delivered += request.record_count
-            else:
+            tally = self._count_call(result)
+            if not result.ok:
                 tally.failed += request.record_count
+            elif request.operation == RESOLUTION:
+                tally.resolved += request.record_count
+            elif request.effect == "delete":
+                tally.deleted += 1
+            else:
+                tally.delivered += request.record_count
+                tally.created += request.record_count if request.effect == "create" else 0
+                tally.updated += request.record_count if request.effect == "update" else 0
         self._emit(record)
         if not result.ok:
             self._fail(
@@ -171,11 +181,23 @@ class Ledger:
         if result.ok or not self.stop_on_failure:
             self._settle(request.sequences)
 
-    def log_call(self, result: DeliveryResult) -> None:
-        """A look-up (no records): its response record, and one call in the tally."""
+    def log_call(self, result: DeliveryResult, status: str | None = None) -> None:
+        """A call whose records are accounted for elsewhere: its response record, one call.
+
+        A look-up (no records), or a bulk call refused as a whole and then split (`status`
+        `split`: its records are settled by the calls its halves make).
+        """
         with self._lock:
-            self._tallies[result.request.stream].calls += 1
-        self._emit(response_record(result, redact=self._redact))
+            self._count_call(result)
+        self._emit(response_record(result, redact=self._redact, status=status))
+
+    def _count_call(self, result: DeliveryResult) -> StreamTally:
+        """One call made, with its retries and 429s; the caller holds the lock."""
+        tally = self._tallies[result.request.stream]
+        tally.calls += 1
+        tally.retried += max(result.attempts - 1, 0)
+        tally.throttled += result.throttled
+        return tally
 
     def log_heartbeat(self, result: DeliveryResult) -> None:
         """The heartbeat ping: its response record and one line; it never fails the run."""

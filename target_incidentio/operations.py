@@ -32,6 +32,7 @@ from target_incidentio.payloads.incidents import (
 )
 from target_incidentio.strategies import Strategy
 from target_incidentio.strategies.alerts import AlertSnapshot
+from target_incidentio.strategies.catalog import CatalogMerge, CatalogSync
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -55,7 +56,13 @@ def _send_as_built(_settings: StreamSettings) -> type[Strategy]:
 
 
 def _alert_strategy(settings: StreamSettings) -> type[Strategy]:
+    """`resolve_missing_alerts`: the stream is a snapshot of what is firing now."""
     return AlertSnapshot if settings.resolve_missing_alerts else Strategy
+
+
+def _catalog_strategy(settings: StreamSettings) -> type[Strategy]:
+    """`catalog_mode`: `upsert` sends as built; `merge` and `sync` list and compare first."""
+    return {"merge": CatalogMerge, "sync": CatalogSync}.get(settings.catalog_mode, Strategy)
 
 
 def _custom_field_sources(settings: StreamSettings) -> Iterable[str]:
@@ -185,10 +192,17 @@ OPERATIONS: dict[str, Operation] = {
             "api_key",
             places=frozenset(CATALOG_FIELDS),
             maps=_catalog_attribute_sources,
-            reads=("catalog_type_id", "catalog_attributes"),
+            reads=(
+                "catalog_type_id",
+                "catalog_attributes",
+                "catalog_mode",
+                "catalog_max_delete_fraction",
+            ),
             roles=("catalog_editor",),
             scopes="`catalog_entries.create` (the same call updates the entry with the same "
-            "`external_id`)",
+            "`external_id`); `merge` and `sync` also list (`catalog_entries.view`) and update "
+            "in bulk (`catalog_entries.edit`), `sync` deletes (`catalog_entries.destroy`)",
+            strategy=_catalog_strategy,
         ),
         Operation(
             "http",

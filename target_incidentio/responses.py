@@ -101,8 +101,14 @@ def _finish(record: dict[str, t.Any], redact: Callable[[str], str]) -> dict[str,
     return t.cast("dict[str, t.Any]", json.loads(redact(json.dumps(record, default=str))))
 
 
-def response_record(result: DeliveryResult, *, redact: Callable[[str], str]) -> dict[str, t.Any]:
-    """The response record of one call; every string passes through `redact`."""
+def response_record(
+    result: DeliveryResult, *, redact: Callable[[str], str], status: str | None = None
+) -> dict[str, t.Any]:
+    """The response record of one call; every string passes through `redact`.
+
+    `status` overrides the result's (`split`: a bulk call refused as a whole and re-sent in
+    halves, whose records get their outcome from those halves).
+    """
     request = result.request
     resource_id, reference = _resource(result.response_body)
     error = None
@@ -122,7 +128,7 @@ def response_record(result: DeliveryResult, *, redact: Callable[[str], str]) -> 
         "operation": request.operation,
         "method": request.method,
         "url": request.url,
-        "status": result.status,
+        "status": status or result.status,
         "status_code": result.status_code,
         "ok": result.ok,
         "attempts": result.attempts,

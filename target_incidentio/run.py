@@ -8,11 +8,14 @@ this one place. Outcomes flow one way: delivery → ledger → checkpoints.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import typing as t
 
 from target_incidentio.checkpoints import Checkpoints
 from target_incidentio.delivery.engine import Delivery
+from target_incidentio.errors import DeliveryFailedError
 from target_incidentio.ledger import Ledger
 from target_incidentio.payloads.heartbeat import build_heartbeat_ping
 from target_incidentio.secrets import install_redaction, remove_redaction
@@ -42,9 +45,11 @@ class Run:
         self.signals = SignalGuard()
         self.checkpoints = Checkpoints(settings.responses.state_interval, write_state)
         self.ledger = Ledger(settings, redact, self.checkpoints.settle)
+        self._then: dict[int, Callable[[DeliveryResult], None]] = {}
+        self._then_lock = threading.Lock()
         self.delivery = Delivery(
             settings.delivery,
-            on_result=self.ledger.on_result,
+            on_result=self._on_result,
             halted=self.ledger.halted,
             redact=redact,
         )
@@ -92,11 +97,34 @@ class Run:
         with self.signals.deferred():
             return self.checkpoints.admit(count)
 
-    def submit(self, request: ApiRequest) -> None:
-        """Hand a built call to delivery; raise first if a failure has stopped the run."""
+    def submit(
+        self, request: ApiRequest, then: Callable[[DeliveryResult], None] | None = None
+    ) -> None:
+        """Hand a built call to delivery; raise first if a failure has stopped the run.
+
+        `then` runs on a delivery thread once the ledger has accounted for the result.
+        """
         with self.signals.deferred():
             self.ledger.check()
-            self.delivery.submit(request)
+            if then is None:
+                self.delivery.submit(request)
+                return
+            with self._then_lock:
+                self._then[id(request)] = then  # the request lives until its result
+            try:
+                self.delivery.submit(request)
+            except BaseException:
+                with self._then_lock:
+                    self._then.pop(id(request), None)
+                raise
+
+    def _on_result(self, result: DeliveryResult) -> None:
+        """Every submitted call's result: the ledger, then whoever asked to hear of it."""
+        self.ledger.on_result(result)
+        with self._then_lock:
+            then = self._then.pop(id(result.request), None)
+        if then is not None:
+            then(result)
 
     def report_invalid(
         self, error: RecordError, operation: str, records: Iterator[tuple[int, dict[str, t.Any]]]
@@ -126,6 +154,35 @@ class Run:
         self.ledger.log_call(result)
         return result, body
 
+    def send_now(self, request: ApiRequest) -> DeliveryResult:
+        """A call of records sent now, paced and retried; the caller judges, then `report`s it.
+
+        Once a failure has stopped the run, nothing is sent: the result is `cancelled`.
+        """
+        return self.delivery.call(request)[0]
+
+    def report(self, result: DeliveryResult, *, split: bool = False) -> None:
+        """The outcome of a `send_now` call, accounted for as a submitted call's would be.
+
+        `split`: refused as a whole and re-sent in halves, whose results account for its
+        records, so only its response record is written.
+        """
+        if split:
+            self.ledger.log_call(result, status="split")
+        else:
+            self.ledger.on_result(result)
+
+    def fail(self, request: ApiRequest, error: RecordError) -> None:
+        """The records of a built call that cannot be sent: reported failed, nothing sent."""
+        records = zip(request.sequences, request.records, strict=True)
+        self.report_invalid(error, request.operation, records)
+
+    @contextlib.contextmanager
+    def uninterrupted(self) -> Iterator[None]:
+        """A section SIGTERM waits for: a call and the report of its outcome stay together."""
+        with self.signals.deferred():
+            yield
+
     def skip(self, request: ApiRequest, reason: str) -> None:
         """Records already so in incident.io: no call, counted and settled."""
         self.ledger.on_skipped(request, reason)
@@ -146,13 +203,20 @@ class Run:
             strategy.flush()
 
     def end_streams(self) -> None:
-        """End of input: every stream's snapshot is complete once its calls are confirmed."""
+        """End of input: every stream's snapshot is complete once its calls are confirmed.
+
+        Every stream ends even if one fails (its guard refused a deletion); then the first
+        failure is raised.
+        """
         self._input_ended = True
         self.flush_held()
         self.wait()
-        for strategy in self._strategies.values():
-            strategy.end()
+        failures = [error for s in self._strategies.values() if (error := _ended(s))]
         self.wait()
+        for later in failures[1:]:
+            LOG.error("%s", later)
+        if failures:
+            raise failures[0]
 
     # -- the end -----------------------------------------------------------------------------
 
@@ -212,3 +276,12 @@ class Run:
         finally:
             self.delivery.close()
             remove_redaction(self.redact)
+
+
+def _ended(strategy: Strategy) -> DeliveryFailedError | None:
+    """End a strategy; its failure (a guard that refused) is returned, to raise once all ended."""
+    try:
+        strategy.end()
+    except DeliveryFailedError as error:
+        return error
+    return None

@@ -494,6 +494,23 @@ class StreamSettings:
         "`{value: {literal}}`, lists `array_value`.",
         per_stream=True,
     )
+    catalog_mode: str = setting(
+        Choice(("upsert", "merge", "sync")),
+        "Catalog mode",
+        "`catalog_entry`: `upsert` (default) posts every record; `merge` lists the type and "
+        "sends only what changed (creates, bulk updates); `sync` also deletes, once the "
+        "stream has ended, the entries with an external id the stream did not carry.",
+        default="upsert",
+        per_stream=True,
+    )
+    catalog_max_delete_fraction: float = setting(
+        Number(zero=True, at_most=1),
+        "Catalog max delete fraction",
+        "`catalog_entry` with `catalog_mode: sync`: the largest share (0 to 1) of a type's "
+        "entries one sync may delete; above it nothing is deleted and the run fails.",
+        default=0.5,
+        per_stream=True,
+    )
     rate_limit_per_minute: float = setting(
         Number(),
         "Rate limit per minute",

@@ -118,6 +118,7 @@ class StreamWriter:
         if problem is None:
             return sequence
         error = self._invalid(record, problem)
+        self.strategy.rejected(1)
         self.run.report_invalid(error, self.operation.name, iter([(sequence, record)]))
         return None
 
@@ -142,6 +143,7 @@ class StreamWriter:
         try:
             request = self.operation.build(records, self.ctx)
         except RecordError as error:
+            self.strategy.rejected(len(records))
             pairs = zip(sequences, records, strict=True)
             self.run.report_invalid(error, self.operation.name, pairs)
             return

@@ -94,6 +94,11 @@ class DeliveryResult:
         """Whether the records count as handled successfully."""
         return self.status in ("delivered", "dry_run")
 
+    @property
+    def summary(self) -> str:
+        """`describe(self)`, for callers that hold a result but import no delivery code."""
+        return describe(self)
+
 
 @dataclass
 class _Response:
@@ -214,10 +219,13 @@ class Delivery:
         """Send now, on this thread, paced and retried like any call; return the full body too.
 
         For look-ups (a listing to plan from, an identity to check): a GET is sent even in a
-        dry run, since reading changes nothing; any other method is only logged then.
+        dry run, since reading changes nothing; any other method is only logged then. Once
+        the run is halted nothing is sent: the result is `cancelled`, as for a queued call.
         """
         started = self._clock()
         sent_at = self._wall_clock()
+        if self._halted():
+            return DeliveryResult(request, "cancelled", None, 0, 0, 0.0, sent_at, None, None), None
         full: list[t.Any] = []
         result = self._send(request, started, sent_at, keep=full.append)
         return result, (full[0] if full else None)

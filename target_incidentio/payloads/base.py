@@ -12,6 +12,10 @@ if t.TYPE_CHECKING:
     from target_incidentio.settings import StreamSettings
 
 JSON = t.Any
+# What a call does to incident.io, for the summary: `send` (as built: an upsert, an event),
+# or, where a strategy knows, `create`, `update` or `delete` (a delete's one record is the
+# entry it removes, not an input record).
+Effect = t.Literal["send", "create", "update", "delete"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class ApiRequest:
     stream: str = ""
     operation: str = ""
     sequences: tuple[int, ...] = ()
+    effect: Effect = "send"
 
     @property
     def record_count(self) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import typing as t
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
@@ -255,11 +255,13 @@ class Row:
     payload: JSONObject
     record_key: str
     record: JSONObject
+    # The record's checkpoint sequence number(s): whatever call answers for the row settles them.
+    sequences: tuple[int, ...] = ()
 
     @classmethod
     def from_request(cls, request: ApiRequest) -> Row:
         """The row of a built `POST /v3/catalog_entries` request (one record per request)."""
-        return cls(request.body, request.record_keys[0], request.records[0])
+        return cls(request.body, request.record_keys[0], request.records[0], request.sequences)
 
     @property
     def external_id(self) -> str:
@@ -287,6 +289,11 @@ class _FromRows:
     def records(self) -> tuple[JSONObject, ...]:
         """Every input record behind this action."""
         return tuple(row.record for row in self.rows)
+
+    @property
+    def sequences(self) -> tuple[int, ...]:
+        """Checkpoint numbers of every record behind this action."""
+        return tuple(number for row in self.rows for number in row.sequences)
 
 
 @dataclass(frozen=True)
@@ -482,25 +489,55 @@ def plan_catalog(  # noqa: PLR0913 - each input is one of the plan's independent
             )
         else:
             unchanged.append(Unchanged(entry_id, external_id, tuple(group)))
+    return replace(
+        snapshot_plan(
+            catalog_type_id, live, grouped, mode=mode, max_delete_fraction=max_delete_fraction
+        ),
+        creates=tuple(creates),
+        updates=tuple(updates),
+        unchanged=tuple(unchanged),
+        duplicates=tuple(external_id for external_id, group in grouped.items() if len(group) > 1),
+    )
+
+
+def snapshot_plan(
+    catalog_type_id: str,
+    entries: Iterable[JSONObject],
+    carried_external_ids: Iterable[str],
+    *,
+    mode: Mode,
+    max_delete_fraction: float = DEFAULT_MAX_DELETE_FRACTION,
+) -> CatalogPlan:
+    """What a listing holds that a stream did not carry: sync's candidates, the rest kept.
+
+    For a stream whose rows were decided one by one as they came (the sync strategy): the
+    plan has no creates, updates or unchanged rows, so `deletions` must be given every
+    external id delivered or found unchanged. Archived entries are ignored.
+    """
+    if not 0 <= max_delete_fraction <= 1:
+        msg = f"{DELETE_FRACTION_SETTING} must be between 0 and 1, got {max_delete_fraction}"
+        raise ValueError(msg)
+    carried = frozenset(carried_external_ids)
+    live = [entry for entry in entries if not entry.get("archived_at")]
     absent = [
         EntryRef(_entry_id(e), e.get("external_id") or None, str(e.get("name") or ""))
         for e in live
-        if not e.get("external_id") or e["external_id"] not in grouped
+        if not e.get("external_id") or e["external_id"] not in carried
     ]
     deletes = tuple(e for e in absent if e.external_id) if mode == "sync" else ()
     deleted = {e.entry_id for e in deletes}
     return CatalogPlan(
         catalog_type_id=catalog_type_id,
         mode=mode,
-        creates=tuple(creates),
-        updates=tuple(updates),
-        unchanged=tuple(unchanged),
+        creates=(),
+        updates=(),
+        unchanged=(),
         deletes=deletes,
         kept=tuple(e for e in absent if e.entry_id not in deleted),
-        duplicates=tuple(external_id for external_id, group in grouped.items() if len(group) > 1),
+        duplicates=(),
         entry_count=len(live),
         max_delete_fraction=max_delete_fraction,
-        stream_external_ids=frozenset(grouped),
+        stream_external_ids=carried,
     )
 
 
@@ -580,6 +617,11 @@ class BulkUpdate:
     def records(self) -> tuple[JSONObject, ...]:
         """Every input record in the batch."""
         return tuple(record for u in self.updates for record in u.records)
+
+    @property
+    def sequences(self) -> tuple[int, ...]:
+        """Checkpoint numbers of every record in the batch."""
+        return tuple(number for u in self.updates for number in u.sequences)
 
     def locate(self, pointer: str) -> tuple[Update, str | None] | None:
         """The update and body field an error's `source.pointer` names, if it names one.

@@ -11,7 +11,10 @@ from __future__ import annotations
 import typing as t
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
     from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.errors import RecordError
     from target_incidentio.payloads.base import ApiRequest, BuildContext
 
 
@@ -23,12 +26,26 @@ class Outlet(t.Protocol):
         """Build and log every request, send nothing (look-ups excepted), emit no state."""
         ...
 
-    def submit(self, request: ApiRequest) -> None:
-        """Queue a call; its outcome reaches the ledger."""
+    def submit(
+        self, request: ApiRequest, then: Callable[[DeliveryResult], None] | None = None
+    ) -> None:
+        """Queue a call; its outcome reaches the ledger, then `then` (on a delivery thread)."""
         ...
 
     def call(self, request: ApiRequest) -> tuple[DeliveryResult, t.Any]:
         """Send a look-up now, paced and retried; its response record is written."""
+        ...
+
+    def send_now(self, request: ApiRequest) -> DeliveryResult:
+        """Send a call of records now, paced and retried; the caller `report`s the result."""
+        ...
+
+    def report(self, result: DeliveryResult, *, split: bool = False) -> None:
+        """The outcome of a `send_now` call; `split`: refused whole, its halves will follow."""
+        ...
+
+    def fail(self, request: ApiRequest, error: RecordError) -> None:
+        """The records of `request` cannot be sent: reported failed; raise if that stops the run."""
         ...
 
     def skip(self, request: ApiRequest, reason: str) -> None:
@@ -41,6 +58,10 @@ class Outlet(t.Protocol):
 
     def failed(self, stream: str) -> int:
         """Records of `stream` reported failed so far (under `on_error: continue`)."""
+        ...
+
+    def uninterrupted(self) -> t.ContextManager[None]:
+        """A section a SIGTERM must not cut in two (a call and the report of its outcome)."""
         ...
 
 
@@ -57,6 +78,9 @@ class Strategy:
     def send(self, request: ApiRequest) -> None:
         """A built call for one or more records."""
         self.outlet.submit(request)
+
+    def rejected(self, records: int) -> None:
+        """Records of the stream that failed before becoming a call (reported already)."""
 
     def flush(self) -> None:
         """Send what is held (a run that stops, a state that waits on held records)."""

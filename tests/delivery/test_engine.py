@@ -500,3 +500,27 @@ def test_transport_errors_never_escape(harness: Any) -> None:
     h.delivery.close()
     with pytest.raises(DeliveryStoppedError):
         h.delivery.submit(make_request("http://127.0.0.1:1/"))
+
+
+def test_call_sends_now_and_returns_the_full_body(server: HTTPServer, harness: Any) -> None:
+    script(server, ok())
+    result, body = harness().delivery.call(make_request(server.url_for(PATH), {"n": 1}))
+    assert (result.status, body) == ("delivered", {"status": "success"})
+    assert len(server.log) == 1
+    assert result.summary == describe(result)
+
+
+def test_call_sends_nothing_once_the_run_is_halted(server: HTTPServer, fake_time: FakeTime) -> None:
+    # A strategy's bulk call after a failure stopped the run: cancelled, like a queued call.
+    script(server, ok())
+    delivery = Delivery(
+        DeliverySettings(request_timeout=5),
+        on_result=lambda _result: None,
+        halted=lambda: True,
+        clock=fake_time.clock,
+        sleep=fake_time.sleep,
+    )
+    with delivery:
+        result, body = delivery.call(make_request(server.url_for(PATH), {"n": 1}))
+    assert (result.status, result.attempts, body) == ("cancelled", 0, None)
+    assert server.log == []

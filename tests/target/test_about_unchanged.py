@@ -19,6 +19,8 @@ ADDED = {
     "alert_max_resolve_fraction": 0.5,  # issue 13: the guard against resolving everything
     "heartbeat_alert_source_config_id": None,  # issue 13: ping after a run that delivered all
     "heartbeat_token": None,  # issue 13: the heartbeat source's token
+    "catalog_mode": "upsert",  # issue 12: catalog sync
+    "catalog_max_delete_fraction": 0.5,  # issue 12: sync's deletion guard
 }
 
 
@@ -26,7 +28,8 @@ def _settings(document: dict) -> dict:
     return document["settings"]["properties"]
 
 
-def _per_stream(settings: dict) -> dict:
+def _overridable(settings: dict) -> dict:
+    """The per-stream settings `streams.<name>` lists."""
     return settings["streams"]["additionalProperties"]["properties"]
 
 
@@ -34,11 +37,12 @@ def test_same_settings_and_defaults_as_before_the_redesign():
     before, now = _settings(json.loads(BEFORE.read_text())), _settings(json.loads(about("json")))
     assert set(now) - set(before) == set(ADDED)
     assert set(before) - set(now) == set()
-    # An added per-stream setting is listed under `streams` too; nothing else changed there.
-    added_per_stream = set(_per_stream(now)) - set(_per_stream(before))
+    # Added per-stream settings are listed under `streams` too, and nothing else changed there.
+    added_per_stream = set(_overridable(now)) - set(_overridable(before))
     assert added_per_stream <= set(ADDED)
     for name in added_per_stream:
-        del _per_stream(now)[name]
+        assert _overridable(now)[name]["title"] == now[name]["title"], name
+        del _overridable(now)[name]
     for name, schema in before.items():
         assert now[name] == schema, f"{name} changed"
     for name, default in ADDED.items():
