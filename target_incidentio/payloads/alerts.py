@@ -61,7 +61,8 @@ def build_alert_event(records: Sequence[dict[str, t.Any]], ctx: BuildContext) ->
     else:
         body.pop("metadata", None)
     # The alert source's bucket (alert events do not use the API key's), and the stream's cap.
-    scopes = (RateScope(f"alert_source:{config_id}", ctx.alert_rate_per_minute), *ctx.stream_cap())
+    source = RateScope(f"alert_source:{config_id}", ctx.alert_rate_per_minute, "window")
+    scopes = (source, *ctx.stream_cap())
     return record.request(
         path=f"/v2/alert_events/http/{segment(config_id)}",
         body=body,
