@@ -363,15 +363,42 @@ class SlidingWindow:
         self._expiries: list[float] = []  # heap: when each answered slot frees up
         self._paused_until = clock()
 
+    @classmethod
+    def per_minute(
+        cls,
+        per_minute: float,
+        *,
+        clock: Clock = time.monotonic,
+        lock: threading.RLock | None = None,
+    ) -> SlidingWindow:
+        """A window admitting no more than `per_minute` calls in any minute."""
+        return cls(*cls._shape(per_minute), clock=clock, lock=lock)
+
+    @staticmethod
+    def _shape(per_minute: float) -> tuple[int, float]:
+        # Whole calls per minute (90.5 allows 90); below one a minute, one call per longer window.
+        if per_minute >= 1:
+            return int(per_minute), WINDOW_SECONDS
+        return 1, WINDOW_SECONDS / per_minute
+
     @property
     def limit(self) -> int:
         """Calls allowed in any window."""
         return self._limit
 
+    @property
+    def window(self) -> float:
+        """The window's length in seconds."""
+        return self._window
+
     def lower(self, per_minute: float) -> None:
-        """A scope asking for fewer calls per window lowers the limit for all."""
+        """A scope asking for fewer calls per minute lowers the limit for all."""
+        if per_minute <= 0:
+            return
+        limit, window = self._shape(per_minute)
         with self._lock:
-            self._limit = max(1, min(self._limit, int(per_minute)))
+            if limit / window < self._limit / self._window:
+                self._limit, self._window = limit, window
 
     def _expire(self, now: float) -> None:
         while self._expiries and self._expiries[0] <= now:
@@ -518,7 +545,7 @@ class RateLimiter:
                 scope.per_minute, clock=self._clock, sleep=self._sleep, lock=self._lock
             )
         if scope.kind == "window":
-            return SlidingWindow(max(1.0, scope.per_minute), clock=self._clock, lock=self._lock)
+            return SlidingWindow.per_minute(scope.per_minute, clock=self._clock, lock=self._lock)
         rate = scope.per_minute / 60.0
         return TokenBucket(rate, clock=self._clock, sleep=self._sleep, lock=self._lock)
 

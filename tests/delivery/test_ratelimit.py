@@ -460,6 +460,21 @@ def test_retry_after_pauses_the_window(fake_time: FakeTime) -> None:
     assert rl.acquire([SOURCE]) == pytest.approx(4.0)
 
 
+def test_window_of_a_fractional_rate_never_exceeds_it(fake_time: FakeTime) -> None:
+    rl = limiter(fake_time)
+    fractional = window(rl, RateScope("alert_source:a", 90.5, "window"))
+    assert (fractional.limit, fractional.window) == (90, 60.0)
+    slow = window(rl, RateScope("alert_source:b", 0.5, "window"))
+    assert (slow.limit, slow.window) == (1, 120.0)
+    rl.acquire([RateScope("alert_source:b", 0.5, "window")])
+    rl.observe([RateScope("alert_source:b", 0.5, "window")], {})
+    assert rl.acquire([RateScope("alert_source:b", 0.5, "window")]) == pytest.approx(120.0)
+    # A lower rate asked for later shrinks the window's allowance; a higher one does not.
+    lowered = window(rl, RateScope("alert_source:a", 30, "window"))
+    assert (lowered.limit, lowered.window) == (30, 60.0)
+    assert window(rl, RateScope("alert_source:a", 120, "window")).limit == 30
+
+
 def test_window_rejects_a_nonsense_limit() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         SlidingWindow(0)
