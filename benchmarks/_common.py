@@ -29,6 +29,8 @@ if t.TYPE_CHECKING:
     from typing_extensions import Self
 
 API_KEY = "sandbox-api-key"  # the sandbox's default key
+ALERT_SOURCE_ID = "01SANDBOXALERTSOURCE000000"  # the sandbox's default alert source
+ALERT_SOURCE_TOKEN = "sandbox-alert-token"  # noqa: S105 - the sandbox's published test token
 CATALOG_TYPE_ID = "01BENCHCATALOGTYPE00000000"
 STREAM = "services"
 ECHO_PATH = "/_sandbox/echo/bench"
@@ -125,8 +127,11 @@ class SandboxProcess:
             pass
 
 
-def catalog_input(records: int, *, stream: str = STREAM) -> bytes:
-    """SCHEMA, `records` distinct catalog rows (distinct keys: no ordering waits), one STATE."""
+def catalog_input(records: int, *, stream: str = STREAM, prefix: str = "svc") -> bytes:
+    """SCHEMA, `records` distinct catalog rows (distinct keys: no ordering waits), one STATE.
+
+    Runs that share a sandbox use different `prefix`es, so no run updates another's entries.
+    """
     schema = {
         "type": "SCHEMA",
         "stream": stream,
@@ -142,13 +147,48 @@ def catalog_input(records: int, *, stream: str = STREAM) -> bytes:
             {
                 "type": "RECORD",
                 "stream": stream,
-                "record": {"id": f"svc-{i:07d}", "name": f"Service {i}"},
+                "record": {"id": f"{prefix}-{i:07d}", "name": f"Service {i}"},
             }
         )
         for i in range(records)
     )
     lines.append(json.dumps({"type": "STATE", "value": {"bookmark": records}}))
     return ("\n".join(lines) + "\n").encode()
+
+
+def alert_input(events: int, *, stream: str = "alerts") -> bytes:
+    """SCHEMA, `events` firing alerts with distinct ids (so distinct deduplication keys), STATE."""
+    schema = {
+        "type": "SCHEMA",
+        "stream": stream,
+        "schema": {
+            "type": "object",
+            "properties": {"id": {"type": "string"}, "title": {"type": "string"}},
+        },
+        "key_properties": ["id"],
+    }
+    lines = [json.dumps(schema)]
+    lines.extend(
+        json.dumps(
+            {"type": "RECORD", "stream": stream, "record": {"id": f"a{i}", "title": f"Alert {i}"}}
+        )
+        for i in range(events)
+    )
+    lines.append(json.dumps({"type": "STATE", "value": {"bookmark": events}}))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def alert_config(base_url: str, **overrides: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
+    """Target settings for the `alert_event` operation on the sandbox's default alert source."""
+    config: dict[str, t.Any] = {
+        "base_url": base_url,
+        "operation": "alert_event",
+        "alert_source_config_id": ALERT_SOURCE_ID,
+        "alert_source_token": ALERT_SOURCE_TOKEN,
+        "progress_interval": 3600,
+    }
+    config.update(overrides)
+    return config
 
 
 def catalog_config(base_url: str, **overrides: t.Any) -> dict[str, t.Any]:  # noqa: ANN401
@@ -273,6 +313,26 @@ def _drain(pipe: t.IO[bytes] | None, out: dict[str, bytes], name: str) -> None:
 def timestamp(text: str) -> float:
     """Seconds since the epoch of an RFC 3339 `received_at` (`...Z`)."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def most_in_window(times: list[float], seconds: float) -> int:
+    """The largest number of `times` inside any half-open window [t, t + seconds)."""
+    ordered = sorted(times)
+    most = start = 0
+    for end, moment in enumerate(ordered):
+        while moment - ordered[start] >= seconds:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def accepted_times(journal: list[dict[str, t.Any]], path_prefix: str) -> list[float]:
+    """Arrival times (`received_at`) of the 2xx answers to requests under `path_prefix`."""
+    return [
+        timestamp(e["received_at"])
+        for e in journal
+        if e["path"].startswith(path_prefix) and e["status"] is not None and e["status"] < 300
+    ]
 
 
 @dataclass

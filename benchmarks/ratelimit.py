@@ -1,16 +1,16 @@
-"""Does the target use the whole rate limit without tripping it? Achieved over allowed rate.
+"""Does one run use the key's whole allowance without tripping it? Accepted over allowed calls.
 
-1,200 catalog entries go to a sandbox that enforces incident.io's API-key bucket scaled to
-20/s with a burst of 20, sends the `X-RateLimit-*` headers on every answer and a 429 with
-`Retry-After` when the bucket is empty; it also adds 50 ms latency per request. The target runs
-with its defaults (1200/min client bucket, concurrency 4), as a user would leave it.
+3,000 catalog entries go to a sandbox that enforces incident.io's real API-key bucket (1,200
+requests, refilling 20/s), sends the `X-RateLimit-*` headers on every answer and a 429 with
+`Retry-After` when the bucket is empty, and adds 50 ms latency per request. The target runs with
+its defaults (1200/min, concurrency 4), as a user would leave it: it should burst the 1,200, then
+keep to 20/s.
 
-The achieved rate is taken from the sandbox journal, not the target's wall time, so that
-process startup and the final confirmation are not counted against the limiter: (accepted
-requests - 1) / (received_at of the last accepted request - received_at of the first), i.e.
-intervals over the time they span. It is divided by the allowed 20/s. The target's whole wall
-time is shown too, for context. 429s are counted in the journal; records lost are the input
-records minus the catalog entries the sandbox holds.
+The allowance is what the bucket admits from the first request's arrival to the last accepted
+one's (sandbox journal `received_at`): 1200 + 20/s x that span. The figure is accepted requests
+over it, so process startup and the final confirmation are not counted against the limiter.
+The target's whole wall time is shown too, for context. 429s are counted in the journal; records
+lost are the input records minus the catalog entries the sandbox holds.
 
 Expected: ratio >= 0.95, under 1% of requests answered 429, no record lost.
 """
@@ -30,9 +30,9 @@ from _common import (
     timestamp,
 )
 
-RECORDS = 1200
+RECORDS = 3000
 ALLOWED_PER_SECOND = 20
-BURST = 20
+BURST = 1200
 LATENCY_MS = 50
 EXPECTED_RATIO = 0.95
 MAX_429_SHARE = 0.01
@@ -52,16 +52,17 @@ def run(records: int = RECORDS) -> list[Check]:
         result = run_target(catalog_config(sandbox.url), catalog_input(records)).check()
         journal = [e for e in sandbox.journal() if e["path"] == "/v3/catalog_entries"]
         delivered = sandbox.counts()["catalog_entries"]
+    arrived = min(timestamp(e["received_at"]) for e in journal)
     accepted = sorted(timestamp(e["received_at"]) for e in journal if e["status"] == 201)
     throttled = sum(1 for e in journal if e["status"] == TOO_MANY)
     other = sum(1 for e in journal if e["status"] not in (201, TOO_MANY))
-    span = accepted[-1] - accepted[0] if len(accepted) > 1 else float("nan")
-    rate = (len(accepted) - 1) / span
-    ratio = rate / ALLOWED_PER_SECOND
+    span = accepted[-1] - arrived
+    allowance = BURST + ALLOWED_PER_SECOND * span
+    ratio = len(accepted) / allowance
     share = throttled / len(journal) if journal else float("nan")
     lost = records - delivered
     rows = [
-        ["records", "requests", "accepted", "429s", "other", "send span s", "rate/s", "wall s"],
+        ["records", "requests", "accepted", "429s", "other", "send span s", "allowance", "wall s"],
         [
             str(records),
             str(len(journal)),
@@ -69,24 +70,24 @@ def run(records: int = RECORDS) -> list[Check]:
             str(throttled),
             str(other),
             f"{span:.2f}",
-            f"{rate:.2f}",
+            f"{allowance:.0f}",
             f"{result.wall_seconds:.2f}",
         ],
     ]
     print_table(
-        f"Rate limit: server bucket {ALLOWED_PER_SECOND}/s burst {BURST}, "
+        f"Rate limit: server bucket {BURST} refilling {ALLOWED_PER_SECOND}/s, "
         f"{LATENCY_MS} ms latency, target defaults",
         rows,
     )
     print(f"records / whole target wall time: {records / result.wall_seconds:.2f}/s")
     return [
         Check(
-            "ratelimit: achieved / allowed rate",
+            "ratelimit: accepted / allowance",
             ratio,
             "x",
             f">= {EXPECTED_RATIO}",
             ratio >= EXPECTED_RATIO,
-            [f"{rate:.2f}/s over a {span:.1f} s sending phase (journal received_at)"],
+            [f"{len(accepted)} accepted of {allowance:.0f} allowed in {span:.1f} s of sending"],
         ),
         Check(
             "ratelimit: requests answered 429",

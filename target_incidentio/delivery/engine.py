@@ -297,6 +297,7 @@ class Delivery:
                 timeout=self.settings.request_timeout,
             )
         except (requests.RequestException, OSError) as exc:
+            self._limiter.observe(request.rate_scopes, {})  # no answer, but no longer in flight
             failure = classify_exception(exc)
             reason = self._redact(failure.reason)
             return _Response(failure, error=ErrorInfo("transport_error", reason, None))

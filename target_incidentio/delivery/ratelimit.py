@@ -1,16 +1,30 @@
-"""Client-side pacing, so that a steady run keeps under incident.io's limits rather than meet 429s.
+"""Client-side pacing, so that a run uses all of incident.io's allowance without meeting 429s.
 
-incident.io's limits are token buckets that refill continuously (1200/min per key, 120/min per
-alert source). We mirror them locally, one bucket per `RateScope`, and correct our buckets from
-the `X-RateLimit-*` headers each response carries.
+incident.io limits each API key with a token bucket (1200 requests, refilling 20/s) that every
+process using the key draws from, and each HTTP alert source to 120 events a minute. Per
+`RateScope.kind` we keep:
+
+- `KeyBucket` for a key: the same bucket, mirrored. It bursts to its capacity, then sustains the
+  refill rate, and every response's `X-RateLimit-*` headers correct it, since the server's bucket
+  is the truth and other runs on the key drain it too.
+- `SlidingWindow` for an alert source: at most N events in any 60 s, judged as the server judges
+  it, at arrival. incident.io documents no burst there, and a bucket of capacity c refilling r/s
+  admits c + 60r in a minute.
+- `TokenBucket` for a stream's own lower cap: a plain local bucket, one second's worth.
+
+Dedicated libraries (`limits`, `pyrate-limiter`) count a call when it is admitted, by wall clock;
+neither corrects from a server's headers or counts from when a response came back, so this is ours.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 import re
 import threading
 import time
 import typing as t
+from dataclasses import dataclass
 
 from target_incidentio.delivery.outcome import header
 
@@ -25,15 +39,39 @@ Sleep = t.Callable[[float], None]
 _NEGLIGIBLE = 1e-6  # seconds
 _LIMIT_ITEM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:;.*?\bw(?:indow)?=(\d+(?:\.\d+)?))?")
 
+# The alert-source window: incident.io counts events per minute.
+WINDOW_SECONDS = 60.0
+# How often a caller re-checks a window whose oldest slot is still waiting for its response.
+WINDOW_POLL = 0.05
+# A call unanswered for this long (the engine always reports, so only a bug leaves one) stops
+# holding its window slot or counting as in flight, so that no caller can wait forever.
+GIVE_UP_AFTER = 600.0
+# Others' draw on a key is averaged over about this long (older readings fade exponentially)...
+ESTIMATE_SECONDS = 2.0
+# ...and over no less than this, so one rounded Remaining early on is not read as a flood.
+ESTIMATE_MIN_SPAN = 0.5
+# While others draw on the key, keep this many seconds of refill unspent in the server's bucket,
+# so that two runs meeting at an empty bucket are absorbed rather than answered 429...
+RESERVE_SECONDS = 0.25
+# ...at most this share of the capacity, so a small bucket is still usable...
+RESERVE_MAX_SHARE = 0.1
+# ...once others draw more than this share of the rate (below it is rounding noise).
+CONTENTION_SHARE = 0.1
+# Our own refill never drops below this share of the rate. What others were seen to draw
+# includes their bursts, so it can exceed the rate for a while; this floor bounds the stall
+# that follows to (1 + reserve) / (rate / 4), about a second, and up to four runs on a key
+# still fit. Past that, corrections from Remaining and the reserve keep the runs in line.
+MIN_SHARE = 0.25
+
 
 class TokenBucket:
-    """A continuously refilling bucket; `acquire` blocks (through the injected sleep) for a token.
+    """A continuously refilling local bucket; `acquire` blocks (through the injected sleep).
 
-    It starts with one token, not a full bucket, so that a run's first second cannot exceed the
-    rate: the first call goes at once and the rest are paced.
+    By default it starts with one token, not a full bucket, so that a stream cap is never
+    exceeded in a run's first second: the first call goes at once and the rest are paced.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the keyword arguments are test seams and the shape
         self,
         rate_per_second: float,
         capacity: float | None = None,
@@ -41,6 +79,7 @@ class TokenBucket:
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         lock: threading.RLock | None = None,
+        tokens: float = 1.0,
     ) -> None:
         if rate_per_second <= 0:
             msg = f"rate must be positive, got {rate_per_second!r}"
@@ -50,7 +89,7 @@ class TokenBucket:
         self._clock = clock
         self._sleep = sleep
         self._lock = lock if lock is not None else threading.RLock()
-        self._tokens = 1.0
+        self._tokens = min(self._capacity, float(tokens))
         # Time up to which `_tokens` is accounted; in the future while the bucket is paused.
         self._stamp = clock()
 
@@ -64,49 +103,58 @@ class TokenBucket:
         """Most tokens the bucket holds, i.e. the largest burst."""
         return self._capacity
 
+    def _fill_rate(self, at: float) -> float:  # noqa: ARG002 - a `KeyBucket`'s varies
+        """Rate our tokens grow at, at time `at` (a `KeyBucket` leaves others their share)."""
+        return self._rate
+
     def _refill(self, now: float) -> None:
         if now > self._stamp:
-            self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
+            self._tokens = min(
+                self._capacity, self._tokens + (now - self._stamp) * self._fill_rate(self._stamp)
+            )
             self._stamp = now
 
     def tokens(self) -> float:
-        """Tokens available now (0 while paused)."""
+        """Tokens available now (0 while paused; negative while in debt to the server)."""
         with self._lock:
             now = self._clock()
             self._refill(now)
-            return self._tokens if now >= self._stamp else 0.0
+            return self._tokens if now >= self._stamp else min(0.0, self._tokens)
 
     def wait_time(self) -> float:
         """Seconds until a token is available; 0 means one can be taken now."""
         with self._lock:
             now = self._clock()
             self._refill(now)
-            wait = max(0.0, self._stamp - now) + max(0.0, 1.0 - self._tokens) / self._rate
+            start = max(now, self._stamp)
+            wait = start - now + max(0.0, 1.0 - self._tokens) / self._fill_rate(start)
             # Float dust must not leave a caller sleeping for 1e-17 s forever.
             return wait if wait > _NEGLIGIBLE else 0.0
 
-    def take(self) -> None:
+    def take(self) -> int:
         """Spend a token; callers check `wait_time()` first, under the same lock."""
         with self._lock:
             self._tokens -= 1.0
+            return 0
+
+    def answered(self, ticket: int) -> None:
+        """The call holding `ticket` got its response (or gave up); nothing to do for a bucket."""
 
     def acquire(self) -> float:
         """Block until a token is taken; return the seconds waited."""
-        return acquire_all([self], self._lock, self._sleep)
+        return acquire_all([self], self._lock, self._sleep)[0]
 
-    def clamp(self, tokens: float) -> None:
-        """Never believe in more tokens than the server says remain."""
-        with self._lock:
-            self._refill(self._clock())
-            self._tokens = min(self._tokens, max(0.0, tokens))
+    def pause(self, seconds: float, *, keep_tokens: bool = False) -> None:
+        """Hold all takers for `seconds`; afterwards one call may go, as the server promised.
 
-    def pause(self, seconds: float) -> None:
-        """Hold all takers for `seconds`; afterwards one call may go, as the server promised."""
+        `keep_tokens` leaves the count alone, for a refusal older than what set it.
+        """
         with self._lock:
             now = self._clock()
             self._refill(now)
             self._stamp = max(self._stamp, now + max(0.0, seconds))
-            self._tokens = 1.0
+            if not keep_tokens:
+                self._tokens = 1.0
 
     def limit_rate(self, rate_per_second: float) -> None:
         """Slow down to a lower rate (never speeds up); the burst shrinks with it."""
@@ -120,37 +168,326 @@ class TokenBucket:
                 self._tokens = min(self._tokens, self._capacity)
 
 
-def acquire_all(buckets: Sequence[TokenBucket], lock: threading.RLock, sleep: Sleep) -> float:
-    """Take one token from every bucket at once, sleeping until all have one; return seconds waited.
+@dataclass
+class _Reading:
+    """One applied `X-RateLimit-Remaining`: our ticket, when it came back, what it said."""
 
-    Waits are recomputed after each sleep, so a pause or clamp that arrives meanwhile is obeyed.
+    ticket: int
+    at: float
+    remaining: float
+    refused: int  # our calls answered 429 so far (they took no token from the server)
+
+
+class KeyBucket(TokenBucket):
+    """incident.io's bucket for one API key, mirrored: bursts to capacity, then the refill rate.
+
+    The server's bucket is shared by every run and process using the key, so its headers are the
+    truth and the local model only bridges the time between responses:
+
+    - `X-RateLimit-Remaining` sets the tokens, up or down. It describes the moment the server
+      handled that call, so our calls still in flight, which we have taken tokens for but the
+      server may not have counted yet, are subtracted again (should the server have counted
+      one already, we are a token short until the next response). A response older than one
+      already applied (by when its token was taken) is stale and changes nothing.
+    - `X-RateLimit-Limit` sets capacity and rate to the binding limit's, never above the
+      configured `rate_limit_per_minute`.
+    - Between responses the tokens refill at the rate less what others were seen to draw (from
+      how Remaining fell beyond our own calls), and while others draw, a quarter second of refill
+      is left in the server's bucket, so runs sharing a key meet few 429s.
+    - A 429's `Retry-After` pauses every caller.
+    """
+
+    def __init__(
+        self,
+        per_minute: float,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+        lock: threading.RLock | None = None,
+    ) -> None:
+        capacity = max(1.0, float(per_minute))
+        super().__init__(
+            per_minute / 60.0, capacity, clock=clock, sleep=sleep, lock=lock, tokens=capacity
+        )
+        self._ceiling_rate = self._rate
+        self._ceiling_capacity = self._capacity
+        self._taken = 0  # tickets handed out; a ticket is the count after its take
+        self._in_flight: dict[int, float] = {}  # ticket -> when taken, until answered
+        self._fresh = -1  # ticket of the newest response applied
+        self._last: _Reading | None = None
+        # Others' draw on the server's bucket: tokens unexplained by refill and our own calls,
+        # and the time they were seen over, both fading with age.
+        self._drawn = 0.0
+        self._span = 0.0
+        self._refused = 0
+
+    def others(self) -> float:
+        """Tokens per second others were lately seen to draw from the key's bucket."""
+        with self._lock:
+            return self._others_at(self._clock())
+
+    def _others_at(self, at: float) -> float:
+        # Time since the last reading counts as time in which nobody else drew: evidence fades
+        # and, should we hold back long enough to send nothing, our refill recovers until a
+        # new reading tells again.
+        gap = max(0.0, at - self._last.at) if self._last is not None else 0.0
+        fade = math.exp(-gap / ESTIMATE_SECONDS)
+        return max(0.0, self._drawn * fade / max(self._span * fade + gap, ESTIMATE_MIN_SPAN))
+
+    def _fill_rate(self, at: float) -> float:
+        return max(self._rate - self._others_at(at), self._rate * MIN_SHARE)
+
+    def _reserve(self) -> float:
+        if self._others_at(self._clock()) <= self._rate * CONTENTION_SHARE:
+            return 0.0
+        return min(self._rate * RESERVE_SECONDS, self._capacity * RESERVE_MAX_SHARE)
+
+    def take(self) -> int:
+        """Spend a token and return the call's ticket, to pass to `correct` with its response."""
+        with self._lock:
+            self._tokens -= 1.0
+            self._taken += 1
+            self._in_flight[self._taken] = self._clock()
+            return self._taken
+
+    def answered(self, ticket: int) -> None:
+        """The call's response is back (or it gave up): the server's count now includes it."""
+        with self._lock:
+            self._in_flight.pop(ticket, None)
+
+    def in_flight(self) -> int:
+        """Calls we took tokens for whose responses have not come back."""
+        with self._lock:
+            now = self._clock()
+            for ticket, taken_at in list(self._in_flight.items()):
+                if now - taken_at >= GIVE_UP_AFTER:
+                    del self._in_flight[ticket]
+            return len(self._in_flight)
+
+    def is_stale(self, ticket: int | None) -> bool:
+        """Whether a response to `ticket` is older than one already applied."""
+        with self._lock:
+            return ticket is not None and ticket < self._fresh
+
+    def lower_ceiling(self, per_minute: float) -> None:
+        """A scope asking for a lower `rate_limit_per_minute` lowers rate and capacity for all."""
+        with self._lock:
+            rate = per_minute / 60.0
+            if 0 < rate < self._ceiling_rate:
+                self._ceiling_rate = rate
+                self._ceiling_capacity = max(1.0, per_minute)
+                self._set_shape(self._ceiling_capacity, self._ceiling_rate)
+
+    def correct(
+        self,
+        ticket: int | None,
+        *,
+        remaining: float | None,
+        limit: tuple[float, float] | None,
+        refused: bool = False,
+    ) -> None:
+        """Apply one response's headers; `ticket` None means it describes the present."""
+        with self._lock:
+            now = self._clock()
+            self._refill(now)
+            self._refused += refused
+            if self.is_stale(ticket):
+                return
+            ticket = self._taken if ticket is None else ticket
+            self._fresh = ticket
+            if limit is not None:
+                capacity, rate = limit
+                if self._set_shape(
+                    min(capacity, self._ceiling_capacity), min(rate, self._ceiling_rate)
+                ):
+                    self._last = None  # readings across a change of limit do not compare
+            if remaining is None:
+                return
+            reading = _Reading(ticket, now, min(max(0.0, remaining), self._capacity), self._refused)
+            self._measure_others(reading)
+            left = reading.remaining - self.in_flight() - self._reserve()
+            self._tokens = min(self._capacity, left)
+
+    def _set_shape(self, capacity: float, rate: float) -> bool:
+        capacity = max(1.0, capacity)
+        if rate <= 0 or (capacity, rate) == (self._capacity, self._rate):
+            return False
+        self._capacity, self._rate = capacity, rate
+        self._tokens = min(self._tokens, capacity)
+        return True
+
+    def _measure_others(self, reading: _Reading) -> None:
+        """Others' draw: how far Remaining fell below what refill and our own calls explain.
+
+        Rounding and jitter between two readings cancel out over a series of them, since each
+        reading's error is added once and taken away once.
+        """
+        last, self._last = self._last, reading
+        if last is None or reading.at < last.at:
+            return
+        elapsed = reading.at - last.at
+        refill = self._rate * elapsed
+        if last.remaining + refill >= self._capacity:
+            return  # the bucket may have been full meanwhile, wasting refill we cannot see
+        ours = (reading.ticket - last.ticket) - (reading.refused - last.refused)
+        fade = math.exp(-elapsed / ESTIMATE_SECONDS)
+        self._drawn = self._drawn * fade + (last.remaining + refill - ours - reading.remaining)
+        self._span = self._span * fade + elapsed
+
+
+class SlidingWindow:
+    """At most `limit` calls in any `window` seconds, judged where the server judges: at arrival.
+
+    A call may reach the server at any moment until its response is back, so its slot is held
+    from the take until `window` seconds after the response: the next call to reuse the slot
+    then arrives at least `window` after it, however slow the network was.
+    """
+
+    def __init__(
+        self,
+        limit: float,
+        window: float = WINDOW_SECONDS,
+        *,
+        clock: Clock = time.monotonic,
+        lock: threading.RLock | None = None,
+    ) -> None:
+        if limit < 1 or window <= 0:
+            msg = f"a window needs a limit of at least 1 and a positive length, got {limit!r}"
+            raise ValueError(msg)
+        self._limit = int(limit)
+        self._window = float(window)
+        self._clock = clock
+        self._lock = lock if lock is not None else threading.RLock()
+        self._taken = 0
+        self._in_flight: dict[int, float] = {}  # ticket -> when it was taken
+        self._expiries: list[float] = []  # heap: when each answered slot frees up
+        self._paused_until = clock()
+
+    @classmethod
+    def per_minute(
+        cls,
+        per_minute: float,
+        *,
+        clock: Clock = time.monotonic,
+        lock: threading.RLock | None = None,
+    ) -> SlidingWindow:
+        """A window admitting no more than `per_minute` calls in any minute."""
+        return cls(*cls._shape(per_minute), clock=clock, lock=lock)
+
+    @staticmethod
+    def _shape(per_minute: float) -> tuple[int, float]:
+        # Whole calls per minute (90.5 allows 90); below one a minute, one call per longer window.
+        if per_minute >= 1:
+            return int(per_minute), WINDOW_SECONDS
+        return 1, WINDOW_SECONDS / per_minute
+
+    @property
+    def limit(self) -> int:
+        """Calls allowed in any window."""
+        return self._limit
+
+    @property
+    def window(self) -> float:
+        """The window's length in seconds."""
+        return self._window
+
+    def lower(self, per_minute: float) -> None:
+        """A scope asking for fewer calls per minute lowers the limit for all."""
+        if per_minute <= 0:
+            return
+        limit, window = self._shape(per_minute)
+        with self._lock:
+            if limit / window < self._limit / self._window:
+                self._limit, self._window = limit, window
+
+    def _expire(self, now: float) -> None:
+        while self._expiries and self._expiries[0] <= now:
+            heapq.heappop(self._expiries)
+        for ticket, taken_at in list(self._in_flight.items()):
+            if now - taken_at >= GIVE_UP_AFTER:
+                self._free(ticket, taken_at + GIVE_UP_AFTER)
+
+    def _free(self, ticket: int, answered_at: float) -> None:
+        if self._in_flight.pop(ticket, None) is not None:
+            heapq.heappush(self._expiries, answered_at + self._window)
+
+    def in_flight(self) -> int:
+        """Calls taken whose response has not come back."""
+        with self._lock:
+            self._expire(self._clock())
+            return len(self._in_flight)
+
+    def used(self) -> int:
+        """Slots held now: calls in flight and those answered less than a window ago."""
+        with self._lock:
+            self._expire(self._clock())
+            return len(self._in_flight) + len(self._expiries)
+
+    def wait_time(self) -> float:
+        """Seconds until a slot may be free (a poll interval while only responses can free one)."""
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            wait = max(0.0, self._paused_until - now)
+            if len(self._in_flight) + len(self._expiries) >= self._limit:
+                wait = max(wait, self._expiries[0] - now if self._expiries else WINDOW_POLL)
+            return wait if wait > _NEGLIGIBLE else 0.0
+
+    def take(self) -> int:
+        """Hold a slot; callers check `wait_time()` first, under the same lock."""
+        with self._lock:
+            self._taken += 1
+            self._in_flight[self._taken] = self._clock()
+            return self._taken
+
+    def answered(self, ticket: int) -> None:
+        """The call's response is back: its slot frees one window from now."""
+        with self._lock:
+            self._free(ticket, self._clock())
+
+    def pause(self, seconds: float) -> None:
+        """Hold all takers for `seconds` (a 429's `Retry-After`)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + max(0.0, seconds))
+
+
+Limit = TokenBucket | SlidingWindow
+
+
+def acquire_all(
+    limits: Sequence[Limit], lock: threading.RLock, sleep: Sleep
+) -> tuple[float, list[int]]:
+    """Take from every limit at once, sleeping until all admit; return seconds waited and tickets.
+
+    Waits are recomputed after each sleep, so a pause or correction that arrives meanwhile is
+    obeyed.
     """
     waited = 0.0
     while True:
         with lock:
-            wait = max((bucket.wait_time() for bucket in buckets), default=0.0)
+            wait = max((limit.wait_time() for limit in limits), default=0.0)
             if wait <= 0:
-                for bucket in buckets:
-                    bucket.take()
-                return waited
+                return waited, [limit.take() for limit in limits]
         sleep(wait)
         waited += wait
 
 
-def server_rate(limit_header: str) -> float | None:
-    """Lowest sustainable rate (per second) among the limits in `X-RateLimit-Limit`.
+def binding_limit(limit_header: str) -> tuple[float, float] | None:
+    """(capacity, rate per second) of the binding limit in `X-RateLimit-Limit`, or None.
 
-    The header is `1200, 1200;window=60, 60;window=60`: the binding quota, then every limit that
-    applied with its window in seconds. All of them apply, so the slowest one is what we must keep.
+    The header is `1200, 1200;window=60`: the quota closest to exhaustion, then each policy with
+    its window in seconds. The binding quota's window is the policy with that same quota.
     """
-    rates = []
-    for item in limit_header.split(","):
-        match = _LIMIT_ITEM.match(item)
-        if match and match.group(2):
-            limit, window = float(match.group(1)), float(match.group(2))
-            if limit > 0 and window > 0:
-                rates.append(limit / window)
-    return min(rates) if rates else None
+    items = [m for m in (_LIMIT_ITEM.match(item) for item in limit_header.split(",")) if m]
+    if not items:
+        return None
+    quota = float(items[0].group(1))
+    window = items[0].group(2) or next(
+        (m.group(2) for m in items[1:] if m.group(2) and float(m.group(1)) == quota), None
+    )
+    if quota <= 0 or window is None or float(window) <= 0:
+        return None
+    return quota, quota / float(window)
 
 
 def _number(value: str | None) -> float | None:
@@ -163,31 +500,111 @@ def _number(value: str | None) -> float | None:
     return number if number == number else None  # noqa: PLR0124 - NaN check
 
 
+@dataclass(frozen=True)
+class Permit:
+    """One call's draw on its scopes' limits, held until its response is observed."""
+
+    scopes: tuple[RateScope, ...]
+    tickets: tuple[int, ...]
+    waited: float
+
+
 class RateLimiter:
-    """Buckets by scope name, shared by every thread and stream of a run."""
+    """Limits by scope name, shared by every thread and stream of a run.
+
+    The engine calls `acquire` before each attempt and `observe` with its response on the same
+    worker thread, so the call's permit is kept per thread in between: that is how a response is
+    matched to the tokens it was sent with, for in-flight accounting and freshness. `take` and
+    `answer` do the same with the permit in hand.
+    """
 
     def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.RLock()
-        self._buckets: dict[str, TokenBucket] = {}
+        self._limits: dict[str, Limit] = {}
+        self._local = threading.local()
 
-    def bucket(self, scope: RateScope) -> TokenBucket:
-        """The scope's bucket, created at `per_minute / 60` per second on first use."""
-        rate = scope.per_minute / 60.0
+    def limit(self, scope: RateScope) -> Limit:
+        """The scope's limit, created on first use; a lower `per_minute` later lowers it."""
         with self._lock:
-            bucket = self._buckets.get(scope.name)
-            if bucket is None:
-                bucket = TokenBucket(rate, clock=self._clock, sleep=self._sleep, lock=self._lock)
-                self._buckets[scope.name] = bucket
+            found = self._limits.get(scope.name)
+            if found is None:
+                found = self._limits[scope.name] = self._create(scope)
+            elif isinstance(found, KeyBucket):
+                found.lower_ceiling(scope.per_minute)
+            elif isinstance(found, SlidingWindow):
+                found.lower(scope.per_minute)
             else:
-                bucket.limit_rate(rate)
-            return bucket
+                found.limit_rate(scope.per_minute / 60.0)
+            return found
+
+    def _create(self, scope: RateScope) -> Limit:
+        if scope.kind == "key":
+            return KeyBucket(
+                scope.per_minute, clock=self._clock, sleep=self._sleep, lock=self._lock
+            )
+        if scope.kind == "window":
+            return SlidingWindow.per_minute(scope.per_minute, clock=self._clock, lock=self._lock)
+        rate = scope.per_minute / 60.0
+        return TokenBucket(rate, clock=self._clock, sleep=self._sleep, lock=self._lock)
+
+    def take(self, scopes: Sequence[RateScope]) -> Permit:
+        """Block until every scope admits one call; the permit goes back with its response."""
+        limits = [self.limit(scope) for scope in scopes]
+        waited, tickets = acquire_all(limits, self._lock, self._sleep)
+        return Permit(tuple(scopes), tuple(tickets), waited)
+
+    def answer(
+        self,
+        permit: Permit | None,
+        scopes: Sequence[RateScope],
+        headers: Mapping[str, str],
+        retry_after: float | None = None,
+    ) -> None:
+        """Release the permit's slots and correct the first scope (the credential's) from headers.
+
+        Only a key's bucket reads `X-RateLimit-*`: an alert source's window admits no more than
+        its limit whatever the server says is left. `X-RateLimit-Reset` is not used: it says
+        when the bucket is full again, not when the next call may go. A 429's wait (even on a
+        stale response: the refusal is a fact) pauses the whole limit.
+        """
+        with self._lock:
+            tickets: dict[str, int] = {}
+            if permit is not None:
+                tickets = dict(zip((s.name for s in permit.scopes), permit.tickets, strict=True))
+            for name, ticket in tickets.items():
+                self._limits[name].answered(ticket)
+            if not scopes:
+                return
+            first = self.limit(scopes[0])
+            mine = tickets.get(scopes[0].name)
+            refused = retry_after is not None or header(headers, "Retry-After") is not None
+            if isinstance(first, KeyBucket):
+                stale = first.is_stale(mine)
+                limit = header(headers, "X-RateLimit-Limit")
+                first.correct(
+                    mine,
+                    remaining=_number(header(headers, "X-RateLimit-Remaining")),
+                    limit=binding_limit(limit) if limit else None,
+                    refused=refused,
+                )
+                if retry_after is not None:
+                    first.pause(retry_after, keep_tokens=stale)
+                return
+            if retry_after is not None:
+                first.pause(retry_after)
 
     def acquire(self, scopes: Sequence[RateScope]) -> float:
-        """Take one token from each scope's bucket; return the seconds waited."""
-        buckets = [self.bucket(scope) for scope in scopes]
-        return acquire_all(buckets, self._lock, self._sleep)
+        """Take one call from each scope's limit; return the seconds waited.
+
+        A permit this thread still holds belongs to a call whose response never came (the
+        engine always observes, so this is a safety net): it is released first.
+        """
+        self._release_pending()
+        permit = self.take(scopes)
+        self._local.permit = permit
+        return permit.waited
 
     def observe(
         self,
@@ -195,20 +612,16 @@ class RateLimiter:
         headers: Mapping[str, str],
         retry_after: float | None = None,
     ) -> None:
-        """Correct the first scope's bucket (the credential's own) from a response's headers.
+        """The response to this thread's last `acquire`: see `answer`."""
+        permit: Permit | None = getattr(self._local, "permit", None)
+        self._local.permit = None
+        if permit is not None and [s.name for s in permit.scopes] != [s.name for s in scopes]:
+            self.answer(permit, (), {})  # not this call's permit: release it unread
+            permit = None
+        self.answer(permit, scopes, headers, retry_after)
 
-        `X-RateLimit-Reset` is when the server's bucket is full again, not when the next call
-        may go, so it is not used: Remaining 0 empties our bucket, which then waits one refill.
-        """
-        if not scopes:
-            return
-        bucket = self.bucket(scopes[0])
-        limit = header(headers, "X-RateLimit-Limit")
-        rate = server_rate(limit) if limit else None
-        if rate is not None:
-            bucket.limit_rate(rate)
-        remaining = _number(header(headers, "X-RateLimit-Remaining"))
-        if remaining is not None:
-            bucket.clamp(remaining)
-        if retry_after is not None:
-            bucket.pause(retry_after)
+    def _release_pending(self) -> None:
+        permit: Permit | None = getattr(self._local, "permit", None)
+        if permit is not None:
+            self._local.permit = None
+            self.answer(permit, (), {})

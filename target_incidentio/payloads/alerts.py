@@ -83,7 +83,8 @@ def build_alert_event(records: Sequence[dict[str, t.Any]], ctx: BuildContext) ->
 
 def _event_scopes(config_id: str, ctx: BuildContext) -> tuple[RateScope, ...]:
     """The alert source's bucket (alert events do not use the API key's), and the stream's cap."""
-    return (RateScope(f"alert_source:{config_id}", ctx.alert_rate_per_minute), *ctx.stream_cap())
+    source = RateScope(f"alert_source:{config_id}", ctx.alert_rate_per_minute, "window")
+    return (source, *ctx.stream_cap())
 
 
 def _order_key(config_id: str, deduplication_key: str) -> str:

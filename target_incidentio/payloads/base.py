@@ -20,10 +20,14 @@ Effect = t.Literal["send", "create", "update", "delete"]
 
 @dataclass(frozen=True)
 class RateScope:
-    """A rate-limit bucket a call draws one token from, e.g. an API key or an alert source."""
+    """A rate limit a call counts against, e.g. an API key or an alert source."""
 
     name: str
     per_minute: float
+    # How the limiter keeps it: "key" mirrors incident.io's API-key bucket (burst to per_minute,
+    # corrected by the response headers), "window" allows per_minute calls in any 60 s (alert
+    # sources, which have no burst), "cap" is a plain local bucket (a stream's own lower cap).
+    kind: t.Literal["key", "window", "cap"] = "key"
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,8 @@ class BuildContext:
     def stream_cap(self) -> tuple[RateScope, ...]:
         """The stream's own bucket, when `streams.<name>.rate_limit_per_minute` set a lower rate."""
         if self.settings.rate_limit_per_minute < self.key_rate_per_minute:
-            return (RateScope(f"stream:{self.stream}", self.settings.rate_limit_per_minute),)
+            cap = self.settings.rate_limit_per_minute
+            return (RateScope(f"stream:{self.stream}", cap, "cap"),)
         return ()
 
 

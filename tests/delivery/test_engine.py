@@ -442,7 +442,7 @@ def test_requests_are_paced_by_their_rate_scopes(
     server: HTTPServer, harness: Any, fake_time: FakeTime
 ) -> None:
     server.expect_request(PATH).respond_with_response(ok())
-    scopes = (RateScope("alert_source:01SOURCE", 60),)  # 1 per second
+    scopes = (RateScope("stream:capped", 60, "cap"),)  # 1 per second, no burst
     harness(max_concurrency=1).send(
         *(make_request(server.url_for(PATH), scopes=scopes) for _ in range(3))
     )
