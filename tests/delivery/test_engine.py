@@ -274,6 +274,7 @@ class SlowHandler:
             assert self.ended.acquire(timeout=5)
 
 
+@pytest.mark.slow
 def test_timeout_is_retried_then_fails(server: HTTPServer, harness: Any) -> None:
     handler = SlowHandler(slow=99)
     server.expect_request(PATH).respond_with_handler(handler)

@@ -132,6 +132,7 @@ def test_job_exceptions_reach_the_future_and_the_chain_goes_on() -> None:
     executor.shutdown()
 
 
+@pytest.mark.slow
 def test_bookkeeping_is_dropped_when_chains_empty() -> None:
     executor = OrderedExecutor(max_workers=4, max_pending=32)
     for i in range(100_000):

@@ -615,6 +615,7 @@ def _server_bucket() -> Sandbox:
     return Sandbox(api_key=SANDBOX_KEY, rate_limit=True, bucket_capacity=40, refill_per_second=20)
 
 
+@pytest.mark.slow
 def test_two_runs_on_one_key_share_its_bucket_over_http() -> None:
     # The server's bucket: 40 calls, refilling 20/s; each run alone would burst 1200. Together
     # they must learn the bucket from the headers and split it: 100 calls take about 3 s.

@@ -67,6 +67,7 @@ def test_bad_setting_is_refused_before_any_request(sandbox, tmp_path, outputs, c
     assert sandbox.journal() == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("changes", "setting"),
     [BAD_SETTINGS[0], BAD_SETTINGS[1], BAD_SETTINGS[-1]],
@@ -93,6 +94,7 @@ def _sent(sandbox):
     return [e["body"]["name"] for e in sandbox.journal()]
 
 
+@pytest.mark.slow
 def test_line_that_is_not_json_stops_the_run_before_later_records(sandbox, tmp_path, outputs):
     """Records after the bad line are not sent; no state claims them."""
     before = singer_lines([schema(STREAM, TICKET_SCHEMA, ["ticket_id"]), record(STREAM, ticket(1))])
@@ -105,6 +107,7 @@ def test_line_that_is_not_json_stops_the_run_before_later_records(sandbox, tmp_p
     assert "ticket-2" not in _sent(sandbox)
 
 
+@pytest.mark.slow
 def test_message_without_type_is_refused(sandbox, tmp_path, outputs):
     run = _run(sandbox, tmp_path, outputs, singer_lines([{"stream": STREAM, "record": ticket(1)}]))
     assert run.returncode != 0
@@ -112,6 +115,7 @@ def test_message_without_type_is_refused(sandbox, tmp_path, outputs):
     assert sandbox.journal() == []
 
 
+@pytest.mark.slow
 def test_record_before_its_schema_is_refused(sandbox, tmp_path, outputs):
     messages = [record(STREAM, ticket(1)), schema(STREAM, TICKET_SCHEMA, ["ticket_id"])]
     run = _run(sandbox, tmp_path, outputs, messages)
@@ -145,6 +149,7 @@ def _schema_break(bad):
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("bad", "message", "field"), BREAKS_SCHEMA, ids=["wrong-type", "missing-required", "date-time"]
 )
@@ -165,6 +170,7 @@ def test_record_that_breaks_its_schema_goes_to_dead_letters_and_the_run_goes_on(
     assert reported(tmp_path).failed[letter["key"]]["status"] == "invalid"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("bad", "message", "field"), BREAKS_SCHEMA, ids=["wrong-type", "missing-required", "date-time"]
 )
@@ -183,6 +189,7 @@ def test_record_that_breaks_its_schema_stops_the_run_with_one_message(
     assert sandbox.journal() == []
 
 
+@pytest.mark.slow
 def test_records_unfit_for_the_operation_are_reported_and_the_rest_delivered(
     sandbox, tmp_path, outputs
 ):
@@ -202,6 +209,7 @@ def test_records_unfit_for_the_operation_are_reported_and_the_rest_delivered(
     assert sorted(e["body"]["title"] for e in sandbox.journal()) == ["ticket-1", "ticket-4"]
 
 
+@pytest.mark.slow
 def test_invalid_record_with_on_error_fail_stops_and_sends_nothing_after(
     sandbox, tmp_path, outputs
 ):
@@ -220,6 +228,7 @@ def test_invalid_record_with_on_error_fail_stops_and_sends_nothing_after(
     assert [r["status"] for r in read_jsonl(tmp_path / "responses.jsonl")] == ["invalid"]
 
 
+@pytest.mark.slow
 def test_stream_map_on_a_missing_field_fails_before_sending(sandbox, tmp_path, outputs):
     """A map expression naming a field the records lack stops the run, naming the expression."""
     maps = {STREAM: {"name": "subject_line", "title": "__NULL__"}}
@@ -230,6 +239,7 @@ def test_stream_map_on_a_missing_field_fails_before_sending(sandbox, tmp_path, o
     assert sandbox.journal() == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("on_error", ["continue", "fail"])
 def test_record_without_its_key_property_is_reported_not_a_crash(
     sandbox, tmp_path, outputs, on_error

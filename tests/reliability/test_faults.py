@@ -42,6 +42,7 @@ FAULTS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("operation", ["incident", "alert_event"])
 @pytest.mark.parametrize(("fault", "count"), FAULTS)
 def test_every_record_delivered_once_or_reported(
@@ -92,6 +93,7 @@ def test_retry_after_the_server_did_the_work_is_no_duplicate(
     assert (response["status"], response["attempts"]) == ("delivered", 2)
 
 
+@pytest.mark.slow
 def test_random_fault_mix_balances(sandbox, tmp_path, outputs):
     """Seeded random faults of every kind across 150 incidents: books balance, no duplicate."""
     kinds = ["500", "502", "503", "429", "429-no-retry-after", "reset", "close"]
@@ -136,6 +138,7 @@ def test_oversized_record_is_refused_and_reported(sandbox, tmp_path, outputs):
     assert len(sandbox.journal()) == 5
 
 
+@pytest.mark.slow
 def test_oversized_record_with_on_error_fail_stops_without_state(sandbox, tmp_path, outputs):
     """With `on_error: fail` the 413 fails the run, names the reason and emits no state."""
     sandbox.set_faults(max_body_bytes=2000)

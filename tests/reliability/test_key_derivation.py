@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -65,6 +66,7 @@ def _key(
     )
 
 
+@pytest.mark.slow
 @given(record=RECORDS, sdc=SDC, other_sdc=SDC, seed=st.integers(), stream=STREAMS)
 def test_content_key_ignores_order_and_metadata(record, sdc, other_sdc, seed, stream):
     """Without key properties: key order and `_sdc_*` metadata never change the key."""
@@ -75,18 +77,21 @@ def test_content_key_ignores_order_and_metadata(record, sdc, other_sdc, seed, st
     assert first.startswith("target-incidentio-")
 
 
+@pytest.mark.slow
 @given(ident=KEY_VALUES, one=RECORDS, two=RECORDS, sdc=SDC, seed=st.integers())
 def test_key_properties_decide_alone(ident, one, two, sdc, seed):
     """With key properties: the rest of the record (and its metadata) never change the key."""
     assert _key({"id": ident, **one}) == _key(_shuffled({**two, **sdc, "id": ident}, seed))
 
 
+@pytest.mark.slow
 @given(a=KEY_VALUES, b=KEY_VALUES, rest=RECORDS, stream=STREAMS)
 def test_different_key_properties_give_different_keys(a, b, rest, stream):
     assume(a != b)
     assert _key({**rest, "id": a}, stream=stream) != _key({**rest, "id": b}, stream=stream)
 
 
+@pytest.mark.slow
 @given(one=RECORDS, two=RECORDS)
 def test_different_content_gives_different_keys(one, two):
     # Issue 9: a null member says what an absent one says, so only content apart from
@@ -106,6 +111,7 @@ def test_a_column_added_to_the_schema_keeps_the_key(record, added, stream):
     assert first == _key(record, stream=stream, key_properties=(), fields=after)
 
 
+@pytest.mark.slow
 @given(record=RECORDS, nested=NAMES)
 def test_null_and_absent_are_the_same_at_any_depth(record, nested):
     with_null = {**record, "f_obj": {"kept": 1, nested: None}, "f_list": [{nested: None}]}
@@ -121,6 +127,7 @@ def test_null_and_absent_are_the_same_at_any_depth(record, nested):
     )
 
 
+@pytest.mark.slow
 @given(record=RECORDS, outside=RECORDS)
 def test_fields_outside_the_schema_do_not_count(record, outside):
     """Fields a tap sends beyond its schema (or a stream map adds unannounced) keep the key."""

@@ -97,6 +97,7 @@ def _first_fails_slowly(request):
     return Response("{}", status=200, content_type="application/json")
 
 
+@pytest.mark.slow
 def test_calls_waiting_for_a_slot_do_not_start_after_a_failure(httpserver, tmp_path, outputs):
     """`on_error: fail`, one call at a time: once the first fails, the queued ones never start."""
     records = 6  # all queue behind the first (max_concurrency 1 keeps 8 pending)

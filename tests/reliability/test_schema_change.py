@@ -41,6 +41,7 @@ def _keys_by_name(journal, key):
     return found
 
 
+@pytest.mark.slow
 def test_a_new_column_opens_no_second_incident(sandbox, tmp_path, outputs):
     journal = _runs(sandbox, tmp_path, outputs, "incident")
     keys = _keys_by_name(journal, "idempotency_key")
@@ -51,6 +52,7 @@ def test_a_new_column_opens_no_second_incident(sandbox, tmp_path, outputs):
     assert names == ["Checkout down", "Login slow"]
 
 
+@pytest.mark.slow
 def test_a_new_column_keeps_the_alert(sandbox, tmp_path, outputs):
     journal = _runs(sandbox, tmp_path, outputs, "alert_event")
     keys = _keys_by_name(journal, "deduplication_key")
@@ -63,6 +65,7 @@ def test_a_new_column_keeps_the_alert(sandbox, tmp_path, outputs):
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["platform", {"env": "prod"}])
 def test_a_value_in_the_new_column_is_a_new_row(sandbox, tmp_path, outputs, value):
     """The guard is live: content that differs still makes a different key."""
@@ -79,6 +82,7 @@ def test_a_value_in_the_new_column_is_a_new_row(sandbox, tmp_path, outputs, valu
     assert len(sandbox.state()["incidents"]) == 2
 
 
+@pytest.mark.slow
 def test_a_key_set_by_a_stream_map_gives_a_keyless_stream_its_identity(sandbox, tmp_path, outputs):
     """`__key_properties__` (the SDK's stream maps, on the target): any tap, stable keys."""
     config = base_config(

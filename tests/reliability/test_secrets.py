@@ -44,6 +44,7 @@ def _assert_clean(*texts):
             assert secret not in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["jsonl", "singer"])
 def test_success_with_webhook_leaks_nothing(sandbox, tmp_path, outputs, fmt):
     """Both credentials and the webhook header are used on the wire, and written nowhere."""
@@ -71,6 +72,7 @@ def test_success_with_webhook_leaks_nothing(sandbox, tmp_path, outputs, fmt):
     _assert_clean(run.stdout, run.stderr, *_files(tmp_path).values())
 
 
+@pytest.mark.slow
 def test_retries_and_failures_leak_nothing(tmp_path, outputs):
     """401s (wrong key), 5xx, 429 and resets, a failing webhook, dead letters: all clean."""
     with Sandbox(api_key="another-key", alert_sources={SOURCE: ALERT_TOKEN}) as sb:
@@ -107,6 +109,7 @@ def test_failed_run_exception_leaks_nothing(tmp_path, outputs):
     _assert_clean(str(error), repr(error), *_files(tmp_path).values())
 
 
+@pytest.mark.slow
 def test_dry_run_leaks_nothing(sandbox, tmp_path, outputs):
     config = base_config(sandbox, tmp_path, dry_run=True, response_webhook_url=_hook_url(sandbox))
     run = run_cli(config, tap(range(3)), tmp_path)
@@ -117,6 +120,7 @@ def test_dry_run_leaks_nothing(sandbox, tmp_path, outputs):
     assert sandbox.journal() == []
 
 
+@pytest.mark.slow
 def test_secret_inside_a_record_is_scrubbed_from_every_output(sandbox, tmp_path, outputs):
     """Records carrying the key: delivered, invalid for the operation, and refused by the API."""
     loose = {"ticket_id": {"type": "integer"}, "name": {}, "summary": {}, "incident_id": {}}
@@ -145,6 +149,7 @@ def test_secret_inside_a_record_is_scrubbed_from_every_output(sandbox, tmp_path,
     _assert_clean(run.stdout, run.stderr, *_files(tmp_path).values())
 
 
+@pytest.mark.slow
 def test_secret_in_a_record_that_breaks_its_schema_is_not_echoed(sandbox, tmp_path):
     messages = [
         schema(STREAM, TICKET_SCHEMA, ["ticket_id"]),
@@ -157,6 +162,7 @@ def test_secret_in_a_record_that_breaks_its_schema_is_not_echoed(sandbox, tmp_pa
     _assert_clean(run.stderr, *_files(tmp_path).values())
 
 
+@pytest.mark.slow
 def test_unreadable_webhook_header_is_not_echoed(sandbox, tmp_path):
     changes = {"response_webhook_headers": f"X-Hook-Token {HOOK_TOKEN}"}
     run = run_cli(base_config(sandbox, tmp_path, **changes), tap(range(1)), tmp_path)
@@ -166,6 +172,7 @@ def test_unreadable_webhook_header_is_not_echoed(sandbox, tmp_path):
     _assert_clean(run.stderr)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("changes", "setting"),
     [
@@ -183,6 +190,7 @@ def test_secret_setting_of_the_wrong_type_is_not_echoed(sandbox, tmp_path, chang
     _assert_clean(run.stderr)
 
 
+@pytest.mark.slow
 def test_a_malformed_line_holding_a_secret_is_not_echoed(sandbox, tmp_path, outputs):
     """The SDK quotes a line it cannot parse; the redacting log filter must scrub it."""
     lines = singer_lines([schema(STREAM, TICKET_SCHEMA, ["ticket_id"])])

@@ -192,6 +192,7 @@ def _start_cli(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     return proc, f"http://127.0.0.1:{int(port_file.read_text())}"
 
 
+@pytest.mark.slow
 def test_cli_seed_file_and_flags(tmp_path: Path) -> None:
     seed_file = tmp_path / "seed.json"
     seed = {
@@ -253,6 +254,7 @@ def test_cli_seed_file_and_flags(tmp_path: Path) -> None:
     assert "datadog alert source 01DD" in stderr
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_bad_seed_file(tmp_path: Path) -> None:
     bad = tmp_path / "seed.json"
     bad.write_text(json.dumps({"custom_fields": [{"id": "F", "name": "n", "field_type": "x"}]}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import typing as t
 
+import pytest
 import requests
 from sandbox_helpers import API_KEY, AUTH, SOURCE, SOURCE_AUTH, SOURCE_TOKEN
 
@@ -74,6 +75,7 @@ def test_idempotency_key_returns_the_same_incident(
     assert _create(sandbox, http, "other").json()["incident"]["reference"] == "INC-2"
 
 
+@pytest.mark.slow
 def test_concurrent_creates_with_one_key_make_one_incident(sandbox: Sandbox) -> None:
     def create(_: int) -> str:
         with requests.Session() as http:

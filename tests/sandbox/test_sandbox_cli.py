@@ -17,6 +17,7 @@ if t.TYPE_CHECKING:
     from pathlib import Path
 
 
+@pytest.mark.slow
 def test_cli_binds_a_free_port_and_writes_the_port_file(tmp_path: Path) -> None:
     port_file = tmp_path / "port"
     proc = subprocess.Popen(
@@ -72,6 +73,7 @@ def test_cli_binds_a_free_port_and_writes_the_port_file(tmp_path: Path) -> None:
     assert f"listening on http://127.0.0.1:{port}" in stderr
 
 
+@pytest.mark.slow
 def test_cli_refuses_non_loopback_hosts() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "incidentio_sandbox", "--host", "0.0.0.0", "--port", "0"],  # noqa: S104

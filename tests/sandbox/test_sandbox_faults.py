@@ -73,6 +73,7 @@ def test_429_storm(sandbox: Sandbox, http: requests.Session, fault: str, has_hea
     assert sandbox.state()["counts"]["incidents"] == 1
 
 
+@pytest.mark.slow
 def test_slow_answer_times_the_client_out_but_applies(http: requests.Session) -> None:
     with Sandbox(api_key=API_KEY, faults=FaultConfig(slow_seconds=0.6)) as sb:
         _script(sb, "slow")

@@ -17,6 +17,7 @@ REFERENCE = REPO.parent / "shared" / "reference" / "incidentio-openapi.json"
 SHIPPED = REPO / "sandbox" / "incidentio_sandbox" / "openapi-subset.json"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not REFERENCE.exists(), reason="reference spec not available")
 def test_shipped_subset_is_reproducible(tmp_path: Path) -> None:
     out = tmp_path / "subset.json"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from support import about
 
 BEFORE = Path(__file__).parent / "data" / "about-before-redesign.json"
@@ -33,6 +34,7 @@ def _overridable(settings: dict) -> dict:
     return settings["streams"]["additionalProperties"]["properties"]
 
 
+@pytest.mark.slow
 def test_same_settings_and_defaults_as_before_the_redesign():
     before, now = _settings(json.loads(BEFORE.read_text())), _settings(json.loads(about("json")))
     assert set(now) - set(before) == set(ADDED)

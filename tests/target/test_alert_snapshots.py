@@ -173,6 +173,7 @@ def test_the_same_snapshot_again_resolves_nothing_more(sandbox, tmp_path):
     assert list(statuses(sandbox).values()).count("resolved") == 3
 
 
+@pytest.mark.slow
 def test_a_snapshot_that_would_resolve_too_many_resolves_nothing(sandbox, tmp_path):
     fire(sandbox, TEN)
     run = run_cli(config(sandbox, tmp_path), snapshot(TEN[:1]), tmp_path)

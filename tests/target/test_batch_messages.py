@@ -128,6 +128,7 @@ def test_http_batch_size_rows_applies_to_batch_records(httpserver, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_an_invalid_batch_record_goes_to_dead_letters_and_the_rest_is_sent(sandbox, tmp_path):
     rows = [*ROWS[:2], {"id": "three", "name": "row 3"}, *ROWS[3:]]
     messages = [schema("rows", PROPS, ["id"]), batch("rows", tmp_path, rows), state({"rows": 5})]
@@ -147,6 +148,7 @@ def test_an_invalid_batch_record_goes_to_dead_letters_and_the_rest_is_sent(sandb
     assert "Summary 'rows': 4 records delivered, 1 failed" in run.stderr
 
 
+@pytest.mark.slow
 def test_a_batch_record_that_fails_stops_the_state_with_on_error_fail(httpserver, tmp_path):
     """The state after a batch is held until every record of it is confirmed."""
     httpserver.expect_request("/v2/items/1").respond_with_json({})
@@ -169,6 +171,7 @@ def test_a_batch_record_that_fails_stops_the_state_with_on_error_fail(httpserver
     assert [request.path for request, _ in httpserver.log] == ["/v2/items/1", "/v2/items/2"]
 
 
+@pytest.mark.slow
 def test_a_batch_in_another_format_is_refused_naming_the_stream(sandbox, tmp_path):
     message = batch("rows", tmp_path, ROWS)
     message["encoding"] = {"format": "parquet"}

@@ -135,6 +135,7 @@ def assert_a_check(run: Run, sb: Sandbox | None, tmp_path: Path) -> None:
 # -- the cases -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_correct_configuration_passes(sandbox, tmp_path):
     run = check(config(sandbox, tmp_path), tmp_path)
 
@@ -162,6 +163,7 @@ def test_a_correct_configuration_passes(sandbox, tmp_path):
     assert all(e["headers"]["Authorization"] == "Bearer ***" for e in sandbox.journal())
 
 
+@pytest.mark.slow
 def test_a_key_without_catalog_editor_fails_naming_the_role(tmp_path):
     with _sandbox(roles=["viewer", "catalog_viewer", "incident_creator", "incident_editor"]) as sb:
         run = check(config(sb, tmp_path), tmp_path)
@@ -178,6 +180,7 @@ def test_a_key_without_catalog_editor_fails_naming_the_role(tmp_path):
     assert re.search(r"check: 1 failed, \d+ passed", run.stderr)
 
 
+@pytest.mark.slow
 def test_an_attribute_of_another_type_fails_naming_the_stream_the_id_and_the_attributes(
     sandbox, tmp_path
 ):
@@ -194,6 +197,7 @@ def test_an_attribute_of_another_type_fails_naming_the_stream_the_id_and_the_att
     assert "Its attributes (name = id): tier = 01ATIER, owner = 01AOWNER." in failure
 
 
+@pytest.mark.slow
 def test_an_attribute_named_by_its_name_gets_its_id_as_the_fix(sandbox, tmp_path):
     cfg = config(sandbox, tmp_path)
     cfg["streams"]["services"]["catalog_attributes"] = {"tier": "tier"}
@@ -205,6 +209,7 @@ def test_an_attribute_named_by_its_name_gets_its_id_as_the_fix(sandbox, tmp_path
     )
 
 
+@pytest.mark.slow
 def test_an_unknown_catalog_type_fails_with_its_id(sandbox, tmp_path):
     cfg = config(sandbox, tmp_path)
     cfg["streams"]["services"]["catalog_type_id"] = "01TFROMSTAGING"
@@ -217,6 +222,7 @@ def test_an_unknown_catalog_type_fails_with_its_id(sandbox, tmp_path):
     assert "GET /v3/catalog_types" in failure
 
 
+@pytest.mark.slow
 def test_an_unknown_alert_source_fails_with_its_id(sandbox, tmp_path):
     cfg = config(sandbox, tmp_path)
     cfg["streams"]["monitoring_*"]["alert_source_config_id"] = "01HTYPO"
@@ -229,6 +235,7 @@ def test_an_unknown_alert_source_fails_with_its_id(sandbox, tmp_path):
     assert "/v2/alert_events/http/<id>" in failure
 
 
+@pytest.mark.slow
 def test_an_alert_source_that_is_not_http_fails(sandbox, tmp_path):
     cfg = config(sandbox, tmp_path)
     cfg["streams"]["monitoring_*"]["alert_source_config_id"] = "01SDATADOG"
@@ -239,6 +246,7 @@ def test_an_alert_source_that_is_not_http_fails(sandbox, tmp_path):
     assert "alert source `01SDATADOG` (Datadog) is a `datadog` source" in failure
 
 
+@pytest.mark.slow
 def test_a_token_that_is_not_the_sources_fails_without_showing_either(sandbox, tmp_path):
     cfg = config(sandbox, tmp_path)
     cfg["streams"]["monitoring_*"]["alert_source_token"] = "as-check-SENTINEL-wrong-1Qz"
@@ -250,6 +258,7 @@ def test_a_token_that_is_not_the_sources_fails_without_showing_either(sandbox, t
     assert "SENTINEL" not in run.stderr
 
 
+@pytest.mark.slow
 def test_an_unknown_custom_field_fails_with_its_id(sandbox, tmp_path):
     fields = [*CUSTOM_FIELDS, {"field": "region", "custom_field_id": "01FGONE", "kind": "text"}]
     run = check(config(sandbox, tmp_path, custom_fields=fields), tmp_path)
@@ -261,6 +270,7 @@ def test_an_unknown_custom_field_fails_with_its_id(sandbox, tmp_path):
     assert "`region`" in failure
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("field_id", "kind", "fits"),
     [
@@ -289,6 +299,7 @@ def test_a_custom_field_of_another_kind_fails_with_the_kind_that_fits(
 ROLES = [(op.name, role) for op in OPERATIONS.values() for role in op.roles or ()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("operation", "role"), ROLES)
 def test_each_role_an_operation_needs_is_checked(tmp_path, operation, role):
     with _sandbox(roles=set(all_roles()) - {role}) as sb:
@@ -371,6 +382,7 @@ BAD_SETTINGS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("change", BAD_SETTINGS)
 def test_a_bad_setting_fails_with_the_same_message_as_at_start(sandbox, tmp_path, change):
     cfg = config(sandbox, tmp_path) | change
@@ -386,6 +398,7 @@ def test_a_bad_setting_fails_with_the_same_message_as_at_start(sandbox, tmp_path
     assert_a_check(checked, sandbox, tmp_path)
 
 
+@pytest.mark.slow
 def test_a_dry_run_without_its_credential_fails_the_check(sandbox, tmp_path):
     # A dry run starts without credentials; the real run it rehearses will not.
     cfg = config(sandbox, tmp_path, dry_run=True)
@@ -402,6 +415,7 @@ def test_a_dry_run_without_its_credential_fails_the_check(sandbox, tmp_path):
     assert any("(set by `streams.services`)" in failure for failure in failures)
 
 
+@pytest.mark.slow
 def test_config_env_works_with_check(sandbox, tmp_path):
     env = {
         "TARGET_INCIDENTIO_API_KEY": API_KEY,
@@ -422,6 +436,7 @@ def test_config_env_works_with_check(sandbox, tmp_path):
     assert "`tier` → `01ALEAD`" in one(run, "FAILED", "catalog_attributes")
 
 
+@pytest.mark.slow
 def test_a_key_incident_io_refuses_fails_and_nothing_else_is_asked(tmp_path):
     with _sandbox() as sb:
         cfg = config(sb, tmp_path, api_key="ik-check-SENTINEL-revoked-0Pp")
@@ -435,6 +450,7 @@ def test_a_key_incident_io_refuses_fails_and_nothing_else_is_asked(tmp_path):
     assert "SENTINEL" not in run.stderr
 
 
+@pytest.mark.slow
 def test_an_alert_only_pipeline_without_a_key_notes_what_it_cannot_check(sandbox, tmp_path):
     cfg = {
         "base_url": sandbox.url,
@@ -450,6 +466,7 @@ def test_an_alert_only_pipeline_without_a_key_notes_what_it_cannot_check(sandbox
     assert_a_check(run, sandbox, tmp_path)
 
 
+@pytest.mark.slow
 def test_look_ups_are_retried_like_any_call(tmp_path):
     faults = {
         "script": [
@@ -470,6 +487,7 @@ def test_look_ups_are_retried_like_any_call(tmp_path):
         assert re.search(rf"{label}\S* failed with .*; retry 1/3", run.stderr), label
 
 
+@pytest.mark.slow
 def test_an_untrusted_certificate_fails_clearly(self_signed_server, tmp_path, monkeypatch):
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
@@ -486,6 +504,7 @@ def test_an_untrusted_certificate_fails_clearly(self_signed_server, tmp_path, mo
     assert_a_check(run, None, tmp_path)
 
 
+@pytest.mark.slow
 def test_a_base_url_that_does_not_answer_fails(tmp_path):
     with Sandbox() as sb:  # a port that was just free
         url = sb.url
@@ -495,6 +514,7 @@ def test_a_base_url_that_does_not_answer_fails(tmp_path):
     assert f"{url} does not answer" in one(run, "FAILED", "base_url")
 
 
+@pytest.mark.slow
 def test_check_is_on_the_command_line(tmp_path):
     run = run_cli(None, "", tmp_path, args=["--help"])
     assert run.returncode == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from support import http_config, read_jsonl, record, run_cli, schema, state
 
 from incidentio_sandbox import Sandbox
@@ -35,6 +36,7 @@ def _dry_lines(stderr: str) -> list[tuple[str, str, dict, object]]:
     return found
 
 
+@pytest.mark.slow
 def test_http_dry_run_logs_each_request_and_sends_nothing(httpserver, tmp_path):
     rows = [{"id": i, "title": f"item {i}"} for i in (1, 2, 3)]
     config = http_config(
@@ -75,6 +77,7 @@ def test_http_dry_run_logs_each_request_and_sends_nothing(httpserver, tmp_path):
         assert secret not in run.stderr
 
 
+@pytest.mark.slow
 def test_alert_dry_run_masks_the_alert_source_token(tmp_path):
     with Sandbox(api_key=API_KEY, alert_sources={SOURCE: TOKEN}) as sb:
         config = {

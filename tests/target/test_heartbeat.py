@@ -141,6 +141,7 @@ def test_a_failed_ping_is_retried(sandbox, tmp_path):
     assert sandbox.state()["counts"]["heartbeat_pings"] == 1
 
 
+@pytest.mark.slow
 def test_a_failed_ping_never_fails_a_run_that_delivered_everything(sandbox, tmp_path):
     run = run_cli(
         config(sandbox, tmp_path, heartbeat_token="hb-SENTINEL-wrong-token"), tap(), tmp_path

@@ -100,6 +100,7 @@ def test_dry_run_sends_nothing_and_logs_as_if_sent(httpserver, tmp_path):
     assert min(r["url"] for r in responses).endswith("/v2/items/1")
 
 
+@pytest.mark.slow
 def test_rejected_record_stops_the_run_with_a_clear_message(httpserver, tmp_path):
     httpserver.expect_request("/v2/items/1").respond_with_json({"ok": True})
     httpserver.expect_request("/v2/items/2").respond_with_json(
@@ -136,6 +137,7 @@ def test_rejected_record_stops_the_run_with_a_clear_message(httpserver, tmp_path
     ]
 
 
+@pytest.mark.slow
 def test_stdout_carries_only_state(httpserver, tmp_path):
     httpserver.expect_request("/v2/bulk").respond_with_json({})
     run = run_cli(_config(httpserver, tmp_path, api_url="/v2/bulk"), _messages(3), tmp_path)
@@ -148,6 +150,7 @@ def test_stdout_carries_only_state(httpserver, tmp_path):
     assert "is full" not in run.stderr
 
 
+@pytest.mark.slow
 def test_fractional_numbers_and_datetimes_travel_as_json(httpserver, tmp_path):
     httpserver.expect_request("/v2/bulk").respond_with_json({})
     messages = [

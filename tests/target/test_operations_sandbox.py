@@ -229,6 +229,7 @@ def test_a_broken_payload_is_caught_by_the_same_validator(sandbox, openapi_valid
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("operation", "record_data", "field"),
     [
@@ -265,6 +266,7 @@ def test_bad_records_fail_clearly_and_send_nothing(
         assert secret not in json.dumps(logged)
 
 
+@pytest.mark.slow
 def test_unplaced_fields_are_named_once_per_stream(sandbox, tmp_path):
     messages = [
         schema(
@@ -290,6 +292,7 @@ def test_unplaced_fields_are_named_once_per_stream(sandbox, tmp_path):
     assert all("requester_email" not in e["body"] for e in sandbox.journal())
 
 
+@pytest.mark.slow
 def test_firing_never_overtakes_resolved_under_concurrency(tmp_path):
     pairs = 40
     messages = [

@@ -105,6 +105,7 @@ def test_webhook_gets_every_response_record(httpserver, tmp_path, batch_size):
     assert HOOK_SECRET not in json.dumps(records)
 
 
+@pytest.mark.slow
 def test_failing_webhook_never_blocks_delivery(httpserver, tmp_path):
     for i in (1, 2, 3):
         httpserver.expect_request(f"/v2/items/{i}").respond_with_json({})
@@ -146,6 +147,7 @@ def test_continue_fails_at_the_end_past_max_failures(httpserver, tmp_path):
     assert len(httpserver.log) == 6
 
 
+@pytest.mark.slow
 def test_progress_and_summary_lines(httpserver, tmp_path):
     def slow(request):
         time.sleep(0.3)

@@ -71,6 +71,7 @@ def _env(httpserver, tmp_path: Path, **settings: str) -> dict[str, str]:
 # -- --config ENV ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("request_headers", "hook_headers", "expected"),
     [
@@ -119,6 +120,7 @@ def test_env_headers_in_both_forms_reach_the_server(
     assert API_KEY not in run.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
@@ -145,6 +147,7 @@ def test_an_unreadable_env_value_names_the_setting_and_the_variable(
 # -- the API key goes only to base_url's origin ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_absolute_api_url_on_another_host_is_refused_at_start(httpserver, tmp_path):
     config = http_config(
         httpserver.url_for("/"), tmp_path, API_KEY, api_url="https://collector.example/v2/x"
@@ -176,6 +179,7 @@ def test_other_origins_are_refused_too(httpserver, tmp_path, api_url):
     assert API_KEY not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_an_absolute_api_url_on_base_urls_origin_gets_the_key(httpserver, tmp_path):
     httpserver.expect_request("/v2/items/1").respond_with_json({})
     httpserver.expect_request("/v2/items/2").respond_with_json({})
@@ -198,6 +202,7 @@ REJECTION = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("debug", [None, f"{PREFIX}LOGLEVEL", "LOGLEVEL"])
 def test_a_fatal_failure_is_one_message_and_the_traceback_only_at_debug(
     httpserver, tmp_path, debug
@@ -274,6 +279,7 @@ def test_settings_that_would_do_nothing_are_refused_naming_the_setting(config, s
     assert API_KEY not in message
 
 
+@pytest.mark.slow
 def test_an_unknown_setting_on_the_command_line(httpserver, tmp_path):
     config = {**http_config(httpserver.url_for("/"), tmp_path, API_KEY), "max_retry": 3}
     run = run_cli(config, _messages(), tmp_path)
@@ -284,6 +290,7 @@ def test_an_unknown_setting_on_the_command_line(httpserver, tmp_path):
     assert httpserver.log == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["put", " Put ", "PUT"])
 def test_method_is_normalised(httpserver, tmp_path, method):
     httpserver.expect_request("/v2/items/1", method="PUT").respond_with_json({})
@@ -321,6 +328,7 @@ def test_settings_an_operation_reads_are_not_warned(caplog):
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
+@pytest.mark.slow
 def test_an_unread_setting_is_warned_on_the_command_line(httpserver, tmp_path):
     httpserver.expect_request("/v2/items/1").respond_with_json({})
     config = http_config(httpserver.url_for("/"), tmp_path, API_KEY, catalog_type_id="01HTYPE")

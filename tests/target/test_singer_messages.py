@@ -30,6 +30,7 @@ def _version(stream: str, version: int) -> dict[str, t.Any]:
     return {"type": "ACTIVATE_VERSION", "stream": stream, "version": version}
 
 
+@pytest.mark.slow
 def test_activate_version_is_said_once_per_stream_and_never_crashes(httpserver, tmp_path):
     for i in (1, 2, 3):
         httpserver.expect_request(f"/v2/items/{i}").respond_with_json({})
@@ -96,6 +97,7 @@ WHEN_PROPS = {
 }
 
 
+@pytest.mark.slow
 def test_http_bodies_carry_date_times_as_written(httpserver, tmp_path):
     httpserver.expect_request("/v2/items/1").respond_with_json({})
     messages = [schema("items", WHEN_PROPS, ["id"]), record("items", {"id": 1, **WHEN})]
@@ -127,6 +129,7 @@ def _sandbox_config(sb: Sandbox, tmp_path, **extra: t.Any) -> dict[str, t.Any]:
     }
 
 
+@pytest.mark.slow
 def test_alert_metadata_carries_date_times_as_written(sandbox, tmp_path, openapi_validator):
     messages = [
         schema("checks", WHEN_PROPS, ["id"]),
@@ -140,6 +143,7 @@ def test_alert_metadata_carries_date_times_as_written(sandbox, tmp_path, openapi
     assert entry["body"]["metadata"] == {"id": 1, **WHEN}
 
 
+@pytest.mark.slow
 def test_incident_fields_carry_date_times_as_written(sandbox, tmp_path, openapi_validator):
     stamps = [
         {"incident_timestamp_id": "01HSTARTED", "value": "2026-11-27T05:00:00.123456789Z"},
@@ -182,6 +186,7 @@ def test_incident_fields_carry_date_times_as_written(sandbox, tmp_path, openapi_
 # -- placeholders never change the path's shape ---------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", ["..", "."])
 def test_a_dot_segment_placeholder_is_refused_and_reported(httpserver, tmp_path, bad):
     httpserver.expect_request("/v2/things/ok/sub").respond_with_json({})
@@ -218,6 +223,7 @@ def test_a_dot_segment_placeholder_is_refused_and_reported(httpserver, tmp_path,
 # -- exclude_attributes into arrays, and no `_sdc_*` field unless asked ---------------------------
 
 
+@pytest.mark.slow
 def test_excluded_fields_of_array_elements_never_reach_the_server(httpserver, tmp_path):
     httpserver.expect_request("/v2/orders/1").respond_with_json({})
     row = {
@@ -235,6 +241,7 @@ def test_excluded_fields_of_array_elements_never_reach_the_server(httpserver, tm
     assert "card-" not in request.get_data(as_text=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("metadata", [False, True])
 def test_sdc_fields_are_sent_only_with_add_record_metadata(httpserver, tmp_path, metadata):
     httpserver.expect_request("/v2/items/1").respond_with_json({})
