@@ -17,7 +17,6 @@ from dataclasses import dataclass, fields
 
 from target_incidentio.delivery.engine import describe
 from target_incidentio.errors import DeliveryFailedError
-from target_incidentio.payloads.alerts import RESOLUTION
 from target_incidentio.responses import (
     JsonLinesFile,
     ResponseLog,
@@ -162,7 +161,7 @@ class Ledger:
             tally = self._count_call(result)
             if not result.ok:
                 tally.failed += request.record_count
-            elif request.operation == RESOLUTION:
+            elif request.effect == "resolve":
                 tally.resolved += request.record_count
             elif request.effect == "delete":
                 tally.deleted += 1

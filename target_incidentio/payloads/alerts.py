@@ -146,4 +146,5 @@ def build_alert_resolution(
         headers=dict(settings.request_headers),
         stream=ctx.stream,
         operation=RESOLUTION,
+        effect="resolve",
     )

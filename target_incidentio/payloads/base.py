@@ -14,8 +14,8 @@ if t.TYPE_CHECKING:
 JSON = t.Any
 # What a call does to incident.io, for the summary: `send` (as built: an upsert, an event),
 # or, where a strategy knows, `create`, `update` or `delete` (a delete's one record is the
-# entry it removes, not an input record).
-Effect = t.Literal["send", "create", "update", "delete"]
+# entry it removes, not an input record), or `resolve` (an alert whose row left a snapshot).
+Effect = t.Literal["send", "create", "update", "delete", "resolve"]
 
 
 @dataclass(frozen=True)
