@@ -7,12 +7,18 @@ the target reads a snapshot that holds 20 of them with `resolve_missing_alerts` 
 incident.io's alert source limit (a bucket of 120 refilling 2/s, 429 with `Retry-After`);
 the target runs at its defaults (120/min per alert source).
 
-From the sandbox journal, over the target's events only: the most events in any 60-s window
-(at most 120 plus the first, since the target's bucket starts with one token), the requests
-answered 429, and the achieved rate over the allowed 2/s ((events - 1) / the time they span).
-From the sandbox state: every alert missing from the snapshot resolved, the others firing.
+The seeding spends the source's allowance just before the target starts, as another pipeline
+on the same source would: the target cannot know it, so the calls it has in flight when the
+first 429 comes back (at most `max_concurrency`, 4) meet a 429; after it the target spaces its
+events evenly for a window instead of bursting into an allowance that is not there.
 
-Expected: at most 121 events in any 60 s, no 429, ratio >= 0.95, every resolution made.
+From the sandbox journal, over the target's events only: the most events in any 60-s window,
+the requests answered 429, and the achieved rate over the allowed 2/s ((events - 1) / the time
+they span). From the sandbox state: every alert missing from the snapshot resolved, the others
+firing.
+
+Expected: at most 120 events in any 60 s, at most 4 answered 429 (the first contact), ratio
+>= 0.95, every resolution made.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ TOKEN = "bench-alert-token"  # noqa: S105 - the sandbox's, for this run only
 FIRING = 150
 KEPT = 20
 PER_MINUTE = 120
+IN_FLIGHT = 4  # the target's default max_concurrency
 WINDOW = 60.0
 EXPECTED_RATIO = 0.95
 TOO_MANY = 429
@@ -148,10 +155,16 @@ def run(firing: int = FIRING, kept: int = KEPT) -> list[Check]:
             "alert resolution: most events in any 60 s",
             busiest,
             "",
-            f"<= {PER_MINUTE + 1}",
-            busiest <= PER_MINUTE + 1,
+            f"<= {PER_MINUTE}",
+            busiest <= PER_MINUTE,
         ),
-        Check("alert resolution: requests answered 429", throttled, "", "0", throttled == 0),
+        Check(
+            "alert resolution: requests answered 429",
+            throttled,
+            "",
+            f"<= {IN_FLIGHT} (the calls in flight at the first 429)",
+            throttled <= IN_FLIGHT,
+        ),
         Check(
             "alert resolution: achieved / allowed rate",
             ratio,

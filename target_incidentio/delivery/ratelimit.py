@@ -341,6 +341,10 @@ class SlidingWindow:
     A call may reach the server at any moment until its response is back, so its slot is held
     from the take until `window` seconds after the response: the next call to reuse the slot
     then arrives at least `window` after it, however slow the network was.
+
+    A 429 says someone else spends the same allowance (another pipeline on the source): for a
+    window after it, calls are also spaced evenly (`window / limit` apart) instead of bursting
+    into an allowance that is not there.
     """
 
     def __init__(
@@ -362,6 +366,8 @@ class SlidingWindow:
         self._in_flight: dict[int, float] = {}  # ticket -> when it was taken
         self._expiries: list[float] = []  # heap: when each answered slot frees up
         self._paused_until = clock()
+        self._contended_until = self._paused_until  # calls are spaced evenly until then
+        self._last_take: float | None = None
 
     @classmethod
     def per_minute(
@@ -431,13 +437,16 @@ class SlidingWindow:
             wait = max(0.0, self._paused_until - now)
             if len(self._in_flight) + len(self._expiries) >= self._limit:
                 wait = max(wait, self._expiries[0] - now if self._expiries else WINDOW_POLL)
+            if now < self._contended_until and self._last_take is not None:
+                wait = max(wait, self._last_take + self._window / self._limit - now)
             return wait if wait > _NEGLIGIBLE else 0.0
 
     def take(self) -> int:
         """Hold a slot; callers check `wait_time()` first, under the same lock."""
         with self._lock:
             self._taken += 1
-            self._in_flight[self._taken] = self._clock()
+            self._last_take = self._clock()
+            self._in_flight[self._taken] = self._last_take
             return self._taken
 
     def answered(self, ticket: int) -> None:
@@ -446,9 +455,10 @@ class SlidingWindow:
             self._free(ticket, self._clock())
 
     def pause(self, seconds: float) -> None:
-        """Hold all takers for `seconds` (a 429's `Retry-After`)."""
+        """Hold all takers for `seconds` (a 429's `Retry-After`), then space them for a window."""
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + max(0.0, seconds))
+            self._contended_until = self._paused_until + self._window
 
 
 Limit = TokenBucket | SlidingWindow

@@ -460,6 +460,26 @@ def test_retry_after_pauses_the_window(fake_time: FakeTime) -> None:
     assert rl.acquire([SOURCE]) == pytest.approx(4.0)
 
 
+def test_after_a_429_the_window_spaces_calls_evenly_for_a_window(fake_time: FakeTime) -> None:
+    # Someone else spends the source's allowance: bursting into it would only meet more 429s.
+    rl = limiter(fake_time)
+    for _ in range(5):  # a burst is fine while nothing says otherwise
+        assert rl.acquire([SOURCE]) == 0
+        rl.observe([SOURCE], {})
+    rl.acquire([SOURCE])
+    rl.observe([SOURCE], {"Retry-After": "1"}, retry_after=1.0)
+    waits = []
+    for _ in range(4):
+        waits.append(rl.acquire([SOURCE]))
+        rl.observe([SOURCE], {})
+    assert waits[0] == pytest.approx(1.0)  # the pause itself
+    assert waits[1:] == [pytest.approx(0.5)] * 3  # then 60 s / 120, evenly
+    fake_time.sleep(60)  # a whole window without a 429: bursts again
+    assert rl.acquire([SOURCE]) == 0
+    rl.observe([SOURCE], {})
+    assert rl.acquire([SOURCE]) == 0
+
+
 def test_window_of_a_fractional_rate_never_exceeds_it(fake_time: FakeTime) -> None:
     rl = limiter(fake_time)
     fractional = window(rl, RateScope("alert_source:a", 90.5, "window"))
