@@ -1,6 +1,6 @@
 """Write the settings, as `target-incidentio --about` declares them, into README.md and meltano.yml.
 
-The declarations in `target_incidentio/settings.py` are the one source; the README's table and
+The declarations in `target_incidentio/settings/` are the one source; the README's table and
 the loader's `settings:` list in meltano.yml are generated from them, and tests fail when
 either is stale. The README's table of credentials and roles per operation comes the same way
 from the operation table (`target_incidentio/operations.py`). Run it after adding or changing a

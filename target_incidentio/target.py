@@ -1,6 +1,6 @@
 """target-incidentio: the settings it takes and the sink each stream gets.
 
-The settings are declared in `settings.py` and the operations in `operations.py`; this
+The settings are declared in `settings/` and the operations in `operations.py`; this
 module wires them into the SDK. Where it overrides a private SDK method, `docs/sdk.md` says
 why, and `tests/target/test_sdk_contract.py` fails if that method changes.
 """

@@ -38,7 +38,7 @@ FORBIDDEN = {
         "target_incidentio.settings",
     ),
     # The config model never imports the payload builders (operation names are handed in).
-    "target_incidentio/settings.py": (
+    "target_incidentio/settings": (
         "target_incidentio.payloads",
         "target_incidentio.operations",
         "target_incidentio.delivery",

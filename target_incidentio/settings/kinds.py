@@ -1,0 +1,450 @@
+"""Kinds of setting: how a value is typed, parsed, checked and read from the environment.
+
+Each declaration in `settings/__init__.py` names one kind; the kinds and the value parsers they
+share live here, so that the declarations read as a list of settings.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+from typing_extensions import override
+
+from target_incidentio.errors import SettingError
+from target_incidentio.secrets import Secret
+from target_incidentio.urls import is_loopback
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+T = t.TypeVar("T")
+# What `th.Property` takes as a type: a helper class or an instance of one.
+SchemaType: t.TypeAlias = "th.JSONTypeHelper[t.Any] | type[th.JSONTypeHelper[t.Any]]"
+
+CUSTOM_FIELD_KINDS = ("text", "numeric", "link", "option", "catalog_entry")
+RESERVED_HEADERS = {
+    "authorization": "the `api_key` or `alert_source_token` setting fills `Authorization`.",
+    "content-type": "the target always sends JSON with `Content-Type: application/json`.",
+}
+TRUE_WORDS = ("true", "1", "yes", "on")
+FALSE_WORDS = ("false", "0", "no", "off", "")
+
+
+# -- kinds: how a setting is typed, parsed, checked and read from the environment ---------------
+
+
+class Kind(t.Generic[T]):
+    """How one kind of setting becomes a typed value; `where` names the setting in errors."""
+
+    secret: bool = False
+
+    def schema(self, operations: Sequence[str]) -> SchemaType:
+        """The JSON-schema type shown by `--about`."""
+        raise NotImplementedError
+
+    def allowed_values(self, operations: Sequence[str]) -> list[str] | None:  # noqa: ARG002
+        """The values the schema enumerates, if it does."""
+        return None
+
+    def default(self, value: object) -> T:
+        """The typed default of a declaration (declared defaults are valid by construction)."""
+        return self.parse("", value, ())
+
+    def parse(self, where: str, value: object, operations: Collection[str]) -> T:
+        """The typed value; `None` means unset and gives the default."""
+        raise NotImplementedError
+
+    def from_env(self, where: str, text: str) -> object:  # noqa: ARG002 - kinds that parse use it
+        """The value an environment variable holds, as a config file would hold it."""
+        return text
+
+
+class Text(Kind[str | None]):
+    """Free text; empty means unset."""
+
+    def __init__(self, examples: Sequence[str] = ()) -> None:
+        self.examples = list(examples)
+
+    @override
+    def schema(self, operations: Sequence[str]) -> SchemaType:
+        return th.StringType
+
+    @override
+    def parse(self, where: str, value: object, operations: Collection[str]) -> str | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, (dict, list, bool)):
+            raise SettingError(where, "must be text.")
+        return str(value)
+
+
+class SecretText(Kind[Secret | None]):
+    """A credential: wrapped so that only the wire ever sees it."""
+
+    secret = True
+
+    @override
+    def schema(self, operations: Sequence[str]) -> SchemaType:
+        return th.StringType
+
+    @override
+    def parse(self, where: str, value: object, operations: Collection[str]) -> Secret | None:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            # The value is not echoed: it is a secret.
+            raise SettingError(where, f"must be text, got {type(value).__name__}.")
+        return Secret(str(value))
+
+
+class Url(Kind[str | None]):
+    """An absolute https:// URL (plain http only to this machine)."""
+
+    @override
+    def schema(self, operations: Sequence[str]) -> SchemaType:
+        return th.StringType
+
+    @override
+    def parse(self, where: str, value: object, operations: Collection[str]) -> str | None:
+        if value is None or value == "":
+            return None
+        return check_url(where, str(value))
+
+
+class Choice(Kind[str | None]):
+    """One of a fixed list, or of the operations when `choices` is None."""
+
+    def __init__(
+        self, choices: Sequence[str] | None, normalise: Callable[[str], str] | None = None
+    ) -> None:
+        self.choices = tuple(choices) if choices is not None else None
+        self.normalise = normalise
+
+    def allowed(self, operations: Collection[str]) -> tuple[str, ...]:
+        """The values accepted."""
+        return self.choices if self.choices is not None else tuple(operations)
+
+    @override
+    def schema(self, operations: Sequence[str]) -> SchemaType:
+        return th.StringType
+
+    @override
+    def allowed_values(self, operations: Sequence[str]) -> list[str] | None:
+        return list(self.allowed(operations))
+
+    @override
+    def default(self, value: object) -> str | None:
+        return None if value is None else str(value)
+
+    @override
+    def parse(self, where: str, value: object, operations: Collection[str]) -> str | None:
+        if value is None:
+            return None
+        text = str(value).strip()
+        if self.normalise is not None:
+            text = self.normalise(text)
+        allowed = self.allowed(operations)
+        if text not in allowed:
+            raise SettingError(where, f"{value!r} is not one of {', '.join(allowed)}.")
+        return text
+
+
+class Number(Kind[float | None]):
+    """A number; greater than zero unless `zero` is allowed."""
+
+    def __init__(self, *, zero: bool = False, at_most: float | None = None) -> None:
+        self.zero = zero
+        self.at_most = at_most
+
+    @override
+    def schema(self, operations: Sequence[str]) -> SchemaType:
+        return th.NumberType
+
+    @override
+    def parse(self, where: str, value: object, operations: Collection[str]) -> float | None:
+        if value is None:
+            return None
+        number = _positive(where, value, integer=False, zero=self.zero)
+        if self.at_most is not None and number > self.at_most:
+            raise SettingError(where, f"must be at most {self.at_most:g}, got {value!r}.")
+        return number
+
+    @override
+    def from_env(self, where: str, text: str) -> object:
+        return _env_number(where, text)
+
+
+class Integer(Kind[int | None]):
+    """A whole number; greater than zero unless `zero` is allowed."""
+
+    def __init__(self, *, zero: bool = False) -> None:
+        self.zero = zero
+
+    @override
+    def schema(self, operations: Sequence[str]) -> SchemaType:
+        return th.IntegerType
+
+    @override
+    def parse(self, where: str, value: object, operations: Collection[str]) -> int | None:
+        if value is None:
+            return None
+        return int(_positive(where, value, integer=True, zero=self.zero))
+
+    @override
+    def from_env(self, where: str, text: str) -> object:
+        return _env_number(where, text)
+
+
+class Boolean(Kind[bool | None]):
+    """true or false."""
+
+    @override
+    def schema(self, operations: Sequence[str]) -> SchemaType:
+        return th.BooleanType
+
+    @override
+    def parse(self, where: str, value: object, operations: Collection[str]) -> bool | None:
+        if value is None or isinstance(value, bool):
+            return value
+        raise SettingError(where, f"must be true or false, got {value!r}.")
+
+    @override
+    def from_env(self, where: str, text: str) -> object:
+        word = text.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise SettingError(where, f"must be true or false, got {text!r}.")
+
+
+class Headers(Kind[Mapping[str, str]]):
+    """HTTP headers: Nexla's `name:value,name2:value2` text, or an object."""
+
+    def __init__(self, *, secret: bool = False) -> None:
+        self.secret = secret
+
+    @override
+    def schema(self, operations: Sequence[str]) -> SchemaType:
+        return th.CustomType({"type": ["string", "object", "null"]})
+
+    @override
+    def parse(self, where: str, value: object, operations: Collection[str]) -> Mapping[str, str]:
+        return parse_headers(where, value)
+
+    @override
+    def from_env(self, where: str, text: str) -> object:
+        return _env_json(where, text, "{") if text.lstrip().startswith("{") else text
+
+
+class Names(Kind[tuple[str, ...]]):
+    """A list of names: comma-separated text or an array of strings."""
+
+    @override
+    def schema(self, operations: Sequence[str]) -> SchemaType:
+        return th.CustomType({"type": ["string", "array", "null"], "items": {"type": "string"}})
+
+    @override
+    def parse(self, where: str, value: object, operations: Collection[str]) -> tuple[str, ...]:
+        return parse_list(where, value)
+
+    @override
+    def from_env(self, where: str, text: str) -> object:
+        return _env_json(where, text, "[") if text.lstrip().startswith("[") else text
+
+
+@dataclass(frozen=True)
+class CustomFieldMap:
+    """One entry of `custom_fields`: a record field that fills an incident custom field."""
+
+    field: str
+    custom_field_id: str
+    kind: str
+
+
+class CustomFields(Kind[tuple[CustomFieldMap, ...]]):
+    """`[{field, custom_field_id, kind}]`."""
+
+    @override
+    def schema(self, operations: Sequence[str]) -> SchemaType:
+        return th.ArrayType(
+            th.ObjectType(
+                th.Property("field", th.StringType, required=True),
+                th.Property("custom_field_id", th.StringType, required=True),
+                th.Property("kind", th.StringType, allowed_values=list(CUSTOM_FIELD_KINDS)),
+            )
+        )
+
+    @override
+    def parse(
+        self,
+        where: str,
+        value: object,
+        operations: Collection[str],
+    ) -> tuple[CustomFieldMap, ...]:
+        if value in (None, ""):
+            return ()
+        if not isinstance(value, list):
+            raise SettingError(where, "must be an array of {field, custom_field_id, kind} objects.")
+        kinds = Choice(CUSTOM_FIELD_KINDS)
+        maps = []
+        for index, item in enumerate(value):
+            at = f"{where}[{index}]"
+            if (
+                not isinstance(item, dict)
+                or not item.get("field")
+                or not item.get("custom_field_id")
+            ):
+                raise SettingError(
+                    at,
+                    "needs `field` (the record field) and `custom_field_id`.",
+                    'e.g. {"field": "team", "custom_field_id": "01H…", "kind": "option"}.',
+                )
+            kind = kinds.parse(f"{at}.kind", item.get("kind", "text"), ()) or "text"
+            maps.append(CustomFieldMap(str(item["field"]), str(item["custom_field_id"]), kind))
+        return tuple(maps)
+
+    @override
+    def from_env(self, where: str, text: str) -> object:
+        return _env_json(where, text, "[")
+
+
+class AttributeMap(Kind[Mapping[str, str]]):
+    """Record field → catalog attribute id."""
+
+    @override
+    def schema(self, operations: Sequence[str]) -> SchemaType:
+        return th.ObjectType(additional_properties=th.StringType)
+
+    @override
+    def parse(self, where: str, value: object, operations: Collection[str]) -> Mapping[str, str]:
+        if value in (None, ""):
+            return {}
+        if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
+            raise SettingError(
+                where,
+                "must be an object mapping record fields to catalog attribute ids.",
+                'e.g. {"tier": "01HATTRIBUTE…", "owner_team": "01HOTHER…"}.',
+            )
+        return {str(k): v for k, v in value.items()}
+
+    @override
+    def from_env(self, where: str, text: str) -> object:
+        return _env_json(where, text, "{")
+
+
+# -- value parsers shared by the kinds -----------------------------------------------------------
+
+
+def parse_headers(setting: str, value: object) -> dict[str, str]:
+    """Headers from Nexla's `h1:v1,h2:v2` string form or from an object."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, dict):
+        pairs = [(str(k).strip(), str(v).strip()) for k, v in value.items()]
+    elif isinstance(value, str):
+        pairs = []
+        for number, item in enumerate(value.split(","), start=1):
+            if not item.strip():
+                continue
+            name, sep, header_value = item.partition(":")
+            if not sep or not name.strip():
+                # The item is not echoed: it may hold a token (webhook headers are secret).
+                raise SettingError(
+                    setting,
+                    f"cannot read item {number} as a `name:value` header.",
+                    "write `name:value` pairs separated by commas, e.g. "
+                    "`X-Team:payments,X-Env:prod`, or give an object.",
+                )
+            pairs.append((name.strip(), header_value.strip()))
+    else:
+        raise SettingError(setting, "must be a `name:value,...` string or an object.")
+    headers: dict[str, str] = {}
+    for name, header_value in pairs:
+        if any(c in name for c in " \t\r\n:") or any(c in header_value for c in "\r\n"):
+            raise SettingError(setting, "a header has a name or value HTTP cannot carry.")
+        reason = RESERVED_HEADERS.get(name.lower())
+        if reason is not None:
+            raise SettingError(
+                setting,
+                f"header {name!r} is set by the target itself and cannot be overridden: {reason}",
+                f"remove {name!r} from `{setting}`.",
+            )
+        headers[name] = header_value
+    return headers
+
+
+def parse_list(setting: str, value: object) -> tuple[str, ...]:
+    """A comma-separated string or an array of strings."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(item.strip() for item in value if item.strip())
+    raise SettingError(setting, "must be a comma-separated string or an array of strings.")
+
+
+def check_url(setting: str, url: str) -> str:
+    """Refuse URLs that would send a credential in clear or are not URLs at all."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise SettingError(
+            setting,
+            f"{url!r} is not an absolute https:// URL.",
+            "use e.g. `https://api.incident.io`.",
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise SettingError(
+            setting,
+            f"{url!r} uses plain http:// to a host other than this machine, "
+            "which would send the API key in clear.",
+            "use https://; plain http:// is allowed only for 127.0.0.1, ::1 or localhost.",
+        )
+    if parts.username or parts.password:
+        raise SettingError(setting, "credentials in the URL are not allowed.", "use `api_key`.")
+    try:
+        parts.port  # noqa: B018 - read for its check: urllib raises on a port that is no number
+    except ValueError:
+        raise SettingError(
+            setting, f"{url!r} has a port that is not a number.", "write e.g. `https://host:8443`."
+        ) from None
+    return url.rstrip("/") if setting.endswith("base_url") else url
+
+
+def _positive(setting: str, value: object, *, integer: bool, zero: bool) -> float:
+    # Config files are read with Decimal for JSON numbers.
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise SettingError(setting, f"must be a number, got {value!r}.")
+    if value < 0 or (value == 0 and not zero) or (integer and int(value) != value):
+        kind = "a whole number" if integer else "a number"
+        bound = "zero or more" if zero else "greater than zero"
+        raise SettingError(setting, f"must be {kind} {bound}, got {value!r}.")
+    return float(value)
+
+
+# -- the environment ------------------------------------------------------------------------------
+
+
+def _env_json(where: str, text: str, opening: str) -> object:
+    shape = "an array" if opening == "[" else "an object"
+    try:
+        value = json.loads(text)
+    except ValueError:
+        # The text is not echoed: it may hold a token.
+        raise SettingError(where, f"cannot be read as JSON ({shape} was expected).") from None
+    return value
+
+
+def _env_number(where: str, text: str) -> object:
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        raise SettingError(where, f"must be a number, got {text!r}.") from None
+    return int(number) if number == number.to_integral_value() else number
