@@ -69,6 +69,12 @@ class RecordValidator(BaseJSONSchemaValidator):
         return next(iter(self._validator.iter_errors(record)), None)
 
 
+_FIX = (
+    "fix the record at the source, {how}, or set `on_error: continue` to send the rest and "
+    "keep this one in `dead_letter_path`."
+)
+
+
 class StreamWriter:
     """What every sink of a stream does with a record: number, check, build, submit."""
 
@@ -109,7 +115,7 @@ class StreamWriter:
         keyless = self._without_key(record)
         if keyless is not None:
             try:
-                self.run.report_invalid(keyless, self.operation.name, iter([(sequence, record)]))
+                self._reject(keyless, sequence, record)
             except DeliveryFailedError as stop:
                 # The SDK's own error for this case (its standard tests expect it), our words.
                 raise MissingKeyPropertiesError(str(stop)) from stop
@@ -117,10 +123,13 @@ class StreamWriter:
         problem = self.validator.first_error(record) if self.validator is not None else None
         if problem is None:
             return sequence
-        error = self._invalid(record, problem)
+        self._reject(self._invalid(record, problem), sequence, record)
+        return None
+
+    def _reject(self, error: RecordError, sequence: int, record: dict[str, t.Any]) -> None:
+        """A record that cannot be sent: its strategy hears of it, the ledger reports it."""
         self.strategy.rejected(1)
         self.run.report_invalid(error, self.operation.name, iter([(sequence, record)]))
-        return None
 
     def _without_key(self, record: dict[str, t.Any]) -> RecordError | None:
         """A record lacking one of the stream's key properties (the SDK would stop the run)."""
@@ -133,8 +142,7 @@ class StreamWriter:
             field=missing[0],
             problem=f"lacks key property '{missing[0]}' (the stream's key properties: "
             f"{', '.join(self.key_properties)}), which names the record in incident.io.",
-            hint="fix the record at the source, fill the field with stream_maps, or set "
-            "`on_error: continue` to send the rest and keep this one in `dead_letter_path`.",
+            hint=_FIX.format(how="fill the field with stream_maps"),
         )
 
     def send(self, records: list[dict[str, t.Any]], sequences: Sequence[int]) -> None:
@@ -167,8 +175,7 @@ class StreamWriter:
             record_key=record_key(record, self.key_properties, self.ctx.schema_fields),
             field=".".join(path) or None,
             problem=f"breaks the stream's schema: {problem.message}.",
-            hint="fix the record at the source, convert it with stream_maps, or set "
-            "`on_error: continue` to send the rest and keep this one in `dead_letter_path`.",
+            hint=_FIX.format(how="convert it with stream_maps"),
         )
 
     def _warn_unplaced(self, records: list[dict[str, t.Any]]) -> None:

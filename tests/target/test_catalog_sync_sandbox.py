@@ -267,6 +267,17 @@ def test_a_rejected_record_blocks_deletion(sandbox, catalog, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_row_without_its_key_property_blocks_deletion(sandbox, catalog, tmp_path):
+    # The row lacks `id`, the stream's key property: it may be any entry's, so nothing goes.
+    rows = [row(i) for i in range(ENTRIES - 3)] + [{"name": "Service without an id"}]
+    run = run_cli(config(sandbox, tmp_path, "sync", on_error="continue"), stream(rows), tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "lacks key property 'id'" in run.stderr
+    assert calls_since(sandbox, catalog) == {"list": 3}
+    assert len(held(sandbox)) == ENTRIES
+
+
+@pytest.mark.slow
 def test_an_entry_without_external_id_survives(sandbox, catalog, tmp_path):
     made_by_hand = requests.post(
         f"{sandbox.url}/v3/catalog_entries",
