@@ -1,4 +1,4 @@
-"""Cut incident.io's 7.8 MB OpenAPI spec down to what the sandbox serves.
+"""Cut incident.io's 7.8 MB OpenAPI spec down to what the sandbox serves (``ENDPOINTS``).
 
 Usage: ``python -m incidentio_sandbox.trim_spec SRC DEST``.
 The result ships as package data, so its bytes must be reproducible from the
@@ -12,26 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# Path -> the methods the sandbox answers on it.
-SERVED: dict[str, tuple[str, ...]] = {
-    "/v2/alert_events/http/{alert_source_config_id}": ("post",),
-    "/v2/alerts": ("get",),
-    "/v2/alerts/{id}": ("get",),
-    "/v2/alert_sources": ("get",),
-    "/v2/alert_sources/{id}": ("get",),
-    "/v2/heartbeat/{alert_source_config_id}/ping": ("get", "post"),
-    "/v2/incidents": ("get", "post"),
-    "/v2/incidents/{id}/actions/edit": ("post",),
-    "/v2/incident_updates": ("post",),
-    "/v2/custom_fields": ("get",),
-    "/v2/custom_fields/{id}": ("get",),
-    "/v1/identity": ("get",),
-    "/v3/catalog_entries": ("get", "post"),
-    "/v3/catalog_entries/{id}": ("get", "delete"),
-    "/v3/catalog_entries/actions/bulk_update": ("post",),
-    "/v3/catalog_types": ("get",),
-    "/v3/catalog_types/{id}": ("get",),
-}
+from incidentio_sandbox.endpoints import served
+
 TOP_LEVEL_KEYS = ("openapi", "info", "servers", "security")
 SCHEMA_PREFIX = "#/components/schemas/"
 
@@ -54,10 +36,15 @@ def _refs(node: Any) -> set[str]:  # noqa: ANN401 - any JSON value
 def trim(spec: dict[str, Any]) -> dict[str, Any]:
     """Return the served subset of ``spec`` with its transitive schema closure."""
     out: dict[str, Any] = {key: spec[key] for key in TOP_LEVEL_KEYS if key in spec}
-    paths: dict[str, Any] = {}
-    for path, methods in SERVED.items():
-        item = spec["paths"][path]
-        paths[path] = {key: value for key, value in item.items() if key in methods}
+    wanted_paths = served()
+    missing = sorted(set(wanted_paths) - set(spec["paths"]))
+    if missing:
+        msg = f"the sandbox serves paths incident.io's spec does not have: {missing}"
+        raise KeyError(msg)
+    paths: dict[str, Any] = {
+        path: {key: value for key, value in spec["paths"][path].items() if key in methods}
+        for path, methods in wanted_paths.items()
+    }
     out["paths"] = paths
 
     all_schemas: dict[str, Any] = spec["components"]["schemas"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from incidentio_sandbox import trim_spec
+from incidentio_sandbox.endpoints import ENDPOINTS, URL_MAP, served
 from incidentio_sandbox.validation import load_spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,8 +34,8 @@ def test_subset_keeps_served_paths_and_every_referenced_schema() -> None:
     spec = load_spec()
     assert spec["info"]["title"]
     assert spec["components"]["securitySchemes"]["BearerAuth"]["scheme"] == "bearer"
-    assert set(spec["paths"]) == set(trim_spec.SERVED)
-    for path, methods in trim_spec.SERVED.items():
+    assert set(spec["paths"]) == set(served())
+    for path, methods in served().items():
         assert set(spec["paths"][path]) == set(methods)
     dangling = trim_spec._refs(spec) - set(spec["components"]["schemas"])
     assert not dangling
@@ -73,7 +74,7 @@ def test_trim_drops_unserved_paths_and_schemas() -> None:
         "info": {"title": "t", "version": "1"},
         "paths": {
             path: {m: {"x": {"$ref": "#/components/schemas/A"}} for m in ("get", "post", "put")}
-            for path in trim_spec.SERVED
+            for path in served()
         }
         | {"/v1/other": {"get": {"x": {"$ref": "#/components/schemas/C"}}}},
         "components": {
@@ -88,3 +89,13 @@ def test_trim_drops_unserved_paths_and_schemas() -> None:
     assert set(out["components"]["schemas"]) == {"A", "B"}
     assert "/v1/other" not in out["paths"]
     assert json.loads(trim_spec.dumps(out)) == out
+
+
+def test_every_endpoint_is_declared_once_and_routes_to_its_handler() -> None:
+    assert len({(e.method, e.path) for e in ENDPOINTS}) == len(ENDPOINTS)
+    adapter = URL_MAP.bind("sandbox.test")
+    for endpoint in ENDPOINTS:
+        concrete = endpoint.path.replace("{id}", "01X").replace("{alert_source_config_id}", "01S")
+        found, args = adapter.match(concrete, method=endpoint.method)
+        assert found is endpoint
+        assert set(args) == {part[1:-1] for part in endpoint.path.split("/") if "{" in part}

@@ -1,0 +1,127 @@
+"""Every incident.io endpoint the sandbox serves, each declared once.
+
+An entry names the method and the spec's path template, the handler, the credential it
+takes and, for API-key endpoints, the role the key needs. Routing, authentication, the
+role check, the OpenAPI validation (every endpoint here is checked against the spec before
+it runs) and the spec subset ``trim_spec`` cuts all come from this table. To serve another
+endpoint, add one ``Endpoint`` and its handler in ``handlers/<resource>.py``, then run
+``python -m incidentio_sandbox.trim_spec`` to refresh the shipped spec subset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from werkzeug.routing import Map, Rule
+
+from incidentio_sandbox.exchange import Call, JSONObject
+from incidentio_sandbox.handlers import account, alerts, catalog, incidents
+from incidentio_sandbox.validation import load_spec
+
+Handler = Callable[[Call], tuple[int, JSONObject]]
+# Who may call: an API key (``Authorization: Bearer``), or the alert source's own token
+# (bearer or ``?token=``); alert events are paced per source, pings not at all.
+Credential = Literal["api_key", "alert_source", "heartbeat_source"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One method on one path of incident.io's API."""
+
+    method: Literal["GET", "POST", "DELETE"]
+    path: str  # the spec's template, e.g. ``/v2/incidents/{id}/actions/edit``
+    handler: Handler
+    # The role /v1/identity reports that the key needs (the spec names scopes per operation,
+    # not roles). Keys have every role unless the seed says otherwise. None: any key.
+    role: str | None = None
+    credential: Credential = "api_key"
+
+    @property
+    def name(self) -> str:
+        """The handler's name, as the journal records it (``create_incident``)."""
+        return self.handler.__name__
+
+    @property
+    def takes_body(self) -> bool:
+        """Whether the spec gives the call a JSON body (a heartbeat ``POST`` has none)."""
+        return "requestBody" in load_spec()["paths"][self.path][self.method.lower()]
+
+    def rule(self) -> Rule:
+        """The werkzeug rule: ``{id}`` becomes ``<id>``, so handlers read the spec's names."""
+        return Rule(re.sub(r"\{(\w+)\}", r"<\1>", self.path), methods=[self.method], endpoint=self)
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    # alerts
+    Endpoint(
+        "POST",
+        "/v2/alert_events/http/{alert_source_config_id}",
+        alerts.alert_event,
+        credential="alert_source",
+    ),
+    Endpoint("GET", "/v2/alerts", alerts.list_alerts, role="viewer"),
+    Endpoint("GET", "/v2/alerts/{id}", alerts.show_alert, role="viewer"),
+    Endpoint("GET", "/v2/alert_sources", alerts.list_alert_sources, role="viewer"),
+    Endpoint("GET", "/v2/alert_sources/{id}", alerts.show_alert_source, role="viewer"),
+    Endpoint(
+        "GET",
+        "/v2/heartbeat/{alert_source_config_id}/ping",
+        alerts.heartbeat_ping,
+        credential="heartbeat_source",
+    ),
+    Endpoint(
+        "POST",
+        "/v2/heartbeat/{alert_source_config_id}/ping",
+        alerts.heartbeat_ping,
+        credential="heartbeat_source",
+    ),
+    # incidents
+    Endpoint("GET", "/v2/incidents", incidents.list_incidents, role="viewer"),
+    Endpoint("POST", "/v2/incidents", incidents.create_incident, role="incident_creator"),
+    Endpoint("GET", "/v2/incidents/{id}", incidents.show_incident, role="viewer"),
+    Endpoint(
+        "POST",
+        "/v2/incidents/{id}/actions/edit",
+        incidents.edit_incident,
+        role="incident_editor",
+    ),
+    Endpoint(
+        "POST", "/v2/incident_updates", incidents.create_incident_update, role="incident_editor"
+    ),
+    # the account
+    Endpoint("GET", "/v2/custom_fields", account.list_custom_fields, role="viewer"),
+    Endpoint("GET", "/v2/custom_fields/{id}", account.show_custom_field, role="viewer"),
+    Endpoint("GET", "/v1/identity", account.identity),
+    # catalog
+    Endpoint("GET", "/v3/catalog_entries", catalog.list_catalog_entries, role="catalog_viewer"),
+    Endpoint("POST", "/v3/catalog_entries", catalog.upsert_catalog_entry, role="catalog_editor"),
+    Endpoint("GET", "/v3/catalog_entries/{id}", catalog.show_catalog_entry, role="catalog_viewer"),
+    Endpoint(
+        "DELETE", "/v3/catalog_entries/{id}", catalog.delete_catalog_entry, role="catalog_editor"
+    ),
+    Endpoint(
+        "POST",
+        "/v3/catalog_entries/actions/bulk_update",
+        catalog.bulk_update_catalog_entries,
+        role="catalog_editor",
+    ),
+    Endpoint("GET", "/v3/catalog_types", catalog.list_catalog_types, role="catalog_viewer"),
+    Endpoint("GET", "/v3/catalog_types/{id}", catalog.show_catalog_type, role="catalog_viewer"),
+)
+
+URL_MAP = Map(
+    [endpoint.rule() for endpoint in ENDPOINTS],
+    strict_slashes=False,
+    merge_slashes=False,
+)
+
+
+def served() -> Mapping[str, tuple[str, ...]]:
+    """Spec path -> the methods served on it (lower case, as the spec keys them)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for endpoint in ENDPOINTS:
+        out[endpoint.path] = (*out.get(endpoint.path, ()), endpoint.method.lower())
+    return out

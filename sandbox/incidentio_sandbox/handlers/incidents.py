@@ -1,0 +1,38 @@
+"""Incidents and incident updates."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from incidentio_sandbox.exchange import Call, JSONObject
+
+
+def create_incident(call: Call) -> tuple[int, JSONObject]:
+    """``POST /v2/incidents``; the same ``idempotency_key`` answers the same incident."""
+    incident, _created = call.store.create_incident(call.payload, call.actor)
+    return 200, {"incident": incident}
+
+
+def edit_incident(call: Call) -> tuple[int, JSONObject]:
+    """``POST /v2/incidents/{id}/actions/edit``."""
+    incident = call.store.edit_incident(call.args["id"], call.payload["incident"])
+    return 200, {"incident": incident}
+
+
+def show_incident(call: Call) -> tuple[int, JSONObject]:
+    """``GET /v2/incidents/{id}``."""
+    return 200, {"incident": call.store.get_incident(call.args["id"])}
+
+
+def list_incidents(call: Call) -> tuple[int, JSONObject]:
+    """``GET /v2/incidents``: every incident on one page."""
+    incidents = list(call.store.incidents.values())
+    meta = {"page_size": len(incidents), "total_record_count": len(incidents)}
+    return 200, {"incidents": incidents, "pagination_meta": meta}
+
+
+def create_incident_update(call: Call) -> tuple[int, JSONObject]:
+    """``POST /v2/incident_updates``."""
+    update, _created = call.store.create_incident_update(call.payload, call.actor)
+    return 201, {"incident_update": update}
