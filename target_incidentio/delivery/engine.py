@@ -287,7 +287,7 @@ class Delivery:
         self, request: ApiRequest, headers: dict[str, str], data: bytes | None
     ) -> _Response:
         """One paced HTTP call; transport errors become a `_Response` too."""
-        self._limiter.acquire(request.rate_scopes)
+        permit = self._limiter.take(request.rate_scopes)
         try:
             response = self._session.request(
                 request.method,
@@ -297,7 +297,7 @@ class Delivery:
                 timeout=self.settings.request_timeout,
             )
         except (requests.RequestException, OSError) as exc:
-            self._limiter.observe(request.rate_scopes, {})  # no answer, but no longer in flight
+            self._limiter.answer(permit, request.rate_scopes, {})  # no answer, no longer in flight
             failure = classify_exception(exc)
             reason = self._redact(failure.reason)
             return _Response(failure, error=ErrorInfo("transport_error", reason, None))
@@ -312,7 +312,7 @@ class Delivery:
         throttled = response.status_code == HTTPStatus.TOO_MANY_REQUESTS
         if throttled and isinstance(outcome, Retry) and outcome.after is not None:
             pause = min(outcome.after, self._retrier.policy.max_wait)
-        self._limiter.observe(request.rate_scopes, response.headers, pause)
+        self._limiter.answer(permit, request.rate_scopes, response.headers, pause)
         return _Response(outcome, response.status_code, body, text)
 
     def _error_from(self, response: _Response) -> ErrorInfo:

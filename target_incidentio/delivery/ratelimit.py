@@ -65,7 +65,7 @@ MIN_SHARE = 0.25
 
 
 class TokenBucket:
-    """A continuously refilling local bucket; `acquire` blocks (through the injected sleep).
+    """A continuously refilling local bucket; `acquire_all` takes from it, sleeping as needed.
 
     By default it starts with one token, not a full bucket, so that a stream cap is never
     exceeded in a run's first second: the first call goes at once and the rest are paced.
@@ -139,10 +139,6 @@ class TokenBucket:
 
     def answered(self, ticket: int) -> None:
         """The call holding `ticket` got its response (or gave up); nothing to do for a bucket."""
-
-    def acquire(self) -> float:
-        """Block until a token is taken; return the seconds waited."""
-        return acquire_all([self], self._lock, self._sleep)[0]
 
     def pause(self, seconds: float, *, keep_tokens: bool = False) -> None:
         """Hold all takers for `seconds`; afterwards one call may go, as the server promised.
@@ -522,10 +518,9 @@ class Permit:
 class RateLimiter:
     """Limits by scope name, shared by every thread and stream of a run.
 
-    The engine calls `acquire` before each attempt and `observe` with its response on the same
-    worker thread, so the call's permit is kept per thread in between: that is how a response is
-    matched to the tokens it was sent with, for in-flight accounting and freshness. `take` and
-    `answer` do the same with the permit in hand.
+    The engine `take`s a permit before each attempt and hands it back to `answer` with that
+    attempt's response (or with no headers when none came): the permit is how a response is
+    matched to the tokens it was sent with, for in-flight accounting and freshness.
     """
 
     def __init__(self, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
@@ -533,7 +528,6 @@ class RateLimiter:
         self._sleep = sleep
         self._lock = threading.RLock()
         self._limits: dict[str, Limit] = {}
-        self._local = threading.local()
 
     def limit(self, scope: RateScope) -> Limit:
         """The scope's limit, created on first use; a lower `per_minute` later lowers it."""
@@ -604,34 +598,3 @@ class RateLimiter:
                 return
             if retry_after is not None:
                 first.pause(retry_after)
-
-    def acquire(self, scopes: Sequence[RateScope]) -> float:
-        """Take one call from each scope's limit; return the seconds waited.
-
-        A permit this thread still holds belongs to a call whose response never came (the
-        engine always observes, so this is a safety net): it is released first.
-        """
-        self._release_pending()
-        permit = self.take(scopes)
-        self._local.permit = permit
-        return permit.waited
-
-    def observe(
-        self,
-        scopes: Sequence[RateScope],
-        headers: Mapping[str, str],
-        retry_after: float | None = None,
-    ) -> None:
-        """The response to this thread's last `acquire`: see `answer`."""
-        permit: Permit | None = getattr(self._local, "permit", None)
-        self._local.permit = None
-        if permit is not None and [s.name for s in permit.scopes] != [s.name for s in scopes]:
-            self.answer(permit, (), {})  # not this call's permit: release it unread
-            permit = None
-        self.answer(permit, scopes, headers, retry_after)
-
-    def _release_pending(self) -> None:
-        permit: Permit | None = getattr(self._local, "permit", None)
-        if permit is not None:
-            self._local.permit = None
-            self.answer(permit, (), {})

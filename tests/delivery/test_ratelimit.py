@@ -16,9 +16,11 @@ from target_incidentio.delivery.ratelimit import (
     GIVE_UP_AFTER,
     WINDOW_POLL,
     KeyBucket,
+    Permit,
     RateLimiter,
     SlidingWindow,
     TokenBucket,
+    acquire_all,
     binding_limit,
 )
 from target_incidentio.delivery.retry import RetryPolicy
@@ -53,6 +55,18 @@ def window(rl: RateLimiter, scope: RateScope = SOURCE) -> SlidingWindow:
     return found
 
 
+def call(
+    rl: RateLimiter,
+    scopes: Sequence[RateScope],
+    headers: Mapping[str, str] | None = None,
+    retry_after: float | None = None,
+) -> float:
+    """One call as the engine makes it: a permit taken, then answered; the seconds waited."""
+    permit = rl.take(scopes)
+    rl.answer(permit, scopes, headers or {}, retry_after)
+    return permit.waited
+
+
 def remaining(value: int, **more: str) -> Mapping[str, str]:
     return {"X-RateLimit-Remaining": str(value), **more}
 
@@ -64,10 +78,10 @@ def test_key_bucket_bursts_to_capacity_then_sustains_the_rate(fake_time: FakeTim
     rl = limiter(fake_time)
     start = fake_time.now
     for _ in range(1200):
-        rl.acquire([KEY])
+        call(rl, [KEY])
     assert fake_time.sleeps == []  # the whole documented burst goes at once
     for _ in range(100):
-        rl.acquire([KEY])
+        call(rl, [KEY])
     # Then one every 1/20 s, indefinitely.
     assert fake_time.now - start == pytest.approx(100 / 20)
     assert fake_time.sleeps == [pytest.approx(0.05)] * 100
@@ -76,25 +90,25 @@ def test_key_bucket_bursts_to_capacity_then_sustains_the_rate(fake_time: FakeTim
 def test_key_bucket_refills_to_its_capacity_after_idle(fake_time: FakeTime) -> None:
     rl = limiter(fake_time)
     for _ in range(1200):
-        rl.acquire([KEY])
+        call(rl, [KEY])
     fake_time.now += 30  # half refilled
     assert key_bucket(rl).tokens() == pytest.approx(600)
     fake_time.now += 600  # full, and no fuller
     assert key_bucket(rl).tokens() == pytest.approx(1200)
     for _ in range(1200):
-        rl.acquire([KEY])
+        call(rl, [KEY])
     assert fake_time.sleeps == []
-    assert rl.acquire([KEY]) == pytest.approx(0.05)
+    assert call(rl, [KEY]) == pytest.approx(0.05)
 
 
 def test_stream_cap_has_one_second_of_burst_and_starts_nearly_empty(fake_time: FakeTime) -> None:
     rl = limiter(fake_time)
-    assert rl.acquire([CAP]) == 0.0
-    assert rl.acquire([CAP]) == pytest.approx(0.5)
+    assert call(rl, [CAP]) == 0.0
+    assert call(rl, [CAP]) == pytest.approx(0.5)
     fake_time.now += 600  # long idle: the cap refills only to its capacity, two calls
-    rl.acquire([CAP])
-    rl.acquire([CAP])
-    assert rl.acquire([CAP]) == pytest.approx(0.5)
+    call(rl, [CAP])
+    call(rl, [CAP])
+    assert call(rl, [CAP]) == pytest.approx(0.5)
 
 
 def test_bucket_capacity_is_at_least_one() -> None:
@@ -110,7 +124,7 @@ def test_bucket_capacity_is_at_least_one() -> None:
 def test_every_scope_pays_and_the_slowest_binds(fake_time: FakeTime) -> None:
     rl = limiter(fake_time)
     for _ in range(10):
-        rl.acquire([KEY, CAP])
+        call(rl, [KEY, CAP])
     assert fake_time.now - 1000.0 == pytest.approx(9 * 0.5)
     # The key's bucket was charged too: full (1200) meanwhile, less the last call.
     assert key_bucket(rl).tokens() == pytest.approx(1199.0)
@@ -132,68 +146,67 @@ def test_limits_are_shared_by_scope_name(fake_time: FakeTime) -> None:
 
 def test_remaining_lowers_the_tokens(fake_time: FakeTime) -> None:
     rl = limiter(fake_time)
-    rl.acquire([KEY])
-    rl.observe([KEY], remaining(3, **LIMIT))  # others on the key used the rest
+    call(rl, [KEY], remaining(3, **LIMIT))  # others on the key used the rest
     for _ in range(3):
-        rl.acquire([KEY])
+        call(rl, [KEY])
     assert fake_time.sleeps == []
-    assert rl.acquire([KEY]) == pytest.approx(0.05)
+    assert call(rl, [KEY]) == pytest.approx(0.05)
 
 
 def test_remaining_raises_the_tokens(fake_time: FakeTime) -> None:
     rl = limiter(fake_time)
-    rl.observe([KEY], remaining(0))
+    rl.answer(None, [KEY], remaining(0))
     assert key_bucket(rl).tokens() == 0.0
-    rl.acquire([KEY])  # waits one refill
-    # Another run stopped and the server's bucket refilled faster than ours: believe it.
-    rl.observe([KEY], remaining(500))
+    # It waits one refill. Another run stopped and the server's bucket refilled faster than
+    # ours: believe it.
+    call(rl, [KEY], remaining(500))
     assert key_bucket(rl).tokens() == pytest.approx(500)
     sleeps = len(fake_time.sleeps)
     for _ in range(500):
-        rl.acquire([KEY])
+        call(rl, [KEY])
     assert len(fake_time.sleeps) == sleeps
     # Never above the bucket's capacity, whatever the header says.
-    rl.observe([KEY], remaining(10**6))
+    rl.answer(None, [KEY], remaining(10**6))
     assert key_bucket(rl).tokens() == pytest.approx(1200)
 
 
 def test_remaining_zero_waits_for_one_refill(fake_time: FakeTime) -> None:
     rl = limiter(fake_time)
     fake_time.now += 5
-    rl.observe([KEY], {"x-ratelimit-remaining": "0"})
-    rl.acquire([KEY])
+    rl.answer(None, [KEY], {"x-ratelimit-remaining": "0"})
+    call(rl, [KEY])
     assert fake_time.sleeps == [pytest.approx(0.05)]
 
 
 def test_limit_sets_rate_and_capacity_of_the_binding_limit(fake_time: FakeTime) -> None:
     rl = limiter(fake_time)
-    rl.observe([KEY, SOURCE], {"X-RateLimit-Limit": "60, 1200;window=60, 60;window=60"})
+    rl.answer(None, [KEY, SOURCE], {"X-RateLimit-Limit": "60, 1200;window=60, 60;window=60"})
     bucket = key_bucket(rl)
     assert (bucket.capacity, bucket.rate) == (60.0, pytest.approx(1.0))
     assert bucket.tokens() == pytest.approx(60)  # the burst shrank with it
     assert window(rl).limit == 120  # only the first scope is corrected
     for _ in range(60):
-        rl.acquire([KEY])
+        call(rl, [KEY])
     assert fake_time.sleeps == []
-    assert rl.acquire([KEY]) == pytest.approx(1.0)
+    assert call(rl, [KEY]) == pytest.approx(1.0)
     # Back up when the server says so, but never above the configured 1200/min.
-    rl.observe([KEY], {"X-RateLimit-Limit": "600, 600;window=30"})
+    rl.answer(None, [KEY], {"X-RateLimit-Limit": "600, 600;window=30"})
     assert (bucket.capacity, bucket.rate) == (600.0, pytest.approx(20.0))
-    rl.observe([KEY], {"X-RateLimit-Limit": "6000, 6000;window=60"})
+    rl.answer(None, [KEY], {"X-RateLimit-Limit": "6000, 6000;window=60"})
     assert (bucket.capacity, bucket.rate) == (1200.0, pytest.approx(20.0))
 
 
 def test_missing_or_unreadable_headers_leave_the_model(fake_time: FakeTime) -> None:
     rl = limiter(fake_time)
     for _ in range(200):
-        rl.acquire([KEY])
-    rl.observe([KEY], {})
-    rl.observe([KEY], {"X-RateLimit-Remaining": "lots", "X-RateLimit-Limit": "junk"})
-    rl.observe([KEY], {"X-RateLimit-Limit": "1200"})  # no window: no rate to take from it
-    rl.observe([], remaining(0))
+        call(rl, [KEY])
+    rl.answer(None, [KEY], {})
+    rl.answer(None, [KEY], {"X-RateLimit-Remaining": "lots", "X-RateLimit-Limit": "junk"})
+    rl.answer(None, [KEY], {"X-RateLimit-Limit": "1200"})  # no window: no rate to take from it
+    rl.answer(None, [], remaining(0))
     bucket = key_bucket(rl)
     assert (bucket.tokens(), bucket.capacity, bucket.rate) == (1000.0, 1200.0, 20.0)
-    assert rl.acquire([]) == 0.0
+    assert call(rl, []) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -257,24 +270,22 @@ def test_a_stale_response_does_not_overwrite_a_fresher_one(fake_time: FakeTime) 
     third = rl.take([KEY])
     rl.answer(third, [KEY], remaining(8))
     rl.answer(older, [KEY], remaining(0, **{"Retry-After": "2"}), retry_after=2.0)
-    assert rl.acquire([KEY]) == pytest.approx(2.0)
+    assert call(rl, [KEY]) == pytest.approx(2.0)
     assert key_bucket(rl).tokens() == pytest.approx(7.0)
 
 
 def test_retry_after_pauses_the_bucket_for_everyone(fake_time: FakeTime) -> None:
     rl = limiter(fake_time)
-    rl.acquire([KEY])
-    rl.observe([KEY], {"X-RateLimit-Remaining": "0", "Retry-After": "2"}, retry_after=2.0)
-    assert rl.acquire([KEY]) == pytest.approx(2.0)  # one call may go once the pause ends
-    assert rl.acquire([KEY]) == pytest.approx(0.05)
+    call(rl, [KEY], {"X-RateLimit-Remaining": "0", "Retry-After": "2"}, retry_after=2.0)
+    assert call(rl, [KEY]) == pytest.approx(2.0)  # one call may go once the pause ends
+    assert call(rl, [KEY]) == pytest.approx(0.05)
 
 
 def test_retry_after_pauses_a_full_bucket_too(fake_time: FakeTime) -> None:
     rl = limiter(fake_time)
-    rl.acquire([KEY])
-    rl.observe([KEY], {}, retry_after=3.0)  # a 429 without any X-RateLimit-* header
+    call(rl, [KEY], {}, retry_after=3.0)  # a 429 without any X-RateLimit-* header
     assert key_bucket(rl).tokens() == 0.0
-    assert rl.acquire([KEY]) == pytest.approx(3.0)
+    assert call(rl, [KEY]) == pytest.approx(3.0)
 
 
 def _share_with_others(rl: RateLimiter, fake_time: FakeTime, others: int, seconds: int) -> float:
@@ -343,7 +354,7 @@ def test_a_bucket_of_the_same_rate_admits_121_in_60_seconds(fake_time: FakeTime)
     bucket = TokenBucket(2.0, 2.0, clock=fake_time.clock, sleep=fake_time.sleep, tokens=2.0)
     sent = []
     for _ in range(130):
-        bucket.acquire()
+        acquire_all([bucket], threading.RLock(), fake_time.sleep)
         sent.append(fake_time.now)
     assert most_in_window(sent) > 120
 
@@ -423,15 +434,13 @@ def test_window_never_admits_121_in_any_60_seconds(fake_time: FakeTime) -> None:
 def test_window_of_a_limiter_admits_its_limit_then_waits(fake_time: FakeTime) -> None:
     rl = limiter(fake_time)
     for _ in range(119):
-        rl.acquire([SOURCE])
-        rl.observe([SOURCE], {})
-    rl.acquire([SOURCE])
+        call(rl, [SOURCE])
     # What the server says is left does not widen the window (incident.io documents no burst).
-    rl.observe([SOURCE], remaining(120, **{"X-RateLimit-Limit": "1200, 1200;window=60"}))
+    call(rl, [SOURCE], remaining(120, **{"X-RateLimit-Limit": "1200, 1200;window=60"}))
     assert fake_time.sleeps == []
     assert window(rl).limit == 120
     fake_time.now += 10
-    assert rl.acquire([SOURCE]) == pytest.approx(50.0)
+    assert call(rl, [SOURCE]) == pytest.approx(50.0)
 
 
 def test_window_waits_for_an_unanswered_call(fake_time: FakeTime) -> None:
@@ -455,29 +464,22 @@ def test_window_gives_up_on_a_call_never_answered(fake_time: FakeTime) -> None:
 
 def test_retry_after_pauses_the_window(fake_time: FakeTime) -> None:
     rl = limiter(fake_time)
-    rl.acquire([SOURCE])
-    rl.observe([SOURCE], {"Retry-After": "4"}, retry_after=4.0)
-    assert rl.acquire([SOURCE]) == pytest.approx(4.0)
+    call(rl, [SOURCE], {"Retry-After": "4"}, retry_after=4.0)
+    assert call(rl, [SOURCE]) == pytest.approx(4.0)
 
 
 def test_after_a_429_the_window_spaces_calls_evenly_for_a_window(fake_time: FakeTime) -> None:
     # Someone else spends the source's allowance: bursting into it would only meet more 429s.
     rl = limiter(fake_time)
     for _ in range(5):  # a burst is fine while nothing says otherwise
-        assert rl.acquire([SOURCE]) == 0
-        rl.observe([SOURCE], {})
-    rl.acquire([SOURCE])
-    rl.observe([SOURCE], {"Retry-After": "1"}, retry_after=1.0)
-    waits = []
-    for _ in range(4):
-        waits.append(rl.acquire([SOURCE]))
-        rl.observe([SOURCE], {})
+        assert call(rl, [SOURCE]) == 0
+    call(rl, [SOURCE], {"Retry-After": "1"}, retry_after=1.0)
+    waits = [call(rl, [SOURCE]) for _ in range(4)]
     assert waits[0] == pytest.approx(1.0)  # the pause itself
     assert waits[1:] == [pytest.approx(0.5)] * 3  # then 60 s / 120, evenly
     fake_time.sleep(60)  # a whole window without a 429: bursts again
-    assert rl.acquire([SOURCE]) == 0
-    rl.observe([SOURCE], {})
-    assert rl.acquire([SOURCE]) == 0
+    assert call(rl, [SOURCE]) == 0
+    assert call(rl, [SOURCE]) == 0
 
 
 def test_window_of_a_fractional_rate_never_exceeds_it(fake_time: FakeTime) -> None:
@@ -486,9 +488,8 @@ def test_window_of_a_fractional_rate_never_exceeds_it(fake_time: FakeTime) -> No
     assert (fractional.limit, fractional.window) == (90, 60.0)
     slow = window(rl, RateScope("alert_source:b", 0.5, "window"))
     assert (slow.limit, slow.window) == (1, 120.0)
-    rl.acquire([RateScope("alert_source:b", 0.5, "window")])
-    rl.observe([RateScope("alert_source:b", 0.5, "window")], {})
-    assert rl.acquire([RateScope("alert_source:b", 0.5, "window")]) == pytest.approx(120.0)
+    call(rl, [RateScope("alert_source:b", 0.5, "window")], {})
+    assert call(rl, [RateScope("alert_source:b", 0.5, "window")]) == pytest.approx(120.0)
     # A lower rate asked for later shrinks the window's allowance; a higher one does not.
     lowered = window(rl, RateScope("alert_source:a", 30, "window"))
     assert (lowered.limit, lowered.window) == (30, 60.0)
@@ -501,23 +502,6 @@ def test_window_rejects_a_nonsense_limit() -> None:
 
 
 # -- matching responses to calls -------------------------------------------------------------
-
-
-def test_acquire_releases_a_permit_never_observed(fake_time: FakeTime) -> None:
-    rl = limiter(fake_time)
-    one = RateScope("alert_source:one", 1, "window")
-    rl.acquire([one])
-    fake_time.now += 5
-    # This thread's earlier call can no longer be in flight: its slot frees a window from now.
-    assert rl.acquire([one]) == pytest.approx(60.0)
-
-
-def test_observe_for_other_scopes_releases_without_reading(fake_time: FakeTime) -> None:
-    rl = limiter(fake_time)
-    rl.acquire([SOURCE])
-    rl.observe([KEY], remaining(7))
-    assert window(rl).in_flight() == 0
-    assert key_bucket(rl).tokens() == pytest.approx(7)  # read as describing the present
 
 
 def test_a_transport_error_releases_the_call(fake_time: FakeTime) -> None:
@@ -547,12 +531,12 @@ def test_threads_share_the_limits() -> None:
 
     def worker() -> None:
         for _ in range(20):
-            rl.acquire([scope])
+            call(rl, [scope])
             with lock:
                 taken.append(time.monotonic())
 
     # Drain the initial token so the run is fully paced.
-    rl.acquire([scope])
+    call(rl, [scope])
     start = time.monotonic()
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for thread in threads:
@@ -564,9 +548,10 @@ def test_threads_share_the_limits() -> None:
     assert max(taken) - start >= 0.38
 
 
-def test_token_bucket_acquire_blocks_through_injected_sleep(fake_time: FakeTime) -> None:
+def test_acquire_all_blocks_through_injected_sleep(fake_time: FakeTime) -> None:
     bucket = TokenBucket(4, clock=fake_time.clock, sleep=fake_time.sleep)
-    waited = [bucket.acquire() for _ in range(5)]
+    lock = threading.RLock()
+    waited = [acquire_all([bucket], lock, fake_time.sleep)[0] for _ in range(5)]
     assert waited == [0.0, *[pytest.approx(0.25)] * 4]
 
 
@@ -622,13 +607,14 @@ def _two_runs(
 class _Deaf(RateLimiter):
     """The wrong thing: a limiter that learns nothing from responses, only its own bucket."""
 
-    def observe(
+    def answer(
         self,
+        permit: Permit | None,
         scopes: Sequence[RateScope],
         headers: Mapping[str, str],
         retry_after: float | None = None,
     ) -> None:
-        super().observe(scopes, {}, None)
+        super().answer(permit, scopes, {}, None)
 
 
 def _server_bucket() -> Sandbox:
