@@ -15,7 +15,6 @@ from dataclasses import replace
 from jsonschema import FormatChecker
 from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.sinks import BatchSink, RecordSink, Sink
-from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 from typing_extensions import override
 
@@ -50,19 +49,14 @@ def _is_time(value: object) -> bool:
     return not isinstance(value, str) or bool(dt.time.fromisoformat(value))
 
 
-class RecordValidator(BaseJSONSchemaValidator):
+class RecordValidator:
     """The stream's JSON schema, with date, time and date-time values that must parse.
 
     It reports rather than raises: what an invalid record becomes is `on_error`'s decision.
     """
 
     def __init__(self, schema: dict[str, t.Any]) -> None:
-        super().__init__(schema)
         self._validator = DEFAULT_JSONSCHEMA_VALIDATOR(schema, format_checker=_DATELIKE)
-
-    @override
-    def validate(self, record: dict[str, t.Any]) -> None:
-        """Unused: the sink asks `first_error` so that it can report the record."""
 
     def first_error(self, record: dict[str, t.Any]) -> ValidationError | None:
         """The first way the record breaks its schema, or None."""

@@ -17,8 +17,14 @@ import typing as t
 import click
 from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchFileFormat, StorageTarget
+from singer_sdk.helpers._batch import (
+    BaseBatchFileEncoding,
+    BatchConfig,
+    BatchFileFormat,
+    StorageTarget,
+)
 from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.singerlib.json import deserialize_json
 from singer_sdk.target_base import Target
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
@@ -49,23 +55,18 @@ if t.TYPE_CHECKING:
     from target_incidentio.settings import Settings
 
 
-def _builtin_schema() -> dict[str, t.Any]:
-    """The settings the SDK itself adds (stream maps, flattening, ...), minus ours."""
-    schema: dict[str, t.Any] = {"properties": {}}
-    Target.append_builtin_config(schema)
-    ours = known_names()
-    return {"properties": {k: v for k, v in schema["properties"].items() if k not in ours}}
-
-
-# Read-only; built once rather than three times for every config validated.
-BUILTIN_SCHEMA = _builtin_schema()
-
-
 class TargetIncidentIO(Target):
     """Delivers the records of any Singer tap to incident.io."""
 
     name = "target-incidentio"
     config_jsonschema = config_schema()
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
+        *Target.capabilities,
+        # A snapshot's end: catalog sync deletes what left it, an alert snapshot resolves.
+        PluginCapabilities.ACTIVATE_VERSION,
+        # BATCH messages: each file's records take the path of RECORD messages.
+        PluginCapabilities.BATCH,
+    ]
 
     def __init__(
         self,
@@ -180,7 +181,9 @@ class TargetIncidentIO(Target):
         self._assert_line_requires(message_dict, requires={"stream", "encoding", "manifest"})
         stream = message_dict["stream"]
         encoding = BaseBatchFileEncoding.from_dict(message_dict["encoding"])
-        for record in batch_records(stream, encoding, message_dict["manifest"]):
+        raw = self.config.get("batch_config")
+        storage = BatchConfig.from_dict(raw).storage if raw else None
+        for record in batch_records(stream, encoding, message_dict["manifest"], storage):
             self._process_record_message({"type": "RECORD", "stream": stream, "record": record})
 
     @override
@@ -191,7 +194,15 @@ class TargetIncidentIO(Target):
             self.logger.info("ACTIVATE_VERSION for stream '%s' before its SCHEMA; ignored.", stream)
             return
         for stream_map in self.mapper.stream_maps[stream]:
-            self.get_sink(stream_map.stream_alias).activate_version(message_dict["version"])
+            sink = self.get_sink(stream_map.stream_alias)
+            if not sink.process_activate_version_messages:
+                self.logger.info(
+                    "ACTIVATE_VERSION for stream '%s' ignored: process_activate_version_messages "
+                    "is false.",
+                    stream_map.stream_alias,
+                )
+                continue
+            sink.activate_version(message_dict["version"])
 
     @override
     def process_endofpipe(self) -> None:
@@ -283,9 +294,16 @@ def _messages(error: Exception) -> list[str]:
 
 
 def batch_records(
-    stream: str, encoding: BaseBatchFileEncoding, files: list[str]
+    stream: str,
+    encoding: BaseBatchFileEncoding,
+    files: list[str],
+    storage: StorageTarget | None = None,
 ) -> Iterator[dict[str, t.Any]]:
-    """The records of a BATCH message's files, one at a time (memory stays flat)."""
+    """The records of a BATCH message's files, one at a time (memory stays flat).
+
+    `storage` (the SDK's `batch_config.storage`) is where the files are, as the SDK's own
+    sinks read it; without it each file's URL says.
+    """
     if encoding.format != BatchFileFormat.JSONL:
         msg = (
             f"stream '{stream}': BATCH files in {encoding.format!r} format are not supported. "
@@ -294,14 +312,26 @@ def batch_records(
         raise ValueError(msg)
     for url in files:
         head, tail = StorageTarget.split_url(url)
-        storage = StorageTarget.from_url(head)
+        where = storage or StorageTarget.from_url(head)
         with contextlib.ExitStack() as stack:
-            lines: t.IO[bytes] = stack.enter_context(storage.open(tail, mode="rb"))
+            lines: t.IO[bytes] = stack.enter_context(where.open(tail, mode="rb"))
             if encoding.compression == "gzip":
                 lines = t.cast("t.IO[bytes]", stack.enter_context(gzip.open(lines)))
             for line in lines:
                 if line.strip():
                     yield deserialize_json(line)
+
+
+def _builtin_schema(target: type[Target]) -> dict[str, t.Any]:
+    """The settings the SDK itself adds for the target's capabilities, minus ours."""
+    schema: dict[str, t.Any] = {"properties": {}}
+    target.append_builtin_config(schema)
+    ours = known_names()
+    return {"properties": {k: v for k, v in schema["properties"].items() if k not in ours}}
+
+
+# Read-only; built once rather than three times for every config validated.
+BUILTIN_SCHEMA = _builtin_schema(TargetIncidentIO)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Catalog sync (issue 12): plan the calls that make a catalog type match a stream.
+"""Catalog sync: plan the calls that make a catalog type match a stream.
 
 `merge` lists the type's entries and sends only what differs: new external ids are
 created, changed entries go through `bulk_update`, unchanged ones cost no call. `sync`

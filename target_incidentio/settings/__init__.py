@@ -320,7 +320,8 @@ class DeliverySettings:
         "Build and log every request, send nothing; response records get status `dry_run`.",
         default=False,
     )
-    # Checked only: every write of the target is an idempotent create or upsert.
+    # Checked only: incident.io has no tables to append to or overwrite. Creates de-duplicate,
+    # upserts and edits are idempotent, and catalog sync deletes only behind its guard.
     load_method: str = setting(Choice(("append-only",)), sdk=True, default="append-only")
     validate_records: bool = setting(Boolean(), sdk=True, default=True)
     heartbeat_alert_source_config_id: str | None = setting(

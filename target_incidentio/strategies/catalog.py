@@ -1,4 +1,4 @@
-"""Catalog sync (issue 12): `catalog_entry` streams under `catalog_mode: merge` or `sync`.
+"""Catalog sync: `catalog_entry` streams under `catalog_mode: merge` or `sync`.
 
 On the first row of a catalog type the strategy lists the type's entries. Each row is then
 compared with its entry by the planner of `payloads/catalog_sync.py`: a new external id is

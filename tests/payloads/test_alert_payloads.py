@@ -139,7 +139,7 @@ def test_rerun_with_other_sdc_fields_keeps_the_key(make_ctx):
     first = build_alert_event([{**RECORD, "_sdc_received_at": "2024-01-01T00:00:00Z"}], ctx)
     second = build_alert_event([{**RECORD, "_sdc_received_at": "2024-06-01T00:00:00Z"}], ctx)
     assert first.body["deduplication_key"] == second.body["deduplication_key"]
-    # Issue 9: no `_sdc_*` field leaves the machine unless `add_record_metadata` is on.
+    # No `_sdc_*` field leaves the machine unless `add_record_metadata` is on.
     assert "_sdc_received_at" not in first.body["metadata"]
     kept = make_ctx(key_properties=(), alert_source_config_id=CONFIG_ID, add_record_metadata=True)
     with_metadata = build_alert_event(

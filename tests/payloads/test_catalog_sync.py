@@ -1,4 +1,4 @@
-"""Catalog sync (issue 12): normalisation, the merge/sync planner, bulk bodies, bisect, guards.
+"""Catalog sync: normalisation, the merge/sync planner, bulk bodies, bisect, guards.
 
 `listed` plays incident.io: it turns a create payload into the `CatalogEntryV3` the listing
 would return (labels and sort keys added, empty arrays dropped, aliases and rank filled in),

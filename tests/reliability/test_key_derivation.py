@@ -94,7 +94,7 @@ def test_different_key_properties_give_different_keys(a, b, rest, stream):
 @pytest.mark.slow
 @given(one=RECORDS, two=RECORDS)
 def test_different_content_gives_different_keys(one, two):
-    # Issue 9: a null member says what an absent one says, so only content apart from
+    # A null member says what an absent one says, so only content apart from
     # nulls tells two rows apart.
     assume(without_nulls(one) != without_nulls(two))
     assert _key(one, key_properties=()) != _key(two, key_properties=())

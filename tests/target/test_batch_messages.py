@@ -185,3 +185,25 @@ def test_a_batch_in_another_format_is_refused_naming_the_stream(sandbox, tmp_pat
     assert "parquet" in run.stderr
     assert '{"format": "jsonl"}' in run.stderr
     assert sandbox.journal() == []
+
+
+def test_batch_config_storage_says_where_the_files_are(httpserver, tmp_path):
+    # The SDK's `batch_config.storage` (a capability --about lists) overrides each file's
+    # directory, as the SDK's own sinks read it: the manifest names a place that does not exist.
+    httpserver.expect_request("/v2/items").respond_with_json({})
+    message = batch("rows", tmp_path, ROWS[:2], gz=False)
+    message["manifest"] = [
+        f"file:///nowhere/{url.rsplit('/', 1)[1]}" for url in message["manifest"]
+    ]
+    storage = {"root": tmp_path.as_uri(), "prefix": ""}
+    config = _config(
+        httpserver.url_for("/"),
+        tmp_path,
+        operation="http",
+        api_url="/v2/items",
+        batch_config={"encoding": {"format": "jsonl"}, "storage": storage},
+    )
+    assert run_in_process(config, [schema("rows", PROPS, ["id"]), message, state({"r": 1})]) == [
+        {"r": 1}
+    ]
+    assert sorted(request.get_json()["id"] for request, _ in httpserver.log) == [1, 2]

@@ -441,6 +441,24 @@ def test_activate_version_is_a_snapshot_boundary(sandbox, catalog, tmp_path):
 
 
 @pytest.mark.slow
+def test_activate_version_can_be_turned_off(sandbox, catalog, tmp_path):
+    # The SDK's `process_activate_version_messages`: off, the two versions are one snapshot
+    # that ends with the stream, so only the 6 rows neither has are deleted, not 9.
+    def version(number: int, rows: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+        message = {"type": "ACTIVATE_VERSION", "stream": STREAM, "version": number}
+        return [message, *(record(STREAM, r) for r in rows), message]
+
+    first = [row(i) for i in range(ENTRIES - 6)]
+    second = [row(i) for i in range(ENTRIES - 9)]
+    settings = config(sandbox, tmp_path, "sync", process_activate_version_messages=False)
+    run_in_process(settings, [SCHEMA, *version(1, first), *version(2, second)])
+
+    methods = [e["method"] for e in sandbox.journal()[catalog:]]
+    assert methods == ["GET"] * 3 + ["DELETE"] * 6
+    assert len(held(sandbox)) == ENTRIES - 6
+
+
+@pytest.mark.slow
 def test_dry_run_lists_prints_the_plan_and_sends_nothing_else(sandbox, catalog, tmp_path):
     rows = [row(i, renamed=i == 1) for i in range(ENTRIES - 2)] + [row(900)]
     run = run_cli(config(sandbox, tmp_path, "sync", dry_run=True), stream(rows), tmp_path)

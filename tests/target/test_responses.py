@@ -168,7 +168,7 @@ def test_large_response_bodies_are_cut_to_a_bounded_size(httpserver, tmp_path):
     run_in_process(_config(httpserver, tmp_path), _messages([1]))
     (response,) = read_jsonl(tmp_path / "responses.jsonl")
     assert response["ok"] is True
-    # Issue 9: `response` holds only a JSON object (a typed column); a cut body is text.
+    # `response` holds only a JSON object (a typed column); a cut body is text.
     assert response["response"] is None
     assert isinstance(response["response_text"], str)
     assert len(response["response_text"]) <= 4096
