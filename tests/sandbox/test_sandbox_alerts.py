@@ -219,4 +219,5 @@ def test_source_auth_answers_check_against_the_spec(sb: Sandbox, http: requests.
         json={"title": "t", "status": "firing"},
         headers=SOURCE_AUTH,
     )
+    assert reply.status_code == 202
     check_response(reply)

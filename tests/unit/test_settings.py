@@ -110,11 +110,18 @@ def test_bad_settings_name_the_setting(config, setting, message):
 
 def test_plain_http_allowed_for_loopback_only():
     for host in ("127.0.0.1:8080", "localhost", "[::1]:9000", "127.9.9.9"):
-        parse_settings({**HTTP, "base_url": f"http://{host}"})
+        settings = parse_settings({**HTTP, "base_url": f"http://{host}"})
+        assert settings.defaults.base_url == f"http://{host}"
+    with pytest.raises(SettingError, match="base_url"):
+        parse_settings({**HTTP, "base_url": "http://128.0.0.1"})
 
 
 def test_dry_run_needs_no_credentials():
-    parse_settings({"dry_run": True, "operation": "incident"})
+    settings = parse_settings({"dry_run": True, "operation": "incident"})
+    assert settings.delivery.dry_run
+    assert settings.defaults.api_key is None
+    with pytest.raises(SettingError, match="api_key"):
+        parse_settings({"operation": "incident"})
 
 
 def test_streams_most_specific_pattern_wins():

@@ -40,7 +40,10 @@ def test_the_credential_rule_follows_the_stream_that_turns_it_on():
 
 
 def test_a_dry_run_needs_no_api_key_to_resolve():
-    parse_settings({**ALERTS, "resolve_missing_alerts": True, "dry_run": True})
+    settings = parse_settings({**ALERTS, "resolve_missing_alerts": True, "dry_run": True})
+    assert settings.defaults.resolve_missing_alerts
+    with pytest.raises(SettingError, match="api_key"):
+        parse_settings({**ALERTS, "resolve_missing_alerts": True})
 
 
 @pytest.mark.parametrize(("value", "message"), [(1.5, "at most 1"), (-0.1, "zero or more")])
