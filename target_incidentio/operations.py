@@ -3,8 +3,10 @@
 An entry names the operation, its payload builder, the credential its calls carry, the record
 fields it takes by name, the fields its settings map, whether it batches records, and the
 per-stream settings it reads. The `operation` setting's allowed values, the sink chosen, the
-credential check, the "setting does nothing here" checks and the unplaced-field warning all
-come from this table. Adding an operation is one builder module plus one entry here.
+credential check, the "setting does nothing here" checks, the unplaced-field warning, the
+roles `--check` asks for, the key of the answer's resource and the README's credentials
+table all come from this table. Every setting an entry names is checked at import against
+the declared per-stream settings. docs/architecture.md walks through adding an operation.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import logging
 import typing as t
 from dataclasses import dataclass
 
-from target_incidentio import settings as model
 from target_incidentio.errors import SettingError
 from target_incidentio.payloads.alerts import build_alert_event
 from target_incidentio.payloads.catalog import CATALOG_FIELDS, build_catalog_entry
@@ -30,6 +31,10 @@ from target_incidentio.payloads.incidents import (
     build_incident_edit,
     build_incident_update,
 )
+from target_incidentio.settings import STREAM_OVERRIDABLE
+from target_incidentio.settings.kinds import Choice
+from target_incidentio.settings.parse import parse_values
+from target_incidentio.settings.schema import config_schema as declared_schema
 from target_incidentio.strategies import Strategy
 from target_incidentio.strategies.alerts import AlertSnapshot
 from target_incidentio.strategies.catalog import CatalogMerge, CatalogSync
@@ -111,6 +116,22 @@ class Operation:
     roles: tuple[str, ...] | None = ()
     # The scopes incident.io's spec names for its calls, for the README's table.
     scopes: str = ""
+    # The key under which incident.io's answer wraps what the call created or changed; its
+    # `id` becomes the response record's `resource_id`. None: any operation's (`http`), or
+    # none (an alert event's answer names its `deduplication_key`).
+    answer: str | None = None
+
+    def __post_init__(self) -> None:
+        """A setting named here that the model does not declare per stream is a typo."""
+        named = [
+            *self.reads,
+            *(name for name, _example in self.requires),
+            *(rule.setting for rule in self.also_needs),
+        ]
+        unknown = [name for name in named if name not in STREAM_OVERRIDABLE]
+        if unknown:
+            msg = f"operation {self.name!r} names settings no stream has: {', '.join(unknown)}"
+            raise ValueError(msg)
 
     def unplaced_fields(
         self,
@@ -164,6 +185,7 @@ OPERATIONS: dict[str, Operation] = {
             reads=("incident_visibility", "custom_fields"),
             roles=("incident_creator",),
             scopes="`incidents.create`",
+            answer="incident",
         ),
         Operation(
             "incident_edit",
@@ -176,6 +198,7 @@ OPERATIONS: dict[str, Operation] = {
             scopes="`incidents.view` and the `incidents.update_*` scope of each field it changes "
             "(`update_name`, `update_summary`, `update_severity`, `update_status`, "
             "`update_custom_fields`, `update_timestamps`, `update_role_assignments`)",
+            answer="incident",
         ),
         Operation(
             "incident_update",
@@ -185,6 +208,7 @@ OPERATIONS: dict[str, Operation] = {
             roles=("incident_editor",),
             scopes="`incident_updates.create` (plus permission to change status or severity "
             "if the update does)",
+            answer="incident_update",
         ),
         Operation(
             "catalog_entry",
@@ -203,6 +227,7 @@ OPERATIONS: dict[str, Operation] = {
             "`external_id`); `merge` and `sync` also list (`catalog_entries.view`) and update "
             "in bulk (`catalog_entries.edit`), `sync` deletes (`catalog_entries.destroy`)",
             strategy=_catalog_strategy,
+            answer="catalog_entry",
         ),
         Operation(
             "http",
@@ -220,16 +245,44 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
+_unknown_settings = [name for name in COMMON_SETTINGS if name not in STREAM_OVERRIDABLE]
+if _unknown_settings:
+    raise ValueError(f"COMMON_SETTINGS names settings no stream has: {_unknown_settings}")
+# Every key an answer may wrap its object under, for a call whose operation names none.
+ANSWER_KEYS = tuple(dict.fromkeys(op.answer for op in OPERATIONS.values() if op.answer))
+
+
+def answer_keys(operation: Operation) -> tuple[str, ...]:
+    """Where to find the id of what a call of `operation` created or changed."""
+    return (operation.answer,) if operation.answer else ANSWER_KEYS
+
+
 def config_schema() -> dict[str, t.Any]:
-    """The settings schema `--about` shows, with the operations of this table."""
-    return model.config_schema(list(OPERATIONS), {op.name: op.note for op in OPERATIONS.values()})
+    """The settings schema `--about` shows: the declared settings, with this table's operations."""
+    schema = declared_schema()
+    top = schema["properties"]
+    default = top["operation"]["default"]
+    names = [
+        f"`{op.name}`{' (default)' if op.name == default else ''}{op.note}"
+        for op in OPERATIONS.values()
+    ]
+    listed = f"{', '.join(names[:-1])}, or {names[-1]}"
+    for where in (top, top["streams"]["additionalProperties"]["properties"]):
+        where["operation"]["description"] = where["operation"]["description"].format(
+            operations=listed
+        )
+        where["operation"]["enum"] = list(OPERATIONS)
+    return schema
 
 
 def parse_settings(config: Mapping[str, t.Any]) -> Settings:
-    """The settings model's parse, then the checks only the operations can make."""
-    settings = model.parse_settings(config, OPERATIONS)
+    """The one way to parse a config: the settings model, then the operation table's checks."""
+    settings = parse_values(config)
     dry_run = settings.delivery.dry_run
+    choice = Choice(tuple(OPERATIONS))
     for where, resolved in settings.levels():
+        if where == "" or "operation" in settings.explicit.get(where, frozenset()):
+            choice.parse(f"{where}operation", resolved.operation)
         operation = OPERATIONS[resolved.operation]
         for name, example in operation.requires:
             if getattr(resolved, name) is None:

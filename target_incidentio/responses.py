@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.errors import RecordError
@@ -72,11 +72,14 @@ RESPONSE_SCHEMA: dict[str, t.Any] = {
 }
 
 
-def _resource(body: t.Any) -> tuple[str | None, str | None]:  # noqa: ANN401 - any JSON value
+def _resource(
+    body: t.Any,  # noqa: ANN401 - any JSON value
+    wrappers: Sequence[str],
+) -> tuple[str | None, str | None]:
     """The id (and incident reference) of what the call created or changed."""
     if not isinstance(body, dict):
         return None, None
-    for wrapper in ("incident", "incident_update", "catalog_entry"):
+    for wrapper in wrappers:
         inner = body.get(wrapper)
         if isinstance(inner, dict) and inner.get("id"):
             reference = inner.get("reference")
@@ -110,7 +113,7 @@ def response_record(
     halves, whose records get their outcome from those halves).
     """
     request = result.request
-    resource_id, reference = _resource(result.response_body)
+    resource_id, reference = _resource(result.response_body, request.answer_keys)
     error = None
     if result.error is not None:
         error = {

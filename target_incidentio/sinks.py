@@ -19,7 +19,7 @@ from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 from typing_extensions import override
 
 from target_incidentio.errors import DeliveryFailedError, RecordError
-from target_incidentio.operations import OPERATIONS
+from target_incidentio.operations import OPERATIONS, answer_keys
 from target_incidentio.payloads.base import BuildContext
 from target_incidentio.payloads.fields import record_key
 
@@ -155,6 +155,7 @@ class StreamWriter:
                 stream=self.stream,
                 operation=self.operation.name,
                 sequences=tuple(sequences),
+                answer_keys=answer_keys(self.operation),
             )
         )
 

@@ -51,6 +51,9 @@ class ApiRequest:
     operation: str = ""
     sequences: tuple[int, ...] = ()
     effect: Effect = "send"
+    # Filled in by the sink from the operation table: the keys under which the answer may wrap
+    # what the call created or changed (`incident`, `catalog_entry`), for `resource_id`.
+    answer_keys: tuple[str, ...] = ()
 
     @property
     def record_count(self) -> int:

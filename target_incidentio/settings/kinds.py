@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import typing as t
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
@@ -44,19 +44,19 @@ class Kind(t.Generic[T]):
 
     secret: bool = False
 
-    def schema(self, operations: Sequence[str]) -> SchemaType:
+    def schema(self) -> SchemaType:
         """The JSON-schema type shown by `--about`."""
         raise NotImplementedError
 
-    def allowed_values(self, operations: Sequence[str]) -> list[str] | None:  # noqa: ARG002
+    def allowed_values(self) -> list[str] | None:
         """The values the schema enumerates, if it does."""
         return None
 
     def default(self, value: object) -> T:
         """The typed default of a declaration (declared defaults are valid by construction)."""
-        return self.parse("", value, ())
+        return self.parse("", value)
 
-    def parse(self, where: str, value: object, operations: Collection[str]) -> T:
+    def parse(self, where: str, value: object) -> T:
         """The typed value; `None` means unset and gives the default."""
         raise NotImplementedError
 
@@ -72,16 +72,32 @@ class Text(Kind[str | None]):
         self.examples = list(examples)
 
     @override
-    def schema(self, operations: Sequence[str]) -> SchemaType:
+    def schema(self) -> SchemaType:
         return th.StringType
 
     @override
-    def parse(self, where: str, value: object, operations: Collection[str]) -> str | None:
+    def parse(self, where: str, value: object) -> str | None:
         if value is None or value == "":
             return None
         if isinstance(value, (dict, list, bool)):
             raise SettingError(where, "must be text.")
         return str(value)
+
+
+class OperationName(Kind[str | None]):
+    """An operation's name; `operations.parse_settings` checks it against the operation table."""
+
+    @override
+    def schema(self) -> SchemaType:
+        return th.StringType
+
+    @override
+    def parse(self, where: str, value: object) -> str | None:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise SettingError(where, "must be the name of an operation.")
+        return value.strip()
 
 
 class SecretText(Kind[Secret | None]):
@@ -90,11 +106,11 @@ class SecretText(Kind[Secret | None]):
     secret = True
 
     @override
-    def schema(self, operations: Sequence[str]) -> SchemaType:
+    def schema(self) -> SchemaType:
         return th.StringType
 
     @override
-    def parse(self, where: str, value: object, operations: Collection[str]) -> Secret | None:
+    def parse(self, where: str, value: object) -> Secret | None:
         if value is None or value == "":
             return None
         if not isinstance(value, (str, int)) or isinstance(value, bool):
@@ -107,51 +123,46 @@ class Url(Kind[str | None]):
     """An absolute https:// URL (plain http only to this machine)."""
 
     @override
-    def schema(self, operations: Sequence[str]) -> SchemaType:
+    def schema(self) -> SchemaType:
         return th.StringType
 
     @override
-    def parse(self, where: str, value: object, operations: Collection[str]) -> str | None:
+    def parse(self, where: str, value: object) -> str | None:
         if value is None or value == "":
             return None
         return check_url(where, str(value))
 
 
 class Choice(Kind[str | None]):
-    """One of a fixed list, or of the operations when `choices` is None."""
+    """One of a fixed list."""
 
     def __init__(
-        self, choices: Sequence[str] | None, normalise: Callable[[str], str] | None = None
+        self, choices: Sequence[str], normalise: Callable[[str], str] | None = None
     ) -> None:
-        self.choices = tuple(choices) if choices is not None else None
+        self.choices = tuple(choices)
         self.normalise = normalise
 
-    def allowed(self, operations: Collection[str]) -> tuple[str, ...]:
-        """The values accepted."""
-        return self.choices if self.choices is not None else tuple(operations)
-
     @override
-    def schema(self, operations: Sequence[str]) -> SchemaType:
+    def schema(self) -> SchemaType:
         return th.StringType
 
     @override
-    def allowed_values(self, operations: Sequence[str]) -> list[str] | None:
-        return list(self.allowed(operations))
+    def allowed_values(self) -> list[str] | None:
+        return list(self.choices)
 
     @override
     def default(self, value: object) -> str | None:
         return None if value is None else str(value)
 
     @override
-    def parse(self, where: str, value: object, operations: Collection[str]) -> str | None:
+    def parse(self, where: str, value: object) -> str | None:
         if value is None:
             return None
         text = str(value).strip()
         if self.normalise is not None:
             text = self.normalise(text)
-        allowed = self.allowed(operations)
-        if text not in allowed:
-            raise SettingError(where, f"{value!r} is not one of {', '.join(allowed)}.")
+        if text not in self.choices:
+            raise SettingError(where, f"{value!r} is not one of {', '.join(self.choices)}.")
         return text
 
 
@@ -163,11 +174,11 @@ class Number(Kind[float | None]):
         self.at_most = at_most
 
     @override
-    def schema(self, operations: Sequence[str]) -> SchemaType:
+    def schema(self) -> SchemaType:
         return th.NumberType
 
     @override
-    def parse(self, where: str, value: object, operations: Collection[str]) -> float | None:
+    def parse(self, where: str, value: object) -> float | None:
         if value is None:
             return None
         number = _positive(where, value, integer=False, zero=self.zero)
@@ -187,11 +198,11 @@ class Integer(Kind[int | None]):
         self.zero = zero
 
     @override
-    def schema(self, operations: Sequence[str]) -> SchemaType:
+    def schema(self) -> SchemaType:
         return th.IntegerType
 
     @override
-    def parse(self, where: str, value: object, operations: Collection[str]) -> int | None:
+    def parse(self, where: str, value: object) -> int | None:
         if value is None:
             return None
         return int(_positive(where, value, integer=True, zero=self.zero))
@@ -205,11 +216,11 @@ class Boolean(Kind[bool | None]):
     """true or false."""
 
     @override
-    def schema(self, operations: Sequence[str]) -> SchemaType:
+    def schema(self) -> SchemaType:
         return th.BooleanType
 
     @override
-    def parse(self, where: str, value: object, operations: Collection[str]) -> bool | None:
+    def parse(self, where: str, value: object) -> bool | None:
         if value is None or isinstance(value, bool):
             return value
         raise SettingError(where, f"must be true or false, got {value!r}.")
@@ -231,11 +242,11 @@ class Headers(Kind[Mapping[str, str]]):
         self.secret = secret
 
     @override
-    def schema(self, operations: Sequence[str]) -> SchemaType:
+    def schema(self) -> SchemaType:
         return th.CustomType({"type": ["string", "object", "null"]})
 
     @override
-    def parse(self, where: str, value: object, operations: Collection[str]) -> Mapping[str, str]:
+    def parse(self, where: str, value: object) -> Mapping[str, str]:
         return parse_headers(where, value)
 
     @override
@@ -247,11 +258,11 @@ class Names(Kind[tuple[str, ...]]):
     """A list of names: comma-separated text or an array of strings."""
 
     @override
-    def schema(self, operations: Sequence[str]) -> SchemaType:
+    def schema(self) -> SchemaType:
         return th.CustomType({"type": ["string", "array", "null"], "items": {"type": "string"}})
 
     @override
-    def parse(self, where: str, value: object, operations: Collection[str]) -> tuple[str, ...]:
+    def parse(self, where: str, value: object) -> tuple[str, ...]:
         return parse_list(where, value)
 
     @override
@@ -272,7 +283,7 @@ class CustomFields(Kind[tuple[CustomFieldMap, ...]]):
     """`[{field, custom_field_id, kind}]`."""
 
     @override
-    def schema(self, operations: Sequence[str]) -> SchemaType:
+    def schema(self) -> SchemaType:
         return th.ArrayType(
             th.ObjectType(
                 th.Property("field", th.StringType, required=True),
@@ -282,12 +293,7 @@ class CustomFields(Kind[tuple[CustomFieldMap, ...]]):
         )
 
     @override
-    def parse(
-        self,
-        where: str,
-        value: object,
-        operations: Collection[str],
-    ) -> tuple[CustomFieldMap, ...]:
+    def parse(self, where: str, value: object) -> tuple[CustomFieldMap, ...]:
         if value in (None, ""):
             return ()
         if not isinstance(value, list):
@@ -306,7 +312,7 @@ class CustomFields(Kind[tuple[CustomFieldMap, ...]]):
                     "needs `field` (the record field) and `custom_field_id`.",
                     'e.g. {"field": "team", "custom_field_id": "01H…", "kind": "option"}.',
                 )
-            kind = kinds.parse(f"{at}.kind", item.get("kind", "text"), ()) or "text"
+            kind = kinds.parse(f"{at}.kind", item.get("kind", "text")) or "text"
             maps.append(CustomFieldMap(str(item["field"]), str(item["custom_field_id"]), kind))
         return tuple(maps)
 
@@ -319,11 +325,11 @@ class AttributeMap(Kind[Mapping[str, str]]):
     """Record field → catalog attribute id."""
 
     @override
-    def schema(self, operations: Sequence[str]) -> SchemaType:
+    def schema(self) -> SchemaType:
         return th.ObjectType(additional_properties=th.StringType)
 
     @override
-    def parse(self, where: str, value: object, operations: Collection[str]) -> Mapping[str, str]:
+    def parse(self, where: str, value: object) -> Mapping[str, str]:
         if value in (None, ""):
             return {}
         if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):

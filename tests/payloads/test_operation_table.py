@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from target_incidentio.operations import OPERATIONS, config_schema
+from target_incidentio.operations import OPERATIONS, AlsoNeeds, config_schema
 from target_incidentio.payloads.http import build_http
 from target_incidentio.settings import CustomFieldMap, StreamSettings
 
@@ -143,3 +145,18 @@ def test_validator_strictness_and_auth(openapi_validator):
         {"title": "t", "status": "resolved"},
         {"Authorization": "Bearer alert-token"},
     )
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        {"reads": ("custom_fields", "notify_incidnet_channel")},
+        {"requires": (("api_ur1", "`/v2/x`"),)},
+        {"also_needs": (AlsoNeeds("resolve_missing_alert", "api_key", "lists alerts"),)},
+        {"reads": ("max_retries",)},  # declared, but not a per-stream setting
+    ],
+)
+def test_a_setting_the_table_misnames_fails_when_the_entry_is_made(names):
+    table_entry = OPERATIONS["incident_edit"]
+    with pytest.raises(ValueError, match="names settings no stream has"):
+        replace(table_entry, **names)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import jsonschema
@@ -195,3 +196,24 @@ def test_singer_response_stream_is_typed_and_keyed_by_call_id(httpserver, tmp_pa
         assert message["record"]["response_text"] == "plain text"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**records[0]["record"], "response": "text"}, schema_msg["schema"])
+
+
+@pytest.mark.parametrize(
+    ("operation", "extra", "resource_id"),
+    [
+        # The operation table names the key each answer wraps its object under.
+        ("incident_update", {"incident_id": "01I", "message": "done"}, "UPDATE"),
+        ("incident", {"name": "db down"}, "INCIDENT"),
+        # `http` names none: the id is found under any operation's key.
+        ("http", {}, "INCIDENT"),
+    ],
+)
+def test_resource_id_is_read_under_the_operations_answer_key(
+    httpserver, tmp_path, operation, extra, resource_id
+):
+    both = {"incident": {"id": "INCIDENT"}, "incident_update": {"id": "UPDATE"}}
+    httpserver.expect_request(re.compile(".*")).respond_with_json(both)
+    config = _config(httpserver, tmp_path, operation=operation)
+    run_in_process(config, [schema("items", {}, ["id"]), record("items", {"id": 1, **extra})])
+    (response,) = read_jsonl(tmp_path / "responses.jsonl")
+    assert response["resource_id"] == resource_id

@@ -1,0 +1,358 @@
+"""Every setting of target-incidentio, declared once.
+
+Each is a `setting(kind, title, description, default=..., per_stream=...)` field of one of
+three groups: a stream's settings (`streams.<pattern>` may override those marked
+`per_stream`), delivery, and what the run writes. The `--about` schema (`schema.py`), the
+environment reader (`environment.py`), the parser (`parse.py`) and the defaults of the typed
+objects all come from these declarations. The values the `operation` setting takes come from
+the operation table (`operations.py`), which checks them.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+from target_incidentio.settings.kinds import (
+    CUSTOM_FIELD_KINDS,
+    AttributeMap,
+    Boolean,
+    Choice,
+    CustomFieldMap,
+    CustomFields,
+    Headers,
+    Integer,
+    Names,
+    Number,
+    OperationName,
+    SecretText,
+    Text,
+    Url,
+)
+from target_incidentio.settings.spec import Spec, declared, setting
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from target_incidentio.secrets import Secret
+
+DEFAULT_BASE_URL = "https://api.incident.io"
+METHODS = ("POST", "PUT", "PATCH")
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """Everything a payload builder needs for one stream, overrides applied."""
+
+    api_key: Secret | None = setting(
+        SecretText(),
+        "API key",
+        "incident.io API key, sent as `Authorization: Bearer …`. Needs the roles of the "
+        "operations used (see README).",
+    )
+    base_url: str = setting(
+        Url(),
+        "Base URL",
+        "incident.io API root. Plain http:// is accepted only for loopback addresses "
+        "(the local sandbox).",
+        default=DEFAULT_BASE_URL,
+    )
+    operation: str = setting(
+        OperationName(),
+        "Operation",
+        "Which kind of write each record becomes: {operations}.",
+        default="alert_event",
+        per_stream=True,
+    )
+    method: str = setting(
+        Choice(METHODS, normalise=str.upper),
+        "HTTP method",
+        "HTTP method of the `http` operation: POST (default), PUT or PATCH.",
+        default="POST",
+        per_stream=True,
+    )
+    api_url: str | None = setting(
+        Text(examples=["/v2/incident_timeline_items"]),
+        "API URL",
+        "Endpoint of the `http` operation: an absolute https:// URL or a path under `base_url`. "
+        "`{field}` placeholders are filled from the record, URL-encoded, e.g. "
+        "`/v2/incident_timeline_items/{id}`.",
+        per_stream=True,
+    )
+    request_headers: Mapping[str, str] = setting(
+        Headers(),
+        "Request headers",
+        "Extra headers: `name:value,name2:value2` or an object. `Authorization` and "
+        "`Content-Type` are the target's own and cannot be set.",
+        per_stream=True,
+    )
+    exclude_attributes: tuple[str, ...] = setting(
+        Names(),
+        "Exclude attributes",
+        "Fields never sent: a comma-separated string or an array; dotted paths such as "
+        "`owner.email` reach into nested objects.",
+        per_stream=True,
+    )
+    batch_size_rows: int = setting(
+        Integer(),
+        "Records per call",
+        "Records per API call for `http` (default 1): above 1 the body is a JSON array of the "
+        "records, or `{batch_wrapper_key: [...]}`. The other operations send one record per "
+        "call, as incident.io's endpoints take one.",
+        default=1,
+        per_stream=True,
+    )
+    batch_wrapper_key: str | None = setting(
+        Text(),
+        "Batch wrapper key",
+        'With `http` and `batch_size_rows` > 1, wrap the array as `{"<key>": [...]}`.',
+        per_stream=True,
+    )
+    alert_source_config_id: str | None = setting(
+        Text(),
+        "Alert source config id",
+        "`alert_event`: the HTTP alert source's id (from its URL in incident.io); else taken "
+        "from the record's `alert_source_config_id`.",
+        per_stream=True,
+    )
+    alert_source_token: Secret | None = setting(
+        SecretText(),
+        "Alert source token",
+        "`alert_event`: the alert source's own secret token (alert events do not use the API key).",
+        per_stream=True,
+    )
+    resolve_missing_alerts: bool = setting(
+        Boolean(),
+        "Resolve missing alerts",
+        "`alert_event`: the stream is a complete snapshot of what is firing now. Once every "
+        "event of the snapshot is confirmed (end of the stream, or an ACTIVATE_VERSION), each "
+        "firing alert of the alert source whose deduplication key is not in the snapshot gets "
+        "a `resolved` event. Lists alerts with the API key (default false).",
+        default=False,
+        per_stream=True,
+    )
+    alert_max_resolve_fraction: float = setting(
+        Number(zero=True, at_most=1),
+        "Most alerts resolved at once",
+        "With `resolve_missing_alerts`: if a snapshot would resolve more than this fraction of "
+        "the alert source's firing alerts, nothing is resolved and the run fails (default 0.5); "
+        "a broken source query must not resolve everything.",
+        default=0.5,
+        per_stream=True,
+    )
+    incident_visibility: str = setting(
+        Choice(("public", "private")),
+        "Incident visibility",
+        "`incident`: visibility when the record has none (default `public`).",
+        default="public",
+        per_stream=True,
+    )
+    custom_fields: tuple[CustomFieldMap, ...] = setting(
+        CustomFields(),
+        "Custom fields",
+        "`incident`/`incident_edit`: record fields that fill custom fields, e.g. "
+        '`[{"field": "team", "custom_field_id": "01H…", "kind": "option"}]`; kinds: '
+        f"{', '.join(CUSTOM_FIELD_KINDS)}.",
+        per_stream=True,
+    )
+    notify_incident_channel: bool = setting(
+        Boolean(),
+        "Notify incident channel",
+        "`incident_edit`: tell the incident's Slack channel about the edit (default false).",
+        default=False,
+        per_stream=True,
+    )
+    catalog_type_id: str | None = setting(
+        Text(),
+        "Catalog type id",
+        "`catalog_entry`: the catalog type; else taken from the record.",
+        per_stream=True,
+    )
+    catalog_attributes: Mapping[str, str] = setting(
+        AttributeMap(),
+        "Catalog attributes",
+        "`catalog_entry`: record field → catalog attribute id. Scalars become "
+        "`{value: {literal}}`, lists `array_value`.",
+        per_stream=True,
+    )
+    catalog_mode: str = setting(
+        Choice(("upsert", "merge", "sync")),
+        "Catalog mode",
+        "`catalog_entry`: `upsert` (default) posts every record; `merge` lists the type and "
+        "sends only what changed (creates, bulk updates); `sync` also deletes, once the "
+        "stream has ended, the entries with an external id the stream did not carry.",
+        default="upsert",
+        per_stream=True,
+    )
+    catalog_max_delete_fraction: float = setting(
+        Number(zero=True, at_most=1),
+        "Catalog max delete fraction",
+        "`catalog_entry` with `catalog_mode: sync`: the largest share (0 to 1) of a type's "
+        "entries one sync may delete; above it nothing is deleted and the run fails.",
+        default=0.5,
+        per_stream=True,
+    )
+    rate_limit_per_minute: float = setting(
+        Number(),
+        "Rate limit per minute",
+        "Requests per minute per API key (default 1200, incident.io's limit); set lower to "
+        "leave room for other users of the key.",
+        default=1200,
+        per_stream=True,
+    )
+    add_record_metadata: bool = setting(Boolean(), sdk=True)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How requests are sent: timeouts, retries, limits, concurrency, error policy."""
+
+    request_timeout: float = setting(
+        Number(),
+        "Request timeout",
+        "Seconds to wait for one response before retrying.",
+        default=30,
+    )
+    max_retries: int = setting(
+        Integer(zero=True),
+        "Max retries",
+        "Retries after the first attempt, on 429, 408, 5xx, timeouts and connection errors. "
+        "Other 4xx are never retried.",
+        default=8,
+    )
+    max_retry_wait: float = setting(
+        Number(),
+        "Max retry wait",
+        "Cap in seconds on one wait between retries.",
+        default=60,
+    )
+    max_concurrency: int = setting(
+        Integer(),
+        "Max concurrency",
+        "Requests in flight at once. Records sharing a key (deduplication key, incident, "
+        "idempotency key, catalog external id) keep their input order.",
+        default=4,
+    )
+    alert_source_rate_limit_per_minute: float = setting(
+        Number(),
+        "Alert source rate limit",
+        "Events per minute per alert source (incident.io allows 120).",
+        default=120,
+    )
+    on_error: str = setting(
+        Choice(("fail", "continue")),
+        "On error",
+        "`fail`: stop at the first record that fails for good, exit non-zero, emit no state "
+        "past it. `continue`: write failures to `dead_letter_path` and go on.",
+        default="fail",
+    )
+    max_failures: int | None = setting(
+        Integer(zero=True),
+        "Max failures",
+        "With `on_error: continue`, fail the run at the end if more records than this failed "
+        "(unset: never).",
+    )
+    dead_letter_path: str | None = setting(
+        Text(),
+        "Dead-letter file",
+        "JSON lines of failed records (stream, key, record, error).",
+    )
+    dry_run: bool = setting(
+        Boolean(),
+        "Dry run",
+        "Build and log every request, send nothing; response records get status `dry_run`.",
+        default=False,
+    )
+    # Checked only: incident.io has no tables to append to or overwrite. Creates de-duplicate,
+    # upserts and edits are idempotent, and catalog sync deletes only behind its guard.
+    load_method: str = setting(Choice(("append-only",)), sdk=True, default="append-only")
+    validate_records: bool = setting(Boolean(), sdk=True, default=True)
+    heartbeat_alert_source_config_id: str | None = setting(
+        Text(),
+        "Heartbeat alert source config id",
+        "An incident.io heartbeat alert source, pinged once after each run that delivered every "
+        "record (never after a failed run or a dry run), so incident.io alerts when the "
+        "pipeline stops running.",
+    )
+    heartbeat_token: Secret | None = setting(
+        SecretText(),
+        "Heartbeat token",
+        "The heartbeat alert source's own token, sent as `Authorization: Bearer …`.",
+    )
+
+
+@dataclass(frozen=True)
+class ResponseSettings:
+    """What the run writes besides the calls: response records, progress lines, state."""
+
+    response_log_path: str | None = setting(
+        Text(),
+        "Response log",
+        "File to append one response record per API call to.",
+    )
+    response_log_format: str = setting(
+        Choice(("jsonl", "singer")),
+        "Response log format",
+        "`jsonl`, or `singer` (SCHEMA + RECORD messages of stream `incidentio_responses`, to "
+        "pipe into any Singer target).",
+        default="jsonl",
+    )
+    response_webhook_url: str | None = setting(
+        Url(),
+        "Response webhook URL",
+        "Every response record is POSTed here as JSON, with its own retries.",
+    )
+    response_webhook_headers: Mapping[str, str] = setting(
+        Headers(secret=True),
+        "Response webhook headers",
+        "Headers for the webhook (`name:value,...` or an object), e.g. its auth token.",
+    )
+    response_webhook_batch_size: int = setting(
+        Integer(),
+        "Response webhook batch size",
+        "Response records per webhook post; above 1 the body is an array.",
+        default=1,
+    )
+    response_webhook_timeout: float = setting(
+        Number(zero=True),
+        "Response webhook time budget",
+        "Seconds the webhook may still take after the last call to incident.io; what it has "
+        "not posted by then is counted in the summary and stays in the response log. Neither "
+        "delivery nor the exit code depends on the webhook.",
+        default=30,
+    )
+    progress_interval: float = setting(
+        Number(),
+        "Progress interval",
+        "Seconds between progress lines on stderr.",
+        default=10,
+    )
+    state_interval: float = setting(
+        Number(zero=True),
+        "State interval",
+        "Most seconds between two STATE messages during the run. A state is emitted only once "
+        "every record before it is confirmed, and always at the end; after a crash the next "
+        "run resends at most about this many seconds of calls.",
+        default=5,
+    )
+
+
+STREAMS = "streams"
+STREAMS_TITLE = "Per-stream settings"
+STREAMS_DESCRIPTION = (
+    "Overrides keyed by stream name or shell-style glob (`alerts_*`); the most specific match "
+    "wins and is layered on the top-level settings."
+)
+GROUPS: tuple[type, ...] = (StreamSettings, DeliverySettings, ResponseSettings)
+STREAM_OVERRIDABLE = tuple(name for name, spec in declared(StreamSettings) if spec.per_stream)
+
+
+def all_settings() -> Iterator[tuple[str, Spec]]:
+    """Every declared setting, in the order `--about` lists them."""
+    for group in GROUPS:
+        yield from declared(group)
+
+
+def known_names() -> frozenset[str]:
+    """Every top-level setting name the model declares."""
+    return frozenset({*(name for name, _ in all_settings()), STREAMS})

@@ -1,0 +1,32 @@
+"""Our settings read from `TARGET_INCIDENTIO_<NAME>` variables, each by its kind."""
+
+from __future__ import annotations
+
+import typing as t
+
+from target_incidentio.errors import SettingError
+from target_incidentio.settings.declarations import STREAMS, all_settings
+from target_incidentio.settings.kinds import AttributeMap
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def settings_from_env(environ: Mapping[str, str], prefix: str) -> dict[str, object]:
+    """Our settings from `<PREFIX><NAME>` variables, read as a config file would hold them.
+
+    A value that cannot be read raises `SettingError` naming the setting and the variable.
+    """
+    config: dict[str, object] = {}
+    names = [(name, spec.kind) for name, spec in all_settings() if not spec.sdk]
+    names.append((STREAMS, AttributeMap()))  # any JSON object; checked when parsed
+    for name, kind in names:
+        variable = f"{prefix}{name.upper()}"
+        if variable in environ:
+            try:
+                config[name] = kind.from_env(name, environ[variable])
+            except SettingError as error:
+                raise SettingError(
+                    name, f"{error.problem} (read from {variable})", error.fix
+                ) from None
+    return config

@@ -1,0 +1,58 @@
+"""The JSON schema of the settings that `--about` shows, derived from the declarations."""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk import typing as th
+
+from target_incidentio.settings.declarations import (
+    GROUPS,
+    STREAMS,
+    STREAMS_DESCRIPTION,
+    STREAMS_TITLE,
+    StreamSettings,
+)
+from target_incidentio.settings.kinds import Text
+from target_incidentio.settings.spec import declared
+
+if t.TYPE_CHECKING:
+    from target_incidentio.settings.spec import Spec
+
+
+def _property(name: str, spec: Spec, *, top_level: bool) -> th.Property[t.Any]:
+    examples = spec.kind.examples if isinstance(spec.kind, Text) and spec.kind.examples else None
+    return th.Property(
+        name,
+        spec.kind.schema(),
+        default=spec.default if top_level else None,
+        secret=spec.kind.secret,
+        allowed_values=spec.kind.allowed_values(),
+        title=spec.title,
+        description=spec.description,
+        examples=examples,
+    )
+
+
+def config_schema() -> dict[str, t.Any]:
+    """The JSON schema of the declared settings (`operations.config_schema` adds the operations)."""
+    properties: list[th.Property[t.Any]] = []
+    per_stream = [
+        _property(name, spec, top_level=False)
+        for name, spec in declared(StreamSettings)
+        if spec.per_stream
+    ]
+    for group in GROUPS:
+        for name, spec in declared(group):
+            if not spec.sdk:
+                properties.append(_property(name, spec, top_level=True))
+        if group is StreamSettings:
+            properties.append(
+                th.Property(
+                    STREAMS,
+                    th.ObjectType(additional_properties=th.ObjectType(*per_stream)),
+                    title=STREAMS_TITLE,
+                    description=STREAMS_DESCRIPTION,
+                )
+            )
+    return th.PropertiesList(*properties).to_dict()

@@ -1,0 +1,50 @@
+"""How a setting is declared: a dataclass field made by `setting()`, read back by `declared()`."""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field, fields
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from target_incidentio.settings.kinds import Kind
+
+_SPEC = "target_incidentio.setting"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What `setting()` records about a field, read back by the schema, parser and env reader."""
+
+    kind: Kind[t.Any]
+    title: str
+    description: str
+    default: object  # as JSON, shown by --about at the top level
+    per_stream: bool
+    sdk: bool  # the SDK declares it (schema and --about text are the SDK's)
+
+
+def setting(  # noqa: PLR0913 - a declaration lists what it declares
+    kind: Kind[t.Any],
+    title: str = "",
+    description: str = "",
+    *,
+    default: object = None,
+    per_stream: bool = False,
+    sdk: bool = False,
+) -> t.Any:  # noqa: ANN401 - a dataclass field stands for a value of any type
+    """Declare a setting as a dataclass field; its default is the parsed JSON default."""
+    spec = Spec(kind, title, description, default, per_stream, sdk)
+    return field(
+        default_factory=lambda: kind.default(default),
+        metadata={_SPEC: spec},
+    )
+
+
+def declared(cls: type) -> Iterator[tuple[str, Spec]]:
+    """The settings a dataclass declares, in order."""
+    for item in fields(cls):
+        spec = item.metadata.get(_SPEC)
+        if spec is not None:
+            yield item.name, spec
