@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from target_incidentio.check import roles_table
+from target_incidentio.docs import roles_table
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from target_incidentio.custom_fields import kind_of
 from target_incidentio.delivery.engine import Delivery, describe
 from target_incidentio.errors import SettingError
 from target_incidentio.operations import OPERATIONS, check_credential
@@ -38,15 +39,6 @@ Status = t.Literal["passed", "failed", "note"]
 _LABELS: Mapping[Status, str] = {"passed": "passed", "failed": "FAILED", "note": "note"}
 # Alert source types whose events arrive at `POST /v2/alert_events/http/{id}`.
 HTTP_SOURCE_TYPES = frozenset({"http", "http_custom"})
-# incident.io's custom field types (`CustomFieldV2.field_type`) per `custom_fields[].kind`; a
-# select field is a catalog field when it names a catalog type, else it holds options.
-FIELD_TYPES: Mapping[str, frozenset[str]] = {
-    "text": frozenset({"text"}),
-    "numeric": frozenset({"numeric"}),
-    "link": frozenset({"link"}),
-    "option": frozenset({"single_select", "multi_select"}),
-    "catalog_entry": frozenset({"single_select", "multi_select"}),
-}
 NEW_KEY = (
     "an API key's roles are chosen when it is created: create a key in incident.io "
     "(Settings > API keys) with {roles}, and set it as `api_key` (TARGET_INCIDENTIO_API_KEY)."
@@ -333,14 +325,6 @@ def judge_catalog_type(answer: Answer, where: str, level: StreamSettings) -> Ite
         yield passed(subject, f"every attribute id is one of {name}'s: {pairs}.")
 
 
-def kind_of(field: Mapping[str, t.Any]) -> str | None:
-    """The `custom_fields[].kind` that fits an incident.io custom field, if any does."""
-    field_type = field.get("field_type")
-    if field_type in FIELD_TYPES["option"]:
-        return "catalog_entry" if field.get("catalog_type_id") else "option"
-    return next((kind for kind, types in FIELD_TYPES.items() if field_type in types), None)
-
-
 def judge_custom_field(
     answer: Answer, where: str, index: int, mapped: CustomFieldMap
 ) -> Iterator[Finding]:
@@ -518,26 +502,3 @@ def summarise(counts: Mapping[Status, int]) -> int:
         return 1
     LOG.info("check: all %d passed%s; the configuration is ready.", counts["passed"], notes)
     return 0
-
-
-# -- the README's table of roles per operation -----------------------------------------------------
-
-
-def roles_table() -> str:
-    """The README's "Credentials and ids" table, from the operation table's declarations."""
-    header = (
-        "| Operation | Credential | API key roles (`GET /v1/identity`) "
-        "| Scopes (incident.io's spec) |"
-    )
-    rows = [header, "|---|---|---|---|"]
-    for operation in OPERATIONS.values():
-        if operation.credential == "alert_source_token":
-            credential = "`alert_source_token`, the alert source's own token (not the API key)"
-        else:
-            credential = "`api_key`"
-        if operation.roles is None:
-            roles = "those of the endpoint called"
-        else:
-            roles = ", ".join(f"`{role}`" for role in operation.roles) or "none"
-        rows.append(f"| `{operation.name}` | {credential} | {roles} | {operation.scopes} |")
-    return "\n".join(rows)

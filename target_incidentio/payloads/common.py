@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import quote
 
+from target_incidentio.custom_fields import KINDS
 from target_incidentio.errors import RecordError
 from target_incidentio.payloads.base import ApiRequest, BuildContext, RateScope
 from target_incidentio.payloads.fields import (
@@ -314,23 +315,18 @@ def custom_field_value(record: Record, mapped: CustomFieldMap, value: object) ->
                 field, value, "a number (numeric custom field)", f"float({field})"
             )
         # The spec carries numbers as strings.
-        return {"value_numeric": number_text(number)}
+        return {KINDS["numeric"].value_key: number_text(number)}
     if mapped.kind == "text":
         if number is not None and number.is_finite():
             value = number_text(number)
         if not isinstance(value, str):
             raise record.wrong_type(field, value, "text (text custom field)", f"str({field})")
-        return {"value_text": value}
-    key = {
-        "link": "value_link",
-        "option": "value_option_id",
-        "catalog_entry": "value_catalog_entry_id",
-    }[mapped.kind]
+        return {KINDS["text"].value_key: value}
     if not isinstance(value, str) or not value:
         raise record.wrong_type(
             field, value, f"a string ({mapped.kind} custom field)", f"str({field})"
         )
-    return {key: value}
+    return {KINDS[mapped.kind].value_key: value}
 
 
 def with_custom_fields(

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from singer_sdk import typing as th
 from typing_extensions import override
 
+from target_incidentio.custom_fields import KINDS
 from target_incidentio.errors import SettingError
 from target_incidentio.secrets import Secret
 from target_incidentio.urls import is_loopback
@@ -27,7 +28,7 @@ T = t.TypeVar("T")
 # What `th.Property` takes as a type: a helper class or an instance of one.
 SchemaType: t.TypeAlias = "th.JSONTypeHelper[t.Any] | type[th.JSONTypeHelper[t.Any]]"
 
-CUSTOM_FIELD_KINDS = ("text", "numeric", "link", "option", "catalog_entry")
+CUSTOM_FIELD_KINDS = tuple(KINDS)
 RESERVED_HEADERS = {
     "authorization": "the `api_key` or `alert_source_token` setting fills `Authorization`.",
     "content-type": "the target always sends JSON with `Content-Type: application/json`.",

@@ -190,3 +190,13 @@ def test_no_runtime_import_cycle():
 def test_the_cycle_check_finds_a_cycle():
     assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _find_cycle({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_target_never_imports_its_docs_generator():
+    """`docs.py` writes README text for scripts and tests; the target does not need it to run."""
+    importers = [
+        str(path.relative_to(ROOT))
+        for path in _files(PACKAGE)
+        if path.name != "docs.py" and "target_incidentio.docs" in _imports(path)
+    ]
+    assert importers == []
