@@ -1,7 +1,7 @@
 """Catalog sync: `catalog_entry` streams under `catalog_mode: merge` or `sync`.
 
 On the first row of a catalog type the strategy lists the type's entries. Each row is then
-compared with its entry by the planner of `payloads/catalog_sync.py`: a new external id is
+compared with its entry by the planner of `catalog/plan.py`: a new external id is
 created with the call as built, a changed entry waits for a `bulk_update` (up to 250 per
 call), an unchanged one costs no call. Under `sync`, once the stream (or a version, at
 ACTIVATE_VERSION) has ended and every call is confirmed, the entries it did not carry are
@@ -24,9 +24,7 @@ import threading
 import typing as t
 from dataclasses import dataclass, field, replace
 
-from target_incidentio.errors import DeliveryFailedError, RecordError
-from target_incidentio.payloads.base import ApiRequest
-from target_incidentio.payloads.catalog_sync import (
+from target_incidentio.catalog.plan import (
     BULK_MAX_ENTRIES,
     BULK_UPDATE_PATH,
     BulkUpdate,
@@ -43,15 +41,17 @@ from target_incidentio.payloads.catalog_sync import (
     plan_catalog,
     snapshot_plan,
 )
+from target_incidentio.errors import DeliveryFailedError, RecordError
+from target_incidentio.payloads.base import ApiRequest
 from target_incidentio.strategies import Strategy
 from target_incidentio.urls import endpoint_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from target_incidentio.catalog.plan import EntryRef, JSONObject, Mode
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.payloads.base import BuildContext
-    from target_incidentio.payloads.catalog_sync import EntryRef, JSONObject, Mode
     from target_incidentio.strategies import Outlet
 
 LOG = logging.getLogger("target-incidentio")

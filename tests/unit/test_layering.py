@@ -54,6 +54,18 @@ FORBIDDEN = {
         "target_incidentio.ledger",
         "target_incidentio.run",
     ),
+    # Catalog planning: pure, below the strategy that runs it.
+    "target_incidentio/catalog": (
+        "target_incidentio.delivery",
+        "target_incidentio.strategies",
+        "target_incidentio.sinks",
+        "target_incidentio.target",
+        "target_incidentio.ledger",
+        "target_incidentio.run",
+        "target_incidentio.operations",
+        "target_incidentio.checkpoints",
+        "target_incidentio.settings",
+    ),
     # Strategies reach the run only through the `Outlet` they are handed (delivery's pure
     # helpers, such as `describe`, sit below them).
     "target_incidentio/strategies": (

@@ -18,9 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from target_incidentio.payloads import catalog_sync
-from target_incidentio.payloads.catalog import build_catalog_entry
-from target_incidentio.payloads.catalog_sync import (
+from target_incidentio.catalog import plan as catalog_sync
+from target_incidentio.catalog.plan import (
     BULK_UPDATE_PATH,
     DELETE_FRACTION_SETTING,
     ENTRIES_PATH,
@@ -37,6 +36,7 @@ from target_incidentio.payloads.catalog_sync import (
     plan_catalog,
     update_body,
 )
+from target_incidentio.payloads.catalog import build_catalog_entry
 
 BASE = "https://api.incident.io"
 FULL_SPEC = Path("/work/shared/reference/incidentio-openapi.json")
