@@ -1,7 +1,7 @@
 """Catalog sync: `catalog_entry` streams under `catalog_mode: merge` or `sync`.
 
 On the first row of a catalog type the strategy lists the type's entries. Each row is then
-compared with its entry by the planner of `catalog/plan.py`: a new external id is
+compared with its entry (`catalog/compare.py`): a new external id is
 created with the call as built, a changed entry waits for a `bulk_update` (up to 250 per
 call), an unchanged one costs no call. Under `sync`, once the stream (or a version, at
 ACTIVATE_VERSION) has ended and every call is confirmed, the entries it did not carry are
@@ -24,40 +24,39 @@ import threading
 import typing as t
 from dataclasses import dataclass, field, replace
 
-from target_incidentio.catalog.plan import (
+from target_incidentio.catalog.bulk import (
     BULK_MAX_ENTRIES,
     BULK_UPDATE_PATH,
     BulkUpdate,
-    CatalogPlan,
+    bulk_updates,
+)
+from target_incidentio.catalog.compare import (
     Create,
     Row,
     Unchanged,
     Update,
-    bulk_updates,
-    collect_listing,
-    deletions,
+    compare,
     managed_attributes,
     normalise,
-    plan_catalog,
-    snapshot_plan,
 )
+from target_incidentio.catalog.listing import collect_listing
+from target_incidentio.catalog.plan import CatalogPlan, deletions, shown, snapshot_plan
 from target_incidentio.errors import DeliveryFailedError, RecordError
 from target_incidentio.payloads.base import ApiRequest
 from target_incidentio.strategies import Strategy
 from target_incidentio.urls import endpoint_url
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
 
-    from target_incidentio.catalog.plan import EntryRef, JSONObject, Mode
+    from target_incidentio.catalog.listing import JSONObject
+    from target_incidentio.catalog.plan import EntryRef, Mode
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.payloads.base import BuildContext
     from target_incidentio.strategies import Outlet
 
 LOG = logging.getLogger("target-incidentio")
 
-# Ids named in one log line before "… and N more".
-SHOWN_IDS = 20
 # Refusals that splitting cannot change: the key itself is refused.
 _AUTH_STATUSES = frozenset({401, 403})
 # A listing's scope, for the hint when a key cannot list.
@@ -131,18 +130,13 @@ class CatalogMerge(Strategy):
         if entry is None:
             self._send_new(snapshot, rows, request)
             return
-        plan = plan_catalog(
-            type_id,
-            [entry],
-            rows,
-            mapped_attribute_ids=self.mapped,
-            mode="merge",
-            attribute_types=snapshot.attribute_types,
+        decided = compare(
+            entry, rows, mapped_attribute_ids=self.mapped, attribute_types=snapshot.attribute_types
         )
-        if plan.updates:
-            self._hold(snapshot, plan.updates[0])
+        if isinstance(decided, Update):
+            self._hold(snapshot, decided)
         else:
-            self._unchanged(snapshot, plan.unchanged[0], request)
+            self._unchanged(snapshot, decided, request)
 
     def rejected(self, records: int) -> None:
         """Records whose external id is unknown: while any are, sync deletes nothing."""
@@ -334,7 +328,7 @@ class CatalogMerge(Strategy):
                     "the last row of each won: %s",
                     self.ctx.stream,
                     snapshot.catalog_type_id,
-                    _shown(snapshot.repeated),
+                    shown(snapshot.repeated),
                 )
             plan = snapshot_plan(
                 snapshot.catalog_type_id,
@@ -470,13 +464,6 @@ def _pointer(field_path: str | None) -> str:
     return "".join(f"/{step}" for step in steps if step)
 
 
-def _shown(ids: Iterable[str]) -> str:
-    """Up to SHOWN_IDS ids, then how many more."""
-    listed = list(ids)
-    more = f" … and {len(listed) - SHOWN_IDS} more" if len(listed) > SHOWN_IDS else ""
-    return ", ".join(listed[:SHOWN_IDS]) + more
-
-
 def _planned(plan: CatalogPlan, snapshot: _Snapshot) -> str:
     """The dry run's plan: the snapshot's deletions with the decisions taken row by row."""
     decisions = list(snapshot.decisions.values())
@@ -486,4 +473,4 @@ def _planned(plan: CatalogPlan, snapshot: _Snapshot) -> str:
         updates=tuple(d for d in decisions if isinstance(d, Update)),
         unchanged=tuple(d for d in decisions if isinstance(d, Unchanged)),
         duplicates=tuple(snapshot.repeated),
-    ).summary(SHOWN_IDS)
+    ).summary()

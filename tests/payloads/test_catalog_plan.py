@@ -1,4 +1,4 @@
-"""Catalog sync: normalisation, the merge/sync planner, bulk bodies, bisect, guards.
+"""Catalog planning: normalisation, comparison, the sync snapshot, bulk bodies, bisect, guards.
 
 `listed` plays incident.io: it turns a create payload into the `CatalogEntryV3` the listing
 would return (labels and sort keys added, empty arrays dropped, aliases and rank filled in),
@@ -11,6 +11,7 @@ import ast
 import json
 import math
 import typing as t
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,25 +19,32 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from target_incidentio.catalog import plan as catalog_sync
-from target_incidentio.catalog.plan import (
-    BULK_UPDATE_PATH,
-    DELETE_FRACTION_SETTING,
-    ENTRIES_PATH,
-    BulkUpdate,
-    CatalogPlan,
+import target_incidentio.catalog
+from target_incidentio.catalog.bulk import BULK_UPDATE_PATH, BulkUpdate, bulk_updates
+from target_incidentio.catalog.compare import (
+    Create,
     Row,
-    bulk_updates,
-    collect_listing,
-    deletions,
-    listing_path,
+    Unchanged,
+    Update,
+    compare,
     managed_attributes,
     normalise,
-    parse_listing_page,
-    plan_catalog,
     update_body,
 )
+from target_incidentio.catalog.listing import (
+    ENTRIES_PATH,
+    collect_listing,
+    listing_path,
+    parse_listing_page,
+)
+from target_incidentio.catalog.plan import (
+    DELETE_FRACTION_SETTING,
+    CatalogPlan,
+    deletions,
+    snapshot_plan,
+)
 from target_incidentio.payloads.catalog import build_catalog_entry
+from target_incidentio.settings import StreamSettings
 
 BASE = "https://api.incident.io"
 FULL_SPEC = Path("/work/shared/reference/incidentio-openapi.json")
@@ -93,9 +101,37 @@ def entry_id(n: int) -> str:
     return f"01ENTRY{n:05d}"
 
 
-def plan(rows: list[Row], entries: list[dict[str, t.Any]], **options: t.Any) -> CatalogPlan:
-    options = {"mapped_attribute_ids": MAPPED.values(), "mode": "sync", **options}
-    return plan_catalog(TYPE_ID, entries, rows, attribute_types=TYPES, **options)
+def plan(
+    rows: list[Row],
+    entries: list[dict[str, t.Any]],
+    *,
+    mode: t.Literal["merge", "sync"] = "sync",
+    max_delete_fraction: float = StreamSettings().catalog_max_delete_fraction,
+) -> CatalogPlan:
+    """A whole stream decided as the strategy decides it: each external id's rows compared
+    with its listed entry (or created), then what the listing holds that the stream did not."""
+    grouped: dict[str, list[Row]] = {}
+    for row in rows:
+        grouped.setdefault(row.external_id, []).append(row)
+    live = {e.get("external_id"): e for e in entries if not e.get("archived_at")}
+    decided = [
+        compare(
+            live[key], tuple(group), mapped_attribute_ids=MAPPED.values(), attribute_types=TYPES
+        )
+        if key in live
+        else Create(tuple(group))
+        for key, group in grouped.items()
+    ]
+    snapshot = snapshot_plan(
+        TYPE_ID, entries, grouped, mode=mode, max_delete_fraction=max_delete_fraction
+    )
+    return replace(
+        snapshot,
+        creates=tuple(d for d in decided if isinstance(d, Create)),
+        updates=tuple(d for d in decided if isinstance(d, Update)),
+        unchanged=tuple(d for d in decided if isinstance(d, Unchanged)),
+        duplicates=tuple(key for key, group in grouped.items() if len(group) > 1),
+    )
 
 
 # -- normalisation ---------------------------------------------------------------------
@@ -486,7 +522,7 @@ def test_an_archived_entry_is_not_matched(ctx):
 
 @pytest.mark.parametrize(
     ("field", "value", "match"),
-    [("catalog_type_id", "01OTHER", "01OTHER"), ("external_id", "", "without external_id")],
+    [("external_id", "", "without external_id"), ("external_id", None, "without external_id")],
 )
 def test_rows_the_plan_cannot_hold_are_refused(ctx, field, value, match):
     row = make_row(ctx, service(1))
@@ -495,16 +531,9 @@ def test_rows_the_plan_cannot_hold_are_refused(ctx, field, value, match):
         plan([bad], [])
 
 
-@pytest.mark.parametrize(
-    ("options", "match"),
-    [
-        ({"mode": "upsert"}, "merge or sync"),
-        ({"max_delete_fraction": 1.5}, DELETE_FRACTION_SETTING),
-    ],
-)
-def test_bad_options_are_refused(options, match):
-    with pytest.raises(ValueError, match=match):
-        plan([], [], **options)
+def test_a_delete_fraction_out_of_range_is_refused():
+    with pytest.raises(ValueError, match=DELETE_FRACTION_SETTING):
+        plan([], [], max_delete_fraction=1.5)
 
 
 def test_a_listed_entry_without_id_is_refused(ctx):
@@ -600,7 +629,7 @@ def test_delivered_ids_outside_the_plan_protect_their_entries(six_hundred):
 # -- bulk bodies and bisect ------------------------------------------------------------
 
 
-def updates_for(ctx, count: int, **fields: t.Any) -> tuple[catalog_sync.Update, ...]:
+def updates_for(ctx, count: int, **fields: t.Any) -> tuple[Update, ...]:
     old = [make_row(ctx, service(n)) for n in range(count)]
     new = [make_row(ctx, service(n, name="new", **fields)) for n in range(count)]
     entries = [listed(row.payload, entry_id(n)) for n, row in enumerate(old)]
@@ -835,12 +864,16 @@ def test_summary_shows_a_refusal(six_hundred):
 # -- purity ----------------------------------------------------------------------------
 
 
-def test_module_imports_no_delivery_code_at_run_time():
-    tree = ast.parse(Path(catalog_sync.__file__).read_text(encoding="utf-8"))
-    runtime = [
-        node.module
-        for node in tree.body  # top level only: TYPE_CHECKING imports sit inside an `if`
-        if isinstance(node, ast.ImportFrom) and node.module
-    ]
-    ours = [m for m in runtime if m.startswith("target_incidentio")]
-    assert ours == ["target_incidentio.payloads.common"]
+def test_planning_imports_nothing_of_the_target_but_the_payload_helpers():
+    runtime = set()
+    for path in Path(target_incidentio.catalog.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        runtime |= {
+            node.module
+            for node in tree.body  # top level only: TYPE_CHECKING imports sit inside an `if`
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+    ours = {m for m in runtime if m.startswith("target_incidentio.")}
+    assert ours - {m for m in ours if m.startswith("target_incidentio.catalog.")} == {
+        "target_incidentio.payloads.common"
+    }
