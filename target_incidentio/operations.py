@@ -31,6 +31,10 @@ from target_incidentio.payloads.incidents import (
     build_incident_edit,
     build_incident_update,
 )
+from target_incidentio.payloads.timeline import (
+    TIMELINE_ITEM_FIELDS,
+    build_incident_timeline_item,
+)
 from target_incidentio.settings import STREAM_OVERRIDABLE
 from target_incidentio.settings.kinds import Choice
 from target_incidentio.settings.parse import parse_values
@@ -209,6 +213,15 @@ OPERATIONS: dict[str, Operation] = {
             scopes="`incident_updates.create` (plus permission to change status or severity "
             "if the update does)",
             answer="incident_update",
+        ),
+        Operation(
+            "incident_timeline_item",
+            build_incident_timeline_item,
+            "api_key",
+            places=frozenset(TIMELINE_ITEM_FIELDS),
+            roles=("incident_editor",),
+            scopes="`timeline_items.create`",
+            answer="incident_timeline_item",
         ),
         Operation(
             "catalog_entry",

@@ -91,6 +91,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST", "/v2/incident_updates", incidents.create_incident_update, role="incident_editor"
     ),
+    Endpoint(
+        "POST",
+        "/v2/incident_timeline_items",
+        incidents.create_incident_timeline_item,
+        role="incident_editor",
+    ),
     # the account
     Endpoint("GET", "/v2/custom_fields", account.list_custom_fields, role="viewer"),
     Endpoint("GET", "/v2/custom_fields/{id}", account.show_custom_field, role="viewer"),

@@ -170,7 +170,24 @@ class Store:
             self.catalog_external_ids: dict[tuple[str, str], str] = {}
             self.archived_catalog_entries: list[dict[str, Any]] = []
             self.heartbeat_pings: list[dict[str, Any]] = []
+            # Items of the simpler resources (`create_once`): collection -> idempotency key -> item.
+            self.collections: dict[str, dict[str, dict[str, Any]]] = {}
             self.next_reference = 1
+
+    def create_once(
+        self, collection: str, idempotency_key: str, build: Callable[[], dict[str, Any]]
+    ) -> tuple[dict[str, Any], bool]:
+        """An item of `collection` made by `build` once per idempotency key.
+
+        A repeat answers the first item, as incident.io's creates that take an
+        ``idempotency_key`` do. A resource with no more behaviour than that needs no store code
+        of its own: its handler calls this, and ``GET /_sandbox/state`` lists the collection.
+        """
+        items = self.collections.setdefault(collection, {})
+        if idempotency_key in items:
+            return items[idempotency_key], False
+        item = items[idempotency_key] = build()
+        return item, True
 
     # -- incidents -------------------------------------------------------------
 
@@ -546,6 +563,7 @@ class Store:
                 "catalog_entries": list(self.catalog_entries.values()),
                 "archived_catalog_entries": self.archived_catalog_entries,
                 "heartbeat_pings": self.heartbeat_pings,
+                **{name: list(items.values()) for name, items in self.collections.items()},
                 "counts": {
                     "incidents": len(self.incidents),
                     "incident_updates": len(self.incident_updates),
@@ -556,6 +574,7 @@ class Store:
                     "catalog_entries": len(self.catalog_entries),
                     "catalog_entries_archived": len(self.archived_catalog_entries),
                     "heartbeat_pings": len(self.heartbeat_pings),
+                    **{name: len(items) for name, items in self.collections.items()},
                 },
             }
             return copy.deepcopy(state)

@@ -7,6 +7,7 @@ value from the record, checks its type against incident.io's schema and raises a
 
 from __future__ import annotations
 
+import datetime as dt
 import typing as t
 from dataclasses import dataclass
 from decimal import Decimal
@@ -183,6 +184,22 @@ def identifier(record: Record, field: str) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise record.wrong_type(field, value, "a string id", f"str({field})")
+
+
+def date_time(record: Record, field: str) -> str | None:
+    """An RFC 3339 date-time with its offset (`2026-09-01T15:30:00Z`), sent as written."""
+    value = record.get(field)
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except (AttributeError, ValueError):
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise record.wrong_type(
+            field, value, "an RFC 3339 date-time with its offset", f"{field} + 'Z'"
+        )
+    return str(value)
 
 
 def boolean(record: Record, field: str) -> bool | None:

@@ -7,7 +7,7 @@ import typing as t
 
 import pytest
 import requests
-from sandbox_helpers import API_KEY, AUTH, SOURCE, SOURCE_AUTH, SOURCE_TOKEN
+from sandbox_helpers import API_KEY, AUTH, SOURCE, SOURCE_AUTH, SOURCE_TOKEN, check_response
 
 if t.TYPE_CHECKING:
     from incidentio_sandbox import Sandbox
@@ -135,6 +135,35 @@ def test_incident_updates(sandbox: Sandbox, http: requests.Session) -> None:
     )
     assert unknown.status_code == 404
     assert unknown.json()["errors"][0]["source"]["field"] == "incident_id"
+
+
+def test_incident_timeline_items(sandbox: Sandbox, http: requests.Session) -> None:
+    incident = _create(sandbox, http, "t").json()["incident"]
+    body = {
+        "incident_id": incident["id"],
+        "idempotency_key": "deploy-1",
+        "timestamp": "2026-09-01T15:30:00Z",
+        "title": "Rolled back payments-api",
+    }
+    url = f"{sandbox.url}/v2/incident_timeline_items"
+    first = http.post(url, json=body, headers=AUTH)
+    again = http.post(url, json=body, headers=AUTH)
+    assert first.status_code == again.status_code == 201
+    check_response(first)
+    item = first.json()["incident_timeline_item"]
+    assert again.json()["incident_timeline_item"]["id"] == item["id"]
+    assert (item["incident_id"], item["title"]) == (incident["id"], "Rolled back payments-api")
+    assert sandbox.state()["counts"]["incident_timeline_items"] == 1
+
+    unknown = http.post(
+        url, json={**body, "incident_id": "NOPE", "idempotency_key": "2"}, headers=AUTH
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["errors"][0]["source"]["field"] == "incident_id"
+    untitled = {k: v for k, v in body.items() if k != "title"}
+    refused = http.post(url, json={**untitled, "idempotency_key": "3"}, headers=AUTH)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["source"]["field"] == "title"
 
 
 def test_alert_dedup_firing_then_resolved(sandbox: Sandbox, http: requests.Session) -> None:

@@ -336,6 +336,18 @@ def _followers(incident_id: str) -> dict[str, list[dict[str, t.Any]]]:
             record("s", {"n": 1, "incident_id": incident_id, "message": "Mitigated"}),
         ],
         "incident": [schema("s", {"id": {"type": "integer"}}, ["id"]), record("s", {"id": 2})],
+        "incident_timeline_item": [
+            schema("s", {"n": {"type": "integer"}}, ["n"]),
+            record(
+                "s",
+                {
+                    "n": 1,
+                    "incident_id": incident_id,
+                    "timestamp": "2026-09-01T15:30:00Z",
+                    "title": "Rolled back",
+                },
+            ),
+        ],
         "catalog_entry": [
             schema("s", {"external_id": {"type": "string"}, "tier": {"type": "string"}}, []),
             record("s", {"external_id": "svc-1", "name": "Payments", "tier": "1"}),

@@ -127,6 +127,48 @@ def test_incidents_are_created_once_across_reruns(sandbox, tmp_path, openapi_val
     assert {r["reference"] for r in responses} == {i["reference"] for i in incidents}
 
 
+def test_timeline_items_are_added_once_across_reruns(sandbox, tmp_path, openapi_validator):
+    run_in_process(_config(sandbox, tmp_path, operation="incident"), TICKETS)
+    incident_id = sandbox.state()["incidents"][0]["id"]
+    deploys = [
+        schema(
+            "deploys", {"deploy_id": {"type": "string"}, "at": {"type": "string"}}, ["deploy_id"]
+        ),
+        *(
+            record("deploys", {"deploy_id": f"d{n}", "at": f"2026-09-01T15:3{n}:00Z", "what": w})
+            for n, w in enumerate(["Rolled back payments-api", "Scaled db"])
+        ),
+    ]
+    config = _config(
+        sandbox,
+        tmp_path,
+        operation="incident_timeline_item",
+        stream_maps={
+            "deploys": {
+                "incident_id": repr(incident_id),
+                "timestamp": "at",
+                "title": "what",
+                "at": "__NULL__",
+                "what": "__NULL__",
+            }
+        },
+    )
+    run_in_process(config, deploys)
+    run_in_process(config, deploys)  # a rerun, as after a crash before state
+    _assert_spec_valid(sandbox, openapi_validator)
+    items = sandbox.state()["incident_timeline_items"]
+    assert sorted(i["title"] for i in items) == ["Rolled back payments-api", "Scaled db"]
+    assert {i["incident_id"] for i in items} == {incident_id}
+    sent = [e for e in sandbox.journal() if e["path"] == "/v2/incident_timeline_items"]
+    assert len(sent) == 4
+    responses = [
+        r
+        for r in read_jsonl(tmp_path / "responses.jsonl")
+        if r["operation"] == "incident_timeline_item"
+    ]
+    assert {r["resource_id"] for r in responses} == {i["id"] for i in items}
+
+
 def test_edits_and_updates_reach_existing_incidents(sandbox, tmp_path, openapi_validator):
     config = _config(
         sandbox,

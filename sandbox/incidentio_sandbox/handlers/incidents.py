@@ -1,8 +1,10 @@
-"""Incidents and incident updates."""
+"""Incidents, incident updates and timeline items."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from incidentio_sandbox.store import new_id, now_rfc3339
 
 if TYPE_CHECKING:
     from incidentio_sandbox.exchange import Call, JSONObject
@@ -36,3 +38,29 @@ def create_incident_update(call: Call) -> tuple[int, JSONObject]:
     """``POST /v2/incident_updates``."""
     update, _created = call.store.create_incident_update(call.payload, call.actor)
     return 201, {"incident_update": update}
+
+
+def create_incident_timeline_item(call: Call) -> tuple[int, JSONObject]:
+    """``POST /v2/incident_timeline_items``; the same ``idempotency_key`` answers the same item."""
+    payload = call.payload
+
+    def item() -> dict[str, Any]:
+        incident = call.store.get_incident(payload["incident_id"], field="incident_id")
+        stamp = now_rfc3339()
+        made = {
+            "id": new_id(),
+            "incident_id": incident["id"],
+            "timestamp": payload["timestamp"],
+            "title": payload["title"],
+            "creator": call.actor,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        if "description" in payload:
+            made["description"] = payload["description"]
+        return made
+
+    created, _new = call.store.create_once(
+        "incident_timeline_items", payload["idempotency_key"], item
+    )
+    return 201, {"incident_timeline_item": created}
