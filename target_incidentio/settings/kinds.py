@@ -85,20 +85,13 @@ class Text(Kind[str | None]):
         return str(value)
 
 
-class OperationName(Kind[str | None]):
+class OperationName(Text):
     """An operation's name; `operations.parse_settings` checks it against the operation table."""
 
     @override
-    def schema(self) -> SchemaType:
-        return th.StringType
-
-    @override
     def parse(self, where: str, value: object) -> str | None:
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str):
-            raise SettingError(where, "must be the name of an operation.")
-        return value.strip()
+        name = super().parse(where, value)
+        return None if name is None else name.strip()
 
 
 class SecretText(Kind[Secret | None]):

@@ -10,6 +10,15 @@ import pytest
 ROOT = Path(__file__).parents[2]
 
 PACKAGE = "target_incidentio"
+STRATEGIES_NEVER = (
+    "target_incidentio.sinks",
+    "target_incidentio.target",
+    "target_incidentio.ledger",
+    "target_incidentio.run",
+    "target_incidentio.operations",
+    "target_incidentio.checkpoints",
+    "target_incidentio.settings",
+)
 # Module (or package) -> what it may never import at run time. From the bottom up: pure
 # helpers (urls, secrets, errors), the config model, payload builders and delivery side by
 # side, then the operation table, the ledger and checkpoints, the run, the sinks, the target.
@@ -54,28 +63,14 @@ FORBIDDEN = {
         "target_incidentio.ledger",
         "target_incidentio.run",
     ),
-    # Catalog planning: pure, below the strategy that runs it.
-    "target_incidentio/catalog": (
-        "target_incidentio.delivery",
-        "target_incidentio.strategies",
-        "target_incidentio.sinks",
-        "target_incidentio.target",
-        "target_incidentio.ledger",
-        "target_incidentio.run",
-        "target_incidentio.operations",
-        "target_incidentio.checkpoints",
-        "target_incidentio.settings",
-    ),
     # Strategies reach the run only through the `Outlet` they are handed (delivery's pure
     # helpers, such as `describe`, sit below them).
-    "target_incidentio/strategies": (
-        "target_incidentio.sinks",
-        "target_incidentio.target",
-        "target_incidentio.ledger",
-        "target_incidentio.run",
-        "target_incidentio.operations",
-        "target_incidentio.checkpoints",
-        "target_incidentio.settings",
+    "target_incidentio/strategies": STRATEGIES_NEVER,
+    # Catalog planning: pure, below the strategy that runs it.
+    "target_incidentio/catalog": (
+        *STRATEGIES_NEVER,
+        "target_incidentio.strategies",
+        "target_incidentio.delivery",
     ),
     "target_incidentio/checkpoints.py": ("target_incidentio",),
     "target_incidentio/ledger.py": (
