@@ -47,13 +47,18 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from target_incidentio.payloads.base import PayloadBuilder
-    from target_incidentio.settings import Settings, StreamSettings
+    from target_incidentio.settings import PerStreamSetting, Settings, StreamSettings
 
 LOG = logging.getLogger("target-incidentio")
 
 Credential = t.Literal["api_key", "alert_source_token"]
 # Per-stream settings every operation reads.
-COMMON_SETTINGS = ("operation", "exclude_attributes", "request_headers", "rate_limit_per_minute")
+COMMON_SETTINGS: tuple[PerStreamSetting, ...] = (
+    "operation",
+    "exclude_attributes",
+    "request_headers",
+    "rate_limit_per_minute",
+)
 
 
 def _no_mapped_fields(_settings: StreamSettings) -> Iterable[str]:
@@ -86,7 +91,7 @@ def _catalog_attribute_sources(settings: StreamSettings) -> Iterable[str]:
 class AlsoNeeds:
     """A per-stream setting that, when on, makes the stream need a second credential."""
 
-    setting: str
+    setting: PerStreamSetting
     credential: Credential
     # Why, for the error that says so.
     because: str
@@ -106,9 +111,9 @@ class Operation:
     # Whether several records may share one call (`batch_size_rows`).
     batches: bool = False
     # Per-stream settings it reads besides COMMON_SETTINGS.
-    reads: tuple[str, ...] = ()
+    reads: tuple[PerStreamSetting, ...] = ()
     # Settings it cannot do without, each with an example for the error that says so.
-    requires: tuple[tuple[str, str], ...] = ()
+    requires: tuple[tuple[PerStreamSetting, str], ...] = ()
     # Credentials its settings may add to `credential`.
     also_needs: tuple[AlsoNeeds, ...] = ()
     # How a stream's calls reach incident.io, by its settings (see strategies/).

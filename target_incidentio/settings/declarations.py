@@ -345,6 +345,29 @@ STREAMS_DESCRIPTION = (
 )
 GROUPS: tuple[type, ...] = (StreamSettings, DeliverySettings, ResponseSettings)
 STREAM_OVERRIDABLE = tuple(name for name, spec in declared(StreamSettings) if spec.per_stream)
+# The same names as a type, for the operation table: the type checker refuses a misspelt
+# one there, and a fast test holds this list to the declarations above.
+PerStreamSetting = t.Literal[
+    "operation",
+    "method",
+    "api_url",
+    "request_headers",
+    "exclude_attributes",
+    "batch_size_rows",
+    "batch_wrapper_key",
+    "alert_source_config_id",
+    "alert_source_token",
+    "resolve_missing_alerts",
+    "alert_max_resolve_fraction",
+    "incident_visibility",
+    "custom_fields",
+    "notify_incident_channel",
+    "catalog_type_id",
+    "catalog_attributes",
+    "catalog_mode",
+    "catalog_max_delete_fraction",
+    "rate_limit_per_minute",
+]
 
 
 def all_settings() -> Iterator[tuple[str, Spec]]:

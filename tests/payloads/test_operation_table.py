@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import typing as t
 from dataclasses import replace
 
 import pytest
 
 from target_incidentio.operations import OPERATIONS, AlsoNeeds, config_schema
 from target_incidentio.payloads.http import build_http
-from target_incidentio.settings import CustomFieldMap, StreamSettings
+from target_incidentio.settings import (
+    STREAM_OVERRIDABLE,
+    CustomFieldMap,
+    PerStreamSetting,
+    StreamSettings,
+)
 
 BASE = "https://api.incident.io"
 
@@ -160,3 +166,9 @@ def test_a_setting_the_table_misnames_fails_when_the_entry_is_made(names):
     table_entry = OPERATIONS["incident_edit"]
     with pytest.raises(ValueError, match="names settings no stream has"):
         replace(table_entry, **names)
+
+
+def test_the_per_stream_setting_type_is_the_declarations():
+    # The type checker judges the table's setting names by this Literal; it must be exactly
+    # the settings declared per stream, in their order.
+    assert t.get_args(PerStreamSetting) == STREAM_OVERRIDABLE
