@@ -3,39 +3,37 @@
 Order of events for each request, mirroring where real failures happen:
 latency -> body-size limit -> injected fault -> routing -> auth -> rate limit -> role
 -> JSON + OpenAPI validation -> the change itself -> after-the-fact faults.
+Routing comes from `endpoints.py`, auth, rate limits and roles from `gate.py`, the change
+from the endpoint's handler (`handlers/`); `/_sandbox/` routes are `control.py`'s.
 """
 
 from __future__ import annotations
 
 import collections
 import copy
-import email.utils
 import json
-import math
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from incidentio_sandbox import control
-from incidentio_sandbox.endpoints import URL_MAP, Endpoint
+from incidentio_sandbox.endpoints import URL_MAP
 from incidentio_sandbox.exchange import (
     Answer,
     Call,
     JSONObject,
-    bearer,
     error_item,
     error_response,
     json_response,
 )
 from incidentio_sandbox.faults import Fault, FaultConfig, FaultInjector
-from incidentio_sandbox.ratelimit import Decision, TokenBucket
+from incidentio_sandbox.gate import Gate
 from incidentio_sandbox.seed import AlertSource, HeartbeatSource, Seed
 from incidentio_sandbox.store import InvalidError, NotFoundError, Store, now_rfc3339
 from incidentio_sandbox.validation import request_errors
@@ -48,10 +46,6 @@ DEFAULT_ALERT_SOURCES: Mapping[str, str] = {"01SANDBOXALERTSOURCE000000": "sandb
 # environ key holding a dict the server reads after the app returns; a dict, not a string,
 # because WSGI helpers may copy the environ (shallowly).
 CONNECTION_DIRECTIVE = "incidentio_sandbox.connection"
-TOO_MANY_MESSAGE = (
-    "Too many requests hit the API too quickly. We recommend an exponential backoff of your "
-    "requests."
-)
 MALFORMED_BODY = b"<html><body><h1>upstream said something odd</h1>"
 ECHO_PATH = "/_sandbox/echo"  # answers anything with what arrived; journaled, faultable
 REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -132,9 +126,7 @@ class SandboxApp:
         )
         self._seq = 0
         self._journal_lock = threading.Lock()
-        self._buckets: dict[str, TokenBucket] = {}
-        self._buckets_lock = threading.Lock()
-        self._key_ids = {key: f"01SANDBOXAPIKEY{i:011d}" for i, key in enumerate(config.api_keys)}
+        self.gate = Gate(config, self.store)
 
     # -- public helpers used by Sandbox and control endpoints -----------------
 
@@ -154,8 +146,7 @@ class SandboxApp:
         with self._journal_lock:
             self._journal.clear()
             self._seq = 0
-        with self._buckets_lock:
-            self._buckets.clear()
+        self.gate.reset()
         self.faults.configure(FaultConfig(**copy.deepcopy(self._initial_faults)))
 
     def _check_seed(self, seed: Seed) -> None:
@@ -306,7 +297,7 @@ class SandboxApp:
         if fault.kind != "status" or fault.status is None:
             return None
         if fault.status == 429:  # noqa: PLR2004
-            return self._too_many(
+            return self.gate.too_many(
                 request_id,
                 "api_key_name",
                 int(self.config.bucket_capacity),
@@ -335,136 +326,6 @@ class SandboxApp:
                 )
         return response
 
-    def _too_many(  # noqa: PLR0913 - every part of the 429 is a parameter
-        self,
-        request_id: str,
-        name: str,
-        limit: int,
-        remaining: int,
-        retry_after: float,
-        *,
-        retry_after_header: bool = True,
-        headers: Mapping[str, str] | None = None,
-    ) -> Response:
-        wait = max(1, math.ceil(retry_after))
-        when = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=wait)
-        if self.config.retry_after_format == "http-date":
-            stamp = email.utils.format_datetime(when, usegmt=True)
-        else:
-            stamp = when.isoformat().replace("+00:00", "Z")
-        out = dict(headers or {})
-        if retry_after_header and self.config.retry_after_header:
-            out["Retry-After"] = str(wait)
-        rate_limit = {"name": name, "limit": limit, "remaining": remaining, "retry_after": stamp}
-        return error_response(
-            429,
-            request_id,
-            [error_item("too_many_requests", TOO_MANY_MESSAGE)],
-            headers=out,
-            extra={"rate_limit": rate_limit},
-        )
-
-    def _bucket(self, name: str, capacity: float, refill: float) -> TokenBucket:
-        with self._buckets_lock:
-            bucket = self._buckets.get(name)
-            if bucket is None:
-                bucket = self._buckets[name] = TokenBucket(capacity, refill)
-            return bucket
-
-    def _source(
-        self, request_id: str, config_id: str, kind: type[AlertSource | HeartbeatSource]
-    ) -> AlertSource | HeartbeatSource:
-        """The source an event or ping names; 404 if there is none of that kind."""
-        with self.store.lock:
-            source = self.store.seed.source(config_id)
-        usable = isinstance(source, kind) and (
-            not isinstance(source, AlertSource) or source.accepts_http_events
-        )
-        if source is None or not usable:
-            what = "heartbeat source" if kind is HeartbeatSource else "HTTP alert source config"
-            message = f"No {what} with id {config_id!r}"
-            raise Answer(
-                error_response(
-                    404,
-                    request_id,
-                    [error_item("not_found", message, "alert_source_config_id")],
-                ),
-            )
-        return source
-
-    def _authenticate(
-        self, request: Request, request_id: str, endpoint: Endpoint, args: Mapping[str, str]
-    ) -> tuple[JSONObject, dict[str, str]]:
-        """Who is calling, and the rate-limit headers their answer must carry."""
-        token = bearer(request)
-        if endpoint.credential != "api_key":
-            config_id = args["alert_source_config_id"]
-            pinged = endpoint.credential == "heartbeat_source"
-            source = self._source(request_id, config_id, HeartbeatSource if pinged else AlertSource)
-            token = token or request.args.get("token")
-            self._check_token(request_id, token, valid=token == source.token)
-            actor: JSONObject = {"alert": {"id": config_id, "title": "alert source"}}
-            if pinged:
-                # incident.io documents no rate limit for pings.
-                return actor, {}
-            bucket_name = f"alert_source:{config_id}"
-            capacity = self.config.alert_bucket_capacity
-            refill = self.config.alert_refill_per_second
-            limit_name = f"alert_source_{config_id}"
-        else:
-            self._check_token(request_id, token, valid=token in self.config.api_keys)
-            assert token is not None  # noqa: S101 - _check_token guarantees it
-            name = self.config.api_keys[token]
-            actor = {"api_key": {"id": self._key_ids[token], "name": name}}
-            bucket_name = f"api_key:{token}"
-            capacity = self.config.bucket_capacity
-            refill = self.config.refill_per_second
-            limit_name = name
-        headers: dict[str, str] = {}
-        if self.config.rate_limit:
-            decision: Decision = self._bucket(bucket_name, capacity, refill).take()
-            headers = decision.headers()
-            if not decision.allowed:
-                raise Answer(
-                    self._too_many(
-                        request_id,
-                        limit_name,
-                        decision.limit,
-                        decision.remaining,
-                        decision.retry_after,
-                        headers=headers,
-                    ),
-                )
-        if token is not None and endpoint.role is not None:
-            self._check_role(request_id, endpoint.role, token, headers)
-        return actor, headers
-
-    def _check_role(
-        self, request_id: str, role: str, token: str, headers: Mapping[str, str]
-    ) -> None:
-        """403 when the key lacks the role the endpoint needs (``Endpoint.role``)."""
-        with self.store.lock:
-            roles = self.store.seed.roles(token)
-        if role in roles:
-            return
-        message = f"This API key does not have the {role!r} role needed here"
-        raise Answer(
-            error_response(403, request_id, [error_item("missing_role", message)], headers)
-        )
-
-    @staticmethod
-    def _check_token(request_id: str, token: str | None, *, valid: bool) -> None:
-        if token is None:
-            item = error_item(
-                "missing_authorization_material",
-                "No authorization material provided in request",
-            )
-        elif not valid:
-            item = error_item("invalid_authorization_material", "The API key provided is not valid")
-        else:
-            return
-        raise Answer(error_response(401, request_id, [item]))
-
     def _handle(self, request: Request, request_id: str, entry: JSONObject) -> Response:
         """Route, authenticate, validate and run; raises ``Answer`` for every refusal."""
         if request.path == ECHO_PATH or request.path.startswith(f"{ECHO_PATH}/"):
@@ -482,7 +343,7 @@ class SandboxApp:
         with self._journal_lock:
             entry["endpoint"] = endpoint.name
 
-        actor, headers = self._authenticate(request, request_id, endpoint, args)
+        actor, headers = self.gate.admit(request, request_id, endpoint, args)
         payload: JSONObject = {}
         if endpoint.takes_body:
             try:
