@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from target_incidentio.catalog.types import TYPES_PATH, find_type, parse_types
 from target_incidentio.custom_fields import kind_of
 from target_incidentio.delivery.engine import Delivery, describe
 from target_incidentio.errors import SettingError
@@ -325,6 +326,78 @@ def judge_catalog_type(answer: Answer, where: str, level: StreamSettings) -> Ite
         yield passed(subject, f"every attribute id is one of {name}'s: {pairs}.")
 
 
+def judge_named_catalog_type(
+    answer: Answer, where: str, level: StreamSettings
+) -> Iterator[Finding]:
+    """The type `catalog_type` (or the stream) names: exists, managed, fields with no attribute.
+
+    The stream's SCHEMA is not known without input: a dry run names its fields that lack one.
+    """
+    subject = f"{where}catalog_type"
+    wanted = level.catalog_type or stream_of(where)
+    if not wanted or any(c in wanted for c in "*?["):
+        yield note(subject, "named after each stream (no `catalog_type`); checked at run time.")
+        return
+    if not answer.ok:
+        fix = "give the key the `catalog_viewer` role, or name the type by `catalog_type_id`."
+        yield _refused(answer, subject, "the catalog types", "catalog_viewer", fix)
+        return
+    manage = level.catalog_manage_type
+    try:
+        kind = find_type(parse_types(answer.body), wanted)
+    except (TypeError, ValueError) as error:
+        yield failed(subject, f"{error}.", 'set `catalog_type` to its type_name (`Custom["…"]`).')
+        return
+    if kind is None:
+        if manage:
+            yield passed(
+                subject,
+                f"catalog type {wanted} does not exist yet; the first run "
+                "creates it, managed by this stream.",
+            )
+        else:
+            yield failed(
+                subject,
+                f"catalog type {wanted} does not exist.",
+                "create it in incident.io (Catalog), or set `catalog_manage_type: true` "
+                "to let the target create it from the stream.",
+            )
+        return
+    owner = kind.managed_by
+    how = (
+        f"managed by target-incidentio (stream '{owner}')"
+        if owner is not None
+        else "not created by target-incidentio, so its schema is used as it is"
+    )
+    yield passed(subject, f"catalog type {wanted} exists (`{kind.id}`), {how}.")
+    mapped = {
+        **level.catalog_attributes,
+        **{f: f for f in level.catalog_references if f not in level.catalog_attributes},
+    }
+    missing = sorted(field for field, attr in mapped.items() if kind.attribute(attr) is None)
+    subject = f"{where}catalog_attributes"
+    if missing and manage and owner is not None:
+        yield note(
+            subject, f"fields {', '.join(missing)} have no attribute yet; the next run adds them."
+        )
+    elif missing:
+        yield failed(
+            subject,
+            f"fields {', '.join(missing)} have no attribute in catalog type "
+            f"{wanted}; their values would not be sent. Its attributes (name = id): "
+            f"{kind.listing()}.",
+            "map them to attributes it has, or add the attributes in incident.io.",
+        )
+    elif mapped:
+        yield passed(subject, f"every mapped field has an attribute of {wanted}.")
+    if not level.catalog_attributes:
+        yield note(
+            subject,
+            "the stream's fields become attributes at run time; a dry run "
+            "(`dry_run: true`) names those with no attribute.",
+        )
+
+
 def judge_custom_field(
     answer: Answer, where: str, index: int, mapped: CustomFieldMap
 ) -> Iterator[Finding]:
@@ -398,7 +471,10 @@ def level_lookups(
         else:
             path = _path("/v2/alert_sources", level.alert_source_config_id)
             yield ask(path, lambda a: judge_alert_source(a, where, level), "alert_source_config_id")
-    if "catalog_type_id" in reads:
+    if "catalog_type" in reads and (level.catalog_type or level.catalog_manage_type):
+        judge = _named_type_judge(where, level)
+        yield ask(TYPES_PATH, judge, "catalog_type")
+    elif "catalog_type_id" in reads:
         if level.catalog_type_id is None:
             yield note(
                 f"{where}catalog_type_id",
@@ -413,6 +489,10 @@ def level_lookups(
             path = _path("/v2/custom_fields", mapped.custom_field_id)
             judge = _custom_field_judge(where, index, mapped)
             yield ask(path, judge, f"custom_fields[{index}]")
+
+
+def _named_type_judge(where: str, level: StreamSettings) -> Callable[[Answer], Iterable[Finding]]:
+    return lambda answer: judge_named_catalog_type(answer, where, level)
 
 
 def _custom_field_judge(

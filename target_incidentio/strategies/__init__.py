@@ -15,6 +15,7 @@ if t.TYPE_CHECKING:
 
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.errors import RecordError
+    from target_incidentio.lookups import LookupCache
     from target_incidentio.payloads.base import ApiRequest, BuildContext
 
 
@@ -24,6 +25,11 @@ class Outlet(t.Protocol):
     @property
     def dry_run(self) -> bool:
         """Build and log every request, send nothing (look-ups excepted), emit no state."""
+        ...
+
+    @property
+    def lookups(self) -> LookupCache[tuple[str, ...], t.Any]:
+        """Lists read from incident.io once per run (catalog types), keyed by what they hold."""
         ...
 
     def submit(
@@ -73,6 +79,10 @@ class Strategy:
 
     def __init__(self, outlet: Outlet, ctx: BuildContext) -> None:
         self.outlet = outlet
+        self.ctx = ctx
+
+    def settled(self, ctx: BuildContext) -> None:
+        """The stream's settings once its operation settled them (ids for names), before a row."""
         self.ctx = ctx
 
     def send(self, request: ApiRequest) -> None:

@@ -39,12 +39,11 @@ from target_incidentio.catalog.compare import (
     managed_attributes,
     normalise,
 )
-from target_incidentio.catalog.listing import collect_listing
+from target_incidentio.catalog.listing import Listing, collect_listing
 from target_incidentio.catalog.plan import CatalogPlan, deletions, shown, snapshot_plan
+from target_incidentio.catalog.types import PLANNED
 from target_incidentio.errors import DeliveryFailedError, RecordError
-from target_incidentio.payloads.base import ApiRequest
 from target_incidentio.strategies import Strategy
-from target_incidentio.urls import endpoint_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -52,7 +51,7 @@ if t.TYPE_CHECKING:
     from target_incidentio.catalog.listing import JSONObject
     from target_incidentio.catalog.plan import EntryRef, Mode
     from target_incidentio.delivery.engine import DeliveryResult
-    from target_incidentio.payloads.base import BuildContext
+    from target_incidentio.payloads.base import ApiRequest, BuildContext
     from target_incidentio.strategies import Outlet
 
 LOG = logging.getLogger("target-incidentio")
@@ -99,15 +98,21 @@ class CatalogMerge(Strategy):
 
     def __init__(self, outlet: Outlet, ctx: BuildContext) -> None:
         super().__init__(outlet, ctx)
-        settings = self.ctx.settings
-        self.mapped = tuple(settings.catalog_attributes.values())
-        # Attribute id -> the record field that fills it, to name fields in errors.
-        self.fields = {a: f for f, a in settings.catalog_attributes.items()}
         self._types: dict[str, _Snapshot] = {}
         self._lock = threading.Lock()
         self._operation = "catalog_entry"
         self._rejected = 0  # records that failed before their external id was known
         self._ended_any = False  # a snapshot with rows has ended (at a version boundary)
+
+    @property
+    def mapped(self) -> tuple[str, ...]:
+        """The attribute ids `catalog_attributes` maps (once settled, for types by name)."""
+        return tuple(self.ctx.settings.catalog_attributes.values())
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Attribute id -> the record field that fills it, to name fields in errors."""
+        return {a: f for f, a in self.ctx.settings.catalog_attributes.items()}
 
     # -- rows in -------------------------------------------------------------------------------
 
@@ -146,7 +151,9 @@ class CatalogMerge(Strategy):
         """Every entry of the type, page by page; a failure is kept for the type's rows."""
         snapshot = _Snapshot(type_id)
         try:
-            listing = collect_listing(type_id, self._fetch)
+            # A dry run's type still to be created has no entries (and no id to list).
+            planned = type_id.startswith(PLANNED)
+            listing = Listing((), {}, 0) if planned else collect_listing(type_id, self._fetch)
         except _ListingFailedError as error:
             snapshot.failure = str(error)
         except (TypeError, ValueError) as error:
@@ -378,19 +385,14 @@ class CatalogMerge(Strategy):
         effect: t.Literal["send", "update", "delete"] = "send",
     ) -> ApiRequest:
         """A call with the API key, on the key's rate scopes, with the stream's headers."""
-        settings = self.ctx.settings
-        return ApiRequest(
-            method=method,
-            url=endpoint_url(settings.base_url, path),
-            body=body,
-            credential=settings.api_key,
+        return self.ctx.api_key_call(
+            method,
+            path,
             order_key=order_key,
-            rate_scopes=self.ctx.api_key_scopes(),
-            records=tuple(dict(r) for r in records),
-            record_keys=record_keys,
-            headers=dict(settings.request_headers),
-            stream=self.ctx.stream,
             operation=self._operation,
+            body=body,
+            records=records,
+            record_keys=record_keys,
             sequences=sequences,
             effect=effect,
         )
