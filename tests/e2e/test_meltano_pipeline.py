@@ -129,10 +129,22 @@ def check_delivery(sandbox: Sandbox, openapi_validator: Any) -> None:
         f"helpdesk-ticket-{t['id']}" for t in tickets
     }
 
-    # Services: one catalog entry each, upserted by external id, attributes mapped.
+    # Services: one catalog entry each, upserted by external id, attributes mapped, in a
+    # Service type the target created from the stream (meltano.yml names no id for it).
+    (kind,) = sandbox.current_seed().catalog_types
+    assert (kind.name, dict(kind.annotations)) == (
+        "Service",
+        {"target-incidentio/stream": "services"},
+    )
+    assert {a.name: a.type for a in kind.attributes} == {
+        "tier": "Number",
+        "owner_team": "String",
+        "lifecycle": "String",
+    }
     services = {s["service_id"]: s for s in rows("services")}
     entries = {e["external_id"]: e for e in state["catalog_entries"]}
     assert set(entries) == set(services)
+    assert {e["catalog_type_id"] for e in entries.values()} == {kind.id}
     for service_id, entry in entries.items():
         service = services[service_id]
         assert entry["name"] == service["name"]

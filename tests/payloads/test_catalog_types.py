@@ -13,6 +13,7 @@ import pytest
 
 from target_incidentio.catalog.types import (
     MANAGED_BY,
+    TYPES_PATH,
     CatalogType,
     Column,
     PlanError,
@@ -21,6 +22,7 @@ from target_incidentio.catalog.types import (
     find_type,
     parse_types,
     plan_type,
+    schema_path,
 )
 from target_incidentio.settings import StreamSettings
 
@@ -201,3 +203,30 @@ def test_types_are_found_by_name_or_type_name_and_an_ambiguous_name_is_an_error(
         find_type(types, "Service")
     with pytest.raises(TypeError):
         parse_types({"types": []})
+
+
+def test_the_bodies_hold_to_the_spec_and_a_wrong_one_is_refused(openapi_validator):
+    listed = [
+        {"id": "01ATIER", "name": "tier", "type": "Number", "array": False, "mode": ""},
+        {
+            "id": "01ABACK",
+            "name": "owner of",
+            "type": 'Custom["Team"]',
+            "array": True,
+            "mode": "backlink",
+            "backlink_attribute": "01AOWNER",
+            "path": [{"attribute_id": "01AX", "attribute_name": "x"}],
+        },
+    ]
+    kind = _type(listed)
+    found = (Column("tier", "tier", "Number"), Column("tags", "tags", "String", array=True))
+    plan = plan_type("services", "Service", kind, found, manage=True)
+    base = "https://api.incident.io"
+    openapi_validator("POST", base + schema_path(kind.id), plan.schema_body(kind))
+    created = plan_type("services", 'Custom["Service"]', None, found, manage=True)
+    openapi_validator("POST", base + TYPES_PATH, created.create_body())
+    # The validator is live: a listed path item's name is not part of the payload's schema.
+    wrong = plan.schema_body(kind)
+    wrong["attributes"][1]["path"] = listed[1]["path"]
+    with pytest.raises(Exception, match="attribute_name"):
+        openapi_validator("POST", base + schema_path(kind.id), wrong)
