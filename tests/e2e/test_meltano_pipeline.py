@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pytest
-import yaml
 
 from incidentio_sandbox import Sandbox
 
@@ -234,32 +233,26 @@ def test_jobs_schedules_and_prod_secrets_from_env(pipeline: Pipeline) -> None:
     assert "prod-key-from-env" not in listed
 
 
-def _dev_catalog_seed() -> dict[str, Any]:
-    """The catalog type meltano.yml's dev environment maps into, with those attribute ids."""
-    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
-    (dev,) = (env for env in project["environments"] if env["name"] == "dev")
-    (loader,) = dev["config"]["plugins"]["loaders"]
-    config = loader["config"]
-    attributes = [{"id": i, "name": n} for n, i in config["catalog_attributes"].items()]
-    return {
-        "catalog_types": [
-            {"id": config["catalog_type_id"], "name": "Service", "attributes": attributes}
-        ]
-    }
-
-
 def test_meltano_invoke_check(pipeline: Pipeline, tmp_path: Path) -> None:
     # Meltano passes --check through with the project's config; the exit code comes back.
-    with Sandbox(port=0, seed=_dev_catalog_seed()) as sandbox:
+    args = ["--environment=dev", "invoke", "target-incidentio", "--check"]
+    with Sandbox(port=0) as sandbox:
         run = Pipeline(pipeline.demo, pipeline.meltano, sandbox, tmp_path)
-        args = ["--environment=dev", "invoke", "target-incidentio", "--check"]
-        passed = run.demo.run_meltano(run.meltano, args, run.env, run.log)
-        assert passed.returncode == 0, passed.stdout[-6000:]
-        assert "check: all" in passed.stdout
-        assert "check passed: streams.services.catalog_attributes" in passed.stdout
+        fresh = run.demo.run_meltano(run.meltano, args, run.env, run.log)
+        assert fresh.returncode == 0, fresh.stdout[-6000:]
+        assert "check: all" in fresh.stdout
+        # meltano.yml names no catalog type id: the services stream creates its type.
+        assert "catalog type Service does not exist yet; the first run creates it" in fresh.stdout
         assert {entry["method"] for entry in sandbox.journal()} == {"GET"}
-    # The demo's own sandbox holds no such type: with none configured it takes any type id,
-    # but the type it shows has no attributes, so the mapped ones fail.
-    failed = pipeline.demo.run_meltano(pipeline.meltano, args, pipeline.env, pipeline.log)
-    assert failed.returncode != 0
-    assert "is not an attribute of catalog type" in failed.stdout
+    # The demo's sandbox after a run holds the type the target made, and says so.
+    pipeline("--environment=dev", "run", "tap-jsonl-services", "target-incidentio")
+    made = pipeline.demo.run_meltano(pipeline.meltano, args, pipeline.env, pipeline.log)
+    assert made.returncode == 0, made.stdout[-6000:]
+    assert "managed by target-incidentio (stream 'services')" in made.stdout
+    # Two types of that name: which one is meant cannot be told, and the check fails.
+    twice = {"catalog_types": [{"id": f"01T{i}", "name": "Service"} for i in (1, 2)]}
+    with Sandbox(port=0, seed=twice) as sandbox:
+        run = Pipeline(pipeline.demo, pipeline.meltano, sandbox, tmp_path)
+        failed = run.demo.run_meltano(run.meltano, args, run.env, run.log)
+        assert failed.returncode != 0
+        assert "several catalog types are named 'Service'" in failed.stdout

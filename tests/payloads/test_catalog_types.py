@@ -6,6 +6,7 @@ type gains, what an unmanaged one never does, and the update_schema body that ke
 
 from __future__ import annotations
 
+import re
 import typing as t
 from dataclasses import replace
 
@@ -24,6 +25,8 @@ from target_incidentio.catalog.types import (
     plan_type,
     schema_path,
 )
+from target_incidentio.errors import SettingError
+from target_incidentio.operations import parse_settings
 from target_incidentio.settings import StreamSettings
 
 SCHEMA: dict[str, t.Any] = {
@@ -42,6 +45,19 @@ SCHEMA: dict[str, t.Any] = {
         "_sdc_extracted_at": {"type": "string"},
     }
 }
+# A managed type's schema as listed: an attribute set in the dashboard (mode `api`), one
+# whose field left the stream, with a path whose items the payload takes by id only.
+LISTED = [
+    {"id": "01ATIER", "name": "tier", "type": "Number", "array": False, "mode": "api"},
+    {
+        "id": "01AGONE",
+        "name": "region",
+        "type": "String",
+        "array": False,
+        "mode": "",
+        "path": [{"attribute_id": "01AX", "attribute_name": "x"}],
+    },
+]
 MANAGE = StreamSettings(catalog_manage_type=True, exclude_attributes=("secret",))
 
 
@@ -128,18 +144,7 @@ def test_a_missing_type_the_stream_does_not_manage_is_an_error_naming_it():
 
 
 def test_a_managed_type_gains_only_the_new_field_and_keeps_every_attribute_by_id():
-    listed = [
-        {"id": "01ATIER", "name": "tier", "type": "Number", "array": False, "mode": "api"},
-        {
-            "id": "01AGONE",
-            "name": "region",
-            "type": "String",
-            "array": False,
-            "mode": "",
-            "path": [{"attribute_id": "01AX", "attribute_name": "x"}],
-        },
-    ]
-    kind = _type(listed)
+    kind = _type(LISTED)
     found = (Column("tier", "tier", "Number"), Column("cost", "cost", "Number"))
     plan = plan_type("services", "Service", kind, found, manage=True, fields=("tier", "cost"))
     assert plan.bound == {"tier": "01ATIER"}
@@ -148,15 +153,9 @@ def test_a_managed_type_gains_only_the_new_field_and_keeps_every_attribute_by_id
     assert plan.schema_body(kind) == {
         "version": 3,
         "attributes": [
-            {"id": "01ATIER", "name": "tier", "type": "Number", "array": False, "mode": "api"},
-            {
-                "id": "01AGONE",
-                "name": "region",
-                "type": "String",
-                "array": False,
-                "mode": "",
-                "path": [{"attribute_id": "01AX"}],  # the payload's path items carry ids only
-            },
+            LISTED[0],
+            # A path item of the payload carries only its attribute's id.
+            {**LISTED[1], "path": [{"attribute_id": "01AX"}]},
             {"name": "cost", "type": "Number", "array": False},
         ],
     }
@@ -206,19 +205,7 @@ def test_types_are_found_by_name_or_type_name_and_an_ambiguous_name_is_an_error(
 
 
 def test_the_bodies_hold_to_the_spec_and_a_wrong_one_is_refused(openapi_validator):
-    listed = [
-        {"id": "01ATIER", "name": "tier", "type": "Number", "array": False, "mode": ""},
-        {
-            "id": "01ABACK",
-            "name": "owner of",
-            "type": 'Custom["Team"]',
-            "array": True,
-            "mode": "backlink",
-            "backlink_attribute": "01AOWNER",
-            "path": [{"attribute_id": "01AX", "attribute_name": "x"}],
-        },
-    ]
-    kind = _type(listed)
+    kind = _type(LISTED)
     found = (Column("tier", "tier", "Number"), Column("tags", "tags", "String", array=True))
     plan = plan_type("services", "Service", kind, found, manage=True)
     base = "https://api.incident.io"
@@ -227,6 +214,21 @@ def test_the_bodies_hold_to_the_spec_and_a_wrong_one_is_refused(openapi_validato
     openapi_validator("POST", base + TYPES_PATH, created.create_body())
     # The validator is live: a listed path item's name is not part of the payload's schema.
     wrong = plan.schema_body(kind)
-    wrong["attributes"][1]["path"] = listed[1]["path"]
+    wrong["attributes"][1]["path"] = LISTED[1]["path"]
     with pytest.raises(Exception, match="attribute_name"):
         openapi_validator("POST", base + schema_path(kind.id), wrong)
+
+
+@pytest.mark.parametrize(
+    ("extra", "setting", "says"),
+    [
+        ({"catalog_type": "Service"}, "catalog_type", "where `catalog_type_id`"),
+        ({"catalog_manage_type": True}, "catalog_manage_type", "found, or created, by its name"),
+    ],
+)
+def test_a_type_named_two_ways_is_refused_at_start(extra, setting, says):
+    config = {"api_key": "k", "operation": "catalog_entry", "catalog_type_id": "01T", **extra}
+    with pytest.raises(SettingError, match=f"Setting `{setting}`: .*{re.escape(says)}"):
+        parse_settings(config)
+    del config["catalog_type_id"]
+    assert parse_settings(config).defaults.catalog_type_id is None
