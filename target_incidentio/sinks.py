@@ -193,8 +193,8 @@ class StreamWriter:
     def _warn_unplaced(self, records: list[dict[str, t.Any]]) -> None:
         """Tell the user once per field when a mapping leaves a field with nowhere to go."""
         fresh: set[str] = set()
+        settings = self.ctx.settings  # catalog attributes by name: the fields they settled
         for record in records:
-            settings = self.ctx.settings
             fresh |= self.operation.unplaced_fields(record, settings, self.key_properties)
         fresh -= self._warned_unplaced
         if fresh:

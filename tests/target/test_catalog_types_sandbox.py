@@ -214,6 +214,22 @@ def test_a_refused_schema_fails_the_run_at_start_naming_the_type_and_attribute(s
     assert sandbox.state()["catalog_entries"] == []
 
 
+def test_a_key_that_may_not_create_types_fails_the_run_at_start_with_the_role():
+    roles = {API_KEY: ["catalog_viewer", "catalog_editor"]}
+    with Sandbox(api_key=API_KEY, seed={"api_key_roles": {API_KEY: ["catalog_viewer"]}}) as sb:
+        with pytest.raises(DeliveryFailedError) as failure:
+            run_in_process(config(sb), messages(2))
+        assert sb.state()["catalog_entries"] == []
+        sb.load_seed({"api_key_roles": roles})
+        run_in_process(config(sb), messages(2))  # the same run, with the role: delivered
+        assert len(sb.state()["catalog_entries"]) == 2
+    text = str(failure.value)
+    assert "catalog type services could not be settled before the first entry" in text
+    assert "creating it was refused" in text
+    assert "403" in text
+    assert "needs the `catalog_editor` role" in text
+
+
 def test_a_reference_attribute_takes_the_referenced_entries_external_ids():
     team = {"id": "01TTEAM", "name": "Team", "type_name": 'Custom["Team"]'}
     with Sandbox(api_key=API_KEY, seed={"catalog_types": [team]}) as sb:
