@@ -30,6 +30,7 @@ from target_incidentio.secrets import install_redaction, remove_redaction
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
+    from target_incidentio.catalog.types import CatalogType
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.secrets import Redactor, Secret
     from target_incidentio.settings import CustomFieldMap, Settings, StreamSettings
@@ -342,60 +343,80 @@ def judge_named_catalog_type(
         fix = "give the key the `catalog_viewer` role, or name the type by `catalog_type_id`."
         yield _refused(answer, subject, "the catalog types", "catalog_viewer", fix)
         return
-    manage = level.catalog_manage_type
     try:
-        kind = find_type(parse_types(answer.body), wanted)
+        types = parse_types(answer.body)
+        kind = find_type(types, wanted)
     except (TypeError, ValueError) as error:
         yield failed(subject, f"{error}.", 'set `catalog_type` to its type_name (`Custom["…"]`).')
         return
-    if kind is None:
-        if manage:
-            yield passed(
-                subject,
-                f"catalog type {wanted} does not exist yet; the first run "
-                "creates it, managed by this stream.",
-            )
-        else:
-            yield failed(
-                subject,
-                f"catalog type {wanted} does not exist.",
-                "create it in incident.io (Catalog), or set `catalog_manage_type: true` "
-                "to let the target create it from the stream.",
-            )
-        return
-    owner = kind.managed_by
-    how = (
-        f"managed by target-incidentio (stream '{owner}')"
-        if owner is not None
-        else "not created by target-incidentio, so its schema is used as it is"
-    )
-    yield passed(subject, f"catalog type {wanted} exists (`{kind.id}`), {how}.")
-    mapped = {
-        **level.catalog_attributes,
-        **{f: f for f in level.catalog_references if f not in level.catalog_attributes},
-    }
-    missing = sorted(field for field, attr in mapped.items() if kind.attribute(attr) is None)
-    subject = f"{where}catalog_attributes"
-    if missing and manage and owner is not None:
-        yield note(
-            subject, f"fields {', '.join(missing)} have no attribute yet; the next run adds them."
+    yield from _judge_references(types, where, level)
+    if kind is None and level.catalog_manage_type:
+        text = f"catalog type {wanted} does not exist yet; the first run creates it, managed by "
+        yield passed(subject, text + "this stream.")
+    elif kind is None:
+        yield failed(
+            subject,
+            f"catalog type {wanted} does not exist.",
+            "create it in incident.io (Catalog), or set `catalog_manage_type: true` to let the "
+            "target create it from the stream.",
         )
+    else:
+        owner = kind.managed_by
+        how = (
+            f"managed by target-incidentio (stream '{owner}')"
+            if owner is not None
+            else "not created by target-incidentio, so its schema is used as it is"
+        )
+        yield passed(subject, f"catalog type {wanted} exists (`{kind.id}`), {how}.")
+        yield from _judge_mapped_fields(kind, where, level)
+
+
+def _judge_mapped_fields(kind: CatalogType, where: str, level: StreamSettings) -> Iterator[Finding]:
+    """Which fields `catalog_attributes` and `catalog_references` name have no attribute."""
+    subject = f"{where}catalog_attributes"
+    mapped = {f: f for f in level.catalog_references} | dict(level.catalog_attributes)
+    missing = sorted(field for field, attr in mapped.items() if kind.attribute(attr) is None)
+    if missing and level.catalog_manage_type and kind.managed_by is not None:
+        text = f"fields {', '.join(missing)} have no attribute yet; the next run adds them."
+        yield note(subject, text)
     elif missing:
         yield failed(
             subject,
-            f"fields {', '.join(missing)} have no attribute in catalog type "
-            f"{wanted}; their values would not be sent. Its attributes (name = id): "
-            f"{kind.listing()}.",
+            f"fields {', '.join(missing)} have no attribute in catalog type {kind.name}; their "
+            f"values would not be sent. Its attributes (name = id): {kind.listing()}.",
             "map them to attributes it has, or add the attributes in incident.io.",
         )
     elif mapped:
-        yield passed(subject, f"every mapped field has an attribute of {wanted}.")
+        yield passed(subject, f"every mapped field has an attribute of {kind.name}.")
     if not level.catalog_attributes:
         yield note(
             subject,
-            "the stream's fields become attributes at run time; a dry run "
-            "(`dry_run: true`) names those with no attribute.",
+            "the stream's fields become attributes at run time; a dry run (`dry_run: true`) "
+            "names those with no attribute.",
         )
+
+
+def _judge_references(
+    types: tuple[CatalogType, ...], where: str, level: StreamSettings
+) -> Iterator[Finding]:
+    """Each type `catalog_references` names exists (an attribute cannot reference nothing)."""
+    subject = f"{where}catalog_references"
+    for field, reference in level.catalog_references.items():
+        try:
+            found = find_type(types, reference)
+        except ValueError as error:
+            yield failed(subject, f"`{field}`: {error}.", "name the type by its type_name.")
+            continue
+        if found is None:
+            names = ", ".join(kind.type_name for kind in types) or "none"
+            yield failed(
+                subject,
+                f"`{field}` references catalog type {reference}, which does not exist. The "
+                f"types (type_name): {names}.",
+                "name an existing type by its type_name, or create it in incident.io first.",
+            )
+        else:
+            yield passed(subject, f"`{field}` references {reference} (`{found.id}`).")
 
 
 def judge_custom_field(

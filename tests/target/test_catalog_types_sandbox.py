@@ -386,6 +386,15 @@ def test_check_says_whether_the_type_exists_is_managed_and_which_fields_lack_an_
         assert "Tier = 01ATIER" in dashboard
         assert dashboard.endswith("exit 1")
 
+        references = {"owner": 'Custom["Team"]', "parent": 'Custom["Service"]'}
+        referenced = _check(sb, tmp_path, catalog_references=references)
+        assert (
+            f"check FAILED: streams.{STREAM}.catalog_references: `owner` references catalog "
+            'type Custom["Team"], which does not exist'
+        ) in referenced
+        assert '`parent` references Custom["Service"] (`01TDASHBOARD`)' in referenced
+        assert referenced.endswith("exit 1")
+
         absent = _check(sb, tmp_path, catalog_type="Servce", catalog_manage_type=False)
         assert (
             "check FAILED: streams.services.catalog_type: catalog type Servce does not exist"
