@@ -555,6 +555,10 @@ class Store:
         if type_name and not _CUSTOM_TYPE_NAME.fullmatch(type_name):
             message = f'type_name must look like Custom["SomeName"], got {type_name!r}'
             raise InvalidError([("invalid_value", message, "type_name")])
+        taken = {other.type_name for other in self.seed.catalog_types}
+        if type_name in taken:
+            message = f"A catalog type with type_name {type_name!r} already exists"
+            raise InvalidError([("invalid_value", message, "type_name")])
         kind = CatalogType(
             id=new_id(),
             name=str(payload["name"]),
@@ -564,9 +568,10 @@ class Store:
             use_name_as_identifier=bool(payload.get("use_name_as_identifier", False)),
             annotations=dict(payload.get("annotations") or {}),
         )
-        if any(other.type_name == kind.type_name for other in self.seed.catalog_types):
-            message = f"A catalog type with type_name {kind.type_name!r} already exists"
-            raise InvalidError([("invalid_value", message, "type_name")])
+        derived, suffix = kind.type_name, 2
+        while kind.type_name in taken:  # a name given twice: its derived type_name is made unique
+            kind = replace(kind, type_name=f'{derived[:-2]}{suffix}"]')
+            suffix += 1
         self.seed = self.seed.merged(Seed(catalog_types=(kind,)))
         return kind
 

@@ -110,14 +110,33 @@ def parse_type(body: object) -> CatalogType:
     return CatalogType.parse(body.get("catalog_type") if isinstance(body, Mapping) else None)
 
 
-def find_type(types: Iterable[CatalogType], wanted: str) -> CatalogType | None:
-    """The type whose name or `type_name` is `wanted`; ValueError when several are."""
+def find_type(
+    types: Iterable[CatalogType], wanted: str, stream: str | None = None
+) -> CatalogType | None:
+    """The type whose name or `type_name` is `wanted`; ValueError when several are.
+
+    Several types of that name that this stream's target created are one type made twice
+    (a create whose answer was lost, then retried): the oldest (ids sort by creation) is
+    the one, on every run; `twins` names the others.
+    """
     found = [kind for kind in types if wanted in (kind.name, kind.type_name)]
+    ours = [kind for kind in found if stream is not None and kind.managed_by == stream]
+    if len(found) > 1 and len(ours) == len(found):
+        return min(ours, key=lambda kind: kind.id)
     if len(found) > 1:
         ids = ", ".join(f"{kind.id} ({kind.type_name})" for kind in found)
         msg = f"several catalog types are named {wanted!r}: {ids}; name one by its type_name"
         raise ValueError(msg)
     return found[0] if found else None
+
+
+def twins(types: Iterable[CatalogType], kind: CatalogType) -> tuple[str, ...]:
+    """The ids of the other types of `kind`'s name its stream created (see `find_type`)."""
+    return tuple(
+        other.id
+        for other in types
+        if other.id != kind.id and other.name == kind.name and other.managed_by == kind.managed_by
+    )
 
 
 def with_type(types: tuple[CatalogType, ...], kind: CatalogType) -> tuple[CatalogType, ...]:

@@ -25,6 +25,7 @@ from target_incidentio.catalog.types import (
     parse_types,
     plan_type,
     schema_path,
+    twins,
     with_type,
 )
 from target_incidentio.errors import DeliveryFailedError
@@ -114,7 +115,7 @@ class _Settling:
         self.columns = columns(ctx.settings, schema, ctx.key_properties)
 
     def run(self) -> Settled:
-        kind = find_type(self.outlet.lookups.get(CATALOG_TYPES), self.wanted)
+        kind = self._find(self.outlet.lookups.get(CATALOG_TYPES))
         plan = self._plan(kind)
         self._warn(plan)
         if self.outlet.dry_run:
@@ -176,25 +177,42 @@ class _Settling:
                 self.wanted,
             )
 
-    def _create(self) -> CatalogType:
-        """`POST /v3/catalog_types`, unless the type appeared meanwhile (another stream's)."""
-        body = self._plan(None).create_body()
-
-        def create(types: tuple[CatalogType, ...]) -> tuple[CatalogType, ...]:
-            if find_type(types, self.wanted) is not None:
-                return types
-            made = parse_type(self._send(TYPES_PATH, body, "creating it"))
-            LOG.info(
-                "Stream '%s': created catalog type %s (%s), managed by this stream.",
+    def _find(self, types: tuple[CatalogType, ...]) -> CatalogType | None:
+        """The stream's type among `types`; a twin made by a retried create is named."""
+        kind = find_type(types, self.wanted, self.ctx.stream)
+        extra = twins(types, kind) if kind is not None else ()
+        if kind is not None and extra:
+            LOG.warning(
+                "Stream '%s': catalog type %s was created more than once (a create whose "
+                "answer was lost, then retried); %s is used, and %s can be deleted in "
+                "incident.io.",
                 self.ctx.stream,
-                made.name,
-                made.id,
+                self.wanted,
+                kind.id,
+                ", ".join(extra),
             )
-            return with_type(types, made)
+        return kind
 
-        kind = find_type(self.outlet.lookups.update(CATALOG_TYPES, create), self.wanted)
-        if kind is None:  # pragma: no cover - create() has just added it
-            msg = "it was created, yet the listing does not name it"
+    def _create(self) -> CatalogType:
+        """`POST /v3/catalog_types`, then the listing again: a retried create may make two."""
+        body = self._plan(None).create_body()
+        try:
+            made = parse_type(self._send(TYPES_PATH, body, "creating it"))
+        except _TypeCallError:
+            # A retry refused because its first attempt made the type: that one is ours.
+            kind = self._find(self._reread())
+            if kind is None or kind.managed_by != self.ctx.stream:
+                raise
+            return kind
+        LOG.info(
+            "Stream '%s': created catalog type %s (%s), managed by this stream.",
+            self.ctx.stream,
+            made.name,
+            made.id,
+        )
+        kind = self._find(self._reread())
+        if kind is None:
+            msg = f"it was created ({made.id}), yet the listing does not name it"
             raise PlanError(msg)
         return kind
 
@@ -203,7 +221,7 @@ class _Settling:
         try:
             return self._update_schema(kind, plan), plan
         except _TypeCallError:
-            fresh = find_type(self._reread(), self.wanted)
+            fresh = self._find(self._reread())
             if fresh is None or fresh.version == kind.version:
                 raise
         LOG.info(

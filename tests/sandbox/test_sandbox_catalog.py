@@ -535,3 +535,16 @@ def test_creating_types_needs_the_catalog_editor_role(http: requests.Session) ->
         reply = http.post(sb.url + TYPES, json={"name": "S", "description": ""}, headers=AUTH)
         assert reply.status_code == 403
         check_response(reply)
+
+
+def test_a_name_given_twice_gets_a_type_name_of_its_own(
+    sandbox: Sandbox, http: requests.Session
+) -> None:
+    made = [
+        http.post(sandbox.url + TYPES, json={"name": "Service", "description": ""}, headers=AUTH)
+        for _ in range(2)
+    ]
+    for reply in made:
+        check_response(reply)
+    names = [reply.json()["catalog_type"]["type_name"] for reply in made]
+    assert names == ['Custom["Service"]', 'Custom["Service2"]']

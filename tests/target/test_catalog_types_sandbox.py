@@ -108,6 +108,7 @@ def test_a_stream_creates_its_type_and_entries_carry_values_under_the_new_ids(sa
     assert calls == [
         ("GET", TYPES_PATH),
         ("POST", TYPES_PATH),
+        ("GET", TYPES_PATH),  # read again: a create retried after a lost answer makes two
         ("POST", schema_path(kind["id"])),
     ]
     first = entries(sandbox)["svc-0"]
@@ -228,6 +229,37 @@ def test_a_key_that_may_not_create_types_fails_the_run_at_start_with_the_role():
     assert "creating it was refused" in text
     assert "403" in text
     assert "needs the `catalog_editor` role" in text
+
+
+def test_a_create_whose_answer_was_lost_uses_the_first_type_on_every_run(sandbox, caplog):
+    # The create takes effect, its answer is a 500, and the retry creates the type again
+    # (the endpoint takes no idempotency key).
+    sandbox.set_faults(
+        script=[{"path": TYPES_PATH, "method": "POST", "fault": "apply-then-500", "count": 1}]
+    )
+    with caplog.at_level(logging.WARNING, logger="target-incidentio"):
+        run_in_process(config(sandbox), messages(2))
+        run_in_process(config(sandbox), messages(3))
+    listed = requests.get(sandbox.url + TYPES_PATH, headers=AUTH, timeout=10).json()
+    first, twin = sorted(listed["catalog_types"], key=lambda kind: kind["id"])
+    assert (first["name"], twin["name"]) == (STREAM, STREAM)
+    assert {e["catalog_type_id"] for e in entries(sandbox).values()} == {first["id"]}
+    assert len(entries(sandbox)) == 3
+    assert twin["schema"]["attributes"] == []  # never grown: only the first is used
+    assert f"{first['id']} is used, and {twin['id']} can be deleted" in caplog.text
+
+
+def test_a_create_retried_into_a_refusal_uses_the_type_its_first_attempt_made(sandbox):
+    # With a type_name given, the retry of an applied create is refused as a duplicate.
+    sandbox.set_faults(
+        script=[{"path": TYPES_PATH, "method": "POST", "fault": "apply-then-500", "count": 1}]
+    )
+    run_in_process(config(sandbox, catalog_type='Custom["Inventory"]'), messages(2))
+    statuses = [e["status"] for e in sandbox.journal() if e["path"] == TYPES_PATH]
+    assert statuses == [200, 500, 422, 200]  # list, applied then 500, refused retry, list
+    kind = the_type(sandbox, "Inventory")
+    assert kind["type_name"] == 'Custom["Inventory"]'
+    assert {e["catalog_type_id"] for e in entries(sandbox).values()} == {kind["id"]}
 
 
 def test_a_reference_attribute_takes_the_referenced_entries_external_ids():
