@@ -39,10 +39,10 @@ from target_incidentio.settings import STREAM_OVERRIDABLE
 from target_incidentio.settings.kinds import Choice
 from target_incidentio.settings.parse import parse_values
 from target_incidentio.settings.schema import config_schema as declared_schema
-from target_incidentio.strategies import Strategy
+from target_incidentio.strategies import Settle, Strategy, as_given
 from target_incidentio.strategies.alerts import AlertSnapshot
 from target_incidentio.strategies.catalog import CatalogMerge, CatalogSync
-from target_incidentio.strategies.catalog_types import Settle, as_given, settle_catalog_type
+from target_incidentio.strategies.catalog_types import settle_catalog_type
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence

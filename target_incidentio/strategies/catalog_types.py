@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import typing as t
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from target_incidentio.catalog.types import (
     PLANNED,
@@ -29,6 +29,7 @@ from target_incidentio.catalog.types import (
     with_type,
 )
 from target_incidentio.errors import DeliveryFailedError
+from target_incidentio.strategies import Settled
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -36,7 +37,6 @@ if t.TYPE_CHECKING:
     from target_incidentio.catalog.types import CatalogType, TypePlan
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.payloads.base import ApiRequest, BuildContext
-    from target_incidentio.settings import StreamSettings
     from target_incidentio.strategies import Outlet
 
 LOG = logging.getLogger("target-incidentio")
@@ -45,23 +45,6 @@ LOG = logging.getLogger("target-incidentio")
 CATALOG_TYPES = ("catalog_types",)
 _OPERATION = "catalog_entry"
 Call = t.Callable[["ApiRequest"], tuple["DeliveryResult", t.Any]]
-
-
-@dataclass(frozen=True)
-class Settled:
-    """The stream's settings with the type's ids, and the fields already warned about."""
-
-    settings: StreamSettings
-    reported: frozenset[str] = frozenset()
-
-
-# The settling step an operation declares: context, the stream's SCHEMA, the run's outlet.
-Settle = t.Callable[["BuildContext", "Mapping[str, t.Any]", "Outlet"], Settled]
-
-
-def as_given(ctx: BuildContext, _schema: Mapping[str, t.Any], _outlet: Outlet) -> Settled:
-    """Operations with nothing to settle use their settings as given."""
-    return Settled(ctx.settings)
 
 
 def read_catalog_types(ctx: BuildContext, call: Call) -> tuple[CatalogType, ...]:
