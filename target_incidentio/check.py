@@ -336,7 +336,7 @@ def judge_named_catalog_type(
     """
     subject = f"{where}catalog_type"
     wanted = level.catalog_type or stream_of(where)
-    if not wanted or any(c in wanted for c in "*?["):
+    if level.catalog_type is None and (not wanted or any(c in wanted for c in "*?[")):
         yield note(subject, "named after each stream (no `catalog_type`); checked at run time.")
         return
     if not answer.ok:
