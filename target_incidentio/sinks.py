@@ -75,6 +75,37 @@ _FIX = (
 )
 
 
+def mapped_fields(stream_maps: object, stream: str) -> dict[str, str]:
+    """Field -> expression of the stream map entries that compute the stream's fields."""
+    if not isinstance(stream_maps, dict):
+        return {}
+    computed: dict[str, str] = {}
+    for name, entry in stream_maps.items():
+        if isinstance(entry, dict) and stream in (name, entry.get("__alias__")):
+            computed.update(
+                (field, expression)
+                for field, expression in entry.items()
+                if isinstance(expression, str) and not field.startswith("__")
+                if expression != "__NULL__"
+            )
+    return computed
+
+
+def _computed_hint(field: str, expression: str, value: object) -> str:
+    """The way out for a value a stream map computed, which the SDK types as a string."""
+    said = (
+        f"'{field}' comes from the stream map expression `{expression}`, and the SDK types a "
+        "computed field as a string unless its expression starts with int(, float( or bool(: "
+    )
+    if isinstance(value, (list, dict)):
+        return said + (
+            "a list or an object cannot be typed that way, so set `validate_records: false` "
+            "to send the computed value unchecked."
+        )
+    wrap = {bool: "bool", int: "int", float: "float"}.get(type(value), "str")
+    return said + f'write it as "{wrap}({expression})".'
+
+
 class StreamWriter:
     """What every sink of a stream does with a record: number, check, build, submit."""
 
@@ -100,6 +131,7 @@ class StreamWriter:
             alert_rate_per_minute=target.settings.delivery.alert_source_rate_limit_per_minute,
             schema_fields=frozenset(schema.get("properties") or ()) or None,
         )
+        self._computed = mapped_fields(target.config.get("stream_maps"), stream_name)
         self._warned_unplaced = self.run.warned_fields(stream_name)
         make = self.operation.strategy(self.settings)
         self.strategy = self.run.strategy(stream_name, lambda: make(self.run, self.ctx))
@@ -170,12 +202,15 @@ class StreamWriter:
         required = problem.validator_value
         if problem.validator == "required" and isinstance(problem.instance, dict):
             path += [n for n in t.cast("list[str]", required) if n not in problem.instance][:1]
+        expression = self._computed.get(path[0]) if path else None
         return RecordError(
             stream=self.stream,
             record_key=record_key(record, self.key_properties, self.ctx.schema_fields),
             field=".".join(path) or None,
             problem=f"breaks the stream's schema: {problem.message}.",
-            hint=_FIX.format(how="convert it with stream_maps"),
+            hint=_computed_hint(path[0], expression, problem.instance)
+            if expression is not None
+            else _FIX.format(how="convert it with stream_maps"),
         )
 
     def _warn_unplaced(self, records: list[dict[str, t.Any]]) -> None:
