@@ -28,6 +28,9 @@ SANDBOX_API_KEY = "sandbox-api-key"
 SANDBOX_ALERT_SOURCE = "01SANDBOXALERTSOURCE000000"
 SANDBOX_ALERT_TOKEN = "sandbox-alert-token"  # noqa: S105 - the sandbox's public demo token
 OUTPUT = ROOT / "output" / "demo"
+# What the dev environment's sandbox account holds: the catalog type and attributes that
+# meltano.yml's dev environment maps into (`incidentio-sandbox --seed-file` reads it too).
+SANDBOX_SEED = ROOT / "examples" / "sandbox-seed.json"
 # The monitoring table: what is failing now. Between the two runs one check is fixed, so its
 # row leaves the snapshot and its alert is resolved (`resolve_missing_alerts`).
 MONITORING = ROOT / "examples" / "data" / "monitoring" / "failing_now.jsonl"
@@ -99,10 +102,19 @@ def meltano_env(
             "TARGET_INCIDENTIO_ALERT_SOURCE_TOKEN": SANDBOX_ALERT_TOKEN,
             "TARGET_INCIDENTIO_ALERT_SOURCE_CONFIG_ID": SANDBOX_ALERT_SOURCE,
             "TARGET_INCIDENTIO_RESPONSE_LOG_PATH": str(response_log),
+            # Empty beats `.env`: a heartbeat set up there for production never fires here.
+            "TARGET_INCIDENTIO_HEARTBEAT_ALERT_SOURCE_CONFIG_ID": "",
+            "TARGET_INCIDENTIO_HEARTBEAT_TOKEN": "",
         }
     )
     env.update(extra or {})
     return env
+
+
+def sandbox_seed() -> dict[str, Any]:
+    """The dev sandbox's seed data (examples/sandbox-seed.json)."""
+    seed: dict[str, Any] = json.loads(SANDBOX_SEED.read_text(encoding="utf-8"))
+    return seed
 
 
 def run_meltano(
@@ -260,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"meltano install failed (exit {installed.returncode}); full log: {log}")
         return installed.returncode
 
-    with Sandbox(port=args.port) as sandbox:
+    with Sandbox(port=args.port, seed=sandbox_seed()) as sandbox:
         say(f"Sandbox listening on {sandbox.url} (stand-in for https://api.incident.io)")
         say(f"meltano --environment=dev run {JOB} (services, monitoring, tickets)...")
         env = meltano_env(sandbox.url, responses)
