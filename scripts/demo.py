@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,7 +21,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-MELTANO_VERSION = "4.4.1"
+# Meltano and every one of its dependencies, pinned (requirements/meltano.in, compiled as the
+# README's Development section says); the version is the lock's.
+MELTANO_LOCK = ROOT / "requirements" / "meltano.txt"
+
+
+def locked_version(lock: Path, name: str) -> str:
+    """The version `lock` (a compiled requirements file) pins `name` to."""
+    match = re.search(rf"^{name}==(\S+)", lock.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    if match is None:
+        msg = f"{lock.name} pins no {name}"
+        raise RuntimeError(msg)
+    return match.group(1)
+
+
+MELTANO_VERSION = locked_version(MELTANO_LOCK, "meltano")
 MELTANO_VENV = ROOT / ".venv-meltano"
 JOB = "incidentio-demo"
 # The sandbox's fixed demo credentials (see sandbox/incidentio_sandbox/app.py); not secrets.
@@ -62,13 +77,15 @@ def meltano_version(executable: Path) -> str | None:
 
 
 def ensure_meltano(venv_dir: Path = MELTANO_VENV) -> Path:
-    """Meltano in its own venv (kept apart from the target's pins), installed once."""
+    """Meltano in its own venv (kept apart from the target's pins), installed once per lock."""
     executable = _bin(venv_dir, "meltano")
     version = meltano_version(executable)
-    if version and MELTANO_VERSION in version:
+    marker = venv_dir / ".installed-lock"
+    lock = MELTANO_LOCK.read_text(encoding="utf-8")
+    if version and MELTANO_VERSION in version and marker.exists() and marker.read_text() == lock:
         return executable
     say(f"Installing meltano=={MELTANO_VERSION} into {venv_dir.name}/ (once, about 20 s)...")
-    venv.create(venv_dir, with_pip=True, clear=version is not None)
+    venv.create(venv_dir, with_pip=True, clear=venv_dir.exists())
     subprocess.run(
         [
             str(_bin(venv_dir, "python")),
@@ -77,10 +94,12 @@ def ensure_meltano(venv_dir: Path = MELTANO_VENV) -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            f"meltano=={MELTANO_VERSION}",
+            "--requirement",
+            str(MELTANO_LOCK),
         ],
         check=True,
     )
+    marker.write_text(lock, encoding="utf-8")
     return executable
 
 

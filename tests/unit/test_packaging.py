@@ -96,6 +96,17 @@ def test_the_lock_pins_every_declared_dependency_within_its_range():
     assert not stale, f"requirements/dev.txt is stale for {stale}: refresh it (README, Development)"
 
 
+def test_the_meltano_lock_pins_the_meltano_it_is_compiled_from():
+    (wanted,) = [
+        Requirement(line)
+        for line in (ROOT / "requirements" / "meltano.in").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    lock = (ROOT / "requirements" / "meltano.txt").read_text()
+    (pinned,) = re.findall(r"^meltano==(\S+)", lock, flags=re.MULTILINE)
+    assert wanted.specifier.contains(pinned), "requirements/meltano.txt is stale: refresh it"
+
+
 def test_the_lock_check_bites():
     requirement = Requirement("singer-sdk>=99")
     assert not any(requirement.specifier.contains(v) for v in _locked()["singer-sdk"])
