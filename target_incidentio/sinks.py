@@ -75,6 +75,10 @@ _FIX = (
 )
 
 
+# Expressions the SDK types by their first call (`singer_sdk.mapper`), so never as a string.
+_TYPED_CALLS = ("int(", "float(", "bool(", "str(", "json.dumps(", "datetime.")
+
+
 def mapped_fields(stream_maps: object, stream: str) -> dict[str, str]:
     """Field -> expression of the stream map entries that compute the stream's fields."""
     if not isinstance(stream_maps, dict):
@@ -91,8 +95,23 @@ def mapped_fields(stream_maps: object, stream: str) -> dict[str, str]:
     return computed
 
 
-def _computed_hint(field: str, expression: str, value: object) -> str:
-    """The way out for a value a stream map computed, which the SDK types as a string."""
+def _computed_hint(path: list[str], computed: dict[str, str], problem: ValidationError) -> str:
+    """The way out for a value a stream map computed and the SDK typed as a string; else ''.
+
+    The SDK gives a computed field the type string unless the expression starts with a typed
+    call or names a property of the source schema; a value of another type then breaks it.
+    """
+    expression = computed.get(path[0]) if len(path) == 1 else None
+    # A "type" error's validator value is the schema's `type`: a name or a list of names.
+    expected = (
+        t.cast("str | list[str]", problem.validator_value) if problem.validator == "type" else ()
+    )
+    if expression is None or "string" not in expected:
+        return ""
+    if expression.isidentifier() or expression.startswith(_TYPED_CALLS):
+        return ""  # a renamed property keeps its type; a typed call has its own
+    value = problem.instance
+    field = path[0]
     said = (
         f"'{field}' comes from the stream map expression `{expression}`, and the SDK types a "
         "computed field as a string unless its expression starts with int(, float( or bool(: "
@@ -202,15 +221,13 @@ class StreamWriter:
         required = problem.validator_value
         if problem.validator == "required" and isinstance(problem.instance, dict):
             path += [n for n in t.cast("list[str]", required) if n not in problem.instance][:1]
-        expression = self._computed.get(path[0]) if path else None
         return RecordError(
             stream=self.stream,
             record_key=record_key(record, self.key_properties, self.ctx.schema_fields),
             field=".".join(path) or None,
             problem=f"breaks the stream's schema: {problem.message}.",
-            hint=_computed_hint(path[0], expression, problem.instance)
-            if expression is not None
-            else _FIX.format(how="convert it with stream_maps"),
+            hint=_computed_hint(path, self._computed, problem)
+            or _FIX.format(how="convert it with stream_maps"),
         )
 
     def _warn_unplaced(self, records: list[dict[str, t.Any]]) -> None:

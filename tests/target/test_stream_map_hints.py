@@ -18,7 +18,7 @@ SOURCE = "01SANDBOXALERTSOURCE000000"
 TOKEN = "sandbox-alert-token"
 
 
-def _dead_letters(tmp_path, maps: dict) -> list[dict]:
+def _dead_letters(tmp_path, maps: dict, row: dict | None = None) -> list[dict]:
     dead = tmp_path / "dead.jsonl"
     config = {
         "base_url": "",
@@ -33,7 +33,7 @@ def _dead_letters(tmp_path, maps: dict) -> list[dict]:
     properties = {"check_id": {"type": "string"}, "state": {"type": "string"}}
     messages = [
         schema(STREAM, properties, ["check_id"]),
-        record(STREAM, {"check_id": "disk", "state": "CRITICAL"}),
+        record(STREAM, row or {"check_id": "disk", "state": "CRITICAL"}),
     ]
     with Sandbox(port=0) as sandbox:
         config["base_url"] = sandbox.url
@@ -61,6 +61,16 @@ def test_a_computed_value_is_named_as_the_stream_maps_with_the_way_out(
     assert "the SDK types a computed field as a string" in error
     assert advice in error
     assert "convert it with stream_maps" not in error
+
+
+def test_a_value_the_source_got_wrong_keeps_the_fix_at_the_source_hint(tmp_path):
+    # `state` breaks the tap's own schema, and `label` is only a rename of it: no stream map
+    # computed a value of a new type, so the fix is at the source.
+    row = {"check_id": "disk", "state": 2}
+    (dead,) = _dead_letters(tmp_path, {"title": "check_id", "label": "state"}, row)
+    error = dead["error"]["message"]
+    assert "fix the record at the source, convert it with stream_maps" in error
+    assert "comes from the stream map expression" not in error
 
 
 def test_mapped_fields_follow_aliases_and_skip_drops():
