@@ -25,6 +25,7 @@ from target_incidentio.settings.kinds import (
     Names,
     Number,
     OperationName,
+    OutputFile,
     SecretText,
     Text,
     Url,
@@ -253,7 +254,7 @@ class DeliverySettings:
         "(unset: never).",
     )
     dead_letter_path: str | None = setting(
-        Text(),
+        OutputFile(),
         "Dead-letter file",
         "JSON lines of failed records (stream, key, record, error).",
     )
@@ -286,7 +287,7 @@ class ResponseSettings:
     """What the run writes besides the calls: response records, progress lines, state."""
 
     response_log_path: str | None = setting(
-        Text(),
+        OutputFile(),
         "Response log",
         "File to append one response record per API call to.",
     )

@@ -7,10 +7,12 @@ share live here, so that the declarations read as a list of settings.
 from __future__ import annotations
 
 import json
+import os
 import typing as t
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
@@ -92,6 +94,36 @@ class OperationName(Text):
     def parse(self, where: str, value: object) -> str | None:
         name = super().parse(where, value)
         return None if name is None else name.strip()
+
+
+# Names of the process's own standard output, whatever file or pipe it is.
+STDOUT_NAMES = ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
+def is_stdout(path: str) -> bool:
+    """Whether `path` is this process's standard output: by name, or the same file or pipe."""
+    if os.path.normpath(path) in STDOUT_NAMES:
+        return True
+    try:
+        return os.path.samestat(Path(path).stat(), os.fstat(1))
+    except (OSError, ValueError):
+        return False
+
+
+class OutputFile(Text):
+    """A file the target appends to; never its stdout, where Meltano reads every line as STATE."""
+
+    @override
+    def parse(self, where: str, value: object) -> str | None:
+        path = super().parse(where, value)
+        if path is not None and is_stdout(path):
+            raise SettingError(
+                where,
+                f"`{path}` is the target's standard output, which carries only STATE messages: "
+                "Meltano stores every line of it as state, so these lines would corrupt it.",
+                "name a file, e.g. `output/incidentio-responses.jsonl`, or leave it unset.",
+            )
+        return path
 
 
 class SecretText(Kind[Secret | None]):
