@@ -21,6 +21,7 @@ project's `default_environment`), `TARGET_INCIDENTIO_*` variables, or the projec
 
 # ruff: noqa: INP001 - loaded by path (`dagster dev -f`), not as a package
 
+import asyncio
 import functools
 import json
 import os
@@ -164,12 +165,21 @@ def meltano_schedule(schedule: dict[str, Any]) -> ScheduleDefinition:
     )
 
 
+def meltano_json(*args: str) -> dict[str, Any]:
+    """A `meltano ... --format=json` listing, through dagster-meltano.
+
+    One at a time, not two at once as dagster-meltano's `meltano_yaml` runs them: on a fresh
+    clone each would create Meltano's system database, and one of them would fail.
+    """
+    return asyncio.run(meltano.load_json_from_cli([*args, "--format=json"]))
+
+
 if shutil.which(MELTANO_BIN) is None:
     raise RuntimeError(
         f"meltano not found ({MELTANO_BIN}): pip install -r examples/dagster/requirements.txt"
     )
 
 defs = Definitions(
-    jobs=[meltano_job(j["job_name"], j["tasks"]) for j in meltano.meltano_yaml["jobs"]],
-    schedules=[meltano_schedule(s) for s in meltano.meltano_yaml["schedules"]["job"]],
+    jobs=[meltano_job(j["job_name"], j["tasks"]) for j in meltano_json("job", "list")["jobs"]],
+    schedules=[meltano_schedule(s) for s in meltano_json("schedule", "list")["schedules"]["job"]],
 )

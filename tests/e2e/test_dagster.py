@@ -91,8 +91,12 @@ def dagster(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield Dagster(venv, pipeline, tmp_path_factory.mktemp("dagster-home"))
 
 
-def test_definitions_load_as_dagster_dev_loads_them(dagster: Dagster) -> None:
-    validated = dagster("-m", "dagster", "definitions", "validate", "-f", str(DEFINITIONS))
+def test_definitions_load_as_dagster_dev_loads_them(dagster: Dagster, tmp_path: Path) -> None:
+    # As on a fresh clone: Meltano's system database does not exist yet.
+    fresh = {"MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}"}
+    validated = dagster(
+        "-m", "dagster", "definitions", "validate", "-f", str(DEFINITIONS), env=fresh
+    )
     assert validated.returncode == 0, validated.stderr[-6000:]
     assert (
         "Validation successful for code location definitions.py"
