@@ -1,8 +1,9 @@
-"""Airflow parses examples/airflow/incidentio_dag.py as its scheduler would.
+"""Airflow parses examples/airflow/incidentio_dag.py as its scheduler would, and runs it.
 
 Airflow comes from PyPI into its own cached venv, `.venv-plugins/apache-airflow-<version>/`
-(about 30 s, once), like the other third-party plugins (tests/plugins.py); the DAG folder is
-parsed there by Airflow's own `DagBag`, in a subprocess, and described as JSON.
+(about 30 s, once), like the other third-party plugins (tests/plugins.py); the DAG file is
+parsed there by Airflow's own `DagBag`, in a subprocess, and described as JSON. Then
+`airflow dags test` runs the DAG once against the sandbox, with Meltano from `.venv-meltano`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 
 import pytest
 import yaml
-from plugins import require
+from plugins import Plugin, require
+from test_meltano_pipeline import Pipeline, check_delivery, load_demo
+
+from incidentio_sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILE = ROOT / "examples" / "airflow" / "incidentio_dag.py"
@@ -54,22 +58,32 @@ print(json.dumps({
 
 
 @pytest.fixture(scope="module")
-def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    airflow = require(AIRFLOW, "airflow")
-    home = tmp_path_factory.mktemp("airflow-home")
+def airflow() -> Plugin:
+    return require(AIRFLOW, "airflow")
+
+
+def run_airflow(
+    airflow: Plugin, home: Path, args: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Airflow's Python in its own home, with no credential of the caller's environment."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_INCIDENTIO_")}
     result = subprocess.run(
-        [str(airflow.python), "-c", DESCRIBE, str(DAG_FILE)],
+        [str(airflow.python), *args],
         cwd=home,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("TARGET_INCIDENTIO_")},
-            "AIRFLOW_HOME": str(home),
-        },
+        env={**base, **(env or {}), "AIRFLOW_HOME": str(home)},
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-    assert result.returncode == 0, result.stderr[-6000:]
+    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def parsed(airflow: Plugin, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    home = tmp_path_factory.mktemp("airflow-home")
+    result = run_airflow(airflow, home, ["-c", DESCRIBE, str(DAG_FILE)])
     answer: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
     return answer
 
@@ -104,3 +118,42 @@ def test_airflow_parses_one_dag_per_meltano_schedule(parsed: dict[str, Any]) -> 
             "TARGET_INCIDENTIO_API_KEY": "{{ conn.incidentio.password }}",
             "TARGET_INCIDENTIO_ALERT_SOURCE_TOKEN": "{{ var.value.incidentio_alert_source_token }}",
         }
+
+
+def test_airflow_runs_the_dag_with_secrets_from_its_connection_and_variables(
+    airflow: Plugin, openapi_validator: Any, tmp_path: Path
+) -> None:
+    demo = load_demo()
+    try:
+        meltano = demo.ensure_meltano()
+    except (OSError, subprocess.CalledProcessError) as error:
+        pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
+    with Sandbox(port=0) as sandbox:
+        pipeline = Pipeline(demo, meltano, sandbox, tmp_path)
+        pipeline("install")
+        # The sandbox refuses any other key or token: delivery shows that both came from
+        # Airflow, not from the worker's environment.
+        env = {
+            k: v
+            for k, v in pipeline.env.items()
+            if k not in {"TARGET_INCIDENTIO_API_KEY", "TARGET_INCIDENTIO_ALERT_SOURCE_TOKEN"}
+        }
+        env |= {
+            "MELTANO_BIN": str(meltano),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAG_FILE.parent),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
+            "AIRFLOW_CONN_INCIDENTIO": json.dumps(
+                {"conn_type": "generic", "password": demo.SANDBOX_API_KEY}
+            ),
+            "AIRFLOW_VAR_INCIDENTIO_ALERT_SOURCE_TOKEN": demo.SANDBOX_ALERT_TOKEN,
+            "AIRFLOW_VAR_MELTANO_ENVIRONMENT": "dev",
+        }
+        home = tmp_path / "airflow-home"
+        home.mkdir()
+        run_airflow(airflow, home, ["-m", "airflow", "db", "migrate"], env)
+        ran = run_airflow(
+            airflow, home, ["-m", "airflow", "dags", "test", "incidentio_every_15_minutes"], env
+        )
+        assert "DagRun Finished: dag_id=incidentio_every_15_minutes" in ran.stdout + ran.stderr
+        assert "state=success" in ran.stdout + ran.stderr
+        check_delivery(sandbox, openapi_validator)
