@@ -17,9 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from plugins import Plugin, require
-from test_meltano_pipeline import Pipeline, check_delivery, load_demo
-
-from incidentio_sandbox import Sandbox
+from test_meltano_pipeline import check_delivery, sandbox_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILE = ROOT / "examples" / "airflow" / "incidentio_dag.py"
@@ -123,14 +121,8 @@ def test_airflow_parses_one_dag_per_meltano_schedule(parsed: dict[str, Any]) -> 
 def test_airflow_runs_the_dag_with_secrets_from_its_connection_and_variables(
     airflow: Plugin, openapi_validator: Any, tmp_path: Path
 ) -> None:
-    demo = load_demo()
-    try:
-        meltano = demo.ensure_meltano()
-    except (OSError, subprocess.CalledProcessError) as error:
-        pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
-    with Sandbox(port=0) as sandbox:
-        pipeline = Pipeline(demo, meltano, sandbox, tmp_path)
-        pipeline("install")
+    with sandbox_pipeline(tmp_path) as pipeline:
+        demo, sandbox = pipeline.demo, pipeline.sandbox
         # The sandbox refuses any other key or token: delivery shows that both came from
         # Airflow, not from the worker's environment.
         env = {
@@ -139,7 +131,7 @@ def test_airflow_runs_the_dag_with_secrets_from_its_connection_and_variables(
             if k not in {"TARGET_INCIDENTIO_API_KEY", "TARGET_INCIDENTIO_ALERT_SOURCE_TOKEN"}
         }
         env |= {
-            "MELTANO_BIN": str(meltano),
+            "MELTANO_BIN": str(pipeline.meltano),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAG_FILE.parent),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
             "AIRFLOW_CONN_INCIDENTIO": json.dumps(

@@ -17,9 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from plugins import Plugin, require
-from test_meltano_pipeline import Pipeline, check_delivery, load_demo, rows
-
-from incidentio_sandbox import Sandbox
+from test_meltano_pipeline import Pipeline, check_delivery, rows, sandbox_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "dagster"
@@ -85,9 +83,8 @@ class Dagster:
 def dagster(tmp_path_factory: pytest.TempPathFactory) -> Any:
     venv = require(requirements(), "dagster")
     meltano = venv.executable.with_name("meltano")
-    with Sandbox(port=0, seed={"heartbeat_sources": [HEARTBEAT]}) as sandbox:
-        pipeline = Pipeline(load_demo(), meltano, sandbox, tmp_path_factory.mktemp("meltano"))
-        pipeline("install")
+    seed = {"heartbeat_sources": [HEARTBEAT]}
+    with sandbox_pipeline(tmp_path_factory.mktemp("meltano"), meltano, seed) as pipeline:
         yield Dagster(venv, pipeline, tmp_path_factory.mktemp("dagster-home"))
 
 
@@ -141,7 +138,7 @@ def _pinged_after(journal: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_dagster_runs_the_job_and_retries_through_an_outage_without_duplicates(
     dagster: Dagster, openapi_validator: Any, tmp_path: Path
 ) -> None:
-    sandbox: Sandbox = dagster.pipeline.sandbox
+    sandbox = dagster.pipeline.sandbox
     demo = dagster.pipeline.demo
 
     # A scheduled run: every task once, everything delivered, one heartbeat per task.

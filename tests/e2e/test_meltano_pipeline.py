@@ -7,6 +7,7 @@ system database, so a developer's own `meltano run` history is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import subprocess
@@ -20,6 +21,7 @@ import yaml
 from incidentio_sandbox import Sandbox
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,16 +78,26 @@ class Pipeline:
         return result
 
 
+@contextlib.contextmanager
+def sandbox_pipeline(
+    tmp: Path, meltano: Path | None = None, seed: dict[str, Any] | None = None
+) -> Iterator[Pipeline]:
+    """A sandbox, and Meltano (`.venv-meltano`'s unless given) installed and pointed at it."""
+    demo = load_demo()
+    if meltano is None:
+        try:
+            meltano = demo.ensure_meltano()
+        except (OSError, subprocess.CalledProcessError) as error:
+            pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
+    with Sandbox(port=0, seed=seed) as sandbox:
+        run = Pipeline(demo, meltano, sandbox, tmp)
+        run("install")
+        yield run
+
+
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    demo = load_demo()
-    try:
-        meltano = demo.ensure_meltano()
-    except (OSError, subprocess.CalledProcessError) as error:
-        pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
-    with Sandbox(port=0) as sandbox:
-        run = Pipeline(demo, meltano, sandbox, tmp_path_factory.mktemp("meltano"))
-        run("install")
+    with sandbox_pipeline(tmp_path_factory.mktemp("meltano")) as run:
         yield run
 
 
