@@ -1,7 +1,7 @@
 """Run inside the Dagster venv: load definitions.py, describe them, or execute one job in process.
 
     python dagster_run.py DEFINITIONS describe        -> JSON: jobs (op order), schedules
-    python dagster_run.py DEFINITIONS execute JOB     -> JSON: success, events per step
+    python dagster_run.py DEFINITIONS execute JOB [OP...]  -> JSON: success, events per step
 
 Printed as one JSON line on stdout, last; Dagster's own output goes to stderr.
 """
@@ -94,10 +94,10 @@ def messages(error: Any) -> str | None:
     return " <- ".join(parts)
 
 
-def execute(defs: Any, job_name: str) -> dict[str, Any]:
+def execute(defs: Any, job_name: str, *ops: str) -> dict[str, Any]:
     with DagsterInstance.ephemeral() as instance:
         result = defs.get_job_def(job_name).execute_in_process(
-            instance=instance, raise_on_error=False
+            instance=instance, raise_on_error=False, op_selection=list(ops) or None
         )
         logs = instance.all_logs(result.run_id)
     steps: list[dict[str, Any]] = []
@@ -122,7 +122,7 @@ def execute(defs: Any, job_name: str) -> dict[str, Any]:
 def main() -> None:
     definitions, command, *rest = sys.argv[1:]
     defs = load(definitions)
-    answer = describe(defs) if command == "describe" else execute(defs, rest[0])
+    answer = describe(defs) if command == "describe" else execute(defs, *rest)
     sys.stdout.write(json.dumps(answer) + "\n")
 
 

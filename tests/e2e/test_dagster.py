@@ -227,3 +227,36 @@ def test_dagster_runs_the_job_and_retries_through_an_outage_without_duplicates(
         "list_alerts",
         "create_incident",
     ]
+
+
+def test_an_outage_longer_than_the_retries_fails_the_run_with_the_targets_error(
+    dagster: Dagster,
+) -> None:
+    sandbox = dagster.pipeline.sandbox
+    mark = len(sandbox.journal())
+    incidents = len(sandbox.state()["incidents"])
+    tickets = STEPS[2]
+    # Three attempts (the first and 2 retries), each met by a 503.
+    sandbox.set_faults(
+        script=[{"path": "/v2/incidents", "method": "POST", "fault": "503", "count": 3}]
+    )
+    run = dagster.runner("execute", JOB, tickets)
+    assert run["success"] is False
+    assert [s["event"] for s in run["steps"] if s["event"] != "STEP_START"] == [
+        "STEP_UP_FOR_RETRY",
+        "STEP_RESTARTED",
+        "STEP_UP_FOR_RETRY",
+        "STEP_RESTARTED",
+        "STEP_FAILURE",
+    ]
+    (failure,) = (s for s in run["steps"] if s["event"] == "STEP_FAILURE")
+    assert failure["error"].startswith(
+        "Exceeded max_retries of 2 <- dagster._core.definitions.events.Failure: meltano run "
+        "tap-jsonl-tickets target-incidentio failed: target-incidentio: stream 'tickets', "
+        "record id="
+    ), failure
+    assert "HTTP 503 Service Unavailable" in failure["error"]
+    journal = sandbox.journal(since=mark)
+    # Three refused calls and nothing else: no incident, and no heartbeat.
+    assert [e["status"] for e in journal] == [503, 503, 503]
+    assert len(sandbox.state()["incidents"]) == incidents
