@@ -280,14 +280,21 @@ class Ledger:
 
     # Barriers -------------------------------------------------------------------
 
-    def check(self) -> None:
-        """Raise once a failure has stopped the run (before sending anything more)."""
+    def check(self, *, unsent_allowed: bool = False) -> None:
+        """Raise once a failure has stopped the run (before sending anything more).
+
+        Records left unsent fail it too, unless `unsent_allowed` (a stopped run writes the
+        state as far as confirmed first; the unsent records lie past it).
+        """
         if self.halted():
             raise DeliveryFailedError(self._first_failure or "the run was stopped")
         with self._lock:
             not_sent = sum(tally.not_sent for tally in self._tallies.values())
-        if not_sent:
-            msg = f"{not_sent} records were not sent; refusing to confirm them."
+        if not_sent and not unsent_allowed:
+            msg = (
+                f"{not_sent} records were not sent; refusing to confirm them (the state stops "
+                "before them, so the next run sends them)."
+            )
             raise DeliveryFailedError(msg)
 
     def finish(self) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import gzip
 import os
 import sys
+import threading
 import traceback
 import typing as t
 
@@ -205,15 +206,18 @@ class TargetIncidentIO(Target):
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # pragma: no cover
-        # The SDK drains (every queued call is sent) and exits 0, and `__exit__` then waits
-        # for the calls and writes the final state; if the signal came while the main thread
-        # held a lock of the run, that waits until it has let go (see signals.py).
+        # First, at once and off this thread: the run must end within `request_timeout`,
+        # however a server answers (`Run.interrupt`). Then the SDK drains (queued calls go out
+        # if there is time) and exits 0, and `__exit__` waits for the calls and writes the
+        # final state; if the signal came while the main thread held a lock of the run, that
+        # waits until it has let go (see signals.py).
         def work() -> None:
             super(TargetIncidentIO, self)._handle_termination(signum, frame)
 
         if self._run is None:
             work()
         else:
+            threading.Thread(target=self._run.interrupt, name="sigterm", daemon=True).start()
             self._run.signals.run_when_safe(work)
 
     # -- the command line ----------------------------------------------------------------------
