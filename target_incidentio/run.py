@@ -266,8 +266,8 @@ class Run:
         config_id, token = delivery.heartbeat_alert_source_config_id, delivery.heartbeat_token
         if config_id is None or token is None or not self._input_ended or not self.ledger.clean():
             return
-        request = build_heartbeat_ping(self.settings.defaults.base_url, config_id, token)
         try:
+            request = build_heartbeat_ping(self.settings.defaults.base_url, config_id, token)
             result, _ = self.delivery.call(request)
         except Exception as error:  # noqa: BLE001 - the records are delivered whatever this is
             LOG.warning("Heartbeat ping failed (the run itself delivered everything): %s", error)

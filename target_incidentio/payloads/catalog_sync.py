@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
-from target_incidentio.payloads.common import number_text, segment
+from target_incidentio.payloads.common import number_text
+from target_incidentio.urls import segment
 
 if t.TYPE_CHECKING:
     from target_incidentio.payloads.base import ApiRequest

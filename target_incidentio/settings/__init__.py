@@ -25,6 +25,7 @@ from singer_sdk import typing as th
 
 from target_incidentio.errors import SettingError
 from target_incidentio.settings.kinds import (
+    CONTENT_TYPE,
     CUSTOM_FIELD_KINDS,
     AttributeMap,
     Boolean,
@@ -43,7 +44,12 @@ from target_incidentio.settings.kinds import (
     parse_headers,
     parse_list,
 )
-from target_incidentio.urls import is_absolute, origin, template_fields
+from target_incidentio.urls import (
+    is_absolute,
+    origin,
+    placeholder_outside_path,
+    template_fields,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -359,7 +365,7 @@ class ResponseSettings:
         "Every response record is POSTed here as JSON, with its own retries.",
     )
     response_webhook_headers: Mapping[str, str] = setting(
-        Headers(secret=True),
+        Headers(secret=True, reserved=CONTENT_TYPE),
         "Response webhook headers",
         "Headers for the webhook (`name:value,...` or an object), e.g. its auth token.",
     )
@@ -620,6 +626,13 @@ def _check_stream(settings: StreamSettings, where: str) -> None:
 
 def _check_api_url(settings: StreamSettings, where: str) -> None:
     api_url = settings.api_url or ""
+    if placeholder_outside_path(api_url):
+        raise SettingError(
+            where,
+            f"{api_url!r} has a `{{field}}` placeholder outside the URL's path: a record value "
+            "there could send the request, and the API key, to another host.",
+            "put placeholders in the path only, e.g. `/v2/incidents/{id}/actions/edit`.",
+        )
     if is_absolute(api_url):
         head = api_url.split("{", 1)[0]
         check_url(where, head)

@@ -843,4 +843,4 @@ def test_module_imports_no_delivery_code_at_run_time():
         if isinstance(node, ast.ImportFrom) and node.module
     ]
     ours = [m for m in runtime if m.startswith("target_incidentio")]
-    assert ours == ["target_incidentio.payloads.common"]
+    assert ours == ["target_incidentio.payloads.common", "target_incidentio.urls"]
