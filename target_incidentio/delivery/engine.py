@@ -359,7 +359,8 @@ class Delivery:
                 return _Response(failure, error=ErrorInfo("transport_error", reason, None))
             with response:
                 content = read_bounded(response, LOOKUP_READ_LIMIT if lookup else READ_LIMIT)
-        text = content.decode(response.encoding or "utf-8", errors="replace")
+        # Masked before anything reads or cuts it: no part of a secret it echoes survives.
+        text = self._redact(content.decode(response.encoding or "utf-8", errors="replace"))
         try:
             body: t.Any = json.loads(text) if text.strip() else None
         except ValueError:
@@ -384,13 +385,12 @@ class Delivery:
         details = tuple(ErrorDetail(d.code, self._redact(d.message), d.field) for d in info.details)
         return ErrorInfo(info.type, message, info.request_id, details)
 
-    def _keep_body(self, response: _Response) -> t.Any:  # noqa: ANN401 - any JSON
-        """The body as parsed, unless it is too long or holds a secret: then cut, redacted text."""
-        text = response.text
-        redacted = self._redact(text)
-        if redacted == text and len(text) <= RESPONSE_BODY_LIMIT:
+    @staticmethod
+    def _keep_body(response: _Response) -> t.Any:  # noqa: ANN401 - any JSON
+        """The body as parsed (secrets already masked), or its text cut if it is too long."""
+        if len(response.text) <= RESPONSE_BODY_LIMIT:
             return response.body
-        return redacted[:RESPONSE_BODY_LIMIT]
+        return response.text[:RESPONSE_BODY_LIMIT]
 
     def _log_dry_run(
         self, request: ApiRequest, headers: dict[str, str], data: bytes | None
