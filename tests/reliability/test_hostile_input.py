@@ -166,7 +166,8 @@ def test_a_stream_map_failing_for_one_record_is_that_records_failure(tmp_path, o
 
     # Under `on_error: fail` the run stops there, naming stream and record.
     with HostileServer(answer(200)) as api:
-        states, error = run_inline({**config, "on_error": "fail"}, messages, outputs)
+        failing = _http(api.url, tmp_path, stream_maps=maps, on_error="fail")
+        states, error = run_inline(failing, messages, outputs)
     assert error is not None
     assert f"stream '{STREAM}', record ticket_id=2" in str(error)
     assert states == []
