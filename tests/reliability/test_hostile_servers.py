@@ -107,3 +107,20 @@ def test_sigterm_ends_a_run_whose_call_hangs_within_request_timeout(tmp_path, ou
     assert code != 0
     assert "Traceback" not in run.stderr
     assert HOOK_TOKEN not in run.stderr
+
+
+@pytest.mark.parametrize("code", [302, 307, 308])
+def test_the_webhook_headers_never_follow_a_redirect(tmp_path, outputs, caplog, code):
+    with (
+        HostileServer(answer(200)) as api,
+        HostileServer(answer(200)) as elsewhere,
+    ):
+        landing = f"http://localhost:{elsewhere.port}/landing"
+        with HostileServer(answer(code, b"", {"Location": landing})) as hook:
+            config = _config(api.url, tmp_path, response_webhook_url=f"{hook.url}/hook")
+            run_inline(config, tap([1]), outputs)
+            assert hook.seen[0].headers["x-hook-token"] == HOOK_TOKEN
+    assert elsewhere.seen == []
+    assert reported(tmp_path).delivered == {"ticket_id=1"}
+    assert "Response webhook post failed" in caplog.text
+    assert "did not arrive" in caplog.text
