@@ -63,7 +63,7 @@ class SingerInput(SimpleSingerReader):
     ) -> t.Counter[str]:
         lines = _non_blank(file_input or self.default_input)
         record = callbacks[SingerMessageType.RECORD]
-        guarded = {**callbacks, SingerMessageType.RECORD: lambda m: self._record(m, record)}
+        guarded = {**callbacks, SingerMessageType.RECORD: lambda m: self.record(m, record)}
         return super().process_lines(lines, guarded)  # type: ignore[arg-type]
 
     @override
@@ -83,9 +83,10 @@ class SingerInput(SimpleSingerReader):
             raise InvalidInputLine(msg)
         return message
 
-    def _record(
+    def record(
         self, message: dict[str, t.Any], process: Callable[[dict[str, t.Any]], None]
     ) -> None:
+        """Hand a RECORD message to `process`, or its problem to `on_bad_record`."""
         maps = self._stream_maps(str(message.get("stream")))
         if maps is None or "record" not in message:
             process(message)  # the SDK's own errors: no SCHEMA yet, no record at all

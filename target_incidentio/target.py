@@ -82,12 +82,14 @@ class TargetIncidentIO(Target):
         message_reader: GenericSingerReader[t.Any] | None = None,
     ) -> None:
         self._settings: Settings | None = None
+        # The reader of stdin, and the one gate of every record, BATCH files' records too.
+        self._input = SingerInput(self._bad_record, self._stream_maps)
         super().__init__(
             config=config,
             parse_env_config=parse_env_config,
             validate_config=validate_config,
             setup_mapper=setup_mapper,
-            message_reader=message_reader or SingerInput(self._bad_record, self._stream_maps),
+            message_reader=message_reader or self._input,
         )
         self.settings = self._settings or parse_settings(self.config)
         self.redact = Redactor(secret_values(self.config))
@@ -232,7 +234,8 @@ class TargetIncidentIO(Target):
             raise InvalidInputLine(msg)
         encoding = BaseBatchFileEncoding.from_dict(encoding_dict)
         for record in batch_records(stream, encoding, manifest):
-            self._process_record_message({"type": "RECORD", "stream": stream, "record": record})
+            message = {"type": "RECORD", "stream": stream, "record": record}
+            self._input.record(message, self._process_record_message)
 
     @override
     def _process_activate_version_message(self, message_dict: dict[str, t.Any]) -> None:

@@ -334,8 +334,8 @@ class Delivery:
         """
         self._limiter.acquire(request.rate_scopes)
         seconds = self.settings.request_timeout
-        if self._stop_at is not None:
-            seconds = min(seconds, max(0.0, self._stop_at - self._clock()))
+        if self._stop_at is not None:  # stopping: no call runs past `stop_by`'s moment
+            seconds = min(seconds, max(0.001, self._stop_at - self._clock()))
         failure: Retry | Rejected | None
         with self._watchdog.watch(seconds) as call:
             try:
@@ -376,7 +376,8 @@ class Delivery:
 
     @staticmethod
     def _timed_out(seconds: float) -> requests.Timeout:
-        return requests.Timeout(f"no complete answer within {seconds:g} s (request_timeout)")
+        # A read timeout, whichever of the socket's timeout and the watchdog came first.
+        return requests.ReadTimeout(f"no complete answer within {seconds:g} s (request_timeout)")
 
     def _error_from(self, response: _Response) -> ErrorInfo:
         info = parse_error(response.body)

@@ -248,3 +248,22 @@ def test_an_unwritable_dead_letter_path_is_named_at_start(tmp_path, outputs):
         assert api.seen == []
     assert error is not None
     assert f"Setting `dead_letter_path`: cannot write {blocker / 'dead.jsonl'}" in str(error)
+
+
+def test_bad_records_of_a_batch_file_take_the_same_gate(tmp_path, outputs):
+    rows = [ticket(1), None, ticket(3, score=float("nan")), ticket(4)]
+    path = tmp_path / "batch.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    manifest = {"format": "jsonl", "compression": None}
+    messages = [
+        schema(STREAM, TICKET_SCHEMA, ["ticket_id"]),
+        {"type": "BATCH", "stream": STREAM, "encoding": manifest, "manifest": [path.as_uri()]},
+        state({"at": 4}),
+    ]
+    with HostileServer(answer(200)) as api:
+        states, error = run_inline(_http(api.url, tmp_path), messages, outputs)
+        sent = sorted(json.loads(seen.body)["ticket_id"] for seen in api.seen)
+    assert error is None
+    assert sent == [1, 4]
+    assert states[-1] == {"at": 4}
+    assert [d["key"] for d in read_jsonl(tmp_path / "dead.jsonl")] == ["(no data)", "ticket_id=3"]
