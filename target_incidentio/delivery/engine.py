@@ -112,9 +112,10 @@ class _Response:
 
     outcome: Outcome
     status_code: int | None = None
-    body: t.Any = None
+    body: t.Any = None  # parsed from `text`, secrets masked
     text: str = ""
     error: ErrorInfo | None = None
+    unmasked: t.Any = None  # a look-up's body as the server sent it, for its caller only
 
 
 class Delivery:
@@ -302,7 +303,7 @@ class Delivery:
         )
         last = tried.last
         if keep is not None:
-            keep(last.body)
+            keep(last.unmasked)
         status: Status
         if isinstance(last.outcome, Delivered):
             status, error = "delivered", None
@@ -359,12 +360,12 @@ class Delivery:
                 return _Response(failure, error=ErrorInfo("transport_error", reason, None))
             with response:
                 content = read_bounded(response, LOOKUP_READ_LIMIT if lookup else READ_LIMIT)
-        # Masked before anything reads or cuts it: no part of a secret it echoes survives.
-        text = self._redact(content.decode(response.encoding or "utf-8", errors="replace"))
-        try:
-            body: t.Any = json.loads(text) if text.strip() else None
-        except ValueError:
-            body = text
+        raw = content.decode(response.encoding or "utf-8", errors="replace")
+        # Masked before anything judges, keeps or cuts it: no part of a secret survives. Only
+        # a look-up's caller gets the answer as sent (`--check` compares a listed token).
+        text = self._redact(raw)
+        body = _parse(text)
+        unmasked = body if text == raw or not lookup else _parse(raw)
         outcome = classify(response.status_code, response.headers, body, self._wall_clock())
         # A 429's wait is the limiter's business too: hold every caller of this key, not just us.
         pause = None
@@ -372,7 +373,7 @@ class Delivery:
         if throttled and isinstance(outcome, Retry) and outcome.after is not None:
             pause = min(outcome.after, self._retrier.policy.max_wait)
         self._limiter.observe(request.rate_scopes, response.headers, pause)
-        return _Response(outcome, response.status_code, body, text)
+        return _Response(outcome, response.status_code, body, text, unmasked=unmasked)
 
     @staticmethod
     def _timed_out(seconds: float) -> requests.Timeout:
@@ -419,6 +420,14 @@ class Delivery:
 
     def _elapsed_ms(self, started: float) -> float:
         return (self._clock() - started) * 1000.0
+
+
+def _parse(text: str) -> t.Any:  # noqa: ANN401 - any JSON
+    """A body as JSON, else as its text (None when empty)."""
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError:
+        return text
 
 
 def read_bounded(response: requests.Response, limit: int) -> bytes:
