@@ -146,3 +146,19 @@ def test_a_redirected_write_is_a_failure_naming_the_location(two_hosts, tmp_path
     assert landing in error
     assert "did not arrive" in error
     assert ledger.dead["ticket_id=1"]["record"]["ticket_id"] == 1
+
+
+def test_every_delivery_of_a_run_is_bound_to_its_origin(tmp_path):
+    # The send-time check is live for the run's calls and for the webhook's (its own URL).
+    config = {
+        "api_key": API_KEY,
+        "operation": "incident",
+        "base_url": "http://127.0.0.1:9",
+        "response_webhook_url": "http://localhost:7/hook",
+        "response_log_path": str(tmp_path / "responses.jsonl"),
+    }
+    with TargetIncidentIO(config=config, parse_env_config=False) as target:
+        assert target.run.delivery._session.origin == ("http", "127.0.0.1", 9)
+        hook = target.run.ledger._webhook
+        assert hook is not None
+        assert hook._delivery._session.origin == ("http", "localhost", 7)
