@@ -97,8 +97,9 @@ class Watchdog:
             with self._cond:
                 self._live.discard(call)
 
-    def cap(self, deadline: float) -> None:
-        """No call may run past `deadline` (a clock reading): the run is being stopped."""
+    def cap(self, seconds: float) -> None:
+        """No call may run more than `seconds` from now: the run is being stopped."""
+        deadline = self._clock() + seconds
         with self._cond:
             for call in self._live:
                 if call.deadline > deadline:

@@ -192,13 +192,14 @@ class Delivery:
     def stop_by(self, seconds: float) -> None:
         """End soon: no retry from now, no call past `seconds` from now, none started after.
 
-        Safe from a signal handler: it only sets flags and wakes the watchdog and retry waits.
+        Any thread may call it (SIGTERM's does): it sets a moment, wakes the retry waits and
+        tells the watchdog.
         """
         stop_at = self._clock() + seconds
         if self._stop_at is None or stop_at < self._stop_at:
             self._stop_at = stop_at
         self._woken.set()
-        self._watchdog.cap(stop_at)
+        self._watchdog.cap(seconds)
 
     def _retry_wait(self, seconds: float) -> None:
         """A wait between retries that `stop_by` ends early."""
