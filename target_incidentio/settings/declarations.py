@@ -14,6 +14,7 @@ import typing as t
 from dataclasses import dataclass
 
 from target_incidentio.settings.kinds import (
+    CONTENT_TYPE,
     CUSTOM_FIELD_KINDS,
     AttributeMap,
     Boolean,
@@ -304,7 +305,7 @@ class ResponseSettings:
         "Every response record is POSTed here as JSON, with its own retries.",
     )
     response_webhook_headers: Mapping[str, str] = setting(
-        Headers(secret=True),
+        Headers(secret=True, reserved=CONTENT_TYPE),
         "Response webhook headers",
         "Headers for the webhook (`name:value,...` or an object), e.g. its auth token.",
     )

@@ -58,6 +58,14 @@ def test_other_statuses_are_rejected(status: int) -> None:
     assert outcome.reason.startswith(f"HTTP {status}")
 
 
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_that_reaches_the_judge_is_a_rejection_naming_the_location(status: int) -> None:
+    outcome = classify(status, {"location": "https://elsewhere.test/x"}, None, NOW)
+    assert isinstance(outcome, Rejected)
+    assert "https://elsewhere.test/x" in outcome.reason
+    assert "did not arrive" in outcome.reason
+
+
 def test_rejection_reason_carries_the_api_message() -> None:
     body = {
         "type": "validation_error",
