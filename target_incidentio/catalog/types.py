@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from target_incidentio.payloads.catalog import CATALOG_FIELDS
 from target_incidentio.payloads.fields import SDC_PREFIX
+from target_incidentio.urls import segment
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -41,8 +42,8 @@ PLANNED = "(planned) "
 
 
 def schema_path(type_id: str) -> str:
-    """`POST /v3/catalog_types/{id}/actions/update_schema`."""
-    return f"{TYPES_PATH}/{type_id}/actions/update_schema"
+    """`POST /v3/catalog_types/{id}/actions/update_schema`; the id, from an answer, is a segment."""
+    return f"{TYPES_PATH}/{segment(type_id)}/actions/update_schema"
 
 
 @dataclass(frozen=True)

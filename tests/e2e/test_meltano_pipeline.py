@@ -7,6 +7,7 @@ system database, so a developer's own `meltano run` history is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 from incidentio_sandbox import Sandbox
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,16 +77,30 @@ class Pipeline:
         return result
 
 
+@contextlib.contextmanager
+def sandbox_pipeline(
+    tmp: Path, meltano: Path | None = None, seed: dict[str, Any] | None = None
+) -> Iterator[Pipeline]:
+    """A sandbox, and Meltano (`.venv-meltano`'s unless given) installed and pointed at it.
+
+    The sandbox is seeded as the README and the demo start it (examples/sandbox-seed.json),
+    plus what `seed` adds.
+    """
+    demo = load_demo()
+    if meltano is None:
+        try:
+            meltano = demo.ensure_meltano()
+        except (OSError, subprocess.CalledProcessError) as error:
+            pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
+    with Sandbox(port=0, seed={**demo.sandbox_seed(), **(seed or {})}) as sandbox:
+        run = Pipeline(demo, meltano, sandbox, tmp)
+        run("install")
+        yield run
+
+
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    demo = load_demo()
-    try:
-        meltano = demo.ensure_meltano()
-    except (OSError, subprocess.CalledProcessError) as error:
-        pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
-    with Sandbox(port=0) as sandbox:
-        run = Pipeline(demo, meltano, sandbox, tmp_path_factory.mktemp("meltano"))
-        run("install")
+    with sandbox_pipeline(tmp_path_factory.mktemp("meltano")) as run:
         yield run
 
 
@@ -96,7 +112,7 @@ def assert_spec_valid(journal: list[dict[str, Any]], openapi_validator: Any) -> 
     """Every request answered 2xx, met incident.io's spec, and carried no internal column."""
     assert journal
     for entry in journal:
-        assert entry["status"] in (200, 201, 202), entry
+        assert entry["status"] in (200, 201, 202, 204), entry  # 204: a heartbeat ping
         query = f"?{urlencode(entry['query'])}" if entry["query"] else ""
         url = f"https://api.incident.io{entry['path']}{query}"
         openapi_validator(entry["method"], url, entry["body"])
@@ -256,3 +272,37 @@ def test_meltano_invoke_check(pipeline: Pipeline, tmp_path: Path) -> None:
         failed = run.demo.run_meltano(run.meltano, args, run.env, run.log)
         assert failed.returncode != 0
         assert "several catalog types are named 'Service'" in failed.stdout
+
+
+def test_a_heartbeat_set_up_for_production_reaches_neither_dev_nor_the_demo(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """README, Going to production, step 4: the token is read by the prod environment only.
+
+    `.env` applies to every environment; the step once put TARGET_INCIDENTIO_HEARTBEAT_TOKEN
+    there, and every dev run then failed. `--env-file` stands in for the project's `.env`.
+    """
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "INCIDENTIO_PROD_HEARTBEAT_TOKEN='hb-prod-SECRET'\n"
+        # What the old step 4 wrote (its id went to prod's config): the demo must still run.
+        "TARGET_INCIDENTIO_HEARTBEAT_TOKEN='hb-old-SECRET'\n",
+        encoding="utf-8",
+    )
+    dotenv = ["--env-file", str(env_file)]
+    pipeline(*dotenv, "--environment=dev", "run", *pipeline.demo.MONITORING_TASK)
+    assert not any("/heartbeat/" in e["path"] for e in pipeline.sandbox.journal())
+
+    env_file.write_text("INCIDENTIO_PROD_HEARTBEAT_TOKEN='hb-prod-SECRET'\n", encoding="utf-8")
+    plain = {k: v for k, v in pipeline.env.items() if not k.startswith("TARGET_INCIDENTIO_")}
+
+    def heartbeat_token(environment: str) -> str:
+        args = [*dotenv, f"--environment={environment}", "config", "list", "--all"]
+        args.append("target-incidentio")
+        listed = pipeline.demo.run_meltano(pipeline.meltano, args, plain, pipeline.log).stdout
+        assert "hb-prod-SECRET" not in listed
+        (line,) = (x for x in listed.splitlines() if x.startswith("heartbeat_token "))
+        return line
+
+    assert "current value: None" in heartbeat_token("dev")
+    assert "current value: (redacted)" in heartbeat_token("prod")

@@ -879,4 +879,5 @@ def test_planning_imports_nothing_of_the_target_but_the_payload_helpers():
         # types.py: the fields that fill an entry itself, and the SDK's metadata prefix.
         "target_incidentio.payloads.catalog",
         "target_incidentio.payloads.fields",
+        "target_incidentio.urls",
     }

@@ -232,3 +232,9 @@ def test_a_type_named_two_ways_is_refused_at_start(extra, setting, says):
         parse_settings(config)
     del config["catalog_type_id"]
     assert parse_settings(config).defaults.catalog_type_id is None
+
+
+def test_a_listed_type_id_is_one_path_segment_whatever_the_answer_says():
+    assert schema_path("01T/../x") == "/v3/catalog_types/01T%2F..%2Fx/actions/update_schema"
+    with pytest.raises(ValueError, match="cannot be a URL path segment"):
+        schema_path("..")
