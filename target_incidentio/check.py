@@ -116,19 +116,7 @@ def lookup_request(settings: Settings, level: StreamSettings, where: str, path: 
         key_rate_per_minute=settings.defaults.rate_limit_per_minute,
         alert_rate_per_minute=settings.delivery.alert_source_rate_limit_per_minute,
     )
-    return ApiRequest(
-        method="GET",
-        url=f"{level.base_url}{path}",
-        body=None,
-        credential=level.api_key,
-        order_key=f"check:{path}",
-        rate_scopes=ctx.api_key_scopes(),
-        records=(),
-        record_keys=(),
-        headers=level.request_headers,
-        stream=where,
-        operation="check",
-    )
+    return ctx.api_key_call("GET", path, order_key=f"check:{path}", operation="check")
 
 
 def identity_request(settings: Settings) -> ApiRequest:
