@@ -43,8 +43,8 @@ SANDBOX_API_KEY = "sandbox-api-key"
 SANDBOX_ALERT_SOURCE = "01SANDBOXALERTSOURCE000000"
 SANDBOX_ALERT_TOKEN = "sandbox-alert-token"  # noqa: S105 - the sandbox's public demo token
 OUTPUT = ROOT / "output" / "demo"
-# What the dev environment's sandbox account holds: the catalog type and attributes that
-# meltano.yml's dev environment maps into (`incidentio-sandbox --seed-file` reads it too).
+# What the dev environment's sandbox account holds before the first run (no catalog type:
+# the services stream creates its own); `incidentio-sandbox --seed-file` reads it too.
 SANDBOX_SEED = ROOT / "examples" / "sandbox-seed.json"
 # The monitoring table: what is failing now. Between the two runs one check is fixed, so its
 # row leaves the snapshot and its alert is resolved (`resolve_missing_alerts`).
@@ -187,22 +187,15 @@ def _tail(text: str, lines: int = 40) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def attribute_names() -> dict[str, str]:
-    """Catalog attribute id -> record field, from the dev environment in meltano.yml."""
-    import yaml  # type: ignore[import-untyped]  # noqa: PLC0415 - PyYAML comes with singer-sdk
+def attribute_names(seed: dict[str, Any]) -> dict[str, str]:
+    """Catalog attribute id -> name, from the types the sandbox account holds.
 
-    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
-    loaders = [
-        loader
-        for environment in project.get("environments", [])
-        for loader in environment.get("config", {}).get("plugins", {}).get("loaders", [])
-    ]
+    The services stream creates its type (`catalog_manage_type`), so its ids exist only there.
+    """
     return {
-        attribute_id: field
-        for loader in loaders
-        for field, attribute_id in (
-            loader.get("config", {}).get("catalog_attributes") or {}
-        ).items()
+        attribute["id"]: attribute["name"]
+        for kind in seed.get("catalog_types", ())
+        for attribute in kind.get("attributes", ())
     }
 
 
@@ -212,7 +205,9 @@ def _literal(binding: dict[str, Any]) -> str:
     return str(binding.get("value", {}).get("literal"))
 
 
-def summarize(state: dict[str, Any], journal: list[dict[str, Any]], responses: Path) -> list[str]:
+def summarize(
+    state: dict[str, Any], journal: list[dict[str, Any]], responses: Path, seed: dict[str, Any]
+) -> list[str]:
     """What incident.io would have received, as printable lines."""
     lines = ["", "== What incident.io received (sandbox state) =="]
     lines.append(f"Incidents ({len(state['incidents'])}):")
@@ -231,8 +226,15 @@ def summarize(state: dict[str, Any], journal: list[dict[str, Any]], responses: P
             f"  {alert['status']:<9} {alert.get('title', '')}  "
             f"(deduplication_key {alert['deduplication_key']}: {history})"
         )
+    for kind in seed.get("catalog_types", ()):
+        made_by = kind.get("annotations", {}).get("target-incidentio/stream")
+        attributes = ", ".join(f"{a['name']}: {a['type']}" for a in kind.get("attributes", ()))
+        lines.append(
+            f"Catalog type {kind['name']} ({attributes})"
+            + (f", created by target-incidentio from stream '{made_by}'" if made_by else "")
+        )
     lines.append(f"Catalog entries ({len(state['catalog_entries'])}):")
-    names = attribute_names()
+    names = attribute_names(seed)
     for entry in state["catalog_entries"]:
         attributes = " ".join(
             f"{names.get(attr_id, attr_id)}={_literal(binding)}"
@@ -304,13 +306,14 @@ def main(argv: list[str] | None = None) -> int:
             env.update(snapshot_without(FIXED_CHECK, OUTPUT / "monitoring-next"))
             run = run_meltano(meltano, task, env, log)
         state, journal = sandbox.state(), sandbox.journal()
+        seed = sandbox.current_seed().to_json()
     say("Sandbox stopped.")
     if run.returncode != 0:
         say(_tail(run.stdout))
         say(f"meltano run failed (exit {run.returncode}); full log: {log}")
         return run.returncode
 
-    for line in summarize(state, journal, responses):
+    for line in summarize(state, journal, responses, seed):
         say(line)
     say("")
     say(f"== Second run: {FIXED_CHECK} left the monitoring table ==")

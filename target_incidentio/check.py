@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from target_incidentio.catalog.types import TYPES_PATH, find_type, parse_types
 from target_incidentio.custom_fields import kind_of
 from target_incidentio.delivery.engine import Delivery, describe
 from target_incidentio.errors import SettingError
@@ -29,6 +30,7 @@ from target_incidentio.secrets import install_redaction, remove_redaction
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
+    from target_incidentio.catalog.types import CatalogType
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.secrets import Redactor, Secret
     from target_incidentio.settings import CustomFieldMap, Settings, StreamSettings
@@ -114,19 +116,7 @@ def lookup_request(settings: Settings, level: StreamSettings, where: str, path: 
         key_rate_per_minute=settings.defaults.rate_limit_per_minute,
         alert_rate_per_minute=settings.delivery.alert_source_rate_limit_per_minute,
     )
-    return ApiRequest(
-        method="GET",
-        url=f"{level.base_url}{path}",
-        body=None,
-        credential=level.api_key,
-        order_key=f"check:{path}",
-        rate_scopes=ctx.api_key_scopes(),
-        records=(),
-        record_keys=(),
-        headers=level.request_headers,
-        stream=where,
-        operation="check",
-    )
+    return ctx.api_key_call("GET", path, order_key=f"check:{path}", operation="check")
 
 
 def identity_request(settings: Settings) -> ApiRequest:
@@ -325,6 +315,98 @@ def judge_catalog_type(answer: Answer, where: str, level: StreamSettings) -> Ite
         yield passed(subject, f"every attribute id is one of {name}'s: {pairs}.")
 
 
+def judge_named_catalog_type(
+    answer: Answer, where: str, level: StreamSettings
+) -> Iterator[Finding]:
+    """The type `catalog_type` (or the stream) names: exists, managed, fields with no attribute.
+
+    The stream's SCHEMA is not known without input: a dry run names its fields that lack one.
+    """
+    subject = f"{where}catalog_type"
+    wanted = level.catalog_type or stream_of(where)
+    if level.catalog_type is None and (not wanted or any(c in wanted for c in "*?[")):
+        yield note(subject, "named after each stream (no `catalog_type`); checked at run time.")
+        return
+    if not answer.ok:
+        fix = "give the key the `catalog_viewer` role, or name the type by `catalog_type_id`."
+        yield _refused(answer, subject, "the catalog types", "catalog_viewer", fix)
+        return
+    try:
+        types = parse_types(answer.body)
+        kind = find_type(types, wanted)
+    except (TypeError, ValueError) as error:
+        yield failed(subject, f"{error}.", 'set `catalog_type` to its type_name (`Custom["…"]`).')
+        return
+    yield from _judge_references(types, where, level)
+    if kind is None and level.catalog_manage_type:
+        text = f"catalog type {wanted} does not exist yet; the first run creates it, managed by "
+        yield passed(subject, text + "this stream.")
+    elif kind is None:
+        yield failed(
+            subject,
+            f"catalog type {wanted} does not exist.",
+            "create it in incident.io (Catalog), or set `catalog_manage_type: true` to let the "
+            "target create it from the stream.",
+        )
+    else:
+        owner = kind.managed_by
+        how = (
+            f"managed by target-incidentio (stream '{owner}')"
+            if owner is not None
+            else "not created by target-incidentio, so its schema is used as it is"
+        )
+        yield passed(subject, f"catalog type {wanted} exists (`{kind.id}`), {how}.")
+        yield from _judge_mapped_fields(kind, where, level)
+
+
+def _judge_mapped_fields(kind: CatalogType, where: str, level: StreamSettings) -> Iterator[Finding]:
+    """Which fields `catalog_attributes` and `catalog_references` name have no attribute."""
+    subject = f"{where}catalog_attributes"
+    mapped = {f: f for f in level.catalog_references} | dict(level.catalog_attributes)
+    missing = sorted(field for field, attr in mapped.items() if kind.attribute(attr) is None)
+    if missing and level.catalog_manage_type and kind.managed_by is not None:
+        text = f"fields {', '.join(missing)} have no attribute yet; the next run adds them."
+        yield note(subject, text)
+    elif missing:
+        yield failed(
+            subject,
+            f"fields {', '.join(missing)} have no attribute in catalog type {kind.name}; their "
+            f"values would not be sent. Its attributes (name = id): {kind.listing()}.",
+            "map them to attributes it has, or add the attributes in incident.io.",
+        )
+    elif mapped:
+        yield passed(subject, f"every mapped field has an attribute of {kind.name}.")
+    if not level.catalog_attributes:
+        yield note(
+            subject,
+            "the stream's fields become attributes at run time; a dry run (`dry_run: true`) "
+            "names those with no attribute.",
+        )
+
+
+def _judge_references(
+    types: tuple[CatalogType, ...], where: str, level: StreamSettings
+) -> Iterator[Finding]:
+    """Each type `catalog_references` names exists (an attribute cannot reference nothing)."""
+    subject = f"{where}catalog_references"
+    for field, reference in level.catalog_references.items():
+        try:
+            found = find_type(types, reference)
+        except ValueError as error:
+            yield failed(subject, f"`{field}`: {error}.", "name the type by its type_name.")
+            continue
+        if found is None:
+            names = ", ".join(kind.type_name for kind in types) or "none"
+            yield failed(
+                subject,
+                f"`{field}` references catalog type {reference}, which does not exist. The "
+                f"types (type_name): {names}.",
+                "name an existing type by its type_name, or create it in incident.io first.",
+            )
+        else:
+            yield passed(subject, f"`{field}` references {reference} (`{found.id}`).")
+
+
 def judge_custom_field(
     answer: Answer, where: str, index: int, mapped: CustomFieldMap
 ) -> Iterator[Finding]:
@@ -398,7 +480,10 @@ def level_lookups(
         else:
             path = _path("/v2/alert_sources", level.alert_source_config_id)
             yield ask(path, lambda a: judge_alert_source(a, where, level), "alert_source_config_id")
-    if "catalog_type_id" in reads:
+    if "catalog_type" in reads and (level.catalog_type or level.catalog_manage_type):
+        judge = _named_type_judge(where, level)
+        yield ask(TYPES_PATH, judge, "catalog_type")
+    elif "catalog_type_id" in reads:
         if level.catalog_type_id is None:
             yield note(
                 f"{where}catalog_type_id",
@@ -413,6 +498,10 @@ def level_lookups(
             path = _path("/v2/custom_fields", mapped.custom_field_id)
             judge = _custom_field_judge(where, index, mapped)
             yield ask(path, judge, f"custom_fields[{index}]")
+
+
+def _named_type_judge(where: str, level: StreamSettings) -> Callable[[Answer], Iterable[Finding]]:
+    return lambda answer: judge_named_catalog_type(answer, where, level)
 
 
 def _custom_field_judge(

@@ -39,9 +39,10 @@ from target_incidentio.settings import STREAM_OVERRIDABLE
 from target_incidentio.settings.kinds import Choice
 from target_incidentio.settings.parse import parse_values
 from target_incidentio.settings.schema import config_schema as declared_schema
-from target_incidentio.strategies import Strategy
+from target_incidentio.strategies import Settle, Strategy, as_given
 from target_incidentio.strategies.alerts import AlertSnapshot
 from target_incidentio.strategies.catalog import CatalogMerge, CatalogSync
+from target_incidentio.strategies.catalog_types import settle_catalog_type
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -118,6 +119,9 @@ class Operation:
     also_needs: tuple[AlsoNeeds, ...] = ()
     # How a stream's calls reach incident.io, by its settings (see strategies/).
     strategy: Callable[[StreamSettings], type[Strategy]] = _send_as_built
+    # What the stream's settings name that must be looked up (or made) before its first
+    # record is built: a catalog type by name, its schema. Gives the settings the ids.
+    settle: Settle = as_given
     # Said after its name where the `operation` setting lists the operations.
     note: str = ""
     # The API key roles its calls need, as `GET /v1/identity` names them; None: they depend
@@ -236,15 +240,21 @@ OPERATIONS: dict[str, Operation] = {
             maps=_catalog_attribute_sources,
             reads=(
                 "catalog_type_id",
+                "catalog_type",
+                "catalog_manage_type",
                 "catalog_attributes",
+                "catalog_references",
                 "catalog_mode",
                 "catalog_max_delete_fraction",
             ),
             roles=("catalog_editor",),
             scopes="`catalog_entries.create` (the same call updates the entry with the same "
             "`external_id`); `merge` and `sync` also list (`catalog_entries.view`) and update "
-            "in bulk (`catalog_entries.edit`), `sync` deletes (`catalog_entries.destroy`)",
+            "in bulk (`catalog_entries.edit`), `sync` deletes (`catalog_entries.destroy`); "
+            "`catalog_type` lists types (`catalog_types.view`), `catalog_manage_type` creates "
+            "and grows them (`catalog_types.create`, `catalog_types.edit`)",
             strategy=_catalog_strategy,
+            settle=settle_catalog_type,
             answer="catalog_entry",
         ),
         Operation(

@@ -17,9 +17,12 @@ from target_incidentio.checkpoints import Checkpoints
 from target_incidentio.delivery.engine import Delivery
 from target_incidentio.errors import DeliveryFailedError
 from target_incidentio.ledger import Ledger
+from target_incidentio.lookups import LookupCache
+from target_incidentio.payloads.base import BuildContext
 from target_incidentio.payloads.heartbeat import build_heartbeat_ping
 from target_incidentio.secrets import install_redaction, remove_redaction
 from target_incidentio.signals import SignalGuard
+from target_incidentio.strategies.catalog_types import CATALOG_TYPES, read_catalog_types
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -54,6 +57,8 @@ class Run:
             redact=redact,
             origin=settings.defaults.base_url,
         )
+        # Lists read once per run, when a stream first needs them (catalog types by name).
+        self.lookups: LookupCache[tuple[str, ...], t.Any] = LookupCache(self._look_up)
         self._warned: dict[str, set[str]] = {}
         self._versions_noted: dict[str, bool] = {}
         self._strategies: dict[str, Strategy] = {}
@@ -61,6 +66,20 @@ class Run:
         self._input_ended = False
         self._interrupted = False
         self._closed = False
+
+    def _look_up(self, key: tuple[str, ...]) -> t.Any:  # noqa: ANN401 - each list its own type
+        """Read the list `key` names, with the top-level settings' API key."""
+        settings = self.settings
+        ctx = BuildContext(
+            stream="",
+            key_properties=(),
+            settings=settings.defaults,
+            key_rate_per_minute=settings.defaults.rate_limit_per_minute,
+        )
+        if key == CATALOG_TYPES:
+            return read_catalog_types(ctx, self.call)
+        msg = f"no look-up reads {key!r}"
+        raise KeyError(msg)
 
     def warned_fields(self, stream: str) -> set[str]:
         """Fields already named in a warning for `stream` (shared by its sinks)."""

@@ -134,9 +134,10 @@ class StreamWriter:
         self.settings = target.settings.for_stream(stream_name)
         self.operation = OPERATIONS[self.settings.operation]
         self.key_properties = tuple(key_properties)
+        self.schema = schema
         validate = target.settings.delivery.validate_records
         self.validator = RecordValidator(schema) if validate else None
-        self.ctx = BuildContext(
+        self.given = BuildContext(
             stream=stream_name,
             key_properties=self.key_properties,
             settings=self.settings,
@@ -144,11 +145,27 @@ class StreamWriter:
             alert_rate_per_minute=target.settings.delivery.alert_source_rate_limit_per_minute,
             schema_fields=frozenset(schema.get("properties") or ()) or None,
         )
+        self._settled: BuildContext | None = None
         self._computed = mapped_fields(target.config.get("stream_maps"), stream_name)
         self._warned_unplaced = self.run.warned_fields(stream_name)
         make = self.operation.strategy(self.settings)
-        self.strategy = self.run.strategy(stream_name, lambda: make(self.run, self.ctx))
+        self.strategy = self.run.strategy(stream_name, lambda: make(self.run, self.given))
         self._logger = target.logger
+
+    @property
+    def ctx(self) -> BuildContext:
+        """The build context once the operation has settled what the settings name.
+
+        Settled at the stream's first record, not when the sink is made (building has no side
+        effects): a catalog type by name is looked up, or created, then; a failure stops the
+        run before any record of the stream is sent.
+        """
+        if self._settled is None:
+            settled = self.operation.settle(self.given, self.schema, self.run)
+            self._warned_unplaced |= settled.reported
+            self._settled = replace(self.given, settings=settled.settings)
+            self.strategy.settled(self._settled)
+        return self._settled
 
     def accept(self, record: dict[str, t.Any]) -> int | None:
         """The record's sequence number, or None when it is reported instead.
@@ -183,7 +200,7 @@ class StreamWriter:
             return None
         return RecordError(
             stream=self.stream,
-            record_key=record_key(record, (), self.ctx.schema_fields),
+            record_key=record_key(record, (), self.given.schema_fields),
             field=missing[0],
             problem=f"lacks key property '{missing[0]}' (the stream's key properties: "
             f"{', '.join(self.key_properties)}), which names the record in incident.io.",
@@ -218,7 +235,7 @@ class StreamWriter:
             path += [n for n in t.cast("list[str]", required) if n not in problem.instance][:1]
         return RecordError(
             stream=self.stream,
-            record_key=record_key(record, self.key_properties, self.ctx.schema_fields),
+            record_key=record_key(record, self.key_properties, self.given.schema_fields),
             field=".".join(path) or None,
             problem=f"breaks the stream's schema: {problem.message}.",
             hint=_computed_hint(path, self._computed, problem)
@@ -228,8 +245,9 @@ class StreamWriter:
     def _warn_unplaced(self, records: list[dict[str, t.Any]]) -> None:
         """Tell the user once per field when a mapping leaves a field with nowhere to go."""
         fresh: set[str] = set()
+        settings = self.ctx.settings  # catalog attributes by name: the fields they settled
         for record in records:
-            fresh |= self.operation.unplaced_fields(record, self.settings, self.key_properties)
+            fresh |= self.operation.unplaced_fields(record, settings, self.key_properties)
         fresh -= self._warned_unplaced
         if fresh:
             self._warned_unplaced |= fresh

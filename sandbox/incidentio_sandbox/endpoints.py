@@ -116,6 +116,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint("GET", "/v3/catalog_types", catalog.list_catalog_types, role="catalog_viewer"),
     Endpoint("GET", "/v3/catalog_types/{id}", catalog.show_catalog_type, role="catalog_viewer"),
+    Endpoint("POST", "/v3/catalog_types", catalog.create_catalog_type, role="catalog_editor"),
+    Endpoint(
+        "POST",
+        "/v3/catalog_types/{id}/actions/update_schema",
+        catalog.update_catalog_type_schema,
+        role="catalog_editor",
+    ),
 )
 
 URL_MAP = Map(

@@ -128,9 +128,14 @@ class CatalogType:
     type_name: str = ""
     ranked: bool = False
     use_name_as_identifier: bool = False
+    # Tags a tool sets to recognise its own types (catalog-importer's, target-incidentio's).
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    # The schema's version: `update_schema` must name it, and each update moves it on.
+    version: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attributes", tuple(self.attributes))
+        object.__setattr__(self, "annotations", dict(self.annotations))
         if not self.type_name:
             object.__setattr__(self, "type_name", _type_name(self.name))
         ids = [a.id for a in self.attributes]
@@ -154,6 +159,8 @@ class CatalogType:
             type_name=str(data.get("type_name", "")),
             ranked=bool(data.get("ranked", False)),
             use_name_as_identifier=bool(data.get("use_name_as_identifier", False)),
+            annotations={str(k): str(v) for k, v in data.get("annotations", {}).items()},
+            version=int(data.get("version", 1)),
         )
 
     def to_json(self) -> JSONObject:
@@ -169,6 +176,8 @@ class CatalogType:
             "type_name": self.type_name,
             "ranked": self.ranked,
             "use_name_as_identifier": self.use_name_as_identifier,
+            "annotations": dict(self.annotations),
+            "version": self.version,
         }
 
 

@@ -11,10 +11,11 @@ import os
 import re
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from incidentio_sandbox.seed import CatalogType, Seed
+from incidentio_sandbox.seed import CatalogAttribute, CatalogType, Seed
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -142,6 +143,11 @@ def page(
     chosen = rest[:page_size]
     next_after = str(chosen[-1]["id"]) if len(rest) > page_size else None
     return chosen, next_after
+
+
+# Attribute types every account has; a catalog type's `type_name` is one too.
+_ATTRIBUTE_TYPES = ("String", "Number", "Bool", "Text")
+_CUSTOM_TYPE_NAME = re.compile(r'Custom\["[A-Za-z][A-Za-z0-9]*"\]')
 
 
 def _slug(name: str) -> str:
@@ -540,6 +546,82 @@ class Store:
         entry["archived_at"] = entry["updated_at"] = now_rfc3339()
         self.archived_catalog_entries.append(entry)
         return entry
+
+    # -- catalog types -------------------------------------------------------------
+
+    def create_catalog_type(self, payload: Mapping[str, Any]) -> CatalogType:
+        """A new type with no attributes (its schema is `update_catalog_type_schema`'s)."""
+        type_name = str(payload.get("type_name") or "")
+        if type_name and not _CUSTOM_TYPE_NAME.fullmatch(type_name):
+            message = f'type_name must look like Custom["SomeName"], got {type_name!r}'
+            raise InvalidError([("invalid_value", message, "type_name")])
+        taken = {other.type_name for other in self.seed.catalog_types}
+        if type_name in taken:
+            message = f"A catalog type with type_name {type_name!r} already exists"
+            raise InvalidError([("invalid_value", message, "type_name")])
+        kind = CatalogType(
+            id=new_id(),
+            name=str(payload["name"]),
+            description=str(payload["description"]),
+            type_name=type_name,
+            ranked=bool(payload.get("ranked", False)),
+            use_name_as_identifier=bool(payload.get("use_name_as_identifier", False)),
+            annotations=dict(payload.get("annotations") or {}),
+        )
+        derived, suffix = kind.type_name, 2
+        while kind.type_name in taken:  # a name given twice: its derived type_name is made unique
+            kind = replace(kind, type_name=f'{derived[:-2]}{suffix}"]')
+            suffix += 1
+        self.seed = self.seed.merged(Seed(catalog_types=(kind,)))
+        return kind
+
+    def update_catalog_type_schema(self, type_id: str, payload: Mapping[str, Any]) -> CatalogType:
+        """The schema becomes `payload`'s list; attributes left out go, with their values.
+
+        `version` must be the schema's current one (optimistic concurrency); an attribute
+        with an `id` keeps it, one without gets a new id.
+        """
+        kind = self.catalog_type(type_id, field="id")
+        if payload["version"] != kind.version:
+            message = (
+                f"Schema version {payload['version']} is stale: the schema of catalog type "
+                f"{kind.id!r} is at version {kind.version}"
+            )
+            raise InvalidError([("invalid_value", message, "version")])
+        known = {a.id: a for a in kind.attributes}
+        type_names = {other.type_name for other in self.seed.catalog_types}
+        problems: list[tuple[str, str, str]] = []
+        attributes: list[CatalogAttribute] = []
+        for index, item in enumerate(payload["attributes"]):
+            where = f"attributes[{index}]"
+            if "id" in item and item["id"] not in known:
+                message = f"Catalog type {kind.id!r} has no attribute {item['id']!r}"
+                problems.append(("invalid_value", message, f"{where}.id"))
+            if item["type"] not in (*_ATTRIBUTE_TYPES, *type_names):
+                message = f"Unknown attribute type {item['type']!r}"
+                problems.append(("invalid_value", message, f"{where}.type"))
+            if any(a.name == item["name"] for a in attributes):
+                message = f"Two attributes are named {item['name']!r}"
+                problems.append(("invalid_value", message, f"{where}.name"))
+            attributes.append(
+                CatalogAttribute(
+                    id=str(item.get("id") or new_id()),
+                    name=str(item["name"]),
+                    type=str(item["type"]),
+                    array=bool(item["array"]),
+                    mode=str(item.get("mode", "")),
+                )
+            )
+        if problems:
+            raise InvalidError(problems)
+        kept = {a.id for a in attributes}
+        for entry in self.catalog_entries.values():
+            if entry["catalog_type_id"] == kind.id:
+                values = entry["attribute_values"]
+                entry["attribute_values"] = {k: v for k, v in values.items() if k in kept}
+        updated = replace(kind, attributes=tuple(attributes), version=kind.version + 1)
+        self.seed = self.seed.merged(Seed(catalog_types=(updated,)))
+        return updated
 
     # -- heartbeats --------------------------------------------------------------
 

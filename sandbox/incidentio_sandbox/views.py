@@ -71,13 +71,13 @@ def catalog_type(kind: CatalogType, stamp: str, estimated_count: int) -> JSONObj
                 {"id": a.id, "name": a.name, "type": a.type, "array": a.array, "mode": a.mode}
                 for a in kind.attributes
             ],
-            "version": 1,
+            "version": kind.version,
         },
         "icon": "box",
         "categories": [],
         "color": "yellow",
         "is_editable": True,
-        "annotations": {},
+        "annotations": dict(kind.annotations),
         "estimated_count": estimated_count,
         "created_at": stamp,
         "updated_at": stamp,

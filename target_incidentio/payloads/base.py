@@ -5,6 +5,8 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
+from target_incidentio.urls import endpoint_url
+
 if t.TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
@@ -81,6 +83,37 @@ class BuildContext:
         key = self.settings.api_key
         name = f"api_key:{key.fingerprint if key else 'none'}"
         return (RateScope(name, self.key_rate_per_minute), *self.stream_cap())
+
+    def api_key_call(  # noqa: PLR0913 - the parts of a call a strategy makes itself
+        self,
+        method: str,
+        path: str,
+        *,
+        order_key: str,
+        operation: str,
+        body: JSON = None,
+        records: tuple[Mapping[str, t.Any], ...] = (),
+        record_keys: tuple[str, ...] = (),
+        sequences: tuple[int, ...] = (),
+        effect: Effect = "send",
+    ) -> ApiRequest:
+        """A call a strategy makes itself: the API key, its rate scopes, the stream's headers."""
+        settings = self.settings
+        return ApiRequest(
+            method=method,
+            url=endpoint_url(settings.base_url, path),
+            body=body,
+            credential=settings.api_key,
+            order_key=order_key,
+            rate_scopes=self.api_key_scopes(),
+            records=tuple(dict(r) for r in records),
+            record_keys=record_keys,
+            headers=dict(settings.request_headers),
+            stream=self.stream,
+            operation=operation,
+            sequences=sequences,
+            effect=effect,
+        )
 
     def stream_cap(self) -> tuple[RateScope, ...]:
         """The stream's own bucket, when `streams.<name>.rate_limit_per_minute` set a lower rate."""

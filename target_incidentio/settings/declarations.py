@@ -170,11 +170,41 @@ class StreamSettings:
         "`catalog_entry`: the catalog type; else taken from the record.",
         per_stream=True,
     )
+    catalog_type: str | None = setting(
+        Text(examples=["Service", 'Custom["Service"]']),
+        "Catalog type",
+        "`catalog_entry`: the catalog type by its name or its `type_name` (e.g. "
+        '`Custom["Service"]`), instead of `catalog_type_id`. With `catalog_manage_type` it is '
+        "the type to create; the stream's name when unset.",
+        per_stream=True,
+    )
+    catalog_manage_type: bool = setting(
+        Boolean(),
+        "Manage catalog type",
+        "`catalog_entry`: the stream owns its catalog type. If none has its name, the target "
+        "creates it, and it adds an attribute for each field of the stream's SCHEMA that has "
+        "none (`update_schema`), before the first entry. It changes only types it created "
+        '(default false); see README, "Catalog types from the stream".',
+        default=False,
+        per_stream=True,
+    )
     catalog_attributes: Mapping[str, str] = setting(
         AttributeMap(),
         "Catalog attributes",
-        "`catalog_entry`: record field → catalog attribute id. Scalars become "
-        "`{value: {literal}}`, lists `array_value`.",
+        "`catalog_entry`: record field → catalog attribute, by id or name. Scalars become "
+        "`{value: {literal}}`, lists `array_value`. With `catalog_manage_type`, the fields "
+        "listed here are the type's attributes (default: every field of the stream).",
+        per_stream=True,
+    )
+    catalog_references: Mapping[str, str] = setting(
+        AttributeMap(
+            values="the `type_name` of the catalog type their values name",
+            example='{"owner_team": "Custom[\\"Team\\"]"}',
+        ),
+        "Catalog references",
+        "`catalog_entry` with `catalog_manage_type`: record field → the catalog type its "
+        'values name (its `type_name`, e.g. `Custom["Team"]`). The attribute is created as a '
+        "reference to that type; the values are its entries' external ids.",
         per_stream=True,
     )
     catalog_mode: str = setting(
@@ -365,7 +395,10 @@ PerStreamSetting = t.Literal[
     "custom_fields",
     "notify_incident_channel",
     "catalog_type_id",
+    "catalog_type",
+    "catalog_manage_type",
     "catalog_attributes",
+    "catalog_references",
     "catalog_mode",
     "catalog_max_delete_fraction",
     "rate_limit_per_minute",

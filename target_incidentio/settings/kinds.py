@@ -353,8 +353,12 @@ class CustomFields(Kind[tuple[CustomFieldMap, ...]]):
         return _env_json(where, text, "[")
 
 
+@dataclass(frozen=True)
 class AttributeMap(Kind[Mapping[str, str]]):
-    """Record field → catalog attribute id."""
+    """Record field → a catalog attribute (its id or name), or another text per field."""
+
+    values: str = "catalog attribute ids or names"
+    example: str = '{"tier": "01HATTRIBUTE…", "owner_team": "Owner team"}'
 
     @override
     def schema(self) -> SchemaType:
@@ -367,8 +371,8 @@ class AttributeMap(Kind[Mapping[str, str]]):
         if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
             raise SettingError(
                 where,
-                "must be an object mapping record fields to catalog attribute ids.",
-                'e.g. {"tier": "01HATTRIBUTE…", "owner_team": "01HOTHER…"}.',
+                f"must be an object mapping record fields to {self.values}.",
+                f"e.g. {self.example}.",
             )
         return {str(k): v for k, v in value.items()}
 

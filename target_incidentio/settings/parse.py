@@ -136,6 +136,7 @@ def parse_values(config: Mapping[str, t.Any]) -> Settings:
 
 def _check_stream(settings: StreamSettings, where: str) -> None:
     """Checks that need the whole resolved picture of a stream."""
+    _check_catalog_type(settings, where)
     if settings.api_url is not None:
         _check_api_url(settings, f"{where}api_url")
     if settings.api_url and template_fields(settings.api_url) and settings.batch_size_rows > 1:
@@ -144,6 +145,26 @@ def _check_stream(settings: StreamSettings, where: str) -> None:
             "a batch shares one URL, so it cannot be combined with `{field}` placeholders "
             "in `api_url`.",
             "set batch_size_rows to 1, or use an api_url without placeholders.",
+        )
+
+
+def _check_catalog_type(settings: StreamSettings, where: str) -> None:
+    """One way to name the type; a managed type is found by name, so it cannot be an id."""
+    if settings.catalog_type_id is None:
+        return
+    if settings.catalog_type is not None:
+        raise SettingError(
+            f"{where}catalog_type",
+            f"names a catalog type ({settings.catalog_type!r}) where `catalog_type_id` "
+            f"({settings.catalog_type_id}) names one too.",
+            "keep one of them.",
+        )
+    if settings.catalog_manage_type:
+        raise SettingError(
+            f"{where}catalog_manage_type",
+            "a managed catalog type is found, or created, by its name, not by an id.",
+            "replace `catalog_type_id` with `catalog_type` (the type's name), or leave it "
+            "unset to use the stream's name.",
         )
 
 

@@ -9,13 +9,16 @@ sink, so a schema change mid-stream (a new sink) keeps the same snapshot.
 from __future__ import annotations
 
 import typing as t
+from dataclasses import dataclass
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.errors import RecordError
+    from target_incidentio.lookups import LookupCache
     from target_incidentio.payloads.base import ApiRequest, BuildContext
+    from target_incidentio.settings import StreamSettings
 
 
 class Outlet(t.Protocol):
@@ -24,6 +27,11 @@ class Outlet(t.Protocol):
     @property
     def dry_run(self) -> bool:
         """Build and log every request, send nothing (look-ups excepted), emit no state."""
+        ...
+
+    @property
+    def lookups(self) -> LookupCache[tuple[str, ...], t.Any]:
+        """Lists read from incident.io once per run (catalog types), keyed by what they hold."""
         ...
 
     def submit(
@@ -75,6 +83,10 @@ class Strategy:
         self.outlet = outlet
         self.ctx = ctx
 
+    def settled(self, ctx: BuildContext) -> None:
+        """The stream's settings once its operation settled them (ids for names), before a row."""
+        self.ctx = ctx
+
     def send(self, request: ApiRequest) -> None:
         """A built call for one or more records."""
         self.outlet.submit(request)
@@ -90,3 +102,23 @@ class Strategy:
 
     def end(self) -> None:
         """End of input, every call of the stream confirmed: the snapshot is complete."""
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A stream's settings once what they name is looked up (a catalog type's ids).
+
+    `reported`: fields a warning already named, so the unplaced-field warning does not repeat.
+    """
+
+    settings: StreamSettings
+    reported: frozenset[str] = frozenset()
+
+
+# The settling step an operation declares: context, the stream's SCHEMA, the run's outlet.
+Settle = t.Callable[["BuildContext", "Mapping[str, t.Any]", "Outlet"], Settled]
+
+
+def as_given(ctx: BuildContext, _schema: Mapping[str, t.Any], _outlet: Outlet) -> Settled:
+    """Operations with nothing to settle use their settings as given."""
+    return Settled(ctx.settings)

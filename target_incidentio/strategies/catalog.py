@@ -39,12 +39,11 @@ from target_incidentio.catalog.compare import (
     managed_attributes,
     normalise,
 )
-from target_incidentio.catalog.listing import collect_listing
+from target_incidentio.catalog.listing import Listing, collect_listing
 from target_incidentio.catalog.plan import CatalogPlan, deletions, shown, snapshot_plan
+from target_incidentio.catalog.types import PLANNED
 from target_incidentio.errors import DeliveryFailedError, RecordError
-from target_incidentio.payloads.base import ApiRequest
 from target_incidentio.strategies import Strategy
-from target_incidentio.urls import endpoint_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Collection, Mapping
@@ -52,7 +51,7 @@ if t.TYPE_CHECKING:
     from target_incidentio.catalog.listing import JSONObject
     from target_incidentio.catalog.plan import EntryRef, Mode
     from target_incidentio.delivery.engine import DeliveryResult
-    from target_incidentio.payloads.base import BuildContext
+    from target_incidentio.payloads.base import ApiRequest, BuildContext
     from target_incidentio.strategies import Outlet
 
 LOG = logging.getLogger("target-incidentio")
@@ -99,6 +98,21 @@ class CatalogMerge(Strategy):
 
     def __init__(self, outlet: Outlet, ctx: BuildContext) -> None:
         super().__init__(outlet, ctx)
+        self._warned_unschemed = False
+        self._map_fields()
+        self._types: dict[str, _Snapshot] = {}
+        self._lock = threading.Lock()
+        self._operation = "catalog_entry"
+        self._rejected = 0  # records that failed before their external id was known
+        self._ended_any = False  # a snapshot with rows has ended (at a version boundary)
+
+    def settled(self, ctx: BuildContext) -> None:
+        """Attributes named by name are ids now: the mapping is read again from them."""
+        super().settled(ctx)
+        self._map_fields()
+
+    def _map_fields(self) -> None:
+        """Which attributes the stream manages, from `catalog_attributes` and the SCHEMA."""
         settings = self.ctx.settings
         # A field the stream's SCHEMA lacks (deselected, renamed upstream) says nothing about
         # its attribute: left as it is, never cleared. Only a field in the schema and null is.
@@ -106,14 +120,8 @@ class CatalogMerge(Strategy):
         self.mapped = tuple(
             a for f, a in settings.catalog_attributes.items() if f not in self.unschemed
         )
-        self._warned_unschemed = False
         # Attribute id -> the record field that fills it, to name fields in errors.
         self.fields = {a: f for f, a in settings.catalog_attributes.items()}
-        self._types: dict[str, _Snapshot] = {}
-        self._lock = threading.Lock()
-        self._operation = "catalog_entry"
-        self._rejected = 0  # records that failed before their external id was known
-        self._ended_any = False  # a snapshot with rows has ended (at a version boundary)
 
     # -- rows in -------------------------------------------------------------------------------
 
@@ -162,7 +170,9 @@ class CatalogMerge(Strategy):
         """Every entry of the type, page by page; a failure is kept for the type's rows."""
         snapshot = _Snapshot(type_id)
         try:
-            listing = collect_listing(type_id, self._fetch)
+            # A dry run's type still to be created has no entries (and no id to list).
+            planned = type_id.startswith(PLANNED)
+            listing = Listing((), {}, 0) if planned else collect_listing(type_id, self._fetch)
         except _ListingFailedError as error:
             snapshot.failure = str(error)
         except (TypeError, ValueError) as error:
@@ -394,19 +404,14 @@ class CatalogMerge(Strategy):
         effect: t.Literal["send", "update", "delete"] = "send",
     ) -> ApiRequest:
         """A call with the API key, on the key's rate scopes, with the stream's headers."""
-        settings = self.ctx.settings
-        return ApiRequest(
-            method=method,
-            url=endpoint_url(settings.base_url, path),
-            body=body,
-            credential=settings.api_key,
+        return self.ctx.api_key_call(
+            method,
+            path,
             order_key=order_key,
-            rate_scopes=self.ctx.api_key_scopes(),
-            records=tuple(dict(r) for r in records),
-            record_keys=record_keys,
-            headers=dict(settings.request_headers),
-            stream=self.ctx.stream,
             operation=self._operation,
+            body=body,
+            records=records,
+            record_keys=record_keys,
             sequences=sequences,
             effect=effect,
         )

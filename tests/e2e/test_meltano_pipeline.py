@@ -144,10 +144,22 @@ def check_delivery(sandbox: Sandbox, openapi_validator: Any) -> None:
         f"helpdesk-ticket-{t['id']}" for t in tickets
     }
 
-    # Services: one catalog entry each, upserted by external id, attributes mapped.
+    # Services: one catalog entry each, upserted by external id, attributes mapped, in a
+    # Service type the target created from the stream (meltano.yml names no id for it).
+    (kind,) = sandbox.current_seed().catalog_types
+    assert (kind.name, dict(kind.annotations)) == (
+        "Service",
+        {"target-incidentio/stream": "services"},
+    )
+    assert {a.name: a.type for a in kind.attributes} == {
+        "tier": "Number",
+        "owner_team": "String",
+        "lifecycle": "String",
+    }
     services = {s["service_id"]: s for s in rows("services")}
     entries = {e["external_id"]: e for e in state["catalog_entries"]}
     assert set(entries) == set(services)
+    assert {e["catalog_type_id"] for e in entries.values()} == {kind.id}
     for service_id, entry in entries.items():
         service = services[service_id]
         assert entry["name"] == service["name"]
@@ -237,25 +249,29 @@ def test_jobs_schedules_and_prod_secrets_from_env(pipeline: Pipeline) -> None:
     assert "prod-key-from-env" not in listed
 
 
-def test_meltano_invoke_check_passes_against_the_seeded_sandbox(
-    pipeline: Pipeline, tmp_path: Path
-) -> None:
+def test_meltano_invoke_check(pipeline: Pipeline, tmp_path: Path) -> None:
     # Meltano passes --check through with the project's config; the exit code comes back.
-    sandbox = pipeline.sandbox
-    before = len(sandbox.journal())
     args = ["--environment=dev", "invoke", "target-incidentio", "--check"]
-    passed = pipeline.demo.run_meltano(pipeline.meltano, args, pipeline.env, pipeline.log)
-    assert passed.returncode == 0, passed.stdout[-6000:]
-    assert "check: all" in passed.stdout
-    assert "check passed: streams.services.catalog_attributes" in passed.stdout
-    assert {entry["method"] for entry in sandbox.journal(since=before)} == {"GET"}
-    # A bare sandbox holds no such type: with none configured it takes any type id, but the
-    # type it shows has no attributes, so the mapped ones fail. The seed is what makes it pass.
-    with Sandbox(port=0) as bare:
-        run = Pipeline(pipeline.demo, pipeline.meltano, bare, tmp_path)
+    with Sandbox(port=0) as sandbox:
+        run = Pipeline(pipeline.demo, pipeline.meltano, sandbox, tmp_path)
+        fresh = run.demo.run_meltano(run.meltano, args, run.env, run.log)
+        assert fresh.returncode == 0, fresh.stdout[-6000:]
+        assert "check: all" in fresh.stdout
+        # meltano.yml names no catalog type id: the services stream creates its type.
+        assert "catalog type Service does not exist yet; the first run creates it" in fresh.stdout
+        assert {entry["method"] for entry in sandbox.journal()} == {"GET"}
+    # The demo's sandbox after a run holds the type the target made, and says so.
+    pipeline("--environment=dev", "run", "tap-jsonl-services", "target-incidentio")
+    made = pipeline.demo.run_meltano(pipeline.meltano, args, pipeline.env, pipeline.log)
+    assert made.returncode == 0, made.stdout[-6000:]
+    assert "managed by target-incidentio (stream 'services')" in made.stdout
+    # Two types of that name: which one is meant cannot be told, and the check fails.
+    twice = {"catalog_types": [{"id": f"01T{i}", "name": "Service"} for i in (1, 2)]}
+    with Sandbox(port=0, seed=twice) as sandbox:
+        run = Pipeline(pipeline.demo, pipeline.meltano, sandbox, tmp_path)
         failed = run.demo.run_meltano(run.meltano, args, run.env, run.log)
-    assert failed.returncode != 0
-    assert "is not an attribute of catalog type" in failed.stdout
+        assert failed.returncode != 0
+        assert "several catalog types are named 'Service'" in failed.stdout
 
 
 def test_a_heartbeat_set_up_for_production_reaches_neither_dev_nor_the_demo(

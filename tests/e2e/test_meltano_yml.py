@@ -153,14 +153,16 @@ def test_job_and_schedule(project: dict[str, Any]) -> None:
     assert [s["job"] for s in project["schedules"]] == [job["name"]]
 
 
-def test_the_shipped_sandbox_seed_holds_what_dev_maps_into(project: dict[str, Any]) -> None:
-    """`incidentio-sandbox --seed-file examples/sandbox-seed.json` makes dev's --check pass."""
+def test_dev_names_no_catalog_type_the_services_stream_creates_it(project: dict[str, Any]) -> None:
+    """The dev account starts without the Service type: the stream creates it (issue 19)."""
     seed = Seed.from_json(json.loads((ROOT / "examples" / "sandbox-seed.json").read_text()))
-    dev = env_loader_config(project, "dev")
-    (catalog_type,) = (c for c in seed.catalog_types if c.id == dev["catalog_type_id"])
-    for field, attribute_id in dev["catalog_attributes"].items():
-        attribute = catalog_type.attribute(attribute_id)
-        assert attribute is not None, f"{field}: {attribute_id} is not in the seed"
-        assert attribute.name == field
+    assert [kind for kind in seed.catalog_types if kind.name == "Service"] == []
+    for environment in ("dev", "prod"):
+        config = env_loader_config(project, environment)
+        assert not {"catalog_type_id", "catalog_attributes"} & set(config), environment
+    loader = next(p for p in plugins(project) if p["name"] == "target-incidentio")
+    services = loader["config"]["streams"]["services"]
+    assert services["catalog_manage_type"] is True
+    assert services["catalog_type"] == "Service"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "incidentio-sandbox --seed-file examples/sandbox-seed.json" in readme

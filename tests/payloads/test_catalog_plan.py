@@ -876,5 +876,8 @@ def test_planning_imports_nothing_of_the_target_but_the_payload_helpers():
     ours = {m for m in runtime if m.startswith("target_incidentio.")}
     assert ours - {m for m in ours if m.startswith("target_incidentio.catalog.")} == {
         "target_incidentio.payloads.common",
+        # types.py: the fields that fill an entry itself, and the SDK's metadata prefix.
+        "target_incidentio.payloads.catalog",
+        "target_incidentio.payloads.fields",
         "target_incidentio.urls",
     }

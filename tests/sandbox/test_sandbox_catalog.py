@@ -400,3 +400,151 @@ def test_new_endpoints_spend_the_api_key_bucket(http: requests.Session) -> None:
         assert limited.status_code == 429
         assert limited.json()["rate_limit"]["remaining"] == 0
         check_response(limited)
+
+
+TYPES = "/v3/catalog_types"
+
+
+def _schema_path(type_id: str) -> str:
+    return f"{TYPES}/{type_id}/actions/update_schema"
+
+
+def test_a_created_type_has_no_schema_until_update_schema_gives_one(
+    sandbox: Sandbox, http: requests.Session
+) -> None:
+    made = http.post(
+        sandbox.url + TYPES,
+        json={
+            "name": "Service",
+            "description": "from a pipeline",
+            "annotations": {"target-incidentio/stream": "services"},
+        },
+        headers=AUTH,
+    )
+    assert made.status_code == 201
+    check_response(made)
+    kind = made.json()["catalog_type"]
+    assert kind["type_name"] == 'Custom["Service"]'
+    assert kind["annotations"] == {"target-incidentio/stream": "services"}
+    assert kind["schema"] == {"attributes": [], "version": 1}
+    path = _schema_path(kind["id"])
+    first = http.post(
+        sandbox.url + path,
+        json={
+            "version": 1,
+            "attributes": [
+                {"name": "tier", "type": "Number", "array": False},
+                {"name": "tags", "type": "String", "array": True},
+            ],
+        },
+        headers=AUTH,
+    )
+    assert first.status_code == 200
+    check_response(first)
+    schema = first.json()["catalog_type"]["schema"]
+    assert schema["version"] == 2
+    tier, tags = schema["attributes"]
+    assert (tier["name"], tier["type"], tier["array"]) == ("tier", "Number", False)
+    assert (tags["name"], tags["type"], tags["array"]) == ("tags", "String", True)
+    # The list replaces the schema: tier kept by its id, tags left out, so it goes.
+    entry = {
+        "catalog_type_id": kind["id"],
+        "name": "payments",
+        "attribute_values": {
+            tier["id"]: {"value": {"literal": "1"}},
+            tags["id"]: {"array_value": [{"literal": "pci"}]},
+        },
+    }
+    assert http.post(sandbox.url + ENTRIES, json=entry, headers=AUTH).status_code == 201
+    second = http.post(
+        sandbox.url + path,
+        json={
+            "version": 2,
+            "attributes": [
+                {"id": tier["id"], "name": "tier", "type": "Number", "array": False},
+                {"name": "live", "type": "Bool", "array": False},
+            ],
+        },
+        headers=AUTH,
+    )
+    check_response(second)
+    kept, live = second.json()["catalog_type"]["schema"]["attributes"]
+    assert kept["id"] == tier["id"]
+    assert live["name"] == "live"
+    assert live["id"] not in (tier["id"], tags["id"])
+    (stored,) = sandbox.state()["catalog_entries"]
+    assert set(stored["attribute_values"]) == {tier["id"]}
+    listed = http.get(sandbox.url + TYPES, headers=AUTH)
+    check_response(listed)
+    assert [k["schema"]["version"] for k in listed.json()["catalog_types"]] == [3]
+
+
+def test_update_schema_checks_the_version_ids_types_and_names(
+    sandbox: Sandbox, http: requests.Session
+) -> None:
+    made = http.post(
+        sandbox.url + TYPES, json={"name": "Team", "description": "teams"}, headers=AUTH
+    )
+    type_id = made.json()["catalog_type"]["id"]
+    attribute = {"name": "lead", "type": "String", "array": False}
+    cases = [
+        ({"version": 7, "attributes": [attribute]}, "version"),
+        ({"version": 1, "attributes": [{**attribute, "id": "01GHOST"}]}, "attributes[0].id"),
+        (
+            {"version": 1, "attributes": [{**attribute, "type": 'Custom["Nope"]'}]},
+            "attributes[0].type",
+        ),
+        ({"version": 1, "attributes": [attribute, attribute]}, "attributes[1].name"),
+    ]
+    for body, field in cases:
+        reply = http.post(sandbox.url + _schema_path(type_id), json=body, headers=AUTH)
+        assert reply.status_code == 422, body
+        assert reply.json()["errors"][0]["source"]["field"] == field
+        check_response(reply)
+    # A reference to another type by its type_name is a type.
+    reference = {"name": "parent", "type": 'Custom["Team"]', "array": False}
+    ok = http.post(
+        sandbox.url + _schema_path(type_id),
+        json={"version": 1, "attributes": [reference]},
+        headers=AUTH,
+    )
+    assert ok.status_code == 200
+    unknown = http.post(
+        sandbox.url + _schema_path("01NOPE"), json={"version": 1, "attributes": []}, headers=AUTH
+    )
+    assert unknown.status_code == 404
+    check_response(unknown)
+    # The spec holds the body: an attribute without `array` is a 422 before the handler.
+    bare = http.post(
+        sandbox.url + _schema_path(type_id),
+        json={"version": 2, "attributes": [{"name": "x", "type": "String"}]},
+        headers=AUTH,
+    )
+    assert bare.status_code == 422
+    twice = http.post(
+        sandbox.url + TYPES,
+        json={"name": "Team again", "description": "", "type_name": 'Custom["Team"]'},
+        headers=AUTH,
+    )
+    assert twice.status_code == 422
+    assert twice.json()["errors"][0]["source"]["field"] == "type_name"
+
+
+def test_creating_types_needs_the_catalog_editor_role(http: requests.Session) -> None:
+    with Sandbox(api_key=API_KEY, seed={"api_key_roles": {API_KEY: ["catalog_viewer"]}}) as sb:
+        reply = http.post(sb.url + TYPES, json={"name": "S", "description": ""}, headers=AUTH)
+        assert reply.status_code == 403
+        check_response(reply)
+
+
+def test_a_name_given_twice_gets_a_type_name_of_its_own(
+    sandbox: Sandbox, http: requests.Session
+) -> None:
+    made = [
+        http.post(sandbox.url + TYPES, json={"name": "Service", "description": ""}, headers=AUTH)
+        for _ in range(2)
+    ]
+    for reply in made:
+        check_response(reply)
+    names = [reply.json()["catalog_type"]["type_name"] for reply in made]
+    assert names == ['Custom["Service"]', 'Custom["Service2"]']

@@ -14,6 +14,7 @@ from target_incidentio.check import (
     judge_catalog_type,
     judge_custom_field,
     judge_identity,
+    judge_named_catalog_type,
     lookup_request,
 )
 from target_incidentio.custom_fields import KINDS, kind_of
@@ -164,3 +165,37 @@ def test_the_readme_roles_table_is_the_operation_tables():
     assert [row.split(" | ")[0].removeprefix("| ") for row in rows] == [
         f"`{name}`" for name in OPERATIONS
     ]
+
+
+def _named(**settings: object) -> list[str]:
+    """`--check`'s lines for a stream `services` whose type is named, against the spec's example."""
+    config = {"api_key": "k", "operation": "catalog_entry", **settings}
+    level = parse_settings(config).defaults
+    answer = _ok(_example("/v3/catalog_types"))  # one type: Kubernetes Cluster, attribute tier
+    return [f.line() for f in judge_named_catalog_type(answer, "streams.services.", level)]
+
+
+def test_a_named_type_of_the_spec_example_is_found_by_name_or_type_name():
+    by_name = _named(catalog_type="Kubernetes Cluster", catalog_attributes={"tier": "tier"})
+    assert "exists (`01FCNDV6P870EA6S7TK1DSYDG0`), not created by target-incidentio" in by_name[0]
+    assert by_name[1].startswith("check passed: streams.services.catalog_attributes: every")
+    # A type_name's brackets are not a stream glob's.
+    by_type_name = _named(catalog_type='Custom["BackstageGroup"]')
+    assert by_type_name[0].startswith("check passed: streams.services.catalog_type: catalog type")
+
+
+def test_a_named_type_that_is_missing_passes_only_when_the_stream_manages_it():
+    (missing,) = _named(catalog_type="Service")
+    assert missing.startswith("check FAILED: streams.services.catalog_type: catalog type Service")
+    managed = _named(catalog_type="Service", catalog_manage_type=True)
+    assert managed[0].startswith("check passed")
+    assert "the first run creates it" in managed[0]
+
+
+def test_a_mapped_field_a_type_made_elsewhere_lacks_fails_with_its_attributes():
+    lines = _named(catalog_type="Kubernetes Cluster", catalog_attributes={"zone": "Zone"})
+    assert (
+        "check FAILED: streams.services.catalog_attributes: fields zone have no attribute"
+        in (lines[1])
+    )
+    assert "tier = 01GW2G3V0S59R238FAHPDS1R66" in lines[1]

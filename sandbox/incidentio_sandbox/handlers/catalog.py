@@ -75,3 +75,16 @@ def show_catalog_type(call: Call) -> tuple[int, JSONObject]:
     kind = call.store.catalog_type(call.args["id"], field="id")
     count = call.store.count_entries(kind.id)
     return 200, {"catalog_type": views.catalog_type(kind, call.store.seed_stamp, count)}
+
+
+def create_catalog_type(call: Call) -> tuple[int, JSONObject]:
+    """``POST /v3/catalog_types``: a type without attributes."""
+    kind = call.store.create_catalog_type(call.payload)
+    return 201, {"catalog_type": views.catalog_type(kind, call.store.seed_stamp, 0)}
+
+
+def update_catalog_type_schema(call: Call) -> tuple[int, JSONObject]:
+    """``POST /v3/catalog_types/{id}/actions/update_schema``: the list replaces the schema."""
+    kind = call.store.update_catalog_type_schema(call.args["id"], call.payload)
+    count = call.store.count_entries(kind.id)
+    return 200, {"catalog_type": views.catalog_type(kind, call.store.seed_stamp, count)}
