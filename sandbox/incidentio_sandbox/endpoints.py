@@ -18,7 +18,7 @@ from typing import Literal
 from werkzeug.routing import Map, Rule
 
 from incidentio_sandbox.exchange import Call, JSONObject
-from incidentio_sandbox.handlers import account, alerts, catalog, incidents
+from incidentio_sandbox.handlers import account, alerts, catalog, configuration, incidents
 from incidentio_sandbox.validation import load_spec
 
 Handler = Callable[[Call], tuple[int, JSONObject]]
@@ -116,6 +116,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint("GET", "/v3/catalog_types", catalog.list_catalog_types, role="catalog_viewer"),
     Endpoint("GET", "/v3/catalog_types/{id}", catalog.show_catalog_type, role="catalog_viewer"),
+    # the lists that turn names into ids (issue 18), and new select options
+    Endpoint("GET", "/v1/severities", configuration.list_severities, role="viewer"),
+    Endpoint("GET", "/v1/incident_statuses", configuration.list_incident_statuses, role="viewer"),
+    Endpoint("GET", "/v1/incident_types", configuration.list_incident_types, role="viewer"),
+    Endpoint("GET", "/v2/incident_roles", configuration.list_incident_roles, role="viewer"),
+    Endpoint(
+        "GET", "/v1/custom_field_options", configuration.list_custom_field_options, role="viewer"
+    ),
+    Endpoint(
+        "POST",
+        "/v1/custom_field_options",
+        configuration.create_custom_field_option,
+        role="manage_settings",
+    ),
 )
 
 URL_MAP = Map(
