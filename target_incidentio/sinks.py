@@ -93,6 +93,7 @@ class StreamWriter:
             key_rate_per_minute=target.settings.defaults.rate_limit_per_minute,
             alert_rate_per_minute=target.settings.delivery.alert_source_rate_limit_per_minute,
             schema_fields=frozenset(schema.get("properties") or ()) or None,
+            lists=self.run.lists,
         )
         self._warned_unplaced = self.run.warned_fields(stream_name)
         make = self.operation.strategy(self.settings)
