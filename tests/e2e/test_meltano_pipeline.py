@@ -128,6 +128,12 @@ def check_delivery(sandbox: Sandbox, openapi_validator: Any) -> None:
     assert {b["idempotency_key"] for b in journal_bodies(sandbox, "create_incident")} == {
         f"helpdesk-ticket-{t['id']}" for t in tickets
     }
+    # The ticket map gives severity and status by name; the target sent the sandbox's ids.
+    severities = {s.name: s.id for s in sandbox.current_seed().severities}
+    by_key = {b["idempotency_key"]: b for b in journal_bodies(sandbox, "create_incident")}
+    for ticket in tickets:
+        wanted = {"urgent": "Critical", "high": "Major"}.get(ticket["priority"], "Minor")
+        assert by_key[f"helpdesk-ticket-{ticket['id']}"]["severity_id"] == severities[wanted]
 
     # Services: one catalog entry each, upserted by external id, attributes mapped.
     services = {s["service_id"]: s for s in rows("services")}
