@@ -204,7 +204,9 @@ def run(count: int = RECORDS, rounds: int = ROUNDS) -> list[Check]:
                     gets[mode].append(sum(1 for e in journal if e["method"] == "GET"))
                     throttled += sum(1 for e in journal if e["status"] == 429)
                     bodies = [e["body"] for e in journal if e["path"] == "/v2/incidents"]
-                    sent[mode] = sorted(json.dumps(_comparable(b, entries)) for b in bodies)
+                    sent[mode] = sorted(
+                        json.dumps(_comparable(b, entries), sort_keys=True) for b in bodies
+                    )
     rows = [["mode", "records", "wall s (each run)", "mean wall s", "GETs (each run)"]]
     rows += [
         [

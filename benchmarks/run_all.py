@@ -21,6 +21,7 @@ import catalog_sync
 import checkpoints
 import concurrency
 import memory
+import names
 import overhead
 import ratelimit
 import shared_key
@@ -40,6 +41,7 @@ FULL: list[tuple[str, Callable[[], list[Check]]]] = [
     ("checkpoints", checkpoints.run),
     ("alert_resolution", alert_resolution.run),
     ("catalog_sync", catalog_sync.run),
+    ("names", names.run),
 ]
 QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("concurrency", lambda: concurrency.run(400)),
@@ -52,6 +54,7 @@ QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("checkpoints", lambda: checkpoints.run(300, 2)),
     ("alert_resolution", lambda: alert_resolution.run(30, 10)),
     ("catalog_sync", lambda: catalog_sync.run(500)),
+    ("names", lambda: names.run(200, 1)),
 ]
 
 
