@@ -282,7 +282,7 @@ class Store:
                 private_incidents_only=False,
                 create_in_triage="optional",
             )
-        self.incidents[incident["id"]] = incident
+        self.incidents[incident["id"]] = self._seeded_names(incident)
         self.incident_keys[key] = incident["id"]
         return incident, True
 
@@ -325,6 +325,26 @@ class Store:
                 changes["incident_timestamp_values"],
             )
         incident["updated_at"] = incident["last_activity_at"] = now_rfc3339()
+        return self._seeded_names(incident)
+
+    def _seeded_names(self, incident: dict[str, Any]) -> dict[str, Any]:
+        """The seed's names (and a status's category) for the ids the incident holds."""
+        shown = [
+            (incident.get(key), kind)
+            for key, kind in (
+                ("severity", "severities"),
+                ("incident_status", "incident_statuses"),
+                ("incident_type", "incident_types"),
+            )
+        ]
+        shown += [(a["role"], "incident_roles") for a in incident["incident_role_assignments"]]
+        for item, kind in shown:
+            if item is None:
+                continue
+            found = next((n for n in getattr(self.seed, kind) if n.id == item["id"]), None)
+            if found is not None:
+                item["name"] = found.name
+                item.update({k: v for k, v in found.extra.items() if k in item})
         return incident
 
     def create_incident_update(
@@ -339,6 +359,7 @@ class Store:
             incident["incident_status"] = _status(payload["to_incident_status_id"])
         if "to_severity_id" in payload:
             incident["severity"] = _named(payload["to_severity_id"])
+        self._seeded_names(incident)
         stamp = now_rfc3339()
         incident["updated_at"] = incident["last_activity_at"] = stamp
         update: dict[str, Any] = {

@@ -186,6 +186,11 @@ def test_a_ticket_stream_in_the_users_words(
     assert by_name["Ticket 3"]["custom_field_entries"][0]["values"] == [
         {"value_option_id": "01OSEARCH"}
     ]
+    # The sandbox shows the incident as incident.io would: the seeded names of those ids.
+    incident = next(i for i in sandbox.state()["incidents"] if i["name"] == "Ticket 1")
+    assert incident["severity"]["name"] == "Critical"
+    assert incident["incident_status"]["name"] == "Investigating"
+    assert incident["incident_role_assignments"][0]["role"]["name"] == "Incident Lead"
 
     # Each list was read once, however many records named something in it.
     gets = [e for e in sandbox.journal()[journal_before:] if e["method"] == "GET"]
