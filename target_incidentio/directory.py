@@ -35,6 +35,9 @@ if t.TYPE_CHECKING:
     from target_incidentio.settings import Settings, StreamSettings
 
 Call = t.Callable[[ApiRequest], tuple["DeliveryResult", t.Any]]
+# The stream a run's look-ups are counted under (summary, response records): a list serves
+# every stream that needs it.
+LOOKUP_STREAM = "(look-ups)"
 ListKey = tuple[ListName, "str | None"]
 
 
@@ -123,7 +126,9 @@ class Directory:
         if defaults.api_key is None:
             msg = "names are looked up with the API key, and `api_key` is not set"
             raise LookupFailedError(msg)
-        request = lookup_request(self._settings, defaults, path, method=method, body=body)
+        request = lookup_request(
+            self._settings, defaults, path, method=method, body=body, stream=LOOKUP_STREAM
+        )
         return self._call(request)
 
     def _get(self, path: str) -> t.Any:  # noqa: ANN401 - any JSON

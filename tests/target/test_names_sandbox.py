@@ -215,7 +215,12 @@ def test_a_ticket_stream_in_the_users_words(
     assert {"field": "service", "name": "svc-pay", "id": _entry_id(sandbox, "svc-pay")} in one[
         "resolved"
     ]
-    assert len([r for r in responses if r["method"] == "GET"]) == len(gets)
+    lookups = [r for r in responses if r["method"] == "GET"]
+    assert len(lookups) == len(gets)
+    assert {(r["stream"], r["operation"], r["status"]) for r in lookups} == {
+        ("(look-ups)", "lookup", "delivered")
+    }
+    assert "3 records delivered, 0 failed, 0 retries, 0 answered 429, 10 calls" in run.stderr
 
 
 def _entry_id(sb: Sandbox, external_id: str) -> str:
