@@ -138,25 +138,22 @@ class Directory:
         return body
 
     def _read(self, key: ListKey) -> tuple[Item, ...]:
+        """Every item with an id, page by page; an answer of another shape is a failed read."""
         name, owner = key
         kind = LISTS[name]
         query: dict[str, str] = {kind.owner: owner} if kind.owner and owner else {}
-        if not kind.paged:
-            path = f"{kind.path}?{urlencode(query)}" if query else kind.path
-            return tuple(follow_pages(lambda _after: self._get(path), kind.items_key))
+        if kind.paged:
+            query["page_size"] = str(kind.page_size)
 
         def page(after: str | None) -> t.Any:  # noqa: ANN401 - any JSON
-            asked = {
-                **query,
-                "page_size": str(kind.page_size),
-                **({"after": after} if after else {}),
-            }
-            return self._get(f"{kind.path}?{urlencode(asked)}")
+            asked = {**query, "after": after} if after and kind.paged else query
+            return self._get(f"{kind.path}?{urlencode(asked)}" if asked else kind.path)
 
         try:
-            return tuple(follow_pages(page, kind.items_key))
+            items = follow_pages(page, kind.items_key)
         except (TypeError, ValueError) as problem:
             raise LookupFailedError(str(problem)) from None
+        return tuple(item for item in items if isinstance(item.get("id"), str))
 
 
 # -- the names the settings give -----------------------------------------------------------------

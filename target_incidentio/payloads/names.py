@@ -171,10 +171,11 @@ def known(value: str, items: Sequence[Item], kind: ListKind) -> str:
     if not labels:
         return f"there is no {kind.what} at all"
     by_fold = {label.casefold(): label for label in labels}
-    close = [
-        by_fold[text]
-        for text in difflib.get_close_matches(value.casefold(), list(by_fold), n=3, cutoff=0.5)
-    ]
+    folded = value.strip().casefold()
+    # Similar spellings, then names that contain the value or that it contains ("Lead").
+    similar = difflib.get_close_matches(folded, list(by_fold), n=3, cutoff=0.5)
+    containing = [text for text in by_fold if folded and (folded in text or text in folded)]
+    close = [by_fold[text] for text in dict.fromkeys([*similar, *containing])][:3]
     ordered = [*close, *(label for label in labels if label not in close)]
     more = len(ordered) - SHOWN_NAMES
     shown = ", ".join(ordered[:SHOWN_NAMES]) + (f" and {more} more" if more > 0 else "")
