@@ -189,6 +189,9 @@ def role_needs(settings: Settings) -> tuple[dict[str, list[str]], list[Finding]]
             continue
         for role in operation.roles:
             needs[role].append(f"`{operation.name}` at {level_name(where)}")
+        if "create_missing_options" in operation.reads and level.create_missing_options:
+            # POST /v1/custom_field_options: `organisation_settings.update` in the spec.
+            needs["manage_settings"].append(f"`create_missing_options` at {level_name(where)}")
     return dict(needs), notes
 
 

@@ -24,7 +24,6 @@ from target_incidentio.payloads.names import (
     LookupFailedError,
     UnresolvedError,
     find,
-    is_id,
 )
 from target_incidentio.urls import endpoint_url
 
@@ -169,12 +168,19 @@ class ConfiguredName:
 
 
 def configured_names(settings: Settings) -> Iterator[ConfiguredName]:
-    """Every name the settings give, at every level, that a run must resolve first."""
+    """Every name the settings give, at every level, that a run must resolve first.
+
+    Also a custom field given by id without a `kind`: its kind comes from its type, so it
+    must exist.
+    """
     for where, level in settings.levels():
         for index, mapped in enumerate(level.custom_fields):
             if mapped.custom_field:
                 at = f"{where}custom_fields[{index}].custom_field"
                 yield ConfiguredName(at, mapped.custom_field, "custom_fields")
+            elif mapped.kind is None and mapped.custom_field_id:  # its kind comes from its type
+                at = f"{where}custom_fields[{index}].custom_field_id"
+                yield ConfiguredName(at, mapped.custom_field_id, "custom_fields")
         for index, role in enumerate(level.role_assignments):
             if role.role:
                 at = f"{where}role_assignments[{index}].role"
@@ -185,8 +191,6 @@ def resolve_configured(
     name: ConfiguredName, lists: Directory
 ) -> tuple[str, None] | tuple[None, str]:
     """`(id, None)`, or `(None, why)` when the name names nothing, two things, or cannot be read."""
-    if is_id(name.value):
-        return name.value, None
     try:
         return str(find(name.value, lists.items(name.names), LISTS[name.names])["id"]), None
     except (UnresolvedError, LookupFailedError) as problem:

@@ -360,3 +360,18 @@ def test_check_and_dry_run_resolve_names(sandbox: Sandbox, tmp_path: Path) -> No
     assert f'"severity_id": "{SEVERITY["Critical"]}"' in dry.stderr
     assert '"value_option_id": "01OPAYMENTS"' in dry.stderr
     assert calls(sandbox, "POST", "/v2/incidents") == []
+
+
+def test_check_says_create_missing_options_needs_manage_settings(tmp_path: Path) -> None:
+    seed = Seed.from_json(
+        {**SEED.to_json(), "api_key_roles": {API_KEY: ["viewer", "incident_creator"]}}
+    )
+    with Sandbox(api_key=API_KEY, seed=seed) as sb:
+        cfg = config(sb, tmp_path, create_missing_options=True)
+        checked = run_cli(cfg, "", tmp_path, args=["--check"])
+        assert checked.returncode == 1
+        assert "lacks `manage_settings` (needed by `create_missing_options` at the top level)" in (
+            checked.stderr
+        )
+        without = run_cli(config(sb, tmp_path), "", tmp_path, args=["--check"])
+        assert without.returncode == 0, without.stderr

@@ -115,3 +115,17 @@ def test_configured_names_resolve_or_fail_the_run_naming_every_one(
         "custom_fields[0].custom_field": "F1",
         "role_assignments[0].role": "R1",
     }
+
+
+def test_a_field_by_id_without_kind_must_exist_at_start(httpserver: HTTPServer) -> None:
+    parsed = settings(httpserver, custom_fields=[{"field": "t", "custom_field_id": "01FGONE"}])
+    httpserver.expect_request("/v2/custom_fields").respond_with_json(
+        {"custom_fields": [{"id": "01FTEAM", "name": "Team", "field_type": "text"}]}
+    )
+    with Delivery(parsed.delivery, on_result=lambda _result: None) as delivery:
+        with pytest.raises(SettingError, match=r"custom_field_id`: custom field '01FGONE' is not"):
+            resolve_settings(parsed, Directory(parsed, delivery.call))
+        typed = settings(
+            httpserver, custom_fields=[{"field": "t", "custom_field_id": "01FGONE", "kind": "text"}]
+        )
+        assert resolve_settings(typed, Directory(typed, delivery.call)) == {}  # nothing to read
