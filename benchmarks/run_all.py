@@ -20,6 +20,7 @@ import burst
 import catalog_sync
 import checkpoints
 import concurrency
+import hostile
 import memory
 import names
 import overhead
@@ -41,6 +42,7 @@ FULL: list[tuple[str, Callable[[], list[Check]]]] = [
     ("checkpoints", checkpoints.run),
     ("alert_resolution", alert_resolution.run),
     ("catalog_sync", catalog_sync.run),
+    ("hostile", hostile.run),
     ("names", names.run),
 ]
 QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
@@ -54,6 +56,7 @@ QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("checkpoints", lambda: checkpoints.run(300, 2)),
     ("alert_resolution", lambda: alert_resolution.run(30, 10)),
     ("catalog_sync", lambda: catalog_sync.run(500)),
+    ("hostile", lambda: hostile.run(50)),
     ("names", lambda: names.run(200, 1)),
 ]
 

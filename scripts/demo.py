@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,7 +21,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-MELTANO_VERSION = "4.4.1"
+# Meltano and every one of its dependencies, pinned (requirements/meltano.in, compiled as the
+# README's Development section says); the version is the lock's.
+MELTANO_LOCK = ROOT / "requirements" / "meltano.txt"
+
+
+def locked_version(lock: Path, name: str) -> str:
+    """The version `lock` (a compiled requirements file) pins `name` to."""
+    match = re.search(rf"^{name}==(\S+)", lock.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    if match is None:
+        msg = f"{lock.name} pins no {name}"
+        raise RuntimeError(msg)
+    return match.group(1)
+
+
+MELTANO_VERSION = locked_version(MELTANO_LOCK, "meltano")
 MELTANO_VENV = ROOT / ".venv-meltano"
 JOB = "incidentio-demo"
 # The sandbox's fixed demo credentials (see sandbox/incidentio_sandbox/app.py); not secrets.
@@ -28,6 +43,9 @@ SANDBOX_API_KEY = "sandbox-api-key"
 SANDBOX_ALERT_SOURCE = "01SANDBOXALERTSOURCE000000"
 SANDBOX_ALERT_TOKEN = "sandbox-alert-token"  # noqa: S105 - the sandbox's public demo token
 OUTPUT = ROOT / "output" / "demo"
+# What the dev environment's sandbox account holds: the catalog type and attributes that
+# meltano.yml's dev environment maps into (`incidentio-sandbox --seed-file` reads it too).
+SANDBOX_SEED = ROOT / "examples" / "sandbox-seed.json"
 # The monitoring table: what is failing now. Between the two runs one check is fixed, so its
 # row leaves the snapshot and its alert is resolved (`resolve_missing_alerts`).
 MONITORING = ROOT / "examples" / "data" / "monitoring" / "failing_now.jsonl"
@@ -59,13 +77,15 @@ def meltano_version(executable: Path) -> str | None:
 
 
 def ensure_meltano(venv_dir: Path = MELTANO_VENV) -> Path:
-    """Meltano in its own venv (kept apart from the target's pins), installed once."""
+    """Meltano in its own venv (kept apart from the target's pins), installed once per lock."""
     executable = _bin(venv_dir, "meltano")
     version = meltano_version(executable)
-    if version and MELTANO_VERSION in version:
+    marker = venv_dir / ".installed-lock"
+    lock = MELTANO_LOCK.read_text(encoding="utf-8")
+    if version and MELTANO_VERSION in version and marker.exists() and marker.read_text() == lock:
         return executable
     say(f"Installing meltano=={MELTANO_VERSION} into {venv_dir.name}/ (once, about 20 s)...")
-    venv.create(venv_dir, with_pip=True, clear=version is not None)
+    venv.create(venv_dir, with_pip=True, clear=venv_dir.exists())
     subprocess.run(
         [
             str(_bin(venv_dir, "python")),
@@ -74,10 +94,12 @@ def ensure_meltano(venv_dir: Path = MELTANO_VENV) -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            f"meltano=={MELTANO_VERSION}",
+            "--requirement",
+            str(MELTANO_LOCK),
         ],
         check=True,
     )
+    marker.write_text(lock, encoding="utf-8")
     return executable
 
 
@@ -99,10 +121,19 @@ def meltano_env(
             "TARGET_INCIDENTIO_ALERT_SOURCE_TOKEN": SANDBOX_ALERT_TOKEN,
             "TARGET_INCIDENTIO_ALERT_SOURCE_CONFIG_ID": SANDBOX_ALERT_SOURCE,
             "TARGET_INCIDENTIO_RESPONSE_LOG_PATH": str(response_log),
+            # Empty beats `.env`: a heartbeat set up there for production never fires here.
+            "TARGET_INCIDENTIO_HEARTBEAT_ALERT_SOURCE_CONFIG_ID": "",
+            "TARGET_INCIDENTIO_HEARTBEAT_TOKEN": "",
         }
     )
     env.update(extra or {})
     return env
+
+
+def sandbox_seed() -> dict[str, Any]:
+    """The dev sandbox's seed data (examples/sandbox-seed.json)."""
+    seed: dict[str, Any] = json.loads(SANDBOX_SEED.read_text(encoding="utf-8"))
+    return seed
 
 
 def run_meltano(
@@ -260,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"meltano install failed (exit {installed.returncode}); full log: {log}")
         return installed.returncode
 
-    with Sandbox(port=args.port) as sandbox:
+    with Sandbox(port=args.port, seed=sandbox_seed()) as sandbox:
         say(f"Sandbox listening on {sandbox.url} (stand-in for https://api.incident.io)")
         say(f"meltano --environment=dev run {JOB} (services, monitoring, tickets)...")
         env = meltano_env(sandbox.url, responses)

@@ -15,6 +15,8 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 fi
-echo "Installing target-incidentio and incidentio-sandbox (./sandbox) into .venv ..."
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e . -e ./sandbox
+# requirements/dev.txt pins every dependency to the versions CI last passed with.
+echo "Installing target-incidentio and incidentio-sandbox (./sandbox) into .venv, pinned by requirements/dev.txt ..."
+.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+    --constraint requirements/dev.txt -e . -e ./sandbox
 exec .venv/bin/python scripts/demo.py "$@"

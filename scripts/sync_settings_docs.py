@@ -1,13 +1,14 @@
-"""Write the settings, as `target-incidentio --about` declares them, into README.md and meltano.yml.
+"""Write the settings, as `target-incidentio --about` declares them, into the files that list them.
 
-The declarations in `target_incidentio/settings/` are the one source; the README's table and
-the loader's `settings:` list in meltano.yml are generated from them, and tests fail when
-either is stale. The README's table of credentials and roles per operation comes the same way
-from the operation table (`target_incidentio/operations.py`). Run it after adding or changing a
-setting or an operation:
+The declarations in `target_incidentio/settings/` are the one source; the README's table, the
+loader's `settings:` list in meltano.yml and the Meltano Hub plugin definition
+(hub/target-incidentio.yml) are generated from them, and tests fail when one is stale. The
+README's table of credentials and roles per operation, and the Hub definition's settings groups,
+come the same way from the operation table (`target_incidentio/operations.py`). Run it after
+adding or changing a setting or an operation:
 
-    python scripts/sync_settings_docs.py          # rewrite both files
-    python scripts/sync_settings_docs.py --check  # exit 1 if either is stale
+    python scripts/sync_settings_docs.py          # rewrite the files
+    python scripts/sync_settings_docs.py --check  # exit 1 if one is stale
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from pathlib import Path
 import yaml
 
 from target_incidentio.docs import roles_table
+from target_incidentio.operations import OPERATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 MELTANO = ROOT / "meltano.yml"
+HUB = ROOT / "hub" / "target-incidentio.yml"
 TABLE = re.compile(r"^\| Setting \|.*?(?=\n\n|\Z)", flags=re.MULTILINE | re.DOTALL)
 ROLES_TABLE = re.compile(
     r"^\| Operation \| Credential \|.*?(?=\n\n|\Z)", flags=re.MULTILINE | re.DOTALL
@@ -101,18 +104,81 @@ def meltano_text(current: str) -> str:
     return updated
 
 
+def _loader(project: dict[str, t.Any]) -> dict[str, t.Any]:
+    (loader,) = (p for p in project["plugins"]["loaders"] if p["name"] == "target-incidentio")
+    return t.cast("dict[str, t.Any]", loader)
+
+
+def settings_groups(default_operation: str) -> list[list[str]]:
+    """What each operation cannot run without: its credential, and `operation` unless default.
+
+    From the operation table, as the target's own start-up checks read it; one group per
+    distinct set, so Meltano Hub shows which settings make a working configuration.
+    """
+    groups: list[list[str]] = []
+    for operation in OPERATIONS.values():
+        names = {operation.credential, *(name for name, _ in operation.requires)}
+        if operation.name != default_operation:
+            names.add("operation")
+        if sorted(names) not in groups:
+            groups.append(sorted(names))
+    return groups
+
+
+def hub_definition() -> dict[str, t.Any]:
+    """The loader as Meltano Hub lists it (`_data/meltano/loaders/<name>/<variant>.yml`).
+
+    Settings as meltano.yml declares them (from `--about`), installed from PyPI rather than
+    this checkout; no defaults (`value`), so that the target's own defaults apply.
+    """
+    about_json = json.loads(about("json"))
+    properties = about_json["settings"]["properties"]
+    project = yaml.safe_load(MELTANO.read_text(encoding="utf-8"))
+    loader = _loader(project)
+    return {
+        "name": about_json["name"],
+        "namespace": loader["namespace"],
+        "variant": "target-incidentio",
+        "label": "incident.io",
+        "description": about_json["description"],
+        "domain_url": "https://incident.io",
+        "keywords": ["meltano_sdk", "incident.io", "alerting", "incident management"],
+        "maintenance_status": "active",
+        "pip_url": about_json["name"],
+        "executable": loader["executable"],
+        "capabilities": loader["capabilities"],
+        "settings": [
+            {"label": name.replace("_", " ").title(), **_setting(name, schema)}
+            for name, schema in properties.items()
+        ],
+        "settings_group_validation": settings_groups(properties["operation"]["default"]),
+    }
+
+
+def hub_text(_current: str) -> str:
+    """hub/target-incidentio.yml: the Hub's own layout (keys sorted, as its files are)."""
+    header = (
+        "# Meltano Hub plugin definition, generated from `target-incidentio --about`:\n"
+        "#   python scripts/sync_settings_docs.py\n"
+        "# Try it: meltano add loader target-incidentio --from-ref hub/target-incidentio.yml\n"
+    )
+    body = yaml.safe_dump(hub_definition(), sort_keys=True, allow_unicode=True, width=100)
+    return header + body
+
+
 def main() -> int:
     """Rewrite the files, or with --check say which is stale."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report stale files")
     args = parser.parse_args()
     stale = []
-    for path, render in ((README, readme_text), (MELTANO, meltano_text)):
-        current = path.read_text(encoding="utf-8")
+    for path, render in ((README, readme_text), (MELTANO, meltano_text), (HUB, hub_text)):
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
         wanted = render(current)
         if wanted != current:
             stale.append(path.name)
             if not args.check:
+                path.parent.mkdir(exist_ok=True)
                 path.write_text(wanted, encoding="utf-8")
     if stale:
         verb = "is stale" if args.check else "was rewritten"

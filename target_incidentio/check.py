@@ -506,7 +506,12 @@ def run_check(settings: Settings, redact: Redactor) -> int:
     counts: dict[Status, int] = dict.fromkeys(_LABELS, 0)
     install_redaction(redact)
     try:
-        with Delivery(settings.delivery, on_result=lambda _: None, redact=redact) as delivery:
+        with Delivery(
+            settings.delivery,
+            on_result=lambda _: None,
+            redact=redact,
+            origin=settings.defaults.base_url,
+        ) as delivery:
             answers: dict[str, Answer] = {}
 
             def ask(request: ApiRequest) -> Answer:

@@ -45,5 +45,16 @@ class RecordError(ValueError):
         super().__init__(message)
 
 
+class OutputFileError(RuntimeError):
+    """A file the run writes records to cannot be opened or written (a full disk, say)."""
+
+    def __init__(self, setting: str, path: object, error: OSError) -> None:
+        reason = error.strerror or type(error).__name__
+        super().__init__(
+            f"Setting `{setting}`: cannot write {path}: {reason}. Fix: free space or point "
+            f"`{setting}` at a writable place; the run stopped so that no record goes unrecorded."
+        )
+
+
 class DeliveryFailedError(RuntimeError):
     """A record failed for good and `on_error` says the run must stop."""

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 
 from target_incidentio.delivery.engine import describe
-from target_incidentio.errors import DeliveryFailedError
+from target_incidentio.errors import DeliveryFailedError, OutputFileError
 from target_incidentio.responses import (
     JsonLinesFile,
     ResponseLog,
@@ -115,6 +115,8 @@ class Ledger:
         self._lock = threading.Lock()
         self._tallies: dict[str, StreamTally] = defaultdict(StreamTally)
         self._first_failure: str | None = None
+        # A file of records that cannot be written stops the run, whatever `on_error` says.
+        self._broken_output: str | None = None
         self._halted = threading.Event()
         self._started = time.monotonic()
         self._stop_progress = threading.Event()
@@ -131,7 +133,9 @@ class Ledger:
         if responses.response_log_path:
             self._log = ResponseLog(responses.response_log_path, responses.response_log_format)
         if delivery.dead_letter_path:
-            self._dead_letter = JsonLinesFile(delivery.dead_letter_path, self._redact)
+            self._dead_letter = JsonLinesFile(
+                delivery.dead_letter_path, "dead_letter_path", self._redact
+            )
         if responses.response_webhook_url and not delivery.dry_run:
             self._webhook = ResponseWebhook(responses, delivery, self._redact)
             self._webhook.start()
@@ -178,7 +182,7 @@ class Ledger:
                 error=record["error"],
             )
         if result.ok or not self.stop_on_failure:
-            self._settle(request.sequences)
+            self._settle_if_recorded(request.sequences)
 
     def log_call(self, result: DeliveryResult, status: str | None = None) -> None:
         """A call whose records are accounted for elsewhere: its response record, one call.
@@ -226,7 +230,7 @@ class Ledger:
         logger.debug(
             "Stream '%s': %s (%s).", request.stream, reason, ", ".join(request.record_keys)
         )
-        self._settle(request.sequences)
+        self._settle_if_recorded(request.sequences)
 
     def on_invalid(
         self,
@@ -248,11 +252,25 @@ class Ledger:
             error=response["error"],
         )
         if not self.stop_on_failure:
-            self._settle((sequence,))
+            self._settle_if_recorded((sequence,))
+
+    def _settle_if_recorded(self, sequences: Iterable[int]) -> None:
+        """Settle, unless a file of records broke: then no state may pass these records."""
+        if self._broken_output is None:
+            self._settle(sequences)
+
+    def _write(self, file: ResponseLog | JsonLinesFile, record: dict[str, t.Any]) -> None:
+        """Write a record to one of the run's files; if it cannot be, stop the run (once)."""
+        try:
+            file.write(record)
+        except OutputFileError as error:
+            with self._lock:  # the first break is the story; `check` raises it
+                self._broken_output = self._broken_output or str(error)
+            self._halted.set()
 
     def _emit(self, record: dict[str, t.Any]) -> None:
         if self._log is not None:
-            self._log.write(record)
+            self._write(self._log, record)
         if self._webhook is not None:
             self._webhook.post(record)
 
@@ -270,8 +288,9 @@ class Ledger:
                 self._first_failure = message
         if self._dead_letter is not None:
             for key, record in keyed_records:
-                self._dead_letter.write(
-                    {"stream": stream, "key": key, "record": record, "error": error}
+                self._write(
+                    self._dead_letter,
+                    {"stream": stream, "key": key, "record": record, "error": error},
                 )
         if self.stop_on_failure:
             self._halted.set()
@@ -280,14 +299,22 @@ class Ledger:
 
     # Barriers -------------------------------------------------------------------
 
-    def check(self) -> None:
-        """Raise once a failure has stopped the run (before sending anything more)."""
+    def check(self, *, unsent_allowed: bool = False) -> None:
+        """Raise once a failure has stopped the run (before sending anything more).
+
+        Records left unsent fail it too, unless `unsent_allowed` (a stopped run writes the
+        state as far as confirmed first; the unsent records lie past it).
+        """
         if self.halted():
-            raise DeliveryFailedError(self._first_failure or "the run was stopped")
+            reason = self._broken_output or self._first_failure or "the run was stopped"
+            raise DeliveryFailedError(reason)
         with self._lock:
             not_sent = sum(tally.not_sent for tally in self._tallies.values())
-        if not_sent:
-            msg = f"{not_sent} records were not sent; refusing to confirm them."
+        if not_sent and not unsent_allowed:
+            msg = (
+                f"{not_sent} records were not sent; refusing to confirm them (the state stops "
+                "before them, so the next run sends them)."
+            )
             raise DeliveryFailedError(msg)
 
     def finish(self) -> None:

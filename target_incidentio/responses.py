@@ -8,12 +8,16 @@ drops an untyped column and upserts by key) loads the Singer form whole.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
 import typing as t
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+
+from target_incidentio.errors import OutputFileError
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -193,26 +197,51 @@ def invalid_record(
     return _finish(record, redact)
 
 
-class JsonLinesFile:
-    """Append-only JSON lines, flushed per line so a crash loses nothing already written."""
+# Files holding records are the user's alone: new files 0600, new folders 0700. A file that
+# already exists keeps its mode (the user chose it).
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
 
-    def __init__(self, path: str | Path, redact: Callable[[str], str] = str) -> None:
+
+def _private_folders(folder: Path) -> None:
+    """Create `folder` and any missing parent, each 0700 (`mkdir(parents=True)` would not)."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for path in reversed(missing):
+        path.mkdir(mode=FOLDER_MODE, exist_ok=True)
+
+
+class JsonLinesFile:
+    """Append-only JSON lines, flushed per line so a crash loses nothing already written.
+
+    A failure to open or write raises `OutputFileError` naming `setting` and the path.
+    """
+
+    def __init__(self, path: str | Path, setting: str, redact: Callable[[str], str] = str) -> None:
         self.path = Path(path)
+        self.setting = setting
         self._redact = redact
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", encoding="utf-8")
+        try:
+            _private_folders(self.path.parent)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+            # Text that is not Unicode (a record's lone surrogate) is kept as its JSON escape.
+            self._file = os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace")
+        except OSError as error:
+            raise OutputFileError(setting, self.path, error) from None
         self._lock = threading.Lock()
 
     def write(self, message: dict[str, t.Any]) -> None:
         """Append one line; safe to call from delivery threads."""
         line = self._redact(json.dumps(message, default=str, ensure_ascii=False)) + "\n"
         with self._lock:
-            self._file.write(line)
-            self._file.flush()
+            try:
+                self._file.write(line)
+                self._file.flush()
+            except OSError as error:
+                raise OutputFileError(self.setting, self.path, error) from None
 
     def close(self) -> None:
         """Close the file."""
-        with self._lock:
+        with self._lock, contextlib.suppress(OSError):  # a full disk was already reported
             self._file.close()
 
 
@@ -220,7 +249,7 @@ class ResponseLog:
     """Response records to a file, as JSON lines or as a Singer stream another target can load."""
 
     def __init__(self, path: str | Path, fmt: str) -> None:
-        self._file = JsonLinesFile(path)
+        self._file = JsonLinesFile(path, "response_log_path")
         self._singer = fmt == "singer"
         if self._singer:
             self._file.write(

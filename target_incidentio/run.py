@@ -53,6 +53,7 @@ class Run:
             on_result=self._on_result,
             halted=self.ledger.halted,
             redact=redact,
+            origin=settings.defaults.base_url,
         )
         # incident.io's lists, read once each when a name needs them (see directory.py).
         self.lists = Directory(settings, self.call)
@@ -61,6 +62,7 @@ class Run:
         self._strategies: dict[str, Strategy] = {}
         self._started = False
         self._input_ended = False
+        self._interrupted = False
         self._closed = False
 
     def warned_fields(self, stream: str) -> set[str]:
@@ -226,14 +228,28 @@ class Run:
 
     # -- the end -----------------------------------------------------------------------------
 
+    def interrupt(self) -> None:
+        """SIGTERM: end within `request_timeout`, whatever a server does.
+
+        Nothing is retried from now; a call still running then is cut, one not started by then
+        is not sent. `finish()` then writes the state as far as confirmed. Runs on its own
+        thread, never inside the signal handler, since it takes locks the main thread may hold.
+        """
+        self._interrupted = True
+        self.delivery.stop_by(self.settings.delivery.request_timeout)
+
     def finish(self) -> None:
-        """The run ended well: confirm every call, write the final state, summarise, close."""
+        """The run ended well: confirm every call, write the final state, summarise, close.
+
+        After SIGTERM, the state covers what was confirmed; calls it could not send make the
+        run fail after that state is written.
+        """
         if self._closed:
             return
         try:
             self.flush_held()
             self.delivery.wait()
-            self.ledger.check()
+            self.ledger.check(unsent_allowed=self._interrupted)
         except BaseException:
             self.abort()
             raise
@@ -243,6 +259,8 @@ class Run:
             self.checkpoints.finish()
             self._ping_heartbeat()
         self._close(raise_errors=True)
+        if self._interrupted:
+            self.ledger.check()
 
     def _ping_heartbeat(self) -> None:
         """After the final state of a run that read all its input and delivered every record.
@@ -254,8 +272,8 @@ class Run:
         config_id, token = delivery.heartbeat_alert_source_config_id, delivery.heartbeat_token
         if config_id is None or token is None or not self._input_ended or not self.ledger.clean():
             return
-        request = build_heartbeat_ping(self.settings.defaults.base_url, config_id, token)
         try:
+            request = build_heartbeat_ping(self.settings.defaults.base_url, config_id, token)
             result, _ = self.delivery.call(request)
         except Exception as error:  # noqa: BLE001 - the records are delivered whatever this is
             LOG.warning("Heartbeat ping failed (the run itself delivered everything): %s", error)

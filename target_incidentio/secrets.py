@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import typing as t
@@ -57,8 +58,15 @@ class Redactor:
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        """Learn more values to scrub (empty and very short values are ignored)."""
-        self._values.update(value for value in secrets if value and len(value) >= 4)  # noqa: PLR2004
+        """Learn more values to scrub (empty and very short values are ignored).
+
+        Each also in its JSON-escaped forms, as it appears inside a serialised record.
+        """
+        for value in secrets:
+            if value and len(value) >= 4:  # noqa: PLR2004
+                self._values.update(
+                    {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+                )
         if self._values:
             alternatives = sorted(self._values, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(value) for value in alternatives))

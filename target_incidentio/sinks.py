@@ -69,6 +69,56 @@ _FIX = (
 )
 
 
+# Expressions the SDK types by their first call (`singer_sdk.mapper`), so never as a string.
+_TYPED_CALLS = ("int(", "float(", "bool(", "str(", "json.dumps(", "datetime.")
+
+
+def mapped_fields(stream_maps: object, stream: str) -> dict[str, str]:
+    """Field -> expression of the stream map entries that compute the stream's fields."""
+    if not isinstance(stream_maps, dict):
+        return {}
+    computed: dict[str, str] = {}
+    for name, entry in stream_maps.items():
+        if isinstance(entry, dict) and stream in (name, entry.get("__alias__")):
+            computed.update(
+                (field, expression)
+                for field, expression in entry.items()
+                if isinstance(expression, str) and not field.startswith("__")
+                if expression != "__NULL__"
+            )
+    return computed
+
+
+def _computed_hint(path: list[str], computed: dict[str, str], problem: ValidationError) -> str:
+    """The way out for a value a stream map computed and the SDK typed as a string; else ''.
+
+    The SDK gives a computed field the type string unless the expression starts with a typed
+    call or names a property of the source schema; a value of another type then breaks it.
+    """
+    expression = computed.get(path[0]) if len(path) == 1 else None
+    # A "type" error's validator value is the schema's `type`: a name or a list of names.
+    expected = (
+        t.cast("str | list[str]", problem.validator_value) if problem.validator == "type" else ()
+    )
+    if expression is None or "string" not in expected:
+        return ""
+    if expression.isidentifier() or expression.startswith(_TYPED_CALLS):
+        return ""  # a renamed property keeps its type; a typed call has its own
+    value = problem.instance
+    field = path[0]
+    said = (
+        f"'{field}' comes from the stream map expression `{expression}`, and the SDK types a "
+        "computed field as a string unless its expression starts with int(, float( or bool(: "
+    )
+    if isinstance(value, (list, dict)):
+        return said + (
+            "a list or an object cannot be typed that way, so set `validate_records: false` "
+            "to send the computed value unchecked."
+        )
+    wrap = {bool: "bool", int: "int", float: "float"}.get(type(value), "str")
+    return said + f'write it as "{wrap}({expression})".'
+
+
 class StreamWriter:
     """What every sink of a stream does with a record: number, check, build, submit."""
 
@@ -95,6 +145,7 @@ class StreamWriter:
             schema_fields=frozenset(schema.get("properties") or ()) or None,
             lists=self.run.lists,
         )
+        self._computed = mapped_fields(target.config.get("stream_maps"), stream_name)
         self._warned_unplaced = self.run.warned_fields(stream_name)
         make = self.operation.strategy(self.settings)
         self.strategy = self.run.strategy(stream_name, lambda: make(self.run, self.ctx))
@@ -171,7 +222,8 @@ class StreamWriter:
             record_key=record_key(record, self.key_properties, self.ctx.schema_fields),
             field=".".join(path) or None,
             problem=f"breaks the stream's schema: {problem.message}.",
-            hint=_FIX.format(how="convert it with stream_maps"),
+            hint=_computed_hint(path, self._computed, problem)
+            or _FIX.format(how="convert it with stream_maps"),
         )
 
     def _warn_unplaced(self, records: list[dict[str, t.Any]]) -> None:

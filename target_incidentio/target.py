@@ -11,6 +11,7 @@ import contextlib
 import gzip
 import os
 import sys
+import threading
 import traceback
 import typing as t
 
@@ -25,22 +26,25 @@ from singer_sdk.helpers._batch import (
 )
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.singerlib.json import deserialize_json
 from singer_sdk.target_base import Target
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 from typing_extensions import Self, override
 
 from target_incidentio.check import report_unparsed, run_check
-from target_incidentio.errors import SettingError
+from target_incidentio.errors import RecordError, SettingError
 from target_incidentio.operations import config_schema, parse_settings
+from target_incidentio.payloads.fields import record_key
 from target_incidentio.run import Run
-from target_incidentio.secrets import Redactor
+from target_incidentio.secrets import Redactor, install_redaction, remove_redaction
 from target_incidentio.settings import (
     known_names,
     refuse_unknown,
     secret_values,
     settings_from_env,
 )
+from target_incidentio.singer_input import SingerInput
 from target_incidentio.sinks import sink_class
 
 if t.TYPE_CHECKING:
@@ -48,6 +52,7 @@ if t.TYPE_CHECKING:
     from pathlib import PurePath
     from types import FrameType, TracebackType
 
+    from singer_sdk.mapper import StreamMap
     from singer_sdk.plugin_base import _ConfigInput
     from singer_sdk.singerlib.encoding.base import GenericSingerReader
     from singer_sdk.sinks import Sink
@@ -78,12 +83,14 @@ class TargetIncidentIO(Target):
         message_reader: GenericSingerReader[t.Any] | None = None,
     ) -> None:
         self._settings: Settings | None = None
+        # The reader of stdin, and the one gate of every record, BATCH files' records too.
+        self._input = SingerInput(self._bad_record, self._stream_maps)
         super().__init__(
             config=config,
             parse_env_config=parse_env_config,
             validate_config=validate_config,
             setup_mapper=setup_mapper,
-            message_reader=message_reader,
+            message_reader=message_reader or self._input,
         )
         self.settings = self._settings or parse_settings(self.config)
         self.redact = Redactor(secret_values(self.config))
@@ -139,6 +146,8 @@ class TargetIncidentIO(Target):
         sys.stdout.flush()
 
     def __enter__(self) -> Self:
+        """Secrets are masked in every log line from here on, the first input line included."""
+        install_redaction(self.redact)
         return self
 
     def __exit__(
@@ -148,13 +157,16 @@ class TargetIncidentIO(Target):
         tb: TracebackType | None,
     ) -> None:
         """Whatever ended the run: a signal's graceful exit finishes it, anything else aborts."""
-        if self._run is None:
-            return
-        graceful = exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None))
-        if graceful:
-            self._run.finish()
-        else:
-            self._run.abort()
+        try:
+            if self._run is None:
+                return
+            graceful = exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None))
+            if graceful:
+                self._run.finish()
+            else:
+                self._run.abort()
+        finally:
+            remove_redaction(self.redact)
 
     @override
     def get_sink_class(self, stream_name: str) -> type[Sink]:
@@ -162,6 +174,34 @@ class TargetIncidentIO(Target):
         return sink_class(settings.operation, settings.batch_size_rows)
 
     # -- messages ----------------------------------------------------------------------------
+
+    def _stream_maps(self, stream: str) -> list[StreamMap] | None:
+        """The stream's maps, or None before its SCHEMA."""
+        return self.mapper.stream_maps.get(stream)
+
+    def _bad_record(self, message: dict[str, t.Any], problem: str) -> None:
+        """A RECORD the target cannot use: that record's failure, named and counted."""
+        stream = str(message["stream"])
+        record = message["record"]
+        maps = self.mapper.stream_maps.get(stream) or []
+        keys = (maps[0].raw_key_properties or ()) if maps else ()
+        try:
+            key = record_key(record, keys) if isinstance(record, dict) else "(no data)"
+        except (ValueError, RecursionError):  # text that is not Unicode, nested too deep
+            key = "(unreadable)"
+        error = RecordError(
+            stream=stream,
+            record_key=key,
+            field=None,
+            problem=f"cannot be sent: {problem}",
+            hint="fix the record at the tap, or the `stream_maps` expression (handle a null, or "
+            "drop such records with `__filter__`); under `on_error: continue` the rest is sent "
+            "and this one kept in `dead_letter_path`.",
+        )
+        run = self.run
+        (sequence,) = run.admit()
+        operation = self.settings.for_stream(stream).operation
+        run.report_invalid(error, operation, iter([(sequence, t.cast("dict[str, t.Any]", record))]))
 
     @override
     def _process_state_message(self, message_dict: dict[str, t.Any]) -> None:
@@ -180,11 +220,25 @@ class TargetIncidentIO(Target):
         # validation, keys, one call per record, a sequence number for the checkpoints.
         self._assert_line_requires(message_dict, requires={"stream", "encoding", "manifest"})
         stream = message_dict["stream"]
-        encoding = BaseBatchFileEncoding.from_dict(message_dict["encoding"])
+        manifest, encoding_dict = message_dict["manifest"], message_dict["encoding"]
+        if not isinstance(manifest, list) or not all(isinstance(f, str) for f in manifest):
+            msg = (
+                f"stream '{stream}': a BATCH message's `manifest` must be a list of file URLs, "
+                f"got {type(manifest).__name__}. Fix the tap's batch output."
+            )
+            raise InvalidInputLine(msg)
+        if not isinstance(encoding_dict, dict):
+            msg = (
+                f"stream '{stream}': a BATCH message's `encoding` must be an object such as "
+                f'{{"format": "jsonl", "compression": "gzip"}}, got {type(encoding_dict).__name__}.'
+            )
+            raise InvalidInputLine(msg)
+        encoding = BaseBatchFileEncoding.from_dict(encoding_dict)
         raw = self.config.get("batch_config")
         storage = BatchConfig.from_dict(raw).storage if raw else None
-        for record in batch_records(stream, encoding, message_dict["manifest"], storage):
-            self._process_record_message({"type": "RECORD", "stream": stream, "record": record})
+        for record in batch_records(stream, encoding, manifest, storage):
+            message = {"type": "RECORD", "stream": stream, "record": record}
+            self._input.record(message, self._process_record_message)
 
     @override
     def _process_activate_version_message(self, message_dict: dict[str, t.Any]) -> None:
@@ -216,15 +270,18 @@ class TargetIncidentIO(Target):
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # pragma: no cover
-        # The SDK drains (every queued call is sent) and exits 0, and `__exit__` then waits
-        # for the calls and writes the final state; if the signal came while the main thread
-        # held a lock of the run, that waits until it has let go (see signals.py).
+        # First, at once and off this thread: the run must end within `request_timeout`,
+        # however a server answers (`Run.interrupt`). Then the SDK drains (queued calls go out
+        # if there is time) and exits 0, and `__exit__` waits for the calls and writes the
+        # final state; if the signal came while the main thread held a lock of the run, that
+        # waits until it has let go (see signals.py).
         def work() -> None:
             super(TargetIncidentIO, self)._handle_termination(signum, frame)
 
         if self._run is None:
             work()
         else:
+            threading.Thread(target=self._run.interrupt, name="sigterm", daemon=True).start()
             self._run.signals.run_when_safe(work)
 
     # -- the command line ----------------------------------------------------------------------

@@ -7,10 +7,26 @@ record), so that both read a URL the same way.
 from __future__ import annotations
 
 import ipaddress
+import re
 import string
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 _FORMATTER = string.Formatter()
+# Values that would move a URL path up, or nowhere, instead of naming one segment: a client or
+# server folds `.` and `..` into the path around them, and an empty one names the parent.
+UNSAFE_SEGMENTS = ("", ".", "..")
+
+
+class UnsafeSegmentError(ValueError):
+    """A value that cannot be one path segment (see `UNSAFE_SEGMENTS`)."""
+
+
+def segment(value: str) -> str:
+    """`value` as one URL path segment, encoded so that `/`, `?` or `#` stay inside it."""
+    if value in UNSAFE_SEGMENTS:
+        msg = f"{value!r} cannot be a URL path segment: it would move the request to another path."
+        raise UnsafeSegmentError(msg)
+    return quote(value, safe="")
 
 
 def is_loopback(host: str) -> bool:
@@ -40,6 +56,21 @@ def endpoint_url(base_url: str, api_url: str) -> str:
     if is_absolute(api_url):
         return api_url
     return f"{base_url.rstrip('/')}/{api_url.lstrip('/')}"
+
+
+def placeholder_outside_path(template: str) -> bool:
+    """Whether a `{field}` sits in the host, port, query or fragment of a URL template.
+
+    A record value there could send the request (and its key) elsewhere, or change its query;
+    placeholders belong in the path.
+    """
+    rest = template
+    if is_absolute(template):
+        authority, _, rest = template.split("://", 1)[1].partition("/")
+        if "{" in authority:
+            return True
+    after_path = re.split(r"[?#]", rest, maxsplit=1)[1:]
+    return any("{" in part for part in after_path)
 
 
 def template_fields(template: str) -> list[str]:

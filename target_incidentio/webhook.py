@@ -54,6 +54,7 @@ class ResponseWebhook:
             halted=self._abort.is_set,
             redact=redact,
             sleep=self._wait,
+            origin=self._url,  # nothing follows a redirect elsewhere: the headers stay here
         )
         self._thread = threading.Thread(target=self._run, name="response-webhook", daemon=True)
 
@@ -79,6 +80,7 @@ class ResponseWebhook:
         self._thread.join(max(0.0, deadline - time.monotonic()))
         if not self._delivery.wait(max(0.0, deadline - time.monotonic())):
             self._abort.set()  # queued posts are cancelled, a post being retried stops
+            self._delivery.stop_by(0)  # and a post still being answered is cut now
         self._thread.join()
         self._delivery.close()
         left = self.records - self.posted

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import traceback
 import typing as t
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 import requests
 from typing_extensions import Self
 
+from target_incidentio.delivery.deadline import Watchdog
 from target_incidentio.delivery.ordering import ExecutorClosedError, OrderedExecutor
 from target_incidentio.delivery.outcome import (
     Delivered,
@@ -58,6 +60,10 @@ LOG = logging.getLogger(__name__)
 RESPONSE_BODY_LIMIT = 4096
 # Queued-or-running requests per worker before `submit` blocks.
 PENDING_PER_WORKER = 8
+# Most bytes of an answer read: enough for any error body (only RESPONSE_BODY_LIMIT
+# characters are kept); a look-up whose body the caller reads (a listing page) may read more.
+READ_LIMIT = 64 * 1024
+LOOKUP_READ_LIMIT = 16 * 1024 * 1024
 
 Status = t.Literal["delivered", "rejected", "failed", "dry_run", "cancelled"]
 
@@ -106,9 +112,10 @@ class _Response:
 
     outcome: Outcome
     status_code: int | None = None
-    body: t.Any = None
+    body: t.Any = None  # parsed from `text`, secrets masked
     text: str = ""
     error: ErrorInfo | None = None
+    unmasked: t.Any = None  # a look-up's body as the server sent it, for its caller only
 
 
 class Delivery:
@@ -129,6 +136,7 @@ class Delivery:
         halted: Callable[[], bool] = _never,
         redact: Callable[[str], str] = str,
         session: requests.Session | None = None,
+        origin: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], datetime] = _utc_now,
@@ -140,12 +148,22 @@ class Delivery:
         self._halted = halted
         self._redact = redact
         self._own_session = session is None
-        self._session = session if session is not None else make_session(settings.max_concurrency)
+        self._session = (
+            session
+            if session is not None
+            else make_session(settings.max_concurrency, origin=origin)
+        )
         self._clock = clock
+        self._watchdog = Watchdog()
+        # Set by `stop_by`: no call runs past this clock reading, none starts after it.
+        self._stop_at: float | None = None
+        self._woken = threading.Event()
         self._wall_clock = wall_clock
         self._limiter = rate_limiter or RateLimiter(clock=clock, sleep=sleep)
         self._retrier = Retrier(
-            retry_policy or RetryPolicy.from_settings(settings), sleep=sleep, redact=redact
+            retry_policy or RetryPolicy.from_settings(settings),
+            sleep=self._retry_wait if sleep is time.sleep else sleep,
+            redact=redact,
         )
         self._executor = OrderedExecutor(
             settings.max_concurrency, settings.max_concurrency * PENDING_PER_WORKER
@@ -171,6 +189,29 @@ class Delivery:
         self._executor.close()
         return self._executor.cancel_pending()
 
+    def stop_by(self, seconds: float) -> None:
+        """End soon: no retry from now, no call past `seconds` from now, none started after.
+
+        Any thread may call it (SIGTERM's does): it sets a moment, wakes the retry waits and
+        tells the watchdog.
+        """
+        stop_at = self._clock() + seconds
+        if self._stop_at is None or stop_at < self._stop_at:
+            self._stop_at = stop_at
+        self._woken.set()
+        self._watchdog.cap(seconds)
+
+    def _retry_wait(self, seconds: float) -> None:
+        """A wait between retries that `stop_by` ends early."""
+        self._woken.wait(seconds)
+
+    def _stopping(self) -> bool:
+        """Whether `stop_by` was called: what is under way ends, nothing is retried."""
+        return self._stop_at is not None or self._halted()
+
+    def _past_stop(self) -> bool:
+        return self._stop_at is not None and self._clock() >= self._stop_at
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until `on_result` has been called for every submitted request; False on timeout."""
         return self._executor.wait(timeout)
@@ -179,6 +220,7 @@ class Delivery:
         """Refuse new requests, finish the queued ones, release threads and connections."""
         self._stopped = True
         self._executor.shutdown()
+        self._watchdog.close()
         if self._own_session:
             self._session.close()
 
@@ -202,7 +244,7 @@ class Delivery:
         """Runs on a worker: send, turn whatever happens into a result, report it once."""
         started = self._clock()
         sent_at = self._wall_clock()
-        if self._halted():  # the run stopped while this request waited for a slot
+        if self._halted() or self._past_stop():  # the run stopped while this waited for a slot
             self._report(DeliveryResult(request, "cancelled", None, 0, 0, 0.0, sent_at, None, None))
             return
         try:
@@ -224,7 +266,7 @@ class Delivery:
         """
         started = self._clock()
         sent_at = self._wall_clock()
-        if self._halted():
+        if self._halted() or self._past_stop():
             return DeliveryResult(request, "cancelled", None, 0, 0, 0.0, sent_at, None, None), None
         full: list[t.Any] = []
         result = self._send(request, started, sent_at, keep=full.append)
@@ -253,16 +295,16 @@ class Delivery:
         def attempt() -> _Response:
             nonlocal throttled, first_attempt
             first_attempt = first_attempt or self._wall_clock()
-            response = self._attempt(request, headers, data)
+            response = self._attempt(request, headers, data, lookup=keep is not None)
             throttled += response.status_code == HTTPStatus.TOO_MANY_REQUESTS
             return response
 
         tried = self._retrier.run(
-            attempt, lambda r: r.outcome, request_label(request), halted=self._halted
+            attempt, lambda r: r.outcome, request_label(request), halted=self._stopping
         )
         last = tried.last
         if keep is not None:
-            keep(last.body)
+            keep(last.unmasked)
         status: Status
         if isinstance(last.outcome, Delivered):
             status, error = "delivered", None
@@ -284,28 +326,49 @@ class Delivery:
         )
 
     def _attempt(
-        self, request: ApiRequest, headers: dict[str, str], data: bytes | None
+        self, request: ApiRequest, headers: dict[str, str], data: bytes | None, *, lookup: bool
     ) -> _Response:
-        """One paced HTTP call; transport errors become a `_Response` too."""
+        """One paced HTTP call, whole within `request_timeout`; a transport error too.
+
+        Only a GET follows redirects (on the same origin, see `DeliverySession`): a write that
+        was redirected did not arrive, and `classify` says so. At most `READ_LIMIT` bytes of
+        the answer are read, then the connection is dropped; the status decides.
+        """
         permit = self._limiter.take(request.rate_scopes)
-        try:
-            response = self._session.request(
-                request.method,
-                request.url,
-                data=data,
-                headers=headers,
-                timeout=self.settings.request_timeout,
-            )
-        except (requests.RequestException, OSError) as exc:
-            self._limiter.answer(permit, request.rate_scopes, {})  # no answer, no longer in flight
-            failure = classify_exception(exc)
-            reason = self._redact(failure.reason)
-            return _Response(failure, error=ErrorInfo("transport_error", reason, None))
-        text = response.text
-        try:
-            body: t.Any = response.json() if text.strip() else None
-        except ValueError:
-            body = text
+        seconds = self.settings.request_timeout
+        if self._stop_at is not None:  # stopping: no call runs past `stop_by`'s moment
+            seconds = min(seconds, max(0.001, self._stop_at - self._clock()))
+        failure: Retry | Rejected | None
+        with self._watchdog.watch(seconds) as call:
+            try:
+                response = self._session.request(
+                    request.method,
+                    request.url,
+                    data=data,
+                    headers=headers,
+                    timeout=(seconds, seconds),
+                    stream=True,
+                    allow_redirects=request.method.upper() == "GET",
+                )
+            except (requests.RequestException, OSError) as exc:
+                failure = classify_exception(self._timed_out(seconds) if call.expired else exc)
+            else:
+                # Headers cut off at the deadline can parse as a complete (false) answer.
+                failure = classify_exception(self._timed_out(seconds)) if call.expired else None
+            if failure is not None:
+                self._limiter.answer(
+                    permit, request.rate_scopes, {}
+                )  # no answer, no longer in flight
+                reason = self._redact(failure.reason)
+                return _Response(failure, error=ErrorInfo("transport_error", reason, None))
+            with response:
+                content = read_bounded(response, LOOKUP_READ_LIMIT if lookup else READ_LIMIT)
+        raw = content.decode(response.encoding or "utf-8", errors="replace")
+        # Masked before anything judges, keeps or cuts it: no part of a secret survives. Only
+        # a look-up's caller gets the answer as sent (`--check` compares a listed token).
+        text = self._redact(raw)
+        body = _parse(text)
+        unmasked = body if text == raw or not lookup else _parse(raw)
         outcome = classify(response.status_code, response.headers, body, self._wall_clock())
         # A 429's wait is the limiter's business too: hold every caller of this key, not just us.
         pause = None
@@ -313,7 +376,12 @@ class Delivery:
         if throttled and isinstance(outcome, Retry) and outcome.after is not None:
             pause = min(outcome.after, self._retrier.policy.max_wait)
         self._limiter.answer(permit, request.rate_scopes, response.headers, pause)
-        return _Response(outcome, response.status_code, body, text)
+        return _Response(outcome, response.status_code, body, text, unmasked=unmasked)
+
+    @staticmethod
+    def _timed_out(seconds: float) -> requests.Timeout:
+        # A read timeout, whichever of the socket's timeout and the watchdog came first.
+        return requests.ReadTimeout(f"no complete answer within {seconds:g} s (request_timeout)")
 
     def _error_from(self, response: _Response) -> ErrorInfo:
         info = parse_error(response.body)
@@ -322,13 +390,12 @@ class Delivery:
         details = tuple(ErrorDetail(d.code, self._redact(d.message), d.field) for d in info.details)
         return ErrorInfo(info.type, message, info.request_id, details)
 
-    def _keep_body(self, response: _Response) -> t.Any:  # noqa: ANN401 - any JSON
-        """The body as parsed, unless it is too long or holds a secret: then cut, redacted text."""
-        text = response.text
-        redacted = self._redact(text)
-        if redacted == text and len(text) <= RESPONSE_BODY_LIMIT:
+    @staticmethod
+    def _keep_body(response: _Response) -> t.Any:  # noqa: ANN401 - any JSON
+        """The body as parsed (secrets already masked), or its text cut if it is too long."""
+        if len(response.text) <= RESPONSE_BODY_LIMIT:
             return response.body
-        return redacted[:RESPONSE_BODY_LIMIT]
+        return response.text[:RESPONSE_BODY_LIMIT]
 
     def _log_dry_run(
         self, request: ApiRequest, headers: dict[str, str], data: bytes | None
@@ -356,6 +423,33 @@ class Delivery:
 
     def _elapsed_ms(self, started: float) -> float:
         return (self._clock() - started) * 1000.0
+
+
+def _parse(text: str) -> t.Any:  # noqa: ANN401 - any JSON
+    """A body as JSON, else as its text (None when empty)."""
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError:
+        return text
+
+
+def read_bounded(response: requests.Response, limit: int) -> bytes:
+    """At most `limit` bytes of the (decoded) body; a read cut short keeps what came.
+
+    The caller closes the response, which drops a connection with more to say rather than
+    reading an endless body to its end.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=16 * 1024):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    except (requests.RequestException, OSError):
+        pass  # the status is in; what the body had time to say is kept
+    return b"".join(chunks)[:limit]
 
 
 def request_label(request: ApiRequest) -> str:

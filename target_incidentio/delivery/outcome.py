@@ -127,10 +127,19 @@ def status_text(status_code: int) -> str:
 
 
 def classify(status_code: int, headers: Mapping[str, str], body: object, now: datetime) -> Outcome:
-    """Decide what a response means; 501/505 and other statuses outside the list are permanent."""
+    """Decide what a response means; 501/505 and other statuses outside the list are permanent.
+
+    A 3xx reaching here was not followed (writes never are), so the request did not arrive.
+    """
     if 200 <= status_code < 300:  # noqa: PLR2004
         return Delivered()
     reason = status_text(status_code)
+    if 300 <= status_code < 400:  # noqa: PLR2004 - only GETs follow redirects
+        where = header(headers, "Location") or "(no Location header)"
+        return Rejected(
+            f"{reason}: the server redirected the request to {where}, so it did not arrive. "
+            "Fix: point `base_url` (or `api_url`) at the address that answers."
+        )
     if status_code in RETRYABLE_STATUSES:
         return Retry(retry_after(headers, body, now), reason)
     message = parse_error(body).message

@@ -1,4 +1,4 @@
-"""The HTTP session: pooled keep-alive connections, TLS always verified, safe redirects."""
+"""The HTTP session: keep-alive pools, TLS always verified, one origin, safe redirects."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from importlib import metadata
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
+from typing_extensions import override
+
+from target_incidentio.delivery.deadline import WatchedAdapter
+from target_incidentio.urls import origin as origin_of
 
 if t.TYPE_CHECKING:
-    from requests.models import Response
+    from requests.models import PreparedRequest, Response
     from requests.sessions import _Settings
 
 MAX_REDIRECTS = 5
@@ -31,16 +34,35 @@ class InsecureRedirectError(requests.exceptions.InvalidURL):
     """An https endpoint redirected to plain http, which would expose the request in clear."""
 
 
-class DeliverySession(requests.Session):
-    """A `requests.Session` that refuses https → http redirects.
+class ForeignOriginError(requests.exceptions.InvalidURL):
+    """A request (or a redirect it followed) would leave the one origin the run sends to."""
 
-    `requests` already drops `Authorization` when a redirect leaves the original host
-    (`Session.should_strip_auth`); this class leaves that untouched.
+
+class DeliverySession(requests.Session):
+    """A `requests.Session` that sends only to `origin` and refuses https → http redirects.
+
+    The origin check is the last line of defence, whatever built the URL: each request and
+    each redirect hop is checked as it is sent. `requests` already drops `Authorization` when
+    a redirect leaves the original host (`Session.should_strip_auth`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, origin: str | None = None) -> None:
         super().__init__()
+        self.origin = origin_of(origin) if origin else None
         self._environment: dict[tuple[t.Any, ...], _Settings] = {}
+
+    @override
+    def send(self, request: PreparedRequest, **kwargs: t.Any) -> Response:
+        """Send, unless the URL is on another origin than the run's."""
+        url = request.url or ""
+        if self.origin is not None and origin_of(url) != self.origin:
+            where = "://".join(origin_of(url)[:2])
+            msg = (
+                f"refused to send to {where}: requests go only to "
+                f"{self.origin[0]}://{self.origin[1]}:{self.origin[2]}"
+            )
+            raise ForeignOriginError(msg, request=request)
+        return super().send(request, **kwargs)
 
     def merge_environment_settings(
         self,
@@ -76,13 +98,18 @@ class DeliverySession(requests.Session):
         return target
 
 
-def make_session(pool_size: int, *, user_agent: str = USER_AGENT) -> requests.Session:
-    """A session whose pool keeps one keep-alive connection per worker thread."""
-    session = DeliverySession()
+def make_session(
+    pool_size: int, *, user_agent: str = USER_AGENT, origin: str | None = None
+) -> requests.Session:
+    """A session whose pool keeps one keep-alive connection per worker thread.
+
+    With `origin` (a URL), nothing is ever sent anywhere else.
+    """
+    session = DeliverySession(origin)
     session.verify = True  # never switched off, whatever the environment says
     session.max_redirects = MAX_REDIRECTS
     session.headers["User-Agent"] = user_agent
-    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    adapter = WatchedAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session

@@ -19,10 +19,9 @@ from target_incidentio.payloads.common import (
     one_of,
     read_fields,
     require,
-    segment,
     text,
 )
-from target_incidentio.urls import endpoint_url
+from target_incidentio.urls import endpoint_url, segment
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -73,7 +72,7 @@ def build_alert_event(records: Sequence[dict[str, t.Any]], ctx: BuildContext) ->
     else:
         body.pop("metadata", None)
     return record.request(
-        path=EVENTS_PATH + segment(config_id),
+        path=EVENTS_PATH + record.segment(ALERT_SOURCE_FIELD, config_id),
         body=body,
         order_key=_order_key(config_id, body["deduplication_key"]),
         credential=ctx.settings.alert_source_token,

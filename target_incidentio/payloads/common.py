@@ -12,7 +12,6 @@ import datetime as dt
 import typing as t
 from dataclasses import dataclass
 from decimal import Decimal
-from urllib.parse import quote
 
 from target_incidentio.errors import RecordError
 from target_incidentio.payloads.base import ApiRequest, BuildContext, RateScope, Resolved
@@ -20,6 +19,7 @@ from target_incidentio.payloads.fields import (
     derive_key,
     key_values,
     lookup,
+    path_segment,
     plain_json,
     record_key,
     sendable,
@@ -107,6 +107,12 @@ class Record:
         """The field's value (dotted paths allowed); None when absent or null."""
         return lookup(self.data, field)
 
+    def segment(self, field: str, value: str) -> str:
+        """The value of `field` as one URL path segment (see `path_segment`)."""
+        return path_segment(
+            value, stream=self.ctx.stream, key=self.key, field=field, where="the URL path"
+        )
+
     def error(self, field: str | None, problem: str, hint: str = "") -> RecordError:
         """A `RecordError` for this record."""
         return RecordError(
@@ -159,11 +165,6 @@ class Record:
             credential=self.ctx.settings.api_key,
             rate_scopes=self.ctx.api_key_scopes(),
         )
-
-
-def segment(value: str) -> str:
-    """A value as one URL path segment."""
-    return quote(value, safe="")
 
 
 # A reader turns a record field into its body value, or None when the record lacks it.

@@ -8,9 +8,9 @@ import json
 import re
 import typing as t
 from decimal import Decimal
-from urllib.parse import quote
 
 from target_incidentio.errors import RecordError
+from target_incidentio.urls import UnsafeSegmentError, segment
 
 if t.TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Sequence
@@ -18,8 +18,6 @@ if t.TYPE_CHECKING:
     from target_incidentio.payloads.base import BuildContext
 
 SDC_PREFIX = "_sdc_"
-# Placeholder values that would move a URL path up or nowhere instead of naming one segment.
-DOT_SEGMENTS = (".", "..")
 
 
 def exclude(record: dict[str, t.Any], paths: Iterable[str]) -> dict[str, t.Any]:
@@ -171,19 +169,27 @@ def fill_template(
                 hint=f"add '{name}' to the record, e.g. with a stream map "
                 f'`stream_maps: {{{stream}: {{{name}: "<expression>"}}}}`.',
             )
-        if str(value) in DOT_SEGMENTS:
-            raise RecordError(
-                stream=stream,
-                record_key=key,
-                field=name,
-                problem=f"{str(value)!r} cannot fill '{{{name}}}' in the URL template "
-                f"{template!r}: it would move the request to another path.",
-                hint="fix the value at the source, or drop such records with a stream map "
-                "filter (`__filter__`).",
-            )
-        return quote(str(value), safe="")
+        return path_segment(
+            value, stream=stream, key=key, field=name, where=f"'{{{name}}}' in {template!r}"
+        )
 
     return re.sub(r"\{([^{}]+)\}", replace, template)
+
+
+def path_segment(value: object, *, stream: str, key: str, field: str, where: str) -> str:
+    """A record value as one URL path segment; `.`, `..` and empty are the record's failure."""
+    try:
+        return segment(str(value))
+    except UnsafeSegmentError:
+        raise RecordError(
+            stream=stream,
+            record_key=key,
+            field=field,
+            problem=f"{str(value)!r} cannot fill {where}: it would move the request to "
+            "another path.",
+            hint="fix the value at the source, or drop such records with a stream map "
+            "filter (`__filter__`).",
+        ) from None
 
 
 def lookup(record: dict[str, t.Any], path: str) -> t.Any:  # noqa: ANN401 - any JSON value

@@ -9,8 +9,7 @@ from __future__ import annotations
 import typing as t
 
 from target_incidentio.payloads.base import ApiRequest
-from target_incidentio.payloads.common import segment
-from target_incidentio.urls import endpoint_url
+from target_incidentio.urls import endpoint_url, segment
 
 if t.TYPE_CHECKING:
     from target_incidentio.secrets import Secret

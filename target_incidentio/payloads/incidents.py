@@ -15,7 +15,6 @@ from target_incidentio.payloads.common import (
     read_fields,
     require,
     required_identifier,
-    segment,
     stream_map_hint,
     text,
 )
@@ -151,7 +150,7 @@ def build_incident_edit(records: Sequence[dict[str, t.Any]], ctx: BuildContext) 
         NOTIFY_FIELD: ctx.settings.notify_incident_channel if notify is None else notify,
     }
     return record.api_key_request(
-        path=f"/v2/incidents/{segment(incident_id)}/actions/edit",
+        path=f"/v2/incidents/{record.segment(INCIDENT_ID_FIELDS[0], incident_id)}/actions/edit",
         body=body,
         order_key=f"incident-id:{incident_id}",
     )

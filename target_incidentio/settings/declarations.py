@@ -14,6 +14,7 @@ import typing as t
 from dataclasses import dataclass
 
 from target_incidentio.settings.kinds import (
+    CONTENT_TYPE,
     CUSTOM_FIELD_KINDS,
     AttributeMap,
     Boolean,
@@ -24,6 +25,7 @@ from target_incidentio.settings.kinds import (
     Names,
     Number,
     OperationName,
+    OutputFile,
     RoleMap,
     SecretText,
     Text,
@@ -274,7 +276,7 @@ class DeliverySettings:
         "(unset: never).",
     )
     dead_letter_path: str | None = setting(
-        Text(),
+        OutputFile(),
         "Dead-letter file",
         "JSON lines of failed records (stream, key, record, error).",
     )
@@ -307,7 +309,7 @@ class ResponseSettings:
     """What the run writes besides the calls: response records, progress lines, state."""
 
     response_log_path: str | None = setting(
-        Text(),
+        OutputFile(),
         "Response log",
         "File to append one response record per API call to.",
     )
@@ -324,7 +326,7 @@ class ResponseSettings:
         "Every response record is POSTed here as JSON, with its own retries.",
     )
     response_webhook_headers: Mapping[str, str] = setting(
-        Headers(secret=True),
+        Headers(secret=True, reserved=CONTENT_TYPE),
         "Response webhook headers",
         "Headers for the webhook (`name:value,...` or an object), e.g. its auth token.",
     )

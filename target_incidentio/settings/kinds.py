@@ -7,11 +7,13 @@ share live here, so that the declarations read as a list of settings.
 from __future__ import annotations
 
 import json
+import os
 import typing as t
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
@@ -19,6 +21,7 @@ from typing_extensions import override
 
 from target_incidentio.custom_fields import KINDS
 from target_incidentio.errors import SettingError
+from target_incidentio.headers import header_problem
 from target_incidentio.secrets import Secret
 from target_incidentio.urls import is_loopback
 
@@ -30,9 +33,12 @@ T = t.TypeVar("T")
 SchemaType: t.TypeAlias = "th.JSONTypeHelper[t.Any] | type[th.JSONTypeHelper[t.Any]]"
 
 CUSTOM_FIELD_KINDS = tuple(KINDS)
+CONTENT_TYPE = {
+    "content-type": "the target always sends JSON with `Content-Type: application/json`.",
+}
 RESERVED_HEADERS = {
     "authorization": "the `api_key` or `alert_source_token` setting fills `Authorization`.",
-    "content-type": "the target always sends JSON with `Content-Type: application/json`.",
+    **CONTENT_TYPE,
 }
 TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off", "")
@@ -93,6 +99,36 @@ class OperationName(Text):
     def parse(self, where: str, value: object) -> str | None:
         name = super().parse(where, value)
         return None if name is None else name.strip()
+
+
+# Names of the process's own standard output, whatever file or pipe it is.
+STDOUT_NAMES = ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
+def is_stdout(path: str) -> bool:
+    """Whether `path` is this process's standard output: by name, or the same file or pipe."""
+    if os.path.normpath(path) in STDOUT_NAMES:
+        return True
+    try:
+        return os.path.samestat(Path(path).stat(), os.fstat(1))
+    except (OSError, ValueError):
+        return False
+
+
+class OutputFile(Text):
+    """A file the target appends to; never its stdout, where Meltano reads every line as STATE."""
+
+    @override
+    def parse(self, where: str, value: object) -> str | None:
+        path = super().parse(where, value)
+        if path is not None and is_stdout(path):
+            raise SettingError(
+                where,
+                f"`{path}` is the target's standard output, which carries only STATE messages: "
+                "Meltano stores every line of it as state, so these lines would corrupt it.",
+                "name a file, e.g. `output/incidentio-responses.jsonl`, or leave it unset.",
+            )
+        return path
 
 
 class SecretText(Kind[Secret | None]):
@@ -233,8 +269,10 @@ class Boolean(Kind[bool | None]):
 class Headers(Kind[Mapping[str, str]]):
     """HTTP headers: Nexla's `name:value,name2:value2` text, or an object."""
 
-    def __init__(self, *, secret: bool = False) -> None:
+    def __init__(self, *, secret: bool = False, reserved: Mapping[str, str] | None = None) -> None:
         self.secret = secret
+        # Headers the target sets itself, each with why (a webhook may set Authorization).
+        self.reserved = RESERVED_HEADERS if reserved is None else reserved
 
     @override
     def schema(self) -> SchemaType:
@@ -242,7 +280,7 @@ class Headers(Kind[Mapping[str, str]]):
 
     @override
     def parse(self, where: str, value: object) -> Mapping[str, str]:
-        return parse_headers(where, value)
+        return parse_headers(where, value, self.reserved)
 
     @override
     def from_env(self, where: str, text: str) -> object:
@@ -425,7 +463,9 @@ class AttributeMap(Kind[Mapping[str, str]]):
 # -- value parsers shared by the kinds -----------------------------------------------------------
 
 
-def parse_headers(setting: str, value: object) -> dict[str, str]:
+def parse_headers(
+    setting: str, value: object, reserved: Mapping[str, str] = RESERVED_HEADERS
+) -> dict[str, str]:
     """Headers from Nexla's `h1:v1,h2:v2` string form or from an object."""
     if value is None or value == "":
         return {}
@@ -450,9 +490,10 @@ def parse_headers(setting: str, value: object) -> dict[str, str]:
         raise SettingError(setting, "must be a `name:value,...` string or an object.")
     headers: dict[str, str] = {}
     for name, header_value in pairs:
-        if any(c in name for c in " \t\r\n:") or any(c in header_value for c in "\r\n"):
-            raise SettingError(setting, "a header has a name or value HTTP cannot carry.")
-        reason = RESERVED_HEADERS.get(name.lower())
+        problem = header_problem(name, header_value)
+        if problem is not None:
+            raise SettingError(setting, problem, f"fix or remove that header in `{setting}`.")
+        reason = reserved.get(name.lower())
         if reason is not None:
             raise SettingError(
                 setting,

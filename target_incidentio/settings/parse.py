@@ -24,7 +24,7 @@ from target_incidentio.settings.declarations import (
 )
 from target_incidentio.settings.kinds import check_url
 from target_incidentio.settings.spec import declared
-from target_incidentio.urls import is_absolute, origin, template_fields
+from target_incidentio.urls import is_absolute, origin, placeholder_outside_path, template_fields
 
 if t.TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping
@@ -149,6 +149,13 @@ def _check_stream(settings: StreamSettings, where: str) -> None:
 
 def _check_api_url(settings: StreamSettings, where: str) -> None:
     api_url = settings.api_url or ""
+    if placeholder_outside_path(api_url):
+        raise SettingError(
+            where,
+            f"{api_url!r} has a `{{field}}` placeholder outside the URL's path: a record value "
+            "there could send the request, and the API key, to another host.",
+            "put placeholders in the path only, e.g. `/v2/incidents/{id}/actions/edit`.",
+        )
     if is_absolute(api_url):
         head = api_url.split("{", 1)[0]
         check_url(where, head)

@@ -47,7 +47,7 @@ from target_incidentio.strategies import Strategy
 from target_incidentio.urls import endpoint_url
 
 if t.TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
 
     from target_incidentio.catalog.listing import JSONObject
     from target_incidentio.catalog.plan import EntryRef, Mode
@@ -100,7 +100,13 @@ class CatalogMerge(Strategy):
     def __init__(self, outlet: Outlet, ctx: BuildContext) -> None:
         super().__init__(outlet, ctx)
         settings = self.ctx.settings
-        self.mapped = tuple(settings.catalog_attributes.values())
+        # A field the stream's SCHEMA lacks (deselected, renamed upstream) says nothing about
+        # its attribute: left as it is, never cleared. Only a field in the schema and null is.
+        self.unschemed = unschemed_fields(settings.catalog_attributes, self.ctx.schema_fields)
+        self.mapped = tuple(
+            a for f, a in settings.catalog_attributes.items() if f not in self.unschemed
+        )
+        self._warned_unschemed = False
         # Attribute id -> the record field that fills it, to name fields in errors.
         self.fields = {a: f for f, a in settings.catalog_attributes.items()}
         self._types: dict[str, _Snapshot] = {}
@@ -114,6 +120,16 @@ class CatalogMerge(Strategy):
     def send(self, request: ApiRequest) -> None:
         """One built `POST /v3/catalog_entries`: create, hold for a bulk update, or skip."""
         self._operation = request.operation or self._operation
+        if self.unschemed and not self._warned_unschemed:
+            self._warned_unschemed = True
+            LOG.warning(
+                "Stream '%s': `catalog_attributes` maps %s, which the stream's SCHEMA does not "
+                "have (deselected, or renamed upstream); those attributes are left as they are "
+                "in incident.io, never cleared. Select the field in the tap, or remove it from "
+                "`catalog_attributes`.",
+                self.ctx.stream,
+                ", ".join(f"'{f}'" for f in self.unschemed),
+            )
         row = Row.from_request(request)
         type_id = str(row.payload["catalog_type_id"])
         snapshot = self._types.get(type_id) or self._list(type_id)
@@ -474,3 +490,15 @@ def _planned(plan: CatalogPlan, snapshot: _Snapshot) -> str:
         unchanged=tuple(d for d in decisions if isinstance(d, Unchanged)),
         duplicates=tuple(snapshot.repeated),
     ).summary()
+
+
+def unschemed_fields(
+    attributes: Mapping[str, str], schema_fields: Collection[str] | None
+) -> tuple[str, ...]:
+    """The mapped record fields (dotted paths by their first part) the stream's SCHEMA lacks.
+
+    None when the schema declares no properties: then every field counts.
+    """
+    if schema_fields is None:
+        return ()
+    return tuple(f for f in attributes if f.split(".", 1)[0] not in schema_fields)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 from datetime import timedelta
 from email.utils import format_datetime
 
@@ -57,6 +58,14 @@ def test_other_statuses_are_rejected(status: int) -> None:
     assert outcome.reason.startswith(f"HTTP {status}")
 
 
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_that_reaches_the_judge_is_a_rejection_naming_the_location(status: int) -> None:
+    outcome = classify(status, {"location": "https://elsewhere.test/x"}, None, NOW)
+    assert isinstance(outcome, Rejected)
+    assert "https://elsewhere.test/x" in outcome.reason
+    assert "did not arrive" in outcome.reason
+
+
 def test_rejection_reason_carries_the_api_message() -> None:
     body = {
         "type": "validation_error",
@@ -68,8 +77,11 @@ def test_rejection_reason_carries_the_api_message() -> None:
             }
         ],
     }
-    assert classify(422, {}, body, NOW) == Rejected(
-        "HTTP 422 Unprocessable Entity: severity_id: A severity is required"
+    outcome = classify(422, {}, body, NOW)
+    assert isinstance(outcome, Rejected)
+    # The phrase is the running Python's (3.13 renamed 422 "Unprocessable Content").
+    assert re.fullmatch(
+        r"HTTP 422 Unprocessable \w+: severity_id: A severity is required", outcome.reason
     )
 
 

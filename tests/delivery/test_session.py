@@ -10,6 +10,7 @@ from requests.adapters import HTTPAdapter
 from target_incidentio.delivery.session import (
     USER_AGENT,
     DeliverySession,
+    ForeignOriginError,
     InsecureRedirectError,
     make_session,
 )
@@ -98,3 +99,28 @@ def test_https_to_http_redirect_is_refused() -> None:
 )
 def test_other_redirects_are_followed(from_url: str, location: str) -> None:
     assert DeliverySession().get_redirect_target(_redirect(from_url, location)) == location
+
+
+def test_a_session_sends_only_to_its_origin(server: HTTPServer, other_server: HTTPServer) -> None:
+    # The last line of defence: whatever built the URL, another origin is never sent to.
+    other_server.expect_request("/x").respond_with_json({})
+    server.expect_request("/x").respond_with_json({})
+    elsewhere = f"http://localhost:{other_server.port}/x"
+    with make_session(1, origin=server.url_for("/")) as session:
+        assert session.get(server.url_for("/x"), timeout=5).status_code == 200
+        with pytest.raises(ForeignOriginError, match="refused to send"):
+            session.post(elsewhere, json={}, headers=AUTH, timeout=5)
+        with pytest.raises(ForeignOriginError):
+            session.get(server.url_for("/x").replace(str(server.port), "1"), timeout=5)
+    assert other_server.log == []
+
+
+def test_a_redirect_to_another_origin_is_not_followed(
+    server: HTTPServer, other_server: HTTPServer
+) -> None:
+    other_server.expect_request("/landing").respond_with_json({"ok": True})
+    target = f"http://localhost:{other_server.port}/landing"
+    server.expect_request("/start").respond_with_data("", status=302, headers={"Location": target})
+    with make_session(1, origin=server.url_for("/")) as session, pytest.raises(ForeignOriginError):
+        session.get(server.url_for("/start"), headers=AUTH, timeout=5)
+    assert other_server.log == []

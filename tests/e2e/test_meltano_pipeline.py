@@ -7,6 +7,7 @@ system database, so a developer's own `meltano run` history is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import subprocess
@@ -15,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pytest
-import yaml
 
 from incidentio_sandbox import Sandbox
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,16 +77,30 @@ class Pipeline:
         return result
 
 
+@contextlib.contextmanager
+def sandbox_pipeline(
+    tmp: Path, meltano: Path | None = None, seed: dict[str, Any] | None = None
+) -> Iterator[Pipeline]:
+    """A sandbox, and Meltano (`.venv-meltano`'s unless given) installed and pointed at it.
+
+    The sandbox is seeded as the README and the demo start it (examples/sandbox-seed.json),
+    plus what `seed` adds.
+    """
+    demo = load_demo()
+    if meltano is None:
+        try:
+            meltano = demo.ensure_meltano()
+        except (OSError, subprocess.CalledProcessError) as error:
+            pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
+    with Sandbox(port=0, seed={**demo.sandbox_seed(), **(seed or {})}) as sandbox:
+        run = Pipeline(demo, meltano, sandbox, tmp)
+        run("install")
+        yield run
+
+
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    demo = load_demo()
-    try:
-        meltano = demo.ensure_meltano()
-    except (OSError, subprocess.CalledProcessError) as error:
-        pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
-    with Sandbox(port=0) as sandbox:
-        run = Pipeline(demo, meltano, sandbox, tmp_path_factory.mktemp("meltano"))
-        run("install")
+    with sandbox_pipeline(tmp_path_factory.mktemp("meltano")) as run:
         yield run
 
 
@@ -97,7 +112,7 @@ def assert_spec_valid(journal: list[dict[str, Any]], openapi_validator: Any) -> 
     """Every request answered 2xx, met incident.io's spec, and carried no internal column."""
     assert journal
     for entry in journal:
-        assert entry["status"] in (200, 201, 202), entry
+        assert entry["status"] in (200, 201, 202, 204), entry  # 204: a heartbeat ping
         query = f"?{urlencode(entry['query'])}" if entry["query"] else ""
         url = f"https://api.incident.io{entry['path']}{query}"
         openapi_validator(entry["method"], url, entry["body"])
@@ -129,11 +144,19 @@ def check_delivery(sandbox: Sandbox, openapi_validator: Any) -> None:
         f"helpdesk-ticket-{t['id']}" for t in tickets
     }
     # The ticket map gives severity and status by name; the target sent the sandbox's ids.
-    severities = {s.name: s.id for s in sandbox.current_seed().severities}
+    seed = sandbox.current_seed()
+    severities = {s.name: s.id for s in seed.severities}
+    (field,) = (f for f in seed.custom_fields if f.name == "Team")
+    options = {"field": field.id, **{o.value: o.id for o in field.options}}
     by_key = {b["idempotency_key"]: b for b in journal_bodies(sandbox, "create_incident")}
     for ticket in tickets:
         wanted = {"urgent": "Critical", "high": "Major"}.get(ticket["priority"], "Minor")
-        assert by_key[f"helpdesk-ticket-{ticket['id']}"]["severity_id"] == severities[wanted]
+        sent = by_key[f"helpdesk-ticket-{ticket['id']}"]
+        assert sent["severity_id"] == severities[wanted]
+        # The team, by the option's text in examples/sandbox-seed.json, went as its option id.
+        (team,) = sent["custom_field_entries"]
+        assert team["custom_field_id"] == options["field"]
+        assert team["values"] == [{"value_option_id": options[ticket["assignee_group"]]}]
 
     # Services: one catalog entry each, upserted by external id, attributes mapped.
     services = {s["service_id"]: s for s in rows("services")}
@@ -228,32 +251,56 @@ def test_jobs_schedules_and_prod_secrets_from_env(pipeline: Pipeline) -> None:
     assert "prod-key-from-env" not in listed
 
 
-def _dev_catalog_seed() -> dict[str, Any]:
-    """The catalog type meltano.yml's dev environment maps into, with those attribute ids."""
-    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
-    (dev,) = (env for env in project["environments"] if env["name"] == "dev")
-    (loader,) = dev["config"]["plugins"]["loaders"]
-    config = loader["config"]
-    attributes = [{"id": i, "name": n} for n, i in config["catalog_attributes"].items()]
-    return {
-        "catalog_types": [
-            {"id": config["catalog_type_id"], "name": "Service", "attributes": attributes}
-        ]
-    }
-
-
-def test_meltano_invoke_check(pipeline: Pipeline, tmp_path: Path) -> None:
+def test_meltano_invoke_check_passes_against_the_seeded_sandbox(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
     # Meltano passes --check through with the project's config; the exit code comes back.
-    with Sandbox(port=0, seed=_dev_catalog_seed()) as sandbox:
-        run = Pipeline(pipeline.demo, pipeline.meltano, sandbox, tmp_path)
-        args = ["--environment=dev", "invoke", "target-incidentio", "--check"]
-        passed = run.demo.run_meltano(run.meltano, args, run.env, run.log)
-        assert passed.returncode == 0, passed.stdout[-6000:]
-        assert "check: all" in passed.stdout
-        assert "check passed: streams.services.catalog_attributes" in passed.stdout
-        assert {entry["method"] for entry in sandbox.journal()} == {"GET"}
-    # The demo's own sandbox holds no such type: with none configured it takes any type id,
-    # but the type it shows has no attributes, so the mapped ones fail.
-    failed = pipeline.demo.run_meltano(pipeline.meltano, args, pipeline.env, pipeline.log)
+    sandbox = pipeline.sandbox
+    before = len(sandbox.journal())
+    args = ["--environment=dev", "invoke", "target-incidentio", "--check"]
+    passed = pipeline.demo.run_meltano(pipeline.meltano, args, pipeline.env, pipeline.log)
+    assert passed.returncode == 0, passed.stdout[-6000:]
+    assert "check: all" in passed.stdout
+    assert "check passed: streams.services.catalog_attributes" in passed.stdout
+    assert {entry["method"] for entry in sandbox.journal(since=before)} == {"GET"}
+    # A bare sandbox holds no such type: with none configured it takes any type id, but the
+    # type it shows has no attributes, so the mapped ones fail. The seed is what makes it pass.
+    with Sandbox(port=0) as bare:
+        run = Pipeline(pipeline.demo, pipeline.meltano, bare, tmp_path)
+        failed = run.demo.run_meltano(run.meltano, args, run.env, run.log)
     assert failed.returncode != 0
     assert "is not an attribute of catalog type" in failed.stdout
+
+
+def test_a_heartbeat_set_up_for_production_reaches_neither_dev_nor_the_demo(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """README, Going to production, step 4: the token is read by the prod environment only.
+
+    `.env` applies to every environment; the step once put TARGET_INCIDENTIO_HEARTBEAT_TOKEN
+    there, and every dev run then failed. `--env-file` stands in for the project's `.env`.
+    """
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "INCIDENTIO_PROD_HEARTBEAT_TOKEN='hb-prod-SECRET'\n"
+        # What the old step 4 wrote (its id went to prod's config): the demo must still run.
+        "TARGET_INCIDENTIO_HEARTBEAT_TOKEN='hb-old-SECRET'\n",
+        encoding="utf-8",
+    )
+    dotenv = ["--env-file", str(env_file)]
+    pipeline(*dotenv, "--environment=dev", "run", *pipeline.demo.MONITORING_TASK)
+    assert not any("/heartbeat/" in e["path"] for e in pipeline.sandbox.journal())
+
+    env_file.write_text("INCIDENTIO_PROD_HEARTBEAT_TOKEN='hb-prod-SECRET'\n", encoding="utf-8")
+    plain = {k: v for k, v in pipeline.env.items() if not k.startswith("TARGET_INCIDENTIO_")}
+
+    def heartbeat_token(environment: str) -> str:
+        args = [*dotenv, f"--environment={environment}", "config", "list", "--all"]
+        args.append("target-incidentio")
+        listed = pipeline.demo.run_meltano(pipeline.meltano, args, plain, pipeline.log).stdout
+        assert "hb-prod-SECRET" not in listed
+        (line,) = (x for x in listed.splitlines() if x.startswith("heartbeat_token "))
+        return line
+
+    assert "current value: None" in heartbeat_token("dev")
+    assert "current value: (redacted)" in heartbeat_token("prod")

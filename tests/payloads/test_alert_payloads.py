@@ -245,3 +245,12 @@ def test_custom_base_url_and_request_headers(make_ctx):
 def test_exactly_one_record_per_call(ctx, count):
     with pytest.raises(ValueError, match="one request per record"):
         build_alert_event([RECORD] * count, ctx)
+
+
+@pytest.mark.parametrize("bad", [".", ".."])
+def test_an_alert_source_id_that_would_move_the_path_is_a_record_error(make_ctx, bad):
+    # `..` would post to /v2/alert_events/ with the alert token.
+    record = {"id": 1, "title": "down", "alert_source_config_id": bad}
+    with pytest.raises(RecordError, match="another path") as caught:
+        build_alert_event([record], make_ctx())
+    assert "field 'alert_source_config_id'" in str(caught.value)

@@ -875,5 +875,6 @@ def test_planning_imports_nothing_of_the_target_but_the_payload_helpers():
         }
     ours = {m for m in runtime if m.startswith("target_incidentio.")}
     assert ours - {m for m in ours if m.startswith("target_incidentio.catalog.")} == {
-        "target_incidentio.payloads.common"
+        "target_incidentio.payloads.common",
+        "target_incidentio.urls",
     }

@@ -335,3 +335,11 @@ def test_update_wrong_type(make_ctx):
 def test_one_record_per_call(make_ctx, build):
     with pytest.raises(ValueError, match="one request per record"):
         build([{"id": 1}, {"id": 2}], make_ctx("s"))
+
+
+@pytest.mark.parametrize("bad", [".", ".."])
+def test_an_edit_id_that_would_move_the_path_is_a_record_error(make_ctx, bad):
+    # `..` would post to /v2/actions/edit, `.` to /v2/incidents/actions/edit.
+    with pytest.raises(RecordError, match="another path") as caught:
+        build_incident_edit([{"id": bad, "summary": "s"}], make_ctx("changes", ()))
+    assert "field 'id'" in str(caught.value)

@@ -103,7 +103,8 @@ def test_line_that_is_not_json_stops_the_run_before_later_records(sandbox, tmp_p
 
     assert run.returncode != 0
     assert run.states == []
-    assert "Unable to parse line as JSON" in run.stderr
+    assert "input line 3 is not a Singer message" in run.stderr
+    assert "{this is not json" not in run.stderr  # named by number, never quoted
     assert "ticket-2" not in _sent(sandbox)
 
 
@@ -229,13 +230,22 @@ def test_invalid_record_with_on_error_fail_stops_and_sends_nothing_after(
 
 
 @pytest.mark.slow
-def test_stream_map_on_a_missing_field_fails_before_sending(sandbox, tmp_path, outputs):
-    """A map expression naming a field the records lack stops the run, naming the expression."""
+def test_stream_map_on_a_missing_field_fails_each_record_before_sending(sandbox, tmp_path, outputs):
+    """A map expression naming a field the records lack: each record fails naming it, none is
+    sent; under `on_error: fail` the run stops at the first."""
     maps = {STREAM: {"name": "subject_line", "title": "__NULL__"}}
     run = _run(sandbox, tmp_path, outputs, tap(range(3)), stream_maps=maps)
-    assert run.returncode != 0
-    assert "subject_line" in run.stderr
-    assert run.states == []
+    assert run.returncode == 0, run.stderr[-2000:]
+    letters = read_jsonl(tmp_path / "dead.jsonl")
+    assert [d["key"] for d in letters] == [key_of(i) for i in range(3)]
+    assert all("subject_line" in d["error"]["message"] for d in letters)
+    assert sandbox.journal() == []
+
+    failing = _run(sandbox, tmp_path, outputs, tap(range(3)), stream_maps=maps, on_error="fail")
+    assert failing.returncode != 0
+    assert f"stream '{STREAM}', record {key_of(0)}" in failing.stderr
+    assert "subject_line" in failing.stderr
+    assert failing.states == []
     assert sandbox.journal() == []
 
 

@@ -192,12 +192,17 @@ def test_secret_setting_of_the_wrong_type_is_not_echoed(sandbox, tmp_path, chang
 
 @pytest.mark.slow
 def test_a_malformed_line_holding_a_secret_is_not_echoed(sandbox, tmp_path, outputs):
-    """The SDK quotes a line it cannot parse; the redacting log filter must scrub it."""
-    lines = singer_lines([schema(STREAM, TICKET_SCHEMA, ["ticket_id"])])
-    lines += f'{{"type": "RECORD", "stream": "{STREAM}", "record": {{"token": "{API_KEY}"\n'
-    run = run_cli(base_config(sandbox, tmp_path), lines, tmp_path)
-    outputs.add(run.stdout, run.stderr)
-    assert run.returncode != 0
-    assert "***" in run.stderr  # the line was quoted, with the key scrubbed
-    assert sandbox.journal() == []
-    _assert_clean(run.stdout, run.stderr)
+    """A line that is not JSON is named by its number, never quoted: it may hold a key."""
+    bad = f'{{"type": "RECORD", "stream": "{STREAM}", "record": {{"token": "{API_KEY}"\n'
+    for lines, number in (
+        (singer_lines([schema(STREAM, TICKET_SCHEMA, ["ticket_id"])]) + bad, 2),
+        (bad, 1),  # the very first line, before any message started the run
+    ):
+        run = run_cli(base_config(sandbox, tmp_path), lines, tmp_path)
+        outputs.add(run.stdout, run.stderr)
+        assert run.returncode != 0
+        assert f"input line {number} is not a Singer message" in run.stderr
+        assert "Traceback" not in run.stderr
+        assert sandbox.journal() == []
+        _assert_clean(run.stdout, run.stderr)
+        assert API_KEY[:12] not in run.stderr

@@ -124,23 +124,41 @@ def two_hosts():
     second.stop()
 
 
-@pytest.mark.parametrize("code", [307, 308])
-def test_redirect_to_another_host_never_carries_the_key(two_hosts, tmp_path, outputs, code):
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_a_redirected_write_is_a_failure_naming_the_location(two_hosts, tmp_path, outputs, code):
+    """A write answered with a redirect did not arrive: not followed, not counted delivered."""
     first, second = two_hosts
     landing = f"http://localhost:{second.port}/landing"
     first.expect_request("/v2/things").respond_with_data(
         "", status=code, headers={"Location": landing}
     )
-    second.expect_request("/landing", method="POST").respond_with_json({"ok": True})
+    second.expect_request("/landing").respond_with_json({"ok": True})
 
     base = f"http://127.0.0.1:{first.port}"
-    config = base_config(base, tmp_path, operation="http", api_url="/v2/things")
+    config = base_config(base, tmp_path, operation="http", api_url="/v2/things", max_retries=0)
     run_inline(config, tap([1]), outputs)
 
     assert [r.headers.get("Authorization") for r, _ in first.log] == [f"Bearer {API_KEY}"]
-    assert len(second.log) == 1
-    request, _ = second.log[0]
-    assert "Authorization" not in request.headers
-    assert API_KEY not in str(request.headers)
-    assert request.get_json()["ticket_id"] == 1
-    assert reported(tmp_path).delivered == {"ticket_id=1"}
+    assert second.log == []  # neither the key nor the record went anywhere else
+    ledger = reported(tmp_path)
+    assert ledger.delivered == set()
+    error = ledger.failed["ticket_id=1"]["error"]["message"]
+    assert landing in error
+    assert "did not arrive" in error
+    assert ledger.dead["ticket_id=1"]["record"]["ticket_id"] == 1
+
+
+def test_every_delivery_of_a_run_is_bound_to_its_origin(tmp_path):
+    # The send-time check is live for the run's calls and for the webhook's (its own URL).
+    config = {
+        "api_key": API_KEY,
+        "operation": "incident",
+        "base_url": "http://127.0.0.1:9",
+        "response_webhook_url": "http://localhost:7/hook",
+        "response_log_path": str(tmp_path / "responses.jsonl"),
+    }
+    with TargetIncidentIO(config=config, parse_env_config=False) as target:
+        assert target.run.delivery._session.origin == ("http", "127.0.0.1", 9)
+        hook = target.run.ledger._webhook
+        assert hook is not None
+        assert hook._delivery._session.origin == ("http", "localhost", 7)

@@ -594,3 +594,42 @@ def test_a_refusal_is_a_run_failure_in_process(sandbox, tmp_path):
     with pytest.raises(DeliveryFailedError, match="catalog_max_delete_fraction"):
         run_in_process(config(sandbox, tmp_path, "sync"), stream([row(0)]))
     assert len(held(sandbox)) == 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["sync", "merge"])
+def test_a_mapped_field_the_schema_lacks_leaves_its_attribute_alone(
+    sandbox, catalog, tmp_path, caplog, mode
+):
+    # `cost` deselected upstream: its attribute keeps its value. `critical` is in the schema
+    # and null: that one clears. Only renamed rows change.
+    narrowed = copy.deepcopy(SCHEMA)
+    del narrowed["schema"]["properties"]["cost"]
+    narrowed["schema"]["properties"]["critical"] = {"type": ["boolean", "null"]}
+    rows = []
+    for i in range(ENTRIES):
+        r = row(i, renamed=i < 10)
+        del r["cost"]
+        if i < 10:
+            r["critical"] = None
+        rows.append(r)
+    offset = len(sandbox.journal())
+    before = held(sandbox)
+    run_in_process(
+        config(sandbox, tmp_path, mode),
+        [narrowed, *(record(STREAM, r) for r in rows), state({"bookmark": 1})],
+    )
+
+    bulk = [e for e in sandbox.journal()[offset:] if e["path"].endswith("/bulk_update")]
+    assert bulk
+    for call in bulk:
+        assert "01HCOST" not in call["body"]["update_attributes"]
+        for entry in call["body"]["entries"]:
+            assert "01HCOST" not in entry["attribute_values"]
+    entries = held(sandbox)
+    for i in range(ENTRIES):
+        assert literal(entries[f"svc-{i}"], "01HCOST") == literal(before[f"svc-{i}"], "01HCOST")
+    assert literal(entries["svc-0"], "01HCRIT") is None  # in the schema and null: cleared
+    warnings = [r.getMessage() for r in caplog.records if "SCHEMA does not have" in r.message]
+    assert len(warnings) == 1
+    assert "'cost'" in warnings[0]

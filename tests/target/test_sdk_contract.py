@@ -78,6 +78,18 @@ def test_the_sdk_still_validates_and_writes_state_where_we_expect():
     assert "if self._latest_state:" in inspect.getsource(Target.drain_all)
 
 
+def test_the_reader_hooks_singer_input_relies_on_are_still_there():
+    # `SingerInput` (singer_input.py) overrides these and wraps each stream map's `transform`.
+    from singer_sdk.singerlib.encoding.base import GenericSingerReader  # noqa: PLC0415
+
+    assert str(inspect.signature(GenericSingerReader.process_lines)) == (
+        "(self, file_input: 't.IO[_RT] | None', "
+        "callbacks: 'dict[str, t.Callable[[dict], None]]') -> 't.Counter[str]'"
+    )
+    assert "self.deserialize_json(line)" in inspect.getsource(GenericSingerReader.process_lines)
+    assert "stream_map.transform(" in inspect.getsource(Target._process_record_message)
+
+
 def _private_sdk_names(source: str) -> set[str]:
     """Private names of the SDK's classes that ``source`` defines (overrides) or reads."""
     found: set[str] = set()

@@ -133,3 +133,13 @@ def test_sdc_fields_never_leave_unless_record_metadata_is_on():
     assert plain.body == {"id": 1, "n": 2}
     kept = build_http([record], _ctx(api_url="/v2/items/{id}", add_record_metadata=True))
     assert kept.body == record
+
+
+@pytest.mark.parametrize("value", ["", ".", ".."])
+def test_one_check_for_every_path_segment(value):
+    # Builders and templates share it; a server's id (a catalog entry to delete) too.
+    from target_incidentio.urls import UnsafeSegmentError, segment  # noqa: PLC0415
+
+    with pytest.raises(UnsafeSegmentError):
+        segment(value)
+    assert segment("a/b?c#d") == "a%2Fb%3Fc%23d"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from types import MappingProxyType
 
 import pytest
@@ -40,7 +41,7 @@ def test_headers_both_forms(value, expected):
         ("A:1,:value", "cannot read item 2"),
         ("Authorization:Bearer x", "'Authorization' is set by the target itself"),
         ({"content-type": "text/plain"}, "'content-type' is set by the target itself"),
-        ({"X-Bad Name": "v"}, "HTTP cannot carry"),
+        ({"X-Bad Name": "v"}, "not an HTTP token"),
         ({"X-Split": "a\r\nInjected: yes"}, "HTTP cannot carry"),
         (42, "must be a `name:value,...` string or an object"),
     ],
@@ -99,6 +100,15 @@ def test_exclude_list_forms():
             "not one of",
         ),
         ({**HTTP, "on_error": "ignore"}, "on_error", "not one of"),
+        # A record value in the host or port would carry the key to another origin.
+        ({**HTTP, "api_url": "https://api.incident.io{p}/v2/x"}, "api_url", "outside the URL"),
+        (
+            {**HTTP, "base_url": "http://127.0.0.1:1", "api_url": "http://127.0.0.1:1{p}/v2/x"},
+            "api_url",
+            "outside the URL",
+        ),
+        ({**HTTP, "api_url": "/v2/x?team={team}"}, "api_url", "outside the URL"),
+        ({**HTTP, "api_url": "/v2/x#{frag}"}, "api_url", "outside the URL"),
     ],
 )
 def test_bad_settings_name_the_setting(config, setting, message):
@@ -168,3 +178,52 @@ def test_per_stream_schema_and_parser_know_the_same_settings():
     streams = TargetIncidentIO.config_jsonschema["properties"]["streams"]
     declared = set(streams["additionalProperties"]["properties"])
     assert declared == set(STREAM_OVERRIDABLE)
+
+
+SECRET_VALUE = "hdr-SENTINEL-value-77"
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"X-A\x0bB": "v"}, "not an HTTP token"),
+        ({"": "v"}, "not an HTTP token"),
+        ({"X-Nul\x00": "v"}, "not an HTTP token"),
+        ({"X-A": SECRET_VALUE + "\x00x"}, "cannot carry"),
+        ({"X-A": SECRET_VALUE + "\x0bx"}, "cannot carry"),
+        ({"X-A": SECRET_VALUE + "\x0cx"}, "cannot carry"),
+        ({"X-A": SECRET_VALUE + "\x7fx"}, "cannot carry"),
+        ({"X-A": SECRET_VALUE + "\x85x"}, "cannot carry"),
+        ({"X-A": SECRET_VALUE + "éx"}, "cannot carry"),
+        ({"Transfer-Encoding": "chunked"}, "framing or connection"),
+        ({"content-length": "0"}, "framing or connection"),
+        ({"Host": "evil.example"}, "framing or connection"),
+        ({"Connection": "close"}, "framing or connection"),
+        ("Upgrade:websocket", "framing or connection"),
+    ],
+)
+@pytest.mark.parametrize("setting", ["request_headers", "response_webhook_headers"])
+def test_headers_http_cannot_carry_are_refused_at_start(headers, message, setting):
+    config = {**HTTP, setting: headers}
+    with pytest.raises(SettingError) as info:
+        parse_settings(config)
+    assert f"Setting `{setting}`" in str(info.value)
+    assert message in str(info.value)
+    assert SECRET_VALUE not in str(info.value)
+
+
+def test_headers_from_the_environment_are_checked_the_same(monkeypatch):
+    monkeypatch.setenv("TARGET_INCIDENTIO_REQUEST_HEADERS", "X-A:ok,Host:evil.example")
+    from target_incidentio.settings import settings_from_env  # noqa: PLC0415
+
+    config = {**HTTP, **settings_from_env(dict(os.environ), "TARGET_INCIDENTIO_")}
+    with pytest.raises(SettingError, match="framing or connection"):
+        parse_settings(config)
+
+
+def test_the_webhook_may_set_authorization_the_api_may_not():
+    # The webhook has no credential of its own: its Authorization is the user's to set.
+    settings = parse_settings({**HTTP, "response_webhook_headers": "Authorization:Bearer hook"})
+    assert settings.responses.response_webhook_headers == {"Authorization": "Bearer hook"}
+    with pytest.raises(SettingError, match="api_key"):
+        parse_settings({**HTTP, "request_headers": "Authorization:Bearer other"})
