@@ -33,7 +33,7 @@ if t.TYPE_CHECKING:
 
 NAMES_HINT = (
     "fix the value at the source or map it with stream_maps to one of the known names, or send "
-    "the id in '{id_field}'."
+    "{alternative}."
 )
 LOOKUP_HINT = (
     "the API key needs the `viewer` role to read incident.io's lists; check `api_key` and "
@@ -69,10 +69,12 @@ def resolve_name(  # noqa: PLR0913 - the record, where, what, its list, and how 
     *,
     owner: str | None = None,
     create: Callable[[], Item] | None = None,
+    id_field: str | None = None,
 ) -> str:
     """The id `value` names in list `names`; an id is taken as it is. Fails the record.
 
-    `create` makes the item when nothing has the name (`create_missing_options`).
+    `create` makes the item when nothing has the name (`create_missing_options`); `id_field`
+    is where the record could give the id instead (else the id goes where the name was).
     """
     if is_id(value):
         return value
@@ -86,15 +88,12 @@ def resolve_name(  # noqa: PLR0913 - the record, where, what, its list, and how 
         item = find(value, items, LISTS[names])
     except UnresolvedError as problem:
         if create is None or problem.matches:
-            raise record.error(field, f"{problem}.", _hint(field)) from None
+            where = f"the id in '{id_field}'" if id_field else f"the {LISTS[names].what}'s id"
+            raise record.error(field, f"{problem}.", NAMES_HINT.format(alternative=where)) from None
         item = create()
     found = str(item["id"])
     record.resolved.append(Resolved(field, value, found))
     return found
-
-
-def _hint(field: str, id_field: str = "") -> str:
-    return NAMES_HINT.format(id_field=id_field or f"{field}_id")
 
 
 def add_names(record: Record, body: dict[str, t.Any], named: Mapping[str, NamedField]) -> None:
@@ -103,7 +102,9 @@ def add_names(record: Record, body: dict[str, t.Any], named: Mapping[str, NamedF
         value = text(record, field)
         if value is None or body.get(target.id_field):
             continue
-        body[target.id_field] = resolve_name(record, field, value, target.names)
+        body[target.id_field] = resolve_name(
+            record, field, value, target.names, id_field=target.id_field
+        )
 
 
 # -- custom fields -----------------------------------------------------------------------------

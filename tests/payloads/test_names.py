@@ -155,8 +155,11 @@ def test_custom_fields_by_name_take_their_kind_from_the_field(make_ctx, openapi_
 def test_an_unknown_option_fails_unless_the_stream_creates_missing_ones(make_ctx):
     mapped = (CustomFieldMap("team", None, None, "Team"),)
     strict = make_ctx("tickets", ("ticket_id",), custom_fields=mapped, lists=lists())
-    with pytest.raises(RecordError, match="option 'Billing' is not an option; known: Payments"):
+    with pytest.raises(
+        RecordError, match="option 'Billing' is not an option; known: Payments"
+    ) as caught:
         build_incident([{"ticket_id": 1, "team": "Billing"}], strict)
+    assert caught.value.hint.endswith("or send the option's id.")
 
     given = lists()
     creating = make_ctx(
