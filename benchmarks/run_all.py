@@ -22,6 +22,7 @@ import checkpoints
 import concurrency
 import hostile
 import memory
+import names
 import overhead
 import ratelimit
 import shared_key
@@ -42,6 +43,7 @@ FULL: list[tuple[str, Callable[[], list[Check]]]] = [
     ("alert_resolution", alert_resolution.run),
     ("catalog_sync", catalog_sync.run),
     ("hostile", hostile.run),
+    ("names", names.run),
 ]
 QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("concurrency", lambda: concurrency.run(400)),
@@ -55,6 +57,7 @@ QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("alert_resolution", lambda: alert_resolution.run(30, 10)),
     ("catalog_sync", lambda: catalog_sync.run(500)),
     ("hostile", lambda: hostile.run(50)),
+    ("names", lambda: names.run(200, 1)),
 ]
 
 

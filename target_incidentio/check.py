@@ -16,15 +16,16 @@ import hmac
 import logging
 import typing as t
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, urlsplit
 
 from target_incidentio.catalog.types import TYPES_PATH, find_type, parse_types
 from target_incidentio.custom_fields import kind_of
 from target_incidentio.delivery.engine import Delivery, describe
+from target_incidentio.directory import lookup_request
 from target_incidentio.errors import SettingError
 from target_incidentio.operations import OPERATIONS, check_credential
-from target_incidentio.payloads.base import ApiRequest, BuildContext
+from target_incidentio.payloads.names import LISTS, UnresolvedError, find
 from target_incidentio.secrets import install_redaction, remove_redaction
 
 if t.TYPE_CHECKING:
@@ -32,6 +33,8 @@ if t.TYPE_CHECKING:
 
     from target_incidentio.catalog.types import CatalogType
     from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.payloads.base import ApiRequest
+    from target_incidentio.payloads.names import ListName
     from target_incidentio.secrets import Redactor, Secret
     from target_incidentio.settings import CustomFieldMap, Settings, StreamSettings
 
@@ -107,21 +110,14 @@ class Lookup:
 # -- request builders (pure) -------------------------------------------------------------------
 
 
-def lookup_request(settings: Settings, level: StreamSettings, where: str, path: str) -> ApiRequest:
-    """`GET {base_url}{path}` with the API key, drawing on its rate bucket like any call."""
-    ctx = BuildContext(
-        stream=stream_of(where),
-        key_properties=(),
-        settings=level,
-        key_rate_per_minute=settings.defaults.rate_limit_per_minute,
-        alert_rate_per_minute=settings.delivery.alert_source_rate_limit_per_minute,
-    )
-    return ctx.api_key_call("GET", path, order_key=f"check:{path}", operation="check")
-
-
 def identity_request(settings: Settings) -> ApiRequest:
     """`GET /v1/identity`: whether the key works and its roles; also whether base_url answers."""
-    return lookup_request(settings, settings.defaults, "", "/v1/identity")
+    return _lookup(settings, settings.defaults, "", "/v1/identity")
+
+
+def _lookup(settings: Settings, level: StreamSettings, where: str, path: str) -> ApiRequest:
+    """`GET {base_url}{path}` for the check of a level."""
+    return lookup_request(settings, level, path, stream=stream_of(where), operation="check")
 
 
 def _path(collection: str, item_id: str) -> str:
@@ -195,6 +191,9 @@ def role_needs(settings: Settings) -> tuple[dict[str, list[str]], list[Finding]]
             continue
         for role in operation.roles:
             needs[role].append(f"`{operation.name}` at {level_name(where)}")
+        if "create_missing_options" in operation.reads and level.create_missing_options:
+            # POST /v1/custom_field_options: `organisation_settings.update` in the spec.
+            needs["manage_settings"].append(f"`create_missing_options` at {level_name(where)}")
     return dict(needs), notes
 
 
@@ -428,6 +427,8 @@ def judge_custom_field(
         described += f" of catalog type `{found['catalog_type_id']}`"
     if fits is None:
         yield note(subject, f"{described}, a type the target does not know; kind not checked.")
+    elif mapped.kind is None:
+        yield passed(subject, f"{described}: its values are sent as kind `{fits}`.")
     elif fits != mapped.kind:
         yield failed(
             subject,
@@ -469,7 +470,7 @@ def level_lookups(
     reads = OPERATIONS[level.operation].reads
 
     def ask(path: str, judge: Callable[[Answer], Iterable[Finding]], subject: str) -> Lookup:
-        return Lookup(lookup_request(settings, level, where, path), judge, f"{where}{subject}")
+        return Lookup(_lookup(settings, level, where, path), judge, f"{where}{subject}")
 
     if "alert_source_config_id" in reads:
         if level.alert_source_config_id is None:
@@ -493,11 +494,30 @@ def level_lookups(
         else:
             path = _path("/v3/catalog_types", level.catalog_type_id)
             yield ask(path, lambda a: judge_catalog_type(a, where, level), "catalog_type_id")
+    yield from _incident_lookups(ask, where, level, reads)
+
+
+Ask = t.Callable[[str, t.Callable[[Answer], t.Iterable[Finding]], str], Lookup]
+
+
+def _incident_lookups(
+    ask: Ask, where: str, level: StreamSettings, reads: Iterable[str]
+) -> Iterator[Lookup]:
+    """Custom fields (by id or by name) and roles by name."""
     if "custom_fields" in reads:
         for index, mapped in enumerate(level.custom_fields):
-            path = _path("/v2/custom_fields", mapped.custom_field_id)
-            judge = _custom_field_judge(where, index, mapped)
-            yield ask(path, judge, f"custom_fields[{index}]")
+            subject = f"custom_fields[{index}]"
+            if mapped.custom_field_id is None:
+                yield ask("/v2/custom_fields", _named_field_judge(where, index, mapped), subject)
+            else:
+                path = _path("/v2/custom_fields", mapped.custom_field_id)
+                yield ask(path, _custom_field_judge(where, index, mapped), subject)
+    if "role_assignments" in reads:
+        for index, role in enumerate(level.role_assignments):
+            if role.role is not None:
+                subject = f"role_assignments[{index}]"
+                judge = _role_judge(f"{where}{subject}", role.role)
+                yield ask("/v2/incident_roles", judge, subject)
 
 
 def _named_type_judge(where: str, level: StreamSettings) -> Callable[[Answer], Iterable[Finding]]:
@@ -508,6 +528,48 @@ def _custom_field_judge(
     where: str, index: int, mapped: CustomFieldMap
 ) -> Callable[[Answer], Iterable[Finding]]:
     return lambda answer: judge_custom_field(answer, where, index, mapped)
+
+
+def _named_field_judge(
+    where: str, index: int, mapped: CustomFieldMap
+) -> Callable[[Answer], Iterable[Finding]]:
+    return lambda answer: judge_named_custom_field(answer, where, index, mapped)
+
+
+def _role_judge(subject: str, role: str) -> Callable[[Answer], Iterable[Finding]]:
+    return lambda answer: judge_name(answer, subject, role, "incident_roles")
+
+
+def judge_name(answer: Answer, subject: str, value: str, names: ListName) -> Iterator[Finding]:
+    """A configured name names exactly one item of its list: `'Incident Lead' → 01H…`."""
+    kind = LISTS[names]
+    listed = answer.body.get(kind.items_key) if isinstance(answer.body, dict) else None
+    if not answer.ok or not isinstance(listed, list):
+        fix = "make sure the API key has the `viewer` role, or give the id instead of the name."
+        yield _refused(answer, subject, f"the {kind.items_key.replace('_', ' ')}", "viewer", fix)
+        return
+    try:
+        found = find(value, [item for item in listed if isinstance(item, dict)], kind)
+    except UnresolvedError as problem:
+        yield failed(subject, f"{problem}.", "use one of the known names, or the id.")
+        return
+    yield passed(subject, f"{kind.what} {value!r} → {found.get('id')}.")
+
+
+def judge_named_custom_field(
+    answer: Answer, where: str, index: int, mapped: CustomFieldMap
+) -> Iterator[Finding]:
+    """A field named by name: it names one field (name → id), and `kind` fits its type."""
+    subject = f"{where}custom_fields[{index}]"
+    findings = list(judge_name(answer, subject, mapped.custom_field or "", "custom_fields"))
+    yield from findings
+    if any(finding.status != "passed" for finding in findings):
+        return
+    listed = answer.body["custom_fields"]
+    found = find(mapped.custom_field or "", listed, LISTS["custom_fields"])
+    as_shown = Answer(answer.status_code, answer.ok, {"custom_field": found}, answer.reason)
+    named = replace(mapped, custom_field_id=str(found.get("id")))
+    yield from judge_custom_field(as_shown, where, index, named)
 
 
 def checks(settings: Settings, ask: Callable[[ApiRequest], Answer]) -> Iterator[Finding]:

@@ -23,10 +23,13 @@ from target_incidentio.payloads.fields import SDC_PREFIX
 from target_incidentio.payloads.http import build_http
 from target_incidentio.payloads.incidents import (
     INCIDENT_EDIT_FIELDS,
+    INCIDENT_EDIT_NAME_FIELDS,
     INCIDENT_FIELDS,
     INCIDENT_ID_FIELDS,
+    INCIDENT_NAME_FIELDS,
     INCIDENT_UPDATE_FIELDS,
     NOTIFY_FIELD,
+    UPDATE_NAME_FIELDS,
     build_incident,
     build_incident_edit,
     build_incident_update,
@@ -80,8 +83,11 @@ def _catalog_strategy(settings: StreamSettings) -> type[Strategy]:
     return {"merge": CatalogMerge, "sync": CatalogSync}.get(settings.catalog_mode, Strategy)
 
 
-def _custom_field_sources(settings: StreamSettings) -> Iterable[str]:
-    return top_level(mapped.field for mapped in settings.custom_fields)
+def _incident_sources(settings: StreamSettings) -> Iterable[str]:
+    """The record fields `custom_fields` and `role_assignments` map."""
+    fields = [entry.field for entry in settings.custom_fields]
+    fields += [entry.field for entry in settings.role_assignments]
+    return top_level(fields)
 
 
 def _catalog_attribute_sources(settings: StreamSettings) -> Iterable[str]:
@@ -193,9 +199,14 @@ OPERATIONS: dict[str, Operation] = {
             "incident",
             build_incident,
             "api_key",
-            places=frozenset(INCIDENT_FIELDS),
-            maps=_custom_field_sources,
-            reads=("incident_visibility", "custom_fields"),
+            places=frozenset({*INCIDENT_FIELDS, *INCIDENT_NAME_FIELDS}),
+            maps=_incident_sources,
+            reads=(
+                "incident_visibility",
+                "custom_fields",
+                "create_missing_options",
+                "role_assignments",
+            ),
             roles=("incident_creator",),
             scopes="`incidents.create`",
             answer="incident",
@@ -204,9 +215,21 @@ OPERATIONS: dict[str, Operation] = {
             "incident_edit",
             build_incident_edit,
             "api_key",
-            places=frozenset({*INCIDENT_EDIT_FIELDS, *INCIDENT_ID_FIELDS, NOTIFY_FIELD}),
-            maps=_custom_field_sources,
-            reads=("custom_fields", "notify_incident_channel"),
+            places=frozenset(
+                {
+                    *INCIDENT_EDIT_FIELDS,
+                    *INCIDENT_EDIT_NAME_FIELDS,
+                    *INCIDENT_ID_FIELDS,
+                    NOTIFY_FIELD,
+                }
+            ),
+            maps=_incident_sources,
+            reads=(
+                "custom_fields",
+                "create_missing_options",
+                "role_assignments",
+                "notify_incident_channel",
+            ),
             roles=("viewer", "incident_editor"),
             scopes="`incidents.view` and the `incidents.update_*` scope of each field it changes "
             "(`update_name`, `update_summary`, `update_severity`, `update_status`, "
@@ -217,7 +240,7 @@ OPERATIONS: dict[str, Operation] = {
             "incident_update",
             build_incident_update,
             "api_key",
-            places=frozenset(INCIDENT_UPDATE_FIELDS),
+            places=frozenset({*INCIDENT_UPDATE_FIELDS, *UPDATE_NAME_FIELDS}),
             roles=("incident_editor",),
             scopes="`incident_updates.create` (plus permission to change status or severity "
             "if the update does)",

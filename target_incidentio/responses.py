@@ -72,6 +72,14 @@ RESPONSE_SCHEMA: dict[str, t.Any] = {
             },
         },
         "sent_at": {"type": "string", "format": "date-time"},
+        # The names the call's record gave and the ids sent for them (`severity` 'Critical').
+        "resolved": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": _STRING, "name": _STRING, "id": _STRING},
+            },
+        },
     },
 }
 
@@ -149,6 +157,9 @@ def response_record(
         "response_text": response_text,
         "error": error,
         "sent_at": result.sent_at.isoformat(),
+        "resolved": [
+            {"field": found.field, "name": found.name, "id": found.id} for found in request.resolved
+        ],
     }
     return _finish(record, redact)
 
@@ -181,6 +192,7 @@ def invalid_record(
             "errors": [{"code": "invalid_record", "message": error.problem, "field": error.field}],
         },
         "sent_at": datetime.now(timezone.utc).isoformat(),
+        "resolved": [],
     }
     return _finish(record, redact)
 

@@ -15,6 +15,7 @@ import typing as t
 
 from target_incidentio.checkpoints import Checkpoints
 from target_incidentio.delivery.engine import Delivery
+from target_incidentio.directory import Directory, resolve_settings
 from target_incidentio.errors import DeliveryFailedError
 from target_incidentio.ledger import Ledger
 from target_incidentio.lookups import LookupCache
@@ -59,6 +60,8 @@ class Run:
         )
         # Lists read once per run, when a stream first needs them (catalog types by name).
         self.lookups: LookupCache[tuple[str, ...], t.Any] = LookupCache(self._look_up)
+        # incident.io's lists, read once each when a name needs them (see directory.py).
+        self.lists = Directory(settings, self.call)
         self._warned: dict[str, set[str]] = {}
         self._versions_noted: dict[str, bool] = {}
         self._strategies: dict[str, Strategy] = {}
@@ -108,6 +111,9 @@ class Run:
         self._started = True
         install_redaction(self.redact)
         self.ledger.start()
+        # Names in the settings fail the run now, before any record, if they name nothing.
+        for setting, found in resolve_settings(self.settings, self.lists).items():
+            LOG.info("Setting `%s` names %s.", setting, found)
         if not self.dry_run:
             self.checkpoints.start()
 

@@ -144,6 +144,7 @@ class StreamWriter:
             key_rate_per_minute=target.settings.defaults.rate_limit_per_minute,
             alert_rate_per_minute=target.settings.delivery.alert_source_rate_limit_per_minute,
             schema_fields=frozenset(schema.get("properties") or ()) or None,
+            lists=self.run.lists,
         )
         self._settled: BuildContext | None = None
         self._computed = mapped_fields(target.config.get("stream_maps"), stream_name)

@@ -121,3 +121,26 @@ def read_jsonl(path: Path) -> list[dict[str, t.Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class StaticLists:
+    """incident.io's lists as a builder test gives them: no server, and every read counted.
+
+    `lists` maps a list name (or `(name, owner)` for options and catalog entries) to its items.
+    """
+
+    def __init__(self, lists: dict[t.Any, list[dict[str, t.Any]]]) -> None:
+        self.lists = {key: list(items) for key, items in lists.items()}
+        self.reads: list[t.Any] = []
+        self.created: list[tuple[str, str]] = []
+
+    def items(self, name: str, owner: str | None = None) -> list[dict[str, t.Any]]:
+        key = name if owner is None else (name, owner)
+        self.reads.append(key)
+        return self.lists.get(key, [])
+
+    def create_option(self, custom_field_id: str, value: str) -> dict[str, t.Any]:
+        self.created.append((custom_field_id, value))
+        option = {"id": f"01NEWOPTION{len(self.created):015d}", "value": value}
+        self.lists.setdefault(("custom_field_options", custom_field_id), []).append(option)
+        return option

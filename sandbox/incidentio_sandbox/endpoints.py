@@ -18,7 +18,7 @@ from typing import Literal
 from werkzeug.routing import Map, Rule
 
 from incidentio_sandbox.exchange import Call, JSONObject
-from incidentio_sandbox.handlers import account, alerts, catalog, incidents
+from incidentio_sandbox.handlers import account, alerts, catalog, configuration, incidents
 from incidentio_sandbox.validation import load_spec
 
 Handler = Callable[[Call], tuple[int, JSONObject]]
@@ -122,6 +122,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/v3/catalog_types/{id}/actions/update_schema",
         catalog.update_catalog_type_schema,
         role="catalog_editor",
+    ),
+    # the lists that turn names into ids, and new select options
+    Endpoint("GET", "/v1/severities", configuration.list_severities, role="viewer"),
+    Endpoint("GET", "/v1/incident_statuses", configuration.list_incident_statuses, role="viewer"),
+    Endpoint("GET", "/v1/incident_types", configuration.list_incident_types, role="viewer"),
+    Endpoint("GET", "/v2/incident_roles", configuration.list_incident_roles, role="viewer"),
+    Endpoint(
+        "GET", "/v1/custom_field_options", configuration.list_custom_field_options, role="viewer"
+    ),
+    Endpoint(
+        "POST",
+        "/v1/custom_field_options",
+        configuration.create_custom_field_option,
+        role="manage_settings",
     ),
 )
 

@@ -12,12 +12,17 @@ too. One ``Seed`` carries them all so the CLI (``--seed-file``), the Python API
                          "attributes": [{"id": "01A", "name": "tier", "type": "String"}]}],
       "alert_sources": [{"id": "01S", "name": "Datadog", "source_type": "datadog"}],
       "heartbeat_sources": [{"id": "01H", "name": "Nightly job", "token": "hb-token"}],
-      "custom_fields": [{"id": "01F", "name": "Team", "field_type": "single_select"}],
+      "custom_fields": [{"id": "01F", "name": "Team", "field_type": "single_select",
+                         "options": [{"id": "01O", "value": "Payments"}]}],
+      "severities": [{"id": "01SEV", "name": "Critical", "rank": 3}],
       "api_key_roles": {"sandbox-api-key": ["viewer", "catalog_viewer"]},
       "reject_catalog_external_ids": ["poison"],
       "reject_catalog_names": []
     }
 
+Severities, ``incident_statuses``, ``incident_types`` and ``incident_roles`` (``{id, name}`` plus
+their kind's own fields: a status's ``category``, a role's ``role_type``) default to what a new
+incident.io account has; a seed file that names one of them replaces that list.
 Enumerated values (roles, field types, source types) are checked against the shipped spec.
 """
 
@@ -271,6 +276,93 @@ class HeartbeatSource:
         }
 
 
+# -- what turns names into ids: severities, statuses, types, roles, select options --------------
+SELECT_TYPES = frozenset({"single_select", "multi_select"})
+
+
+@dataclass(frozen=True)
+class FieldOption:
+    """One option of a select custom field."""
+
+    id: str
+    value: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FieldOption:
+        """Parse an option; ``id`` and ``value`` are required."""
+        _known(data, cls, "custom field option")
+        return cls(_required(data, "id", "an option"), _required(data, "value", "an option"))
+
+
+@dataclass(frozen=True)
+class Named:
+    """A severity, incident status, incident type or incident role: an id with a name.
+
+    ``extra`` holds the fields one kind adds (a status's ``category``, a role's
+    ``role_type``); the views fill what a kind requires and the seed leaves out.
+    """
+
+    id: str
+    name: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Named:
+        """Parse one; ``id`` and ``name`` are required, anything else is the kind's own."""
+        rest = {k: v for k, v in data.items() if k not in ("id", "name")}
+        return cls(
+            _required(data, "id", "a named item"), _required(data, "name", "a named item"), rest
+        )
+
+    def to_json(self) -> JSONObject:
+        """The seed shape."""
+        return {"id": self.id, "name": self.name, **self.extra}
+
+
+def _named(items: Iterable[tuple[str, str, dict[str, Any]]]) -> tuple[Named, ...]:
+    return tuple(Named(item_id, name, extra) for item_id, name, extra in items)
+
+
+# What every incident.io account starts with (incident.io's own defaults).
+DEFAULT_SEVERITIES = _named(
+    [
+        ("01SANDBOXSEVERITYMINOR0000", "Minor", {"rank": 1}),
+        ("01SANDBOXSEVERITYMAJOR0000", "Major", {"rank": 2}),
+        ("01SANDBOXSEVERITYCRITICAL0", "Critical", {"rank": 3}),
+    ]
+)
+DEFAULT_INCIDENT_STATUSES = _named(
+    [
+        ("01SANDBOXSTATUSTRIAGE00000", "Triage", {"category": "triage", "rank": 1}),
+        ("01SANDBOXSTATUSINVESTIGATE", "Investigating", {"category": "live", "rank": 2}),
+        ("01SANDBOXSTATUSFIXING00000", "Fixing", {"category": "live", "rank": 3}),
+        ("01SANDBOXSTATUSMONITORING0", "Monitoring", {"category": "live", "rank": 4}),
+        ("01SANDBOXSTATUSDOCUMENTING", "Documenting", {"category": "learning", "rank": 5}),
+        ("01SANDBOXSTATUSCLOSED00000", "Closed", {"category": "closed", "rank": 6}),
+    ]
+)
+DEFAULT_INCIDENT_TYPES = _named([("01SANDBOXINCIDENTTYPEDEFLT", "Default", {"is_default": True})])
+DEFAULT_INCIDENT_ROLES = _named(
+    [
+        ("01SANDBOXROLEINCIDENTLEAD0", "Incident Lead", {"role_type": "lead", "shortform": "lead"}),
+        (
+            "01SANDBOXROLEREPORTER00000",
+            "Reporter",
+            {"role_type": "reporter", "shortform": "reporter"},
+        ),
+        ("01SANDBOXROLECOMMSLEAD0000", "Comms Lead", {"role_type": "custom", "shortform": "comms"}),
+    ]
+)
+# Seed keys whose items are `Named`, with the account's defaults.
+NAMED_LISTS: Mapping[str, tuple[Named, ...]] = {
+    "severities": DEFAULT_SEVERITIES,
+    "incident_statuses": DEFAULT_INCIDENT_STATUSES,
+    "incident_types": DEFAULT_INCIDENT_TYPES,
+    "incident_roles": DEFAULT_INCIDENT_ROLES,
+}
+# -- end of the names block -----------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class CustomField:
     """A custom field (``CustomFieldV2``)."""
@@ -280,9 +372,18 @@ class CustomField:
     field_type: str = "text"
     description: str = ""
     catalog_type_id: str | None = None
+    # A select field's options (``CustomFieldOptionV1``): id and value, in sort order.
+    options: tuple[FieldOption, ...] = ()
 
     def __post_init__(self) -> None:
         _check(self.field_type, field_types(), "custom field type")
+        object.__setattr__(self, "options", tuple(self.options))
+        if self.options and self.field_type not in SELECT_TYPES:
+            msg = (
+                f"custom field {self.id!r} is a {self.field_type} field: only selects have options"
+            )
+            raise ValueError(msg)
+        _by_id(self.options, f"options of custom field {self.id!r}")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CustomField:
@@ -295,6 +396,7 @@ class CustomField:
             field_type=str(data.get("field_type", "text")),
             description=str(data.get("description", "")),
             catalog_type_id=None if type_id is None else str(type_id),
+            options=tuple(FieldOption.from_json(o) for o in data.get("options", ())),
         )
 
     def to_json(self) -> JSONObject:
@@ -305,6 +407,7 @@ class CustomField:
             "field_type": self.field_type,
             "description": self.description,
             "catalog_type_id": self.catalog_type_id,
+            "options": [{"id": o.id, "value": o.value} for o in self.options],
         }
 
 
@@ -323,6 +426,10 @@ class Seed:
     alert_sources: tuple[AlertSource, ...] = ()
     heartbeat_sources: tuple[HeartbeatSource, ...] = ()
     custom_fields: tuple[CustomField, ...] = ()
+    severities: tuple[Named, ...] = DEFAULT_SEVERITIES
+    incident_statuses: tuple[Named, ...] = DEFAULT_INCIDENT_STATUSES
+    incident_types: tuple[Named, ...] = DEFAULT_INCIDENT_TYPES
+    incident_roles: tuple[Named, ...] = DEFAULT_INCIDENT_ROLES
     # API key -> its roles; keys not named here have every role.
     api_key_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Catalog entries with these external ids or names are refused with a 422 naming the
@@ -331,7 +438,13 @@ class Seed:
     reject_catalog_names: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        for name in ("catalog_types", "alert_sources", "heartbeat_sources", "custom_fields"):
+        for name in (
+            "catalog_types",
+            "alert_sources",
+            "heartbeat_sources",
+            "custom_fields",
+            *NAMED_LISTS,
+        ):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(
             self,
@@ -344,6 +457,8 @@ class Seed:
         object.__setattr__(self, "reject_catalog_names", frozenset(self.reject_catalog_names))
         _by_id(self.catalog_types, "catalog types")
         _by_id(self.custom_fields, "custom fields")
+        for name in NAMED_LISTS:
+            _by_id(getattr(self, name), name.replace("_", " "))
         _by_id((*self.alert_sources, *self.heartbeat_sources), "alert or heartbeat sources")
         for roles in self.api_key_roles.values():
             for role in roles:
@@ -366,6 +481,12 @@ class Seed:
                     HeartbeatSource.from_json(s) for s in get("heartbeat_sources", ())
                 ),
                 custom_fields=tuple(CustomField.from_json(f) for f in get("custom_fields", ())),
+                **{
+                    name: tuple(Named.from_json(item) for item in get(name, ()))
+                    if name in data
+                    else default
+                    for name, default in NAMED_LISTS.items()
+                },
                 api_key_roles=roles,
                 reject_catalog_external_ids=frozenset(data.get("reject_catalog_external_ids", ())),
                 reject_catalog_names=frozenset(data.get("reject_catalog_names", ())),
@@ -381,6 +502,7 @@ class Seed:
             "alert_sources": [s.to_json() for s in self.alert_sources],
             "heartbeat_sources": [s.to_json() for s in self.heartbeat_sources],
             "custom_fields": [f.to_json() for f in self.custom_fields],
+            **{name: [item.to_json() for item in getattr(self, name)] for name in NAMED_LISTS},
             "api_key_roles": {key: list(roles) for key, roles in self.api_key_roles.items()},
             "reject_catalog_external_ids": sorted(self.reject_catalog_external_ids),
             "reject_catalog_names": sorted(self.reject_catalog_names),
@@ -419,6 +541,13 @@ class Seed:
                 other.heartbeat_sources,
             ),
             custom_fields=merge(self.custom_fields, other.custom_fields),
+            # A seed that names its own list replaces the list, as it does at the start.
+            **{
+                name: getattr(self, name)
+                if getattr(other, name) == default
+                else getattr(other, name)
+                for name, default in NAMED_LISTS.items()
+            },
             api_key_roles={**self.api_key_roles, **other.api_key_roles},
             reject_catalog_external_ids=self.reject_catalog_external_ids
             | other.reject_catalog_external_ids,

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from incidentio_sandbox.seed import CatalogAttribute, CatalogType, Seed
+from incidentio_sandbox.seed import SELECT_TYPES, CatalogAttribute, CatalogType, CustomField, Seed
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -178,6 +178,8 @@ class Store:
             self.heartbeat_pings: list[dict[str, Any]] = []
             # Items of the simpler resources (`create_once`): collection -> idempotency key -> item.
             self.collections: dict[str, dict[str, dict[str, Any]]] = {}
+            # Options created through the API, by custom field id (the seed holds the rest).
+            self.created_options: dict[str, list[dict[str, Any]]] = {}
             self.next_reference = 1
 
     def create_once(
@@ -196,6 +198,49 @@ class Store:
         return item, True
 
     # -- incidents -------------------------------------------------------------
+
+    # -- the options of select custom fields -------------------------------------------------
+
+    def custom_field(self, field_id: str, field: str = "custom_field_id") -> CustomField:
+        """The seeded custom field, or ``NotFoundError`` naming ``field``."""
+        found = next((f for f in self.seed.custom_fields if f.id == field_id), None)
+        if found is None:
+            msg = f"No custom field found with id {field_id!r}"
+            raise NotFoundError(msg, field)
+        return found
+
+    def options(self, field_id: str) -> list[dict[str, Any]]:
+        """A select field's options: the seeded ones, then those created."""
+        custom_field = self.custom_field(field_id)
+        seeded = [
+            {"id": o.id, "custom_field_id": field_id, "value": o.value, "sort_key": 10 * number}
+            for number, o in enumerate(custom_field.options, start=1)
+        ]
+        made = self.created_options.get(field_id, [])
+        return [*seeded, *made]
+
+    def create_option(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A new option; a value the field already has is refused, as the dashboard does."""
+        field_id = payload["custom_field_id"]
+        custom_field = self.custom_field(field_id)
+        value = payload["value"]
+        if custom_field.field_type not in SELECT_TYPES:
+            msg = f"Custom field {field_id!r} is a {custom_field.field_type} field, not a select"
+            raise InvalidError([("invalid_value", msg, "custom_field_id")])
+        if value != value.strip() or any(c in value for c in "\t\n") or not value:
+            msg = "Values must not start or end with whitespace, or contain tabs or newlines"
+            raise InvalidError([("invalid_value", msg, "value")])
+        if any(o["value"] == value for o in self.options(field_id)):
+            msg = f"Custom field {field_id!r} already has an option {value!r}"
+            raise InvalidError([("duplicate_value", msg, "value")])
+        option = {
+            "id": new_id(),
+            "custom_field_id": field_id,
+            "value": value,
+            "sort_key": payload.get("sort_key", 1000),
+        }
+        self.created_options.setdefault(field_id, []).append(option)
+        return option
 
     def create_incident(
         self, payload: dict[str, Any], creator: dict[str, Any]
@@ -243,7 +288,7 @@ class Store:
                 private_incidents_only=False,
                 create_in_triage="optional",
             )
-        self.incidents[incident["id"]] = incident
+        self.incidents[incident["id"]] = self._seeded_names(incident)
         self.incident_keys[key] = incident["id"]
         return incident, True
 
@@ -286,6 +331,26 @@ class Store:
                 changes["incident_timestamp_values"],
             )
         incident["updated_at"] = incident["last_activity_at"] = now_rfc3339()
+        return self._seeded_names(incident)
+
+    def _seeded_names(self, incident: dict[str, Any]) -> dict[str, Any]:
+        """The seed's names (and a status's category) for the ids the incident holds."""
+        shown = [
+            (incident.get(key), kind)
+            for key, kind in (
+                ("severity", "severities"),
+                ("incident_status", "incident_statuses"),
+                ("incident_type", "incident_types"),
+            )
+        ]
+        shown += [(a["role"], "incident_roles") for a in incident["incident_role_assignments"]]
+        for item, kind in shown:
+            if item is None:
+                continue
+            found = next((n for n in getattr(self.seed, kind) if n.id == item["id"]), None)
+            if found is not None:
+                item["name"] = found.name
+                item.update({k: v for k, v in found.extra.items() if k in item})
         return incident
 
     def create_incident_update(
@@ -300,6 +365,7 @@ class Store:
             incident["incident_status"] = _status(payload["to_incident_status_id"])
         if "to_severity_id" in payload:
             incident["severity"] = _named(payload["to_severity_id"])
+        self._seeded_names(incident)
         stamp = now_rfc3339()
         incident["updated_at"] = incident["last_activity_at"] = stamp
         update: dict[str, Any] = {
@@ -645,6 +711,7 @@ class Store:
                 "catalog_entries": list(self.catalog_entries.values()),
                 "archived_catalog_entries": self.archived_catalog_entries,
                 "heartbeat_pings": self.heartbeat_pings,
+                "created_options": [o for made in self.created_options.values() for o in made],
                 **{name: list(items.values()) for name, items in self.collections.items()},
                 "counts": {
                     "incidents": len(self.incidents),

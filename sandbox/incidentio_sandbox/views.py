@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from incidentio_sandbox.seed import AlertSource, CatalogType, CustomField, HeartbeatSource
+from incidentio_sandbox.seed import AlertSource, CatalogType, CustomField, HeartbeatSource, Named
 
 JSONObject = dict[str, Any]
 
@@ -158,4 +158,46 @@ def identity(name: str, roles: Sequence[str]) -> JSONObject:
         "dashboard_url": "https://app.incident.io/sandbox",
         "team_roles": [],
         "teams": [],
+    }
+
+
+# -- the lists that turn names into ids ---------------------------------------------------------
+# What each kind requires besides id, name and the stamps, when the seed leaves it out.
+NAMED_DEFAULTS: Mapping[str, JSONObject] = {
+    "severities": {"description": "", "rank": 1},
+    "incident_statuses": {"description": "", "rank": 1, "category": "live"},
+    "incident_types": {
+        "description": "",
+        "is_default": False,
+        "private_incidents_only": False,
+        "create_in_triage": "optional",
+    },
+    "incident_roles": {
+        "description": "A role of the sandbox account",
+        "instructions": "",
+        "role_type": "custom",
+        "shortform": "role",
+    },
+}
+
+
+def named(kind: str, item: Named, stamp: str) -> JSONObject:
+    """A seeded severity, status, type or role as its ``…V1``/``…V2`` schema."""
+    return {
+        **NAMED_DEFAULTS[kind],
+        **item.extra,
+        "id": item.id,
+        "name": item.name,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+
+
+def custom_field_option(option: Mapping[str, Any]) -> JSONObject:
+    """A stored option as ``CustomFieldOptionV1``."""
+    return {
+        "id": option["id"],
+        "custom_field_id": option["custom_field_id"],
+        "value": option["value"],
+        "sort_key": option["sort_key"],
     }

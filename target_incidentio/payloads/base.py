@@ -5,11 +5,13 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
+from target_incidentio.payloads.names import NO_LISTS
 from target_incidentio.urls import endpoint_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from target_incidentio.payloads.names import Lists
     from target_incidentio.secrets import Secret
     from target_incidentio.settings import StreamSettings
 
@@ -30,6 +32,15 @@ class RateScope:
     # corrected by the response headers), "window" allows per_minute calls in any 60 s (alert
     # sources, which have no burst), "cap" is a plain local bucket (a stream's own lower cap).
     kind: t.Literal["key", "window", "cap"] = "key"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A name a builder turned into an id: the record field, the name it held, the id sent."""
+
+    field: str
+    name: str
+    id: str
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,8 @@ class ApiRequest:
     # Filled in by the sink from the operation table: the keys under which the answer may wrap
     # what the call created or changed (`incident`, `catalog_entry`), for `resource_id`.
     answer_keys: tuple[str, ...] = ()
+    # The names the builder looked up for this call, shown in its response record.
+    resolved: tuple[Resolved, ...] = ()
 
     @property
     def record_count(self) -> int:
@@ -77,6 +90,8 @@ class BuildContext:
     # The stream's schema properties; a content-derived key reads only these. None: the
     # schema declares none, so every field counts.
     schema_fields: frozenset[str] | None = None
+    # incident.io's lists that names resolve against (a run reads each once); none by default.
+    lists: Lists = NO_LISTS
 
     def api_key_scopes(self) -> tuple[RateScope, ...]:
         """Buckets of a call made with the API key, plus the stream's cap if it set one."""

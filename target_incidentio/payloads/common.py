@@ -7,14 +7,14 @@ value from the record, checks its type against incident.io's schema and raises a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import typing as t
 from dataclasses import dataclass
 from decimal import Decimal
 
-from target_incidentio.custom_fields import KINDS
 from target_incidentio.errors import RecordError
-from target_incidentio.payloads.base import ApiRequest, BuildContext, RateScope
+from target_incidentio.payloads.base import ApiRequest, BuildContext, RateScope, Resolved
 from target_incidentio.payloads.fields import (
     derive_key,
     key_values,
@@ -30,7 +30,6 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from target_incidentio.secrets import Secret
-    from target_incidentio.settings import CustomFieldMap
 
 INT32_MAX = 2**31 - 1
 
@@ -64,6 +63,8 @@ class Record:
     original: dict[str, t.Any]
     ctx: BuildContext
     key: str
+    # The names this record's request resolved (field, name, id), for its response record.
+    resolved: list[Resolved] = dataclasses.field(default_factory=list)
 
     @classmethod
     def single(
@@ -152,6 +153,7 @@ class Record:
             records=(self.original,),
             record_keys=(self.key,),
             headers=dict(settings.request_headers),
+            resolved=tuple(self.resolved),
         )
 
     def api_key_request(self, *, path: str, body: dict[str, t.Any], order_key: str) -> ApiRequest:
@@ -316,57 +318,6 @@ def required_identifier(
         if value:
             return value
     raise record.missing(names[0], expression, why)
-
-
-def custom_field_value(record: Record, mapped: CustomFieldMap, value: object) -> dict[str, str]:
-    """One `CustomFieldValuePayloadV2` of the mapped field's kind."""
-    field = mapped.field
-    number = as_number(value)
-    if mapped.kind == "numeric":
-        if isinstance(value, str):
-            try:
-                number = Decimal(value.strip())
-            except ArithmeticError:
-                number = None
-        if number is None or not number.is_finite():
-            raise record.wrong_type(
-                field, value, "a number (numeric custom field)", f"float({field})"
-            )
-        # The spec carries numbers as strings.
-        return {KINDS["numeric"].value_key: number_text(number)}
-    if mapped.kind == "text":
-        if number is not None and number.is_finite():
-            value = number_text(number)
-        if not isinstance(value, str):
-            raise record.wrong_type(field, value, "text (text custom field)", f"str({field})")
-        return {KINDS["text"].value_key: value}
-    if not isinstance(value, str) or not value:
-        raise record.wrong_type(
-            field, value, f"a string ({mapped.kind} custom field)", f"str({field})"
-        )
-    return {KINDS[mapped.kind].value_key: value}
-
-
-def with_custom_fields(
-    record: Record, entries: list[dict[str, t.Any]] | None
-) -> list[dict[str, t.Any]]:
-    """The record's own custom field `entries` followed by those the `custom_fields` setting maps.
-
-    A list value gives several values, an empty list clears the field, a missing one is skipped.
-    """
-    result = list(entries or [])
-    for mapped in record.ctx.settings.custom_fields:
-        value = record.get(mapped.field)
-        if value is None:
-            continue
-        items = value if isinstance(value, list) else [value]
-        result.append(
-            {
-                "custom_field_id": mapped.custom_field_id,
-                "values": [custom_field_value(record, mapped, item) for item in items],
-            }
-        )
-    return result
 
 
 def top_level(paths: Iterable[str]) -> set[str]:

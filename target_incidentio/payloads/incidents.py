@@ -17,7 +17,13 @@ from target_incidentio.payloads.common import (
     required_identifier,
     stream_map_hint,
     text,
+)
+from target_incidentio.payloads.incident_fields import (
+    INCIDENT_NAMES,
+    UPDATE_NAMES,
+    add_names,
     with_custom_fields,
+    with_role_assignments,
 )
 
 if t.TYPE_CHECKING:
@@ -83,6 +89,12 @@ INCIDENT_EDIT_FIELDS = _fields(
     "incident_role_assignments",
     "incident_timestamp_values",
 )
+# The record fields a create or an edit may give by name (`severity` for `severity_id`).
+INCIDENT_NAME_FIELDS = frozenset(INCIDENT_NAMES)
+INCIDENT_EDIT_NAME_FIELDS = frozenset(
+    name for name, target in INCIDENT_NAMES.items() if target.id_field in INCIDENT_EDIT_FIELDS
+)
+UPDATE_NAME_FIELDS = frozenset(UPDATE_NAMES)
 # Where an edit finds its incident, in order of preference.
 INCIDENT_ID_FIELDS = ("id", "incident_id")
 NOTIFY_FIELD = "notify_incident_channel"
@@ -94,10 +106,15 @@ INCIDENT_UPDATE_FIELDS = _fields(
 UPDATE_CHANGES = ("message", "to_incident_status_id", "to_severity_id")
 
 
-def _add_custom_fields(record: Record, body: dict[str, t.Any]) -> None:
+def _add_named(record: Record, body: dict[str, t.Any], fields: frozenset[str]) -> None:
+    """Ids from the record's names, custom fields and role assignments the settings map."""
+    add_names(record, body, {name: INCIDENT_NAMES[name] for name in sorted(fields)})
     entries = with_custom_fields(record, body.get("custom_field_entries"))
     if entries:
         body["custom_field_entries"] = entries
+    assignments = with_role_assignments(record, body.get("incident_role_assignments"))
+    if assignments:
+        body["incident_role_assignments"] = assignments
 
 
 def build_incident(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> ApiRequest:
@@ -106,7 +123,7 @@ def build_incident(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> Ap
     body = read_fields(record, INCIDENT_FIELDS)
     body["idempotency_key"] = body.get("idempotency_key") or record.derived_key("incident")
     body.setdefault("visibility", ctx.settings.incident_visibility)
-    _add_custom_fields(record, body)
+    _add_named(record, body, INCIDENT_NAME_FIELDS)
     return record.api_key_request(
         path="/v2/incidents", body=body, order_key=f"incident:{body['idempotency_key']}"
     )
@@ -119,12 +136,12 @@ def build_incident_edit(records: Sequence[dict[str, t.Any]], ctx: BuildContext) 
         record, INCIDENT_ID_FIELDS, "<field holding the incident id>", " to find the incident"
     )
     incident = read_fields(record, INCIDENT_EDIT_FIELDS)
-    _add_custom_fields(record, incident)
+    _add_named(record, incident, INCIDENT_EDIT_NAME_FIELDS)
     if not incident:
         raise record.error(
             None,
             "the record has none of the fields an incident edit can change: "
-            f"{', '.join(INCIDENT_EDIT_FIELDS)} (or a mapped custom field).",
+            f"{', '.join(INCIDENT_EDIT_FIELDS)} (or a name, a mapped custom field or role).",
             "map the fields to change with stream_maps, or choose another operation.",
         )
     notify = boolean(record, NOTIFY_FIELD)
@@ -144,6 +161,7 @@ def build_incident_update(records: Sequence[dict[str, t.Any]], ctx: BuildContext
     record = Record.single(records, ctx, "incident_update")
     body = read_fields(record, INCIDENT_UPDATE_FIELDS)
     require(record, body, "incident_id", "<field holding the incident id>")
+    add_names(record, body, UPDATE_NAMES)
     if not any(body.get(name) for name in UPDATE_CHANGES):
         raise record.error(
             None,

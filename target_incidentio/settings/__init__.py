@@ -26,6 +26,7 @@ from target_incidentio.settings.environment import settings_from_env
 from target_incidentio.settings.kinds import (
     CUSTOM_FIELD_KINDS,
     CustomFieldMap,
+    RoleMap,
     check_url,
     parse_headers,
     parse_list,
@@ -44,6 +45,7 @@ __all__ = [
     "DeliverySettings",
     "PerStreamSetting",
     "ResponseSettings",
+    "RoleMap",
     "Settings",
     "StreamSettings",
     "check_url",

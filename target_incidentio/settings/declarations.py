@@ -20,16 +20,18 @@ from target_incidentio.settings.kinds import (
     Boolean,
     Choice,
     CustomFieldMap,
-    CustomFields,
     Headers,
     Integer,
     Names,
     Number,
     OperationName,
     OutputFile,
+    RoleMap,
     SecretText,
     Text,
     Url,
+    custom_fields_kind,
+    role_assignments_kind,
 )
 from target_incidentio.settings.spec import Spec, declared, setting
 
@@ -150,11 +152,30 @@ class StreamSettings:
         per_stream=True,
     )
     custom_fields: tuple[CustomFieldMap, ...] = setting(
-        CustomFields(),
+        custom_fields_kind(),
         "Custom fields",
-        "`incident`/`incident_edit`: record fields that fill custom fields, e.g. "
-        '`[{"field": "team", "custom_field_id": "01H…", "kind": "option"}]`; kinds: '
+        "`incident`/`incident_edit`: record fields that fill custom fields, each named by "
+        '`custom_field` (its name) or `custom_field_id`, e.g. `[{"field": "team", '
+        '"custom_field": "Team"}]`. The values may be names too: an option\'s text, a catalog '
+        "entry's external id, name or alias. `kind` is taken from the field's type unless set: "
         f"{', '.join(CUSTOM_FIELD_KINDS)}.",
+        per_stream=True,
+    )
+    create_missing_options: bool = setting(
+        Boolean(),
+        "Create missing options",
+        "`incident`/`incident_edit`: an option of a select custom field that does not exist yet "
+        "is created (`POST /v1/custom_field_options`, once per run; the key needs "
+        "`manage_settings`) instead of failing the record (default false).",
+        default=False,
+        per_stream=True,
+    )
+    role_assignments: tuple[RoleMap, ...] = setting(
+        role_assignments_kind(),
+        "Role assignments",
+        "`incident`/`incident_edit`: record fields holding the e-mail of the user to assign an "
+        "incident role to, each role named by `role` (its name) or `incident_role_id`, e.g. "
+        '`[{"field": "lead_email", "role": "Incident Lead"}]`.',
         per_stream=True,
     )
     notify_incident_channel: bool = setting(
@@ -393,6 +414,8 @@ PerStreamSetting = t.Literal[
     "alert_max_resolve_fraction",
     "incident_visibility",
     "custom_fields",
+    "create_missing_options",
+    "role_assignments",
     "notify_incident_channel",
     "catalog_type_id",
     "catalog_type",

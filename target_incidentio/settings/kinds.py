@@ -11,6 +11,7 @@ import os
 import typing as t
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -304,53 +305,135 @@ class Names(Kind[tuple[str, ...]]):
 
 @dataclass(frozen=True)
 class CustomFieldMap:
-    """One entry of `custom_fields`: a record field that fills an incident custom field."""
+    """One entry of `custom_fields`: a record field that fills an incident custom field.
+
+    The field is named by id or by name; `kind` None means "from the field's type".
+    """
 
     field: str
-    custom_field_id: str
-    kind: str
+    custom_field_id: str | None
+    kind: str | None = None
+    custom_field: str | None = None
 
 
-class CustomFields(Kind[tuple[CustomFieldMap, ...]]):
-    """`[{field, custom_field_id, kind}]`."""
+@dataclass(frozen=True)
+class RoleMap:
+    """One entry of `role_assignments`: a record field holding the e-mail of a role's assignee."""
+
+    field: str
+    incident_role_id: str | None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldTargets(Kind[tuple[T, ...]]):
+    """`[{field, <id_key> | <name_key>}]`: record fields filling what is named by id or name.
+
+    The shape `custom_fields` and `role_assignments` share: each entry names the record field
+    and the incident.io object it fills, by id or by name (resolved once, at the start of a
+    run), plus the extra keys of `extras` (`kind`).
+    """
+
+    id_key: str
+    name_key: str
+    example: str
+    make: Callable[[str, str | None, str | None, Mapping[str, str | None]], T]
+    extras: Mapping[str, Sequence[str]] = dataclass_field(default_factory=dict)
 
     @override
     def schema(self) -> SchemaType:
         return th.ArrayType(
             th.ObjectType(
                 th.Property("field", th.StringType, required=True),
-                th.Property("custom_field_id", th.StringType, required=True),
-                th.Property("kind", th.StringType, allowed_values=list(CUSTOM_FIELD_KINDS)),
+                th.Property(self.id_key, th.StringType),
+                th.Property(self.name_key, th.StringType),
+                *(
+                    th.Property(key, th.StringType, allowed_values=list(choices))
+                    for key, choices in self.extras.items()
+                ),
             )
         )
 
     @override
-    def parse(self, where: str, value: object) -> tuple[CustomFieldMap, ...]:
+    def parse(self, where: str, value: object) -> tuple[T, ...]:
         if value in (None, ""):
             return ()
+        shape = f"{{field, {self.id_key} or {self.name_key}}}"
         if not isinstance(value, list):
-            raise SettingError(where, "must be an array of {field, custom_field_id, kind} objects.")
-        kinds = Choice(CUSTOM_FIELD_KINDS)
+            raise SettingError(
+                where, f"must be an array of {shape} objects.", f"e.g. {self.example}."
+            )
         maps = []
         for index, item in enumerate(value):
             at = f"{where}[{index}]"
-            if (
-                not isinstance(item, dict)
-                or not item.get("field")
-                or not item.get("custom_field_id")
-            ):
+            named = [
+                key
+                for key in (self.id_key, self.name_key)
+                if isinstance(item, dict) and item.get(key)
+            ]
+            if not isinstance(item, dict) or not item.get("field") or len(named) != 1:
                 raise SettingError(
                     at,
-                    "needs `field` (the record field) and `custom_field_id`.",
-                    'e.g. {"field": "team", "custom_field_id": "01H…", "kind": "option"}.',
+                    f"needs `field` (the record field) and one of `{self.id_key}` (the id) or "
+                    f"`{self.name_key}` (the name, looked up at the start of the run).",
+                    f"e.g. {self.example}.",
                 )
-            kind = kinds.parse(f"{at}.kind", item.get("kind", "text")) or "text"
-            maps.append(CustomFieldMap(str(item["field"]), str(item["custom_field_id"]), kind))
+            extras = {
+                key: Choice(tuple(choices)).parse(f"{at}.{key}", item.get(key))
+                for key, choices in self.extras.items()
+            }
+            unknown = set(item) - {"field", self.id_key, self.name_key, *self.extras}
+            if unknown:
+                raise SettingError(
+                    at, f"has unknown keys: {', '.join(sorted(unknown))}.", f"e.g. {self.example}."
+                )
+            ident, name = item.get(self.id_key), item.get(self.name_key)
+            maps.append(
+                self.make(
+                    str(item["field"]),
+                    None if ident is None else str(ident),
+                    None if name is None else str(name),
+                    extras,
+                )
+            )
         return tuple(maps)
 
     @override
     def from_env(self, where: str, text: str) -> object:
         return _env_json(where, text, "[")
+
+
+def _custom_field_map(
+    field: str, ident: str | None, name: str | None, extras: Mapping[str, str | None]
+) -> CustomFieldMap:
+    return CustomFieldMap(field, ident, extras.get("kind"), name)
+
+
+def _role_map(
+    field: str, ident: str | None, name: str | None, _extras: Mapping[str, str | None]
+) -> RoleMap:
+    return RoleMap(field, ident, name)
+
+
+def custom_fields_kind() -> FieldTargets[CustomFieldMap]:
+    """`custom_fields`: record field → custom field (by id or name), kind from the field's type."""
+    return FieldTargets(
+        "custom_field_id",
+        "custom_field",
+        '{"field": "team", "custom_field": "Team"}',
+        _custom_field_map,
+        {"kind": CUSTOM_FIELD_KINDS},
+    )
+
+
+def role_assignments_kind() -> FieldTargets[RoleMap]:
+    """`role_assignments`: record field holding an e-mail → incident role (by id or name)."""
+    return FieldTargets(
+        "incident_role_id",
+        "role",
+        '{"field": "lead_email", "role": "Incident Lead"}',
+        _role_map,
+    )
 
 
 @dataclass(frozen=True)

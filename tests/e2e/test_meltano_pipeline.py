@@ -143,6 +143,20 @@ def check_delivery(sandbox: Sandbox, openapi_validator: Any) -> None:
     assert {b["idempotency_key"] for b in journal_bodies(sandbox, "create_incident")} == {
         f"helpdesk-ticket-{t['id']}" for t in tickets
     }
+    # The ticket map gives severity and status by name; the target sent the sandbox's ids.
+    seed = sandbox.current_seed()
+    severities = {s.name: s.id for s in seed.severities}
+    (field,) = (f for f in seed.custom_fields if f.name == "Team")
+    options = {"field": field.id, **{o.value: o.id for o in field.options}}
+    by_key = {b["idempotency_key"]: b for b in journal_bodies(sandbox, "create_incident")}
+    for ticket in tickets:
+        wanted = {"urgent": "Critical", "high": "Major"}.get(ticket["priority"], "Minor")
+        sent = by_key[f"helpdesk-ticket-{ticket['id']}"]
+        assert sent["severity_id"] == severities[wanted]
+        # The team, by the option's text in examples/sandbox-seed.json, went as its option id.
+        (team,) = sent["custom_field_entries"]
+        assert team["custom_field_id"] == options["field"]
+        assert team["values"] == [{"value_option_id": options[ticket["assignee_group"]]}]
 
     # Services: one catalog entry each, upserted by external id, attributes mapped, in a
     # Service type the target created from the stream (meltano.yml names no id for it).

@@ -7,6 +7,7 @@ import typing as t
 import pytest
 
 from target_incidentio.payloads.base import BuildContext
+from target_incidentio.payloads.names import NO_LISTS
 from target_incidentio.secrets import Secret
 from target_incidentio.settings import StreamSettings
 
@@ -27,11 +28,12 @@ def make_ctx() -> MakeContext:
     def make(
         stream: str = "alerts", key_properties: t.Sequence[str] = ("id",), **settings: t.Any
     ) -> BuildContext:
+        lists = settings.pop("lists", NO_LISTS)
         values: dict[str, t.Any] = {
             "api_key": API_KEY,
             "alert_source_token": ALERT_TOKEN,
             **settings,
         }
-        return BuildContext(stream, tuple(key_properties), StreamSettings(**values))
+        return BuildContext(stream, tuple(key_properties), StreamSettings(**values), lists=lists)
 
     return make

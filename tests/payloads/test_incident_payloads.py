@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support import StaticLists
 
 from target_incidentio.errors import RecordError
 from target_incidentio.payloads.incidents import (
@@ -107,14 +108,26 @@ def test_incident_wrong_types(make_ctx, field, value):
 
 
 def test_custom_fields_every_kind_appended_to_own_entries(make_ctx, openapi_validator):
-    ctx = make_ctx("incidents", ("id",), custom_fields=CUSTOM_FIELDS)
+    lists = StaticLists(
+        {
+            "custom_fields": [
+                {"id": "01CAT", "field_type": "single_select", "catalog_type_id": "T"}
+            ],
+            ("custom_field_options", "01OPT"): [
+                {"id": "01OPTA", "value": "Payments"},
+                {"id": "01OPTB", "value": "Search"},
+            ],
+            ("catalog_entries", "T"): [{"id": "01ENTRY", "name": "Payments API"}],
+        }
+    )
+    ctx = make_ctx("incidents", ("id",), custom_fields=CUSTOM_FIELDS, lists=lists)
     record = {
         **INCIDENT,
         "team_note": "on call: ann",
         "cost": 1234.5,
         "runbook": "https://runbooks/checkout",
-        "teams": ["01OPTA", "01OPTB"],
-        "service_id": "01ENTRY",
+        "teams": ["Payments", "search"],
+        "service_id": "Payments API",
     }
     request = build_incident([record], ctx)
     entries = request.body["custom_field_entries"]
@@ -153,7 +166,7 @@ def test_numeric_custom_field_is_sent_as_plain_text(make_ctx, value, expected):
         ("text", {"a": 1}),
         ("link", 5),
         ("option", ""),
-        ("catalog_entry", ["ok", 3]),
+        ("catalog_entry", [3]),
     ],
 )
 def test_custom_field_wrong_types(make_ctx, kind, value):

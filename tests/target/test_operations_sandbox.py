@@ -84,6 +84,9 @@ def test_alert_events_pair_up_and_resolve(sandbox, tmp_path, openapi_validator):
     assert {r["status_code"] for r in responses} == {202}
 
 
+# Option ids (incident.io ids are 26 capitals and digits): sent as they are, without a look-up.
+PAYMENTS = "01HOPTPAYMENTS000000000000"
+IDENTITY = "01HOPTIDENTITY000000000000"
 TICKETS = [
     schema(
         "tickets",
@@ -94,8 +97,8 @@ TICKETS = [
         },
         ["ticket_id"],
     ),
-    record("tickets", {"ticket_id": 1, "subject": "Checkout down", "team": "opt-payments"}),
-    record("tickets", {"ticket_id": 2, "subject": "Login slow", "team": "opt-identity"}),
+    record("tickets", {"ticket_id": 1, "subject": "Checkout down", "team": PAYMENTS}),
+    record("tickets", {"ticket_id": 2, "subject": "Login slow", "team": IDENTITY}),
     state({"tickets": 2}),
 ]
 
@@ -119,7 +122,7 @@ def test_incidents_are_created_once_across_reruns(sandbox, tmp_path, openapi_val
     # The two tickets go in parallel (the key's burst): find the first by its name.
     checkout = next(b for b in bodies if b["name"] == "Checkout down")
     assert checkout["custom_field_entries"] == [
-        {"custom_field_id": "01HTEAM", "values": [{"value_option_id": "opt-payments"}]}
+        {"custom_field_id": "01HTEAM", "values": [{"value_option_id": PAYMENTS}]}
     ]
     responses = read_jsonl(tmp_path / "responses.jsonl")
     ids = {r["resource_id"] for r in responses}

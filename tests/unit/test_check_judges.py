@@ -15,9 +15,9 @@ from target_incidentio.check import (
     judge_custom_field,
     judge_identity,
     judge_named_catalog_type,
-    lookup_request,
 )
 from target_incidentio.custom_fields import KINDS, kind_of
+from target_incidentio.directory import lookup_request
 from target_incidentio.docs import roles_table
 from target_incidentio.operations import OPERATIONS, parse_settings
 from target_incidentio.payloads.base import BuildContext
@@ -135,7 +135,7 @@ def test_a_look_up_is_a_get_on_the_keys_own_rate_bucket():
         }
     )
     level = settings.for_stream("s")
-    request = lookup_request(settings, level, "streams.s.", "/v3/catalog_types/a%2Fb")
+    request = lookup_request(settings, level, "/v3/catalog_types/a%2Fb", stream="s")
     sink_ctx = BuildContext("s", (), level, key_rate_per_minute=600)
     assert request.method == "GET"
     assert request.body is None
