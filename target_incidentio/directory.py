@@ -65,10 +65,15 @@ def lookup_request(  # noqa: PLR0913 - what a look-up is: where, with what, for 
 class Directory:
     """The account's lists for one run; thread-safe, each list read once (see the module)."""
 
-    def __init__(self, settings: Settings, call: Call) -> None:
+    def __init__(
+        self, settings: Settings, call: Call, cache: LookupCache[t.Any, t.Any] | None = None
+    ) -> None:
+        """`cache`: the run's one cache of lists, whose reader sends this list's keys to `read`."""
         self._settings = settings
         self._call = call
-        self._cache: LookupCache[ListKey, tuple[Item, ...]] = LookupCache(self._read)
+        self._cache: LookupCache[t.Any, t.Any] = (
+            cache if cache is not None else LookupCache(self.read)
+        )
 
     @property
     def reads(self) -> int:
@@ -77,7 +82,7 @@ class Directory:
 
     def items(self, name: ListName, owner: str | None = None) -> Sequence[Item]:
         """Every item of the list, read now if this run has not read it yet."""
-        return self._cache.get((name, owner))
+        return t.cast("tuple[Item, ...]", self._cache.get((name, owner)))
 
     def create_option(self, custom_field_id: str, value: str) -> Item:
         """A new option, created once per run even if several records miss it at once."""
@@ -125,7 +130,7 @@ class Directory:
             raise LookupFailedError(result.summary)
         return body
 
-    def _read(self, key: ListKey) -> tuple[Item, ...]:
+    def read(self, key: ListKey) -> tuple[Item, ...]:
         """Every item with an id, page by page; an answer of another shape is a failed read."""
         name, owner = key
         kind = LISTS[name]

@@ -31,6 +31,7 @@ if t.TYPE_CHECKING:
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.errors import RecordError
     from target_incidentio.payloads.base import ApiRequest
+    from target_incidentio.payloads.names import ListName
     from target_incidentio.secrets import Redactor
     from target_incidentio.settings import Settings
     from target_incidentio.strategies import Strategy
@@ -58,10 +59,11 @@ class Run:
             redact=redact,
             origin=settings.defaults.base_url,
         )
-        # Lists read once per run, when a stream first needs them (catalog types by name).
-        self.lookups: LookupCache[tuple[str, ...], t.Any] = LookupCache(self._look_up)
-        # incident.io's lists, read once each when a name needs them (see directory.py).
-        self.lists = Directory(settings, self.call)
+        # The run's one cache of incident.io's lists, each read once, when first needed: the
+        # catalog types (catalog types by name) and the lists names are looked up in, which
+        # `lists` reads (see directory.py).
+        self.lookups: LookupCache[tuple[str | None, ...], t.Any] = LookupCache(self._look_up)
+        self.lists = Directory(settings, self.call, self.lookups)
         self._warned: dict[str, set[str]] = {}
         self._versions_noted: dict[str, bool] = {}
         self._strategies: dict[str, Strategy] = {}
@@ -70,8 +72,11 @@ class Run:
         self._interrupted = False
         self._closed = False
 
-    def _look_up(self, key: tuple[str, ...]) -> t.Any:  # noqa: ANN401 - each list its own type
+    def _look_up(self, key: tuple[str | None, ...]) -> t.Any:  # noqa: ANN401 - each list its type
         """Read the list `key` names, with the top-level settings' API key."""
+        if key != CATALOG_TYPES:
+            name, owner = key
+            return self.lists.read((t.cast("ListName", name), owner))
         settings = self.settings
         ctx = BuildContext(
             stream="",
@@ -79,10 +84,7 @@ class Run:
             settings=settings.defaults,
             key_rate_per_minute=settings.defaults.rate_limit_per_minute,
         )
-        if key == CATALOG_TYPES:
-            return read_catalog_types(ctx, self.call)
-        msg = f"no look-up reads {key!r}"
-        raise KeyError(msg)
+        return read_catalog_types(ctx, self.call)
 
     def warned_fields(self, stream: str) -> set[str]:
         """Fields already named in a warning for `stream` (shared by its sinks)."""

@@ -30,8 +30,8 @@ class Outlet(t.Protocol):
         ...
 
     @property
-    def lookups(self) -> LookupCache[tuple[str, ...], t.Any]:
-        """Lists read from incident.io once per run (catalog types), keyed by what they hold."""
+    def lookups(self) -> LookupCache[tuple[str | None, ...], t.Any]:
+        """The run's one cache of lists read from incident.io, keyed by what they hold."""
         ...
 
     def submit(

@@ -12,6 +12,9 @@ from target_incidentio.directory import Directory, resolve_settings
 from target_incidentio.errors import SettingError
 from target_incidentio.operations import parse_settings
 from target_incidentio.payloads.names import LookupFailedError
+from target_incidentio.run import Run
+from target_incidentio.secrets import Redactor
+from target_incidentio.strategies.catalog_types import CATALOG_TYPES
 
 if t.TYPE_CHECKING:
     from pytest_httpserver import HTTPServer
@@ -129,3 +132,23 @@ def test_a_field_by_id_without_kind_must_exist_at_start(httpserver: HTTPServer) 
             httpserver, custom_fields=[{"field": "t", "custom_field_id": "01FGONE", "kind": "text"}]
         )
         assert resolve_settings(typed, Directory(typed, delivery.call)) == {}  # nothing to read
+
+
+def test_a_run_keeps_every_list_in_one_cache(httpserver: HTTPServer) -> None:
+    # Names (directory.py) and catalog types by name (strategies/catalog_types.py) read through
+    # the run's one LookupCache: each list once, counted in one place.
+    httpserver.expect_request("/v1/severities").respond_with_json(
+        {"severities": [{"id": "01SEV", "name": "Critical", "rank": 1}]}
+    )
+    httpserver.expect_request("/v3/catalog_types").respond_with_json({"catalog_types": []})
+    run = Run(settings(httpserver), Redactor([]), lambda _line: None)
+    run.start()
+    try:
+        assert [s["id"] for s in run.lists.items("severities")] == ["01SEV"]
+        assert run.lookups.get(CATALOG_TYPES) == ()
+        run.lists.items("severities")
+        run.lookups.get(CATALOG_TYPES)
+        assert run.lookups.reads == run.lists.reads == 2
+    finally:
+        run.abort()
+    assert [r.path for r, _ in httpserver.log] == ["/v1/severities", "/v3/catalog_types"]
