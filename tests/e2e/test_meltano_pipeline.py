@@ -266,7 +266,9 @@ def test_jobs_schedules_and_prod_secrets_from_env(pipeline: Pipeline) -> None:
 def test_meltano_invoke_check(pipeline: Pipeline, tmp_path: Path) -> None:
     # Meltano passes --check through with the project's config; the exit code comes back.
     args = ["--environment=dev", "invoke", "target-incidentio", "--check"]
-    with Sandbox(port=0) as sandbox:
+    # The sandbox as the README starts it: the dev seed holds the Team field the tickets name.
+    seed = pipeline.demo.sandbox_seed()
+    with Sandbox(port=0, seed=seed) as sandbox:
         run = Pipeline(pipeline.demo, pipeline.meltano, sandbox, tmp_path)
         fresh = run.demo.run_meltano(run.meltano, args, run.env, run.log)
         assert fresh.returncode == 0, fresh.stdout[-6000:]
@@ -280,12 +282,13 @@ def test_meltano_invoke_check(pipeline: Pipeline, tmp_path: Path) -> None:
     assert made.returncode == 0, made.stdout[-6000:]
     assert "managed by target-incidentio (stream 'services')" in made.stdout
     # Two types of that name: which one is meant cannot be told, and the check fails.
-    twice = {"catalog_types": [{"id": f"01T{i}", "name": "Service"} for i in (1, 2)]}
+    twice = {**seed, "catalog_types": [{"id": f"01T{i}", "name": "Service"} for i in (1, 2)]}
     with Sandbox(port=0, seed=twice) as sandbox:
         run = Pipeline(pipeline.demo, pipeline.meltano, sandbox, tmp_path)
         failed = run.demo.run_meltano(run.meltano, args, run.env, run.log)
         assert failed.returncode != 0
         assert "several catalog types are named 'Service'" in failed.stdout
+        assert "check: 1 failed" in failed.stdout  # that, and nothing else
 
 
 def test_a_heartbeat_set_up_for_production_reaches_neither_dev_nor_the_demo(
