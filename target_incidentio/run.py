@@ -15,7 +15,7 @@ import typing as t
 
 from target_incidentio.checkpoints import Checkpoints
 from target_incidentio.delivery.engine import Delivery
-from target_incidentio.directory import Directory, resolve_settings
+from target_incidentio.directory import LOOKUP_STREAM, Directory, resolve_settings
 from target_incidentio.errors import DeliveryFailedError
 from target_incidentio.ledger import Ledger
 from target_incidentio.lookups import LookupCache
@@ -79,7 +79,7 @@ class Run:
             return self.lists.read((t.cast("ListName", name), owner))
         settings = self.settings
         ctx = BuildContext(
-            stream="",
+            stream=LOOKUP_STREAM,
             key_properties=(),
             settings=settings.defaults,
             key_rate_per_minute=settings.defaults.rate_limit_per_minute,

@@ -3,6 +3,7 @@ answers turned into failed look-ups, configured names resolved or refused at sta
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 import pytest
@@ -134,14 +135,15 @@ def test_a_field_by_id_without_kind_must_exist_at_start(httpserver: HTTPServer) 
         assert resolve_settings(typed, Directory(typed, delivery.call)) == {}  # nothing to read
 
 
-def test_a_run_keeps_every_list_in_one_cache(httpserver: HTTPServer) -> None:
+def test_a_run_keeps_every_list_in_one_cache(httpserver: HTTPServer, tmp_path: t.Any) -> None:
     # Names (directory.py) and catalog types by name (strategies/catalog_types.py) read through
     # the run's one LookupCache: each list once, counted in one place.
     httpserver.expect_request("/v1/severities").respond_with_json(
         {"severities": [{"id": "01SEV", "name": "Critical", "rank": 1}]}
     )
     httpserver.expect_request("/v3/catalog_types").respond_with_json({"catalog_types": []})
-    run = Run(settings(httpserver), Redactor([]), lambda _line: None)
+    log = tmp_path / "responses.jsonl"
+    run = Run(settings(httpserver, response_log_path=str(log)), Redactor([]), lambda _line: None)
     run.start()
     try:
         assert [s["id"] for s in run.lists.items("severities")] == ["01SEV"]
@@ -152,3 +154,9 @@ def test_a_run_keeps_every_list_in_one_cache(httpserver: HTTPServer) -> None:
     finally:
         run.abort()
     assert [r.path for r, _ in httpserver.log] == ["/v1/severities", "/v3/catalog_types"]
+    # Both reads are counted under the look-ups' own stream, whichever stream asked first.
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["stream"], r["url"].rsplit("/", 1)[-1]) for r in records] == [
+        ("(look-ups)", "severities"),
+        ("(look-ups)", "catalog_types"),
+    ]
