@@ -355,14 +355,18 @@ class Delivery:
             else:
                 # Headers cut off at the deadline can parse as a complete (false) answer.
                 failure = classify_exception(self._timed_out(seconds)) if call.expired else None
+            if failure is None:
+                with response:
+                    content = read_bounded(response, LOOKUP_READ_LIMIT if lookup else READ_LIMIT)
+                # A write's status is its outcome; a look-up cut mid-body has no whole answer.
+                if lookup and call.expired:
+                    failure = classify_exception(self._timed_out(seconds))
             if failure is not None:
                 self._limiter.answer(
                     permit, request.rate_scopes, {}
                 )  # no answer, no longer in flight
                 reason = self._redact(failure.reason)
                 return _Response(failure, error=ErrorInfo("transport_error", reason, None))
-            with response:
-                content = read_bounded(response, LOOKUP_READ_LIMIT if lookup else READ_LIMIT)
         raw = content.decode(response.encoding or "utf-8", errors="replace")
         # Masked before anything judges, keeps or cuts it: no part of a secret survives. Only
         # a look-up's caller gets the answer as sent (`--check` compares a listed token).

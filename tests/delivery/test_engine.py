@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from delivery_helpers import API_KEY, NOW, FakeTime, make_request
+from hostile_server import HostileServer, drip_body
 from werkzeug import Request, Response
 
 from target_incidentio.delivery.engine import (
@@ -525,3 +526,16 @@ def test_call_sends_nothing_once_the_run_is_halted(server: HTTPServer, fake_time
         result, body = delivery.call(make_request(server.url_for(PATH), {"n": 1}))
     assert (result.status, result.attempts, body) == ("cancelled", 0, None)
     assert server.log == []
+
+
+def test_a_look_up_cut_at_its_deadline_is_no_answer() -> None:
+    # Headers at once, then a body that drips: a listing page cut off at `request_timeout` is
+    # a timeout (retried), never a truncated page handed to the caller as delivered.
+    with HostileServer(drip_body(interval=0.1)) as server:
+        delivery = Delivery(
+            DeliverySettings(request_timeout=1, max_retries=0), on_result=lambda _result: None
+        )
+        with delivery:
+            result, body = delivery.call(make_request(server.url + PATH, method="GET"))
+    assert (result.status, body) == ("failed", None)
+    assert "no complete answer within 1 s" in result.summary
