@@ -38,9 +38,14 @@ class Call:
         self._connections: list[HTTPConnection] = []
 
     def attach(self, connection: HTTPConnection) -> None:
-        """The connection this call sends on; cut at once if the deadline already passed."""
+        """The connection this call sends on; cut at once if the deadline already passed.
+
+        The connection is marked as this call's: back in the pool, a later call takes it over,
+        and this call's deadline must then no longer cut it.
+        """
         with self._lock:
             self._connections.append(connection)
+            connection._deadline_call = self  # type: ignore[attr-defined]  # noqa: SLF001
             expired = self.expired
         if expired:
             _shut(connection)
@@ -51,9 +56,13 @@ class Call:
             if self.done:
                 return
             self.expired = True
-            connections = list(self._connections)
+            connections = [c for c in self._connections if _owner(c) is self]
         for connection in connections:
             _shut(connection)
+
+
+def _owner(connection: HTTPConnection) -> Call | None:
+    return t.cast("Call | None", getattr(connection, "_deadline_call", None))
 
 
 def _shut(connection: HTTPConnection) -> None:
