@@ -109,7 +109,10 @@ def follow_pages(
         body = fetch_page(after)
         page = body.get(items_key) if isinstance(body, Mapping) else None
         if not isinstance(page, list):
-            msg = f"a listing page must be an object with a {items_key!r} list: {body!r:.200}"
+            msg = (
+                f"a listing page must be an object with a {items_key!r} list: "
+                f"got {type(body).__name__}"
+            )
             raise TypeError(msg)
         items.extend(item for item in page if isinstance(item, Mapping))
         meta = body.get("pagination_meta") if isinstance(body, Mapping) else None

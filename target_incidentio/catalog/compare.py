@@ -256,7 +256,7 @@ def entry_id_of(entry: JSONObject) -> str:
     """A listed entry's id, which every `CatalogEntryV3` has."""
     entry_id = entry.get("id")
     if not isinstance(entry_id, str) or not entry_id:
-        msg = f"a listed catalog entry has no id: {entry!r:.200}"
+        msg = f"a listed catalog entry ({type(entry).__name__}) has no id"
         raise ValueError(msg)
     return entry_id
 

@@ -44,7 +44,10 @@ def parse_listing_page(body: object) -> ListingPage:
     cannot loop the caller.
     """
     if not isinstance(body, Mapping) or not isinstance(body.get("catalog_entries"), list):
-        msg = f"a catalog listing must be an object with a 'catalog_entries' list: {body!r:.200}"
+        msg = (
+            "a catalog listing must be an object with a 'catalog_entries' list: "
+            f"got {type(body).__name__}"
+        )
         raise TypeError(msg)
     entries = tuple(body["catalog_entries"])
     meta = body.get("pagination_meta")

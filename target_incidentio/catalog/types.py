@@ -61,7 +61,7 @@ class CatalogType:
     def parse(cls, item: object) -> CatalogType:
         """A listed type; TypeError when it lacks what the plan needs."""
         if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
-            msg = f"a catalog type must be an object with an 'id': {item!r:.200}"
+            msg = f"a catalog type must be an object with an 'id': got {type(item).__name__}"
             raise TypeError(msg)
         schema = item.get("schema")
         schema = schema if isinstance(schema, Mapping) else {}
@@ -101,7 +101,7 @@ def parse_types(body: object) -> tuple[CatalogType, ...]:
     """A `CatalogListTypesResultV3`."""
     items = body.get("catalog_types") if isinstance(body, Mapping) else None
     if not isinstance(items, list):
-        msg = f"a catalog type listing must have a 'catalog_types' list: {body!r:.200}"
+        msg = f"a catalog type listing must have a 'catalog_types' list: got {type(body).__name__}"
         raise TypeError(msg)
     return tuple(CatalogType.parse(item) for item in items)
 
