@@ -39,6 +39,17 @@ LOOKUP_STREAM = "(look-ups)"
 ListKey = tuple[ListName, "str | None"]
 
 
+def lookup_context(settings: Settings, level: StreamSettings, stream: str) -> BuildContext:
+    """What a look-up is built from: a level's key and headers, the key's rate bucket."""
+    return BuildContext(
+        stream=stream,
+        key_properties=(),
+        settings=level,
+        key_rate_per_minute=settings.defaults.rate_limit_per_minute,
+        alert_rate_per_minute=settings.delivery.alert_source_rate_limit_per_minute,
+    )
+
+
 def lookup_request(  # noqa: PLR0913 - what a look-up is: where, with what, for whom, why
     settings: Settings,
     level: StreamSettings,
@@ -50,14 +61,7 @@ def lookup_request(  # noqa: PLR0913 - what a look-up is: where, with what, for 
     operation: str = "lookup",
 ) -> ApiRequest:
     """A call under `base_url` with the API key, drawing on its rate bucket like any call."""
-    ctx = BuildContext(
-        stream=stream,
-        key_properties=(),
-        settings=level,
-        key_rate_per_minute=settings.defaults.rate_limit_per_minute,
-        alert_rate_per_minute=settings.delivery.alert_source_rate_limit_per_minute,
-    )
-    return ctx.api_key_call(
+    return lookup_context(settings, level, stream).api_key_call(
         method, path, body=body, order_key=f"{operation}:{path}", operation=operation
     )
 

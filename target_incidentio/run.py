@@ -15,11 +15,15 @@ import typing as t
 
 from target_incidentio.checkpoints import Checkpoints
 from target_incidentio.delivery.engine import Delivery
-from target_incidentio.directory import LOOKUP_STREAM, Directory, resolve_settings
+from target_incidentio.directory import (
+    LOOKUP_STREAM,
+    Directory,
+    lookup_context,
+    resolve_settings,
+)
 from target_incidentio.errors import DeliveryFailedError
 from target_incidentio.ledger import Ledger
 from target_incidentio.lookups import LookupCache
-from target_incidentio.payloads.base import BuildContext
 from target_incidentio.payloads.heartbeat import build_heartbeat_ping
 from target_incidentio.secrets import install_redaction, remove_redaction
 from target_incidentio.signals import SignalGuard
@@ -77,13 +81,7 @@ class Run:
         if key != CATALOG_TYPES:
             name, owner = key
             return self.lists.read((t.cast("ListName", name), owner))
-        settings = self.settings
-        ctx = BuildContext(
-            stream=LOOKUP_STREAM,
-            key_properties=(),
-            settings=settings.defaults,
-            key_rate_per_minute=settings.defaults.rate_limit_per_minute,
-        )
+        ctx = lookup_context(self.settings, self.settings.defaults, LOOKUP_STREAM)
         return read_catalog_types(ctx, self.call)
 
     def warned_fields(self, stream: str) -> set[str]:

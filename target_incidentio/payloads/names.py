@@ -180,10 +180,3 @@ def known(value: str, items: Sequence[Item], kind: ListKind) -> str:
     more = len(ordered) - SHOWN_NAMES
     shown = ", ".join(ordered[:SHOWN_NAMES]) + (f" and {more} more" if more > 0 else "")
     return f"closest: {', '.join(close)}; known: {shown}" if close else f"known: {shown}"
-
-
-def resolve(value: str, lists: Lists, name: ListName, owner: str | None = None) -> str:
-    """The id `value` names in the list (an id is taken as it is, without a look-up)."""
-    if is_id(value):
-        return value
-    return str(find(value, lists.items(name, owner), LISTS[name])["id"])
