@@ -6,6 +6,7 @@ raised while sending is lost or escapes to the caller.
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import threading
@@ -34,7 +35,7 @@ from target_incidentio.delivery.outcome import (
     parse_error,
     status_text,
 )
-from target_incidentio.delivery.ratelimit import RateLimiter
+from target_incidentio.delivery.ratelimit import Permit, RateLimiter
 from target_incidentio.delivery.retry import Retrier, RetryPolicy
 from target_incidentio.delivery.session import make_session
 
@@ -335,6 +336,22 @@ class Delivery:
         the answer are read, then the connection is dropped; the status decides.
         """
         permit = self._limiter.take(request.rate_scopes)
+        try:
+            return self._exchange(permit, request, headers, data, lookup=lookup)
+        except BaseException:
+            # Whatever broke, the call is no longer in flight (answering twice is harmless).
+            self._limiter.answer(permit, (), {})
+            raise
+
+    def _exchange(
+        self,
+        permit: Permit,
+        request: ApiRequest,
+        headers: dict[str, str],
+        data: bytes | None,
+        *,
+        lookup: bool,
+    ) -> _Response:
         seconds = self.settings.request_timeout
         if self._stop_at is not None:  # stopping: no call runs past `stop_by`'s moment
             seconds = min(seconds, max(0.001, self._stop_at - self._clock()))
@@ -367,7 +384,7 @@ class Delivery:
                 )  # no answer, no longer in flight
                 reason = self._redact(failure.reason)
                 return _Response(failure, error=ErrorInfo("transport_error", reason, None))
-        raw = content.decode(response.encoding or "utf-8", errors="replace")
+        raw = content.decode(_charset(response), errors="replace")
         # Masked before anything judges, keeps or cuts it: no part of a secret survives. Only
         # a look-up's caller gets the answer as sent (`--check` compares a listed token).
         text = self._redact(raw)
@@ -435,6 +452,16 @@ def _parse(text: str) -> t.Any:  # noqa: ANN401 - any JSON
         return json.loads(text) if text.strip() else None
     except ValueError:
         return text
+
+
+def _charset(response: requests.Response) -> str:
+    """The answer's declared charset if Python knows it, else UTF-8 (a server may say anything)."""
+    declared = response.encoding or "utf-8"
+    try:
+        codecs.lookup(declared)
+    except LookupError:
+        return "utf-8"
+    return declared
 
 
 def read_bounded(response: requests.Response, limit: int) -> bytes:

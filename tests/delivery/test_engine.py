@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from delivery_helpers import API_KEY, NOW, FakeTime, make_request
-from hostile_server import HostileServer, drip_body
+from hostile_server import HostileServer, answer, drip_body
 from werkzeug import Request, Response
 
 from target_incidentio.delivery.engine import (
@@ -539,3 +539,15 @@ def test_a_look_up_cut_at_its_deadline_is_no_answer() -> None:
             result, body = delivery.call(make_request(server.url + PATH, method="GET"))
     assert (result.status, body) == ("failed", None)
     assert "no complete answer within 1 s" in result.summary
+
+
+def test_an_answer_in_a_charset_python_does_not_know_is_read_as_utf8() -> None:
+    # A hostile or broken server's `charset=bogus` once raised LookupError out of the call.
+    answered = answer(200, b'{"id": "01X"}', {"Content-Type": "application/json; charset=bogus"})
+    with HostileServer(answered) as server:
+        delivery = Delivery(
+            DeliverySettings(request_timeout=5, max_retries=0), on_result=lambda _result: None
+        )
+        with delivery:
+            result, body = delivery.call(make_request(server.url + PATH, method="GET"))
+    assert (result.status, body) == ("delivered", {"id": "01X"})
