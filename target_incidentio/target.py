@@ -183,7 +183,7 @@ class TargetIncidentIO(Target):
         """A RECORD the target cannot use: that record's failure, named and counted."""
         stream = str(message["stream"])
         record = message["record"]
-        maps = self.mapper.stream_maps.get(stream) or []
+        maps = self._stream_maps(stream) or []
         keys = (maps[0].raw_key_properties or ()) if maps else ()
         try:
             key = record_key(record, keys) if isinstance(record, dict) else "(no data)"

@@ -213,6 +213,10 @@ class Delivery:
     def _past_stop(self) -> bool:
         return self._stop_at is not None and self._clock() >= self._stop_at
 
+    def _cancelled(self) -> bool:
+        """Whether a call not yet sent must not go: the run halted, or its stop moment passed."""
+        return self._halted() or self._past_stop()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until `on_result` has been called for every submitted request; False on timeout."""
         return self._executor.wait(timeout)
@@ -245,7 +249,7 @@ class Delivery:
         """Runs on a worker: send, turn whatever happens into a result, report it once."""
         started = self._clock()
         sent_at = self._wall_clock()
-        if self._halted() or self._past_stop():  # the run stopped while this waited for a slot
+        if self._cancelled():  # the run stopped while this waited for a slot
             self._report(DeliveryResult(request, "cancelled", None, 0, 0, 0.0, sent_at, None, None))
             return
         try:
@@ -267,7 +271,7 @@ class Delivery:
         """
         started = self._clock()
         sent_at = self._wall_clock()
-        if self._halted() or self._past_stop():
+        if self._cancelled():
             return DeliveryResult(request, "cancelled", None, 0, 0, 0.0, sent_at, None, None), None
         full: list[t.Any] = []
         result = self._send(request, started, sent_at, keep=full.append)
