@@ -79,6 +79,20 @@ class LookupCache(t.Generic[K, V]):
             slot.value = change(self._ensure(key, slot))
             return slot.value
 
+    def refresh(self, key: K) -> V:
+        """Read the key's list again, with the reader every other read uses.
+
+        For a list the run learns is stale (a catalog type's schema version moved). If the read
+        fails, the error is raised and the list stays as it was.
+        """
+
+        def read_again(_stale: V) -> V:
+            with self._lock:
+                self._reads += 1
+            return self._fetch(key)
+
+        return self.update(key, read_again)
+
     def cached(self, key: K) -> bool:
         """Whether `key` has been read (successfully or not) in this run."""
         with self._lock:

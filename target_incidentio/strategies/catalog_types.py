@@ -235,11 +235,7 @@ class _Settling:
 
     def _reread(self) -> tuple[CatalogType, ...]:
         """The types as incident.io has them now, in place of the run's listing."""
-
-        def fetch(_stale: tuple[CatalogType, ...]) -> tuple[CatalogType, ...]:
-            return read_catalog_types(self.ctx, self.outlet.call)
-
-        return t.cast("tuple[CatalogType, ...]", self.outlet.lookups.update(CATALOG_TYPES, fetch))
+        return t.cast("tuple[CatalogType, ...]", self.outlet.lookups.refresh(CATALOG_TYPES))
 
     def _send(self, path: str, body: Mapping[str, t.Any], doing: str) -> object:
         """A POST about the type, sent now; its answer's body, or the refusal raised."""

@@ -111,3 +111,11 @@ def test_follow_pages_refuses_a_loop_and_a_malformed_page() -> None:
         follow_pages(looping, "items")
     with pytest.raises(TypeError, match="'items' list"):
         follow_pages(lambda _after: {"error": "nope"}, "items")
+
+
+def test_refresh_reads_again_with_the_same_reader() -> None:
+    answers = iter([("v1",), ("v2",)])
+    cache: LookupCache[str, tuple[str, ...]] = LookupCache(lambda _key: next(answers))
+    assert cache.get("types") == ("v1",)
+    assert cache.refresh("types") == ("v2",)
+    assert (cache.get("types"), cache.reads) == (("v2",), 2)
