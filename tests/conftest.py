@@ -25,7 +25,7 @@ if t.TYPE_CHECKING:
 
 # incident.io's full official spec; INCIDENTIO_OPENAPI_SPEC points elsewhere, and without
 # either the sandbox's shipped subset (the endpoints the target uses) stands in.
-FULL_SPEC = Path("/work/shared/reference/incidentio-openapi.json")
+FULL_SPEC = Path(__file__).parents[1] / "spec" / "incidentio-openapi.json"
 SUBSET_SPEC = (
     Path(__file__).parent.parent / "sandbox" / "incidentio_sandbox" / "openapi-subset.json"
 )

@@ -47,7 +47,7 @@ from target_incidentio.payloads.catalog import build_catalog_entry
 from target_incidentio.settings import StreamSettings
 
 BASE = "https://api.incident.io"
-FULL_SPEC = Path("/work/shared/reference/incidentio-openapi.json")
+FULL_SPEC = Path(__file__).parents[2] / "spec" / "incidentio-openapi.json"
 # The validator raises conftest.OpenAPIMismatchError, an AssertionError.
 MISMATCH = AssertionError
 TYPE_ID = "01CATTYPE"

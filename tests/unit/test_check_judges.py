@@ -24,7 +24,7 @@ from target_incidentio.payloads.base import BuildContext
 from target_incidentio.settings import CUSTOM_FIELD_KINDS, CustomFieldMap
 
 ROOT = Path(__file__).parents[2]
-FULL_SPEC = Path("/work/shared/reference/incidentio-openapi.json")
+FULL_SPEC = Path(__file__).parents[2] / "spec" / "incidentio-openapi.json"
 SPEC = (
     FULL_SPEC
     if FULL_SPEC.exists()
