@@ -20,22 +20,22 @@ from dataclasses import dataclass, replace
 from urllib.parse import quote, urlsplit
 
 from target_incidentio.catalog.types import TYPES_PATH, find_type, parse_types
-from target_incidentio.custom_fields import kind_of
+from target_incidentio.core.custom_fields import kind_of
+from target_incidentio.core.errors import SettingError
+from target_incidentio.core.secrets import install_redaction, remove_redaction
 from target_incidentio.delivery.engine import Delivery, describe
-from target_incidentio.directory import lookup_request
-from target_incidentio.errors import SettingError
 from target_incidentio.operations import OPERATIONS, check_credential
 from target_incidentio.payloads.names import LISTS, UnresolvedError, find
-from target_incidentio.secrets import install_redaction, remove_redaction
+from target_incidentio.run.directory import lookup_request
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from target_incidentio.catalog.types import CatalogType
+    from target_incidentio.core.secrets import Redactor, Secret
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.payloads.base import ApiRequest
     from target_incidentio.payloads.names import ListName
-    from target_incidentio.secrets import Redactor, Secret
     from target_incidentio.settings import CustomFieldMap, Settings, StreamSettings
 
 LOG = logging.getLogger("target-incidentio")

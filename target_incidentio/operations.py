@@ -15,9 +15,11 @@ import logging
 import typing as t
 from dataclasses import dataclass
 
-from target_incidentio.errors import SettingError
+from target_incidentio.catalog.entries import CATALOG_FIELDS, build_catalog_entry
+from target_incidentio.catalog.sync import CatalogMerge, CatalogSync
+from target_incidentio.catalog.type_setup import settle_catalog_type
+from target_incidentio.core.errors import SettingError
 from target_incidentio.payloads.alerts import build_alert_event
-from target_incidentio.payloads.catalog import CATALOG_FIELDS, build_catalog_entry
 from target_incidentio.payloads.common import top_level
 from target_incidentio.payloads.fields import SDC_PREFIX
 from target_incidentio.payloads.http import build_http
@@ -44,8 +46,6 @@ from target_incidentio.settings.parse import parse_values
 from target_incidentio.settings.schema import config_schema as declared_schema
 from target_incidentio.strategies import Settle, Strategy, as_given
 from target_incidentio.strategies.alerts import AlertSnapshot
-from target_incidentio.strategies.catalog import CatalogMerge, CatalogSync
-from target_incidentio.strategies.catalog_types import settle_catalog_type
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence

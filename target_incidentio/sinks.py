@@ -18,7 +18,7 @@ from singer_sdk.sinks import BatchSink, RecordSink, Sink
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 from typing_extensions import override
 
-from target_incidentio.errors import DeliveryFailedError, RecordError
+from target_incidentio.core.errors import DeliveryFailedError, RecordError
 from target_incidentio.operations import OPERATIONS, answer_keys
 from target_incidentio.payloads.base import BuildContext
 from target_incidentio.payloads.fields import record_key

@@ -33,11 +33,11 @@ from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 from typing_extensions import Self, override
 
 from target_incidentio.check import report_unparsed, run_check
-from target_incidentio.errors import RecordError, SettingError
+from target_incidentio.core.errors import RecordError, SettingError
+from target_incidentio.core.secrets import Redactor, install_redaction, remove_redaction
 from target_incidentio.operations import config_schema, parse_settings
 from target_incidentio.payloads.fields import record_key
-from target_incidentio.run import Run
-from target_incidentio.secrets import Redactor, install_redaction, remove_redaction
+from target_incidentio.run.lifecycle import Run
 from target_incidentio.settings import (
     known_names,
     refuse_unknown,

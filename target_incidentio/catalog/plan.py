@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from target_incidentio.catalog.bulk import BULK_MAX_ENTRIES, BulkUpdate, bulk_updates
 from target_incidentio.catalog.compare import entry_id_of
 from target_incidentio.catalog.listing import ENTRIES_PATH
-from target_incidentio.urls import segment
+from target_incidentio.core.urls import segment
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable

@@ -15,9 +15,9 @@ import typing as t
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from target_incidentio.payloads.catalog import CATALOG_FIELDS
+from target_incidentio.catalog.entries import CATALOG_FIELDS
+from target_incidentio.core.urls import segment
 from target_incidentio.payloads.fields import SDC_PREFIX
-from target_incidentio.urls import segment
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

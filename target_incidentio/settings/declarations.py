@@ -38,7 +38,7 @@ from target_incidentio.settings.spec import Spec, declared, setting
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from target_incidentio.secrets import Secret
+    from target_incidentio.core.secrets import Secret
 
 DEFAULT_BASE_URL = "https://api.incident.io"
 METHODS = ("POST", "PUT", "PATCH")

@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from target_incidentio.custom_fields import KINDS
-from target_incidentio.errors import SettingError
-from target_incidentio.headers import header_problem
-from target_incidentio.secrets import Secret
-from target_incidentio.urls import is_loopback
+from target_incidentio.core.custom_fields import KINDS
+from target_incidentio.core.errors import SettingError
+from target_incidentio.core.headers import header_problem
+from target_incidentio.core.secrets import Secret
+from target_incidentio.core.urls import is_loopback
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from target_incidentio.core.errors import RecordError
+    from target_incidentio.core.lookups import LookupCache
     from target_incidentio.delivery.engine import DeliveryResult
-    from target_incidentio.errors import RecordError
-    from target_incidentio.lookups import LookupCache
     from target_incidentio.payloads.base import ApiRequest, BuildContext
     from target_incidentio.settings import StreamSettings
 

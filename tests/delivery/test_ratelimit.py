@@ -11,6 +11,7 @@ import pytest
 from delivery_helpers import make_request
 
 from incidentio_sandbox import Sandbox
+from target_incidentio.core.secrets import Secret
 from target_incidentio.delivery.engine import Delivery, DeliveryResult
 from target_incidentio.delivery.ratelimit import (
     GIVE_UP_AFTER,
@@ -25,7 +26,6 @@ from target_incidentio.delivery.ratelimit import (
 )
 from target_incidentio.delivery.retry import RetryPolicy
 from target_incidentio.payloads.base import RateScope
-from target_incidentio.secrets import Secret
 from target_incidentio.settings import DeliverySettings
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from target_incidentio.catalog.types import (
     plan_type,
     schema_path,
 )
-from target_incidentio.errors import SettingError
+from target_incidentio.core.errors import SettingError
 from target_incidentio.operations import parse_settings
 from target_incidentio.settings import StreamSettings
 

@@ -22,7 +22,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from support import read_jsonl, record, run_cli, run_in_process, schema, state
 
 from incidentio_sandbox import Sandbox
-from target_incidentio.errors import DeliveryFailedError
+from target_incidentio.core.errors import DeliveryFailedError
 
 API_KEY = "ik-test-catalog-sync-Zq81"
 TYPE = "01HSERVICETYPE000000000000"

@@ -15,13 +15,13 @@ import requests
 from support import record, run_cli, run_in_process, schema, state
 
 from incidentio_sandbox import Sandbox
+from target_incidentio.catalog.type_setup import settle_catalog_type
 from target_incidentio.catalog.types import MANAGED_BY, TYPES_PATH, schema_path
-from target_incidentio.errors import DeliveryFailedError
+from target_incidentio.core.errors import DeliveryFailedError
+from target_incidentio.core.secrets import Redactor
 from target_incidentio.operations import parse_settings
 from target_incidentio.payloads.base import BuildContext
-from target_incidentio.run import Run
-from target_incidentio.secrets import Redactor
-from target_incidentio.strategies.catalog_types import settle_catalog_type
+from target_incidentio.run.lifecycle import Run
 
 API_KEY = "ik-test-catalog-types-Rw42"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

@@ -8,14 +8,14 @@ import typing as t
 
 import pytest
 
+from target_incidentio.catalog.type_setup import CATALOG_TYPES
+from target_incidentio.core.errors import SettingError
+from target_incidentio.core.secrets import Redactor
 from target_incidentio.delivery.engine import Delivery
-from target_incidentio.directory import Directory, resolve_settings
-from target_incidentio.errors import SettingError
 from target_incidentio.operations import parse_settings
 from target_incidentio.payloads.names import LookupFailedError
-from target_incidentio.run import Run
-from target_incidentio.secrets import Redactor
-from target_incidentio.strategies.catalog_types import CATALOG_TYPES
+from target_incidentio.run.directory import Directory, resolve_settings
+from target_incidentio.run.lifecycle import Run
 
 if t.TYPE_CHECKING:
     from pytest_httpserver import HTTPServer

@@ -13,10 +13,10 @@ PACKAGE = "target_incidentio"
 STRATEGIES_NEVER = (
     "target_incidentio.sinks",
     "target_incidentio.target",
-    "target_incidentio.ledger",
-    "target_incidentio.run",
+    "target_incidentio.run.ledger",
+    "target_incidentio.run.lifecycle",
     "target_incidentio.operations",
-    "target_incidentio.checkpoints",
+    "target_incidentio.run.checkpoints",
     "target_incidentio.settings",
 )
 # Module (or package) -> what it may never import at run time. From the bottom up: pure
@@ -27,23 +27,23 @@ FORBIDDEN = {
         "target_incidentio.delivery",
         "target_incidentio.sinks",
         "target_incidentio.target",
-        "target_incidentio.ledger",
-        "target_incidentio.responses",
-        "target_incidentio.webhook",
+        "target_incidentio.run.ledger",
+        "target_incidentio.run.response_records",
+        "target_incidentio.run.webhook",
         "target_incidentio.operations",
-        "target_incidentio.run",
-        "target_incidentio.checkpoints",
+        "target_incidentio.run.lifecycle",
+        "target_incidentio.run.checkpoints",
         "target_incidentio.settings",
     ),
     "target_incidentio/delivery": (
         "target_incidentio.sinks",
         "target_incidentio.target",
-        "target_incidentio.ledger",
-        "target_incidentio.responses",
-        "target_incidentio.webhook",
+        "target_incidentio.run.ledger",
+        "target_incidentio.run.response_records",
+        "target_incidentio.run.webhook",
         "target_incidentio.operations",
-        "target_incidentio.run",
-        "target_incidentio.checkpoints",
+        "target_incidentio.run.lifecycle",
+        "target_incidentio.run.checkpoints",
         "target_incidentio.settings",
     ),
     # The config model never imports the payload builders (operation names are handed in).
@@ -53,52 +53,56 @@ FORBIDDEN = {
         "target_incidentio.delivery",
         "target_incidentio.sinks",
         "target_incidentio.target",
-        "target_incidentio.ledger",
-        "target_incidentio.run",
+        "target_incidentio.run.ledger",
+        "target_incidentio.run.lifecycle",
     ),
     "target_incidentio/operations.py": (
         "target_incidentio.delivery",
         "target_incidentio.sinks",
         "target_incidentio.target",
-        "target_incidentio.ledger",
-        "target_incidentio.run",
+        "target_incidentio.run.ledger",
+        "target_incidentio.run.lifecycle",
     ),
     # Strategies reach the run only through the `Outlet` they are handed (delivery's pure
     # helpers, such as `describe`, sit below them).
     "target_incidentio/strategies": STRATEGIES_NEVER,
-    # Catalog planning: pure, below the strategy that runs it.
-    "target_incidentio/catalog": (
-        *STRATEGIES_NEVER,
-        "target_incidentio.strategies",
-        "target_incidentio.delivery",
-    ),
-    "target_incidentio/checkpoints.py": ("target_incidentio",),
+    # Catalog planning: pure, below the strategies beside it (sync.py, type_setup.py).
+    **{
+        f"target_incidentio/catalog/{name}.py": (
+            *STRATEGIES_NEVER,
+            "target_incidentio.strategies",
+            "target_incidentio.delivery",
+        )
+        for name in ("listing", "compare", "bulk", "plan", "types", "entries")
+    },
+    "target_incidentio/catalog": STRATEGIES_NEVER,
+    "target_incidentio/run/checkpoints.py": ("target_incidentio",),
     # The per-run look-up cache is generic: its callers hand it the function that reads.
-    "target_incidentio/lookups.py": ("target_incidentio",),
+    "target_incidentio/core/lookups.py": ("target_incidentio",),
     # The account's lists: read through the `call` the run or `--check` hands in.
-    "target_incidentio/directory.py": (
-        "target_incidentio.run",
+    "target_incidentio/run/directory.py": (
+        "target_incidentio.run.lifecycle",
         "target_incidentio.sinks",
         "target_incidentio.target",
-        "target_incidentio.ledger",
-        "target_incidentio.checkpoints",
+        "target_incidentio.run.ledger",
+        "target_incidentio.run.checkpoints",
         "target_incidentio.operations",
         "target_incidentio.check",
     ),
-    "target_incidentio/ledger.py": (
+    "target_incidentio/run/ledger.py": (
         "target_incidentio.sinks",
         "target_incidentio.target",
-        "target_incidentio.run",
+        "target_incidentio.run.lifecycle",
         "target_incidentio.operations",
     ),
-    "target_incidentio/run.py": ("target_incidentio.sinks", "target_incidentio.target"),
+    "target_incidentio/run/lifecycle.py": ("target_incidentio.sinks", "target_incidentio.target"),
     # A check writes nothing: no run, no ledger, no checkpoints.
     "target_incidentio/check.py": (
-        "target_incidentio.run",
-        "target_incidentio.ledger",
-        "target_incidentio.checkpoints",
-        "target_incidentio.responses",
-        "target_incidentio.webhook",
+        "target_incidentio.run.lifecycle",
+        "target_incidentio.run.ledger",
+        "target_incidentio.run.checkpoints",
+        "target_incidentio.run.response_records",
+        "target_incidentio.run.webhook",
         "target_incidentio.sinks",
         "target_incidentio.target",
     ),

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import pytest
 
-from target_incidentio.errors import SettingError
+from target_incidentio.core.errors import SettingError
 from target_incidentio.operations import parse_settings
 from target_incidentio.settings import (
     STREAM_OVERRIDABLE,

@@ -28,7 +28,7 @@ from target_incidentio.catalog.types import (
     twins,
     with_type,
 )
-from target_incidentio.errors import DeliveryFailedError
+from target_incidentio.core.errors import DeliveryFailedError
 from target_incidentio.strategies import Settled
 
 if t.TYPE_CHECKING:

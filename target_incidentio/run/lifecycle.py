@@ -13,30 +13,30 @@ import logging
 import threading
 import typing as t
 
-from target_incidentio.checkpoints import Checkpoints
+from target_incidentio.catalog.type_setup import CATALOG_TYPES, read_catalog_types
+from target_incidentio.core.errors import DeliveryFailedError
+from target_incidentio.core.lookups import LookupCache
+from target_incidentio.core.secrets import install_redaction, remove_redaction
 from target_incidentio.delivery.engine import Delivery
-from target_incidentio.directory import (
+from target_incidentio.payloads.heartbeat import build_heartbeat_ping
+from target_incidentio.run.checkpoints import Checkpoints
+from target_incidentio.run.directory import (
     LOOKUP_STREAM,
     Directory,
     lookup_context,
     resolve_settings,
 )
-from target_incidentio.errors import DeliveryFailedError
-from target_incidentio.ledger import Ledger
-from target_incidentio.lookups import LookupCache
-from target_incidentio.payloads.heartbeat import build_heartbeat_ping
-from target_incidentio.secrets import install_redaction, remove_redaction
-from target_incidentio.signals import SignalGuard
-from target_incidentio.strategies.catalog_types import CATALOG_TYPES, read_catalog_types
+from target_incidentio.run.ledger import Ledger
+from target_incidentio.run.signals import SignalGuard
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from target_incidentio.core.errors import RecordError
+    from target_incidentio.core.secrets import Redactor
     from target_incidentio.delivery.engine import DeliveryResult
-    from target_incidentio.errors import RecordError
     from target_incidentio.payloads.base import ApiRequest
     from target_incidentio.payloads.names import ListName
-    from target_incidentio.secrets import Redactor
     from target_incidentio.settings import Settings
     from target_incidentio.strategies import Strategy
 

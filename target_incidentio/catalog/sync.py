@@ -42,7 +42,7 @@ from target_incidentio.catalog.compare import (
 from target_incidentio.catalog.listing import Listing, collect_listing
 from target_incidentio.catalog.plan import CatalogPlan, deletions, shown, snapshot_plan
 from target_incidentio.catalog.types import PLANNED
-from target_incidentio.errors import DeliveryFailedError, RecordError
+from target_incidentio.core.errors import DeliveryFailedError, RecordError
 from target_incidentio.strategies import Strategy
 
 if t.TYPE_CHECKING:

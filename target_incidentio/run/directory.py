@@ -14,8 +14,8 @@ import typing as t
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from target_incidentio.errors import SettingError
-from target_incidentio.lookups import LookupCache, follow_pages
+from target_incidentio.core.errors import SettingError
+from target_incidentio.core.lookups import LookupCache, follow_pages
 from target_incidentio.payloads.base import ApiRequest, BuildContext
 from target_incidentio.payloads.names import (
     LISTS,

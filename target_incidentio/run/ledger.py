@@ -15,21 +15,21 @@ import typing as t
 from collections import defaultdict
 from dataclasses import dataclass, fields
 
+from target_incidentio.core.errors import DeliveryFailedError, OutputFileError
 from target_incidentio.delivery.engine import describe
-from target_incidentio.errors import DeliveryFailedError, OutputFileError
-from target_incidentio.responses import (
+from target_incidentio.run.response_records import (
     JsonLinesFile,
     ResponseLog,
     invalid_record,
     response_record,
 )
-from target_incidentio.webhook import ResponseWebhook
+from target_incidentio.run.webhook import ResponseWebhook
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from target_incidentio.core.errors import RecordError
     from target_incidentio.delivery.engine import DeliveryResult
-    from target_incidentio.errors import RecordError
     from target_incidentio.payloads.base import ApiRequest
     from target_incidentio.settings import Settings
 
