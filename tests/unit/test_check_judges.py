@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from target_incidentio.check import (
+from target_incidentio.check.judges import (
     Answer,
     judge_catalog_type,
     judge_custom_field,

@@ -97,7 +97,7 @@ FORBIDDEN = {
     ),
     "target_incidentio/run/lifecycle.py": ("target_incidentio.sinks", "target_incidentio.target"),
     # A check writes nothing: no run, no ledger, no checkpoints.
-    "target_incidentio/check.py": (
+    "target_incidentio/check": (
         "target_incidentio.run.lifecycle",
         "target_incidentio.run.ledger",
         "target_incidentio.run.checkpoints",
