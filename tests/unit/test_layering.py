@@ -155,7 +155,7 @@ def test_no_import_runs_back_up(where):
 def test_the_check_sees_imports():
     # The test above would pass vacuously if _imports found nothing.
     sinks = _imports(ROOT / "target_incidentio/sinks.py")
-    assert "target_incidentio.payloads.base" in sinks
+    assert "target_incidentio.stream_writer" in sinks
     assert "target_incidentio.target" not in sinks  # only under TYPE_CHECKING
     assert "incidentio_sandbox.app" in _imports(ROOT / "sandbox/incidentio_sandbox/server.py")
 
