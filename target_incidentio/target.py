@@ -32,7 +32,7 @@ from singer_sdk.target_base import Target
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 from typing_extensions import Self, override
 
-from target_incidentio.check.judges import report_unparsed, run_check
+from target_incidentio.check.runner import report_unparsed, run_check
 from target_incidentio.core.errors import RecordError, SettingError
 from target_incidentio.core.secrets import Redactor, install_redaction, remove_redaction
 from target_incidentio.operations import config_schema, parse_settings

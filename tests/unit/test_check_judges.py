@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from target_incidentio.check.findings import Answer
 from target_incidentio.check.judges import (
-    Answer,
     judge_catalog_type,
     judge_custom_field,
     judge_identity,
