@@ -28,8 +28,8 @@ from target_incidentio.settings.declarations import (
     StreamSettings,
     known_names,
 )
-from target_incidentio.settings.kinds import check_url
 from target_incidentio.settings.spec import declared
+from target_incidentio.settings.values import check_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping

@@ -118,6 +118,15 @@ def test_bad_settings_name_the_setting(config, setting, message):
     assert message in str(info.value)
 
 
+def test_an_api_root_loses_its_trailing_slash_and_other_urls_keep_theirs():
+    # Declared on the setting (`Url(root=True)`), not guessed from its name.
+    settings = parse_settings(
+        {**HTTP, "base_url": "https://api.example.test/", "response_webhook_url": "https://h.test/"}
+    )
+    assert settings.defaults.base_url == "https://api.example.test"
+    assert settings.responses.response_webhook_url == "https://h.test/"
+
+
 def test_plain_http_allowed_for_loopback_only():
     for host in ("127.0.0.1:8080", "localhost", "[::1]:9000", "127.9.9.9"):
         settings = parse_settings({**HTTP, "base_url": f"http://{host}"})
