@@ -13,12 +13,24 @@ from singer_sdk.sinks import BatchSink, RecordSink, Sink
 from typing_extensions import override
 
 from target_incidentio.operations import OPERATIONS
-from target_incidentio.stream_writer import StreamWriter
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from target_incidentio.target import TargetIncidentIO
+    from singer_sdk import Target
+
+    from target_incidentio.stream_writer import StreamWriter
+
+
+@t.runtime_checkable
+class WritesStreams(t.Protocol):
+    """What a sink needs of its target: a `StreamWriter` for its stream (the target makes it)."""
+
+    def stream_writer(
+        self, stream_name: str, schema: dict[str, t.Any], key_properties: Sequence[str]
+    ) -> StreamWriter:
+        """The writer of `stream_name`'s records."""
+        ...
 
 
 class _CallSink(Sink):
@@ -26,13 +38,16 @@ class _CallSink(Sink):
 
     def __init__(
         self,
-        target: TargetIncidentIO,
+        target: Target,
         stream_name: str,
         schema: dict[str, t.Any],
         key_properties: Sequence[str] | None,
     ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
-        self.writer = StreamWriter(target, stream_name, self.schema, self.key_properties)
+        if not isinstance(target, WritesStreams):
+            msg = f"{type(target).__name__} cannot make a StreamWriter"
+            raise TypeError(msg)
+        self.writer = target.stream_writer(stream_name, self.schema, self.key_properties)
 
     @override
     def get_validator(self) -> None:

@@ -21,11 +21,13 @@ from target_incidentio.payloads.base import BuildContext
 from target_incidentio.payloads.fields import record_key
 
 if t.TYPE_CHECKING:
+    import logging
     from collections.abc import Sequence
 
     from jsonschema import ValidationError
 
-    from target_incidentio.target import TargetIncidentIO
+    from target_incidentio.run.lifecycle import Run
+    from target_incidentio.settings import Settings
 
 _DATELIKE = FormatChecker(formats=())
 
@@ -119,36 +121,41 @@ def _computed_hint(path: list[str], computed: dict[str, str], problem: Validatio
 class StreamWriter:
     """What every sink of a stream does with a record: number, check, build, submit."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - what a stream's writer is built from, each one thing
         self,
-        target: TargetIncidentIO,
+        run: Run,
+        settings: Settings,
         stream_name: str,
         schema: dict[str, t.Any],
         key_properties: Sequence[str],
+        *,
+        stream_maps: object,
+        logger: logging.Logger,
     ) -> None:
-        self.run = target.run
+        """Built from the run, the settings, the stream's schema and maps: not the Target."""
+        self.run = run
         self.stream = stream_name
-        self.settings = target.settings.for_stream(stream_name)
+        self.settings = settings.for_stream(stream_name)
         self.operation = OPERATIONS[self.settings.operation]
         self.key_properties = tuple(key_properties)
         self.schema = schema
-        validate = target.settings.delivery.validate_records
+        validate = settings.delivery.validate_records
         self.validator = RecordValidator(schema) if validate else None
         self.given = BuildContext(
             stream=stream_name,
             key_properties=self.key_properties,
             settings=self.settings,
-            key_rate_per_minute=target.settings.defaults.rate_limit_per_minute,
-            alert_rate_per_minute=target.settings.delivery.alert_source_rate_limit_per_minute,
+            key_rate_per_minute=settings.defaults.rate_limit_per_minute,
+            alert_rate_per_minute=settings.delivery.alert_source_rate_limit_per_minute,
             schema_fields=frozenset(schema.get("properties") or ()) or None,
             lists=self.run.lists,
         )
         self._settled: BuildContext | None = None
-        self._computed = mapped_fields(target.config.get("stream_maps"), stream_name)
+        self._computed = mapped_fields(stream_maps, stream_name)
         self._warned_unplaced = self.run.warned_fields(stream_name)
         make = self.operation.strategy(self.settings)
         self.strategy = self.run.strategy(stream_name, lambda: make(self.run, self.given))
-        self._logger = target.logger
+        self._logger = logger
 
     @property
     def ctx(self) -> BuildContext:

@@ -46,9 +46,10 @@ from target_incidentio.settings import (
 )
 from target_incidentio.singer_input import SingerInput
 from target_incidentio.sinks import sink_class
+from target_incidentio.stream_writer import StreamWriter
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from pathlib import PurePath
     from types import FrameType, TracebackType
 
@@ -167,6 +168,20 @@ class TargetIncidentIO(Target):
                 self._run.abort()
         finally:
             remove_redaction(self.redact)
+
+    def stream_writer(
+        self, stream_name: str, schema: dict[str, t.Any], key_properties: Sequence[str]
+    ) -> StreamWriter:
+        """What a sink hands its records to, given what it needs rather than the Target."""
+        return StreamWriter(
+            self.run,
+            self.settings,
+            stream_name,
+            schema,
+            key_properties,
+            stream_maps=self.config.get("stream_maps"),
+            logger=self.logger,
+        )
 
     @override
     def get_sink_class(self, stream_name: str) -> type[Sink]:
