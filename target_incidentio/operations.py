@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from target_incidentio.catalog.entries import CATALOG_FIELDS, build_catalog_entry
 from target_incidentio.catalog.sync import CatalogMerge, CatalogSync
-from target_incidentio.catalog.type_setup import settle_catalog_type
+from target_incidentio.catalog.type_setup import prepare_catalog_type
 from target_incidentio.core.errors import SettingError
 from target_incidentio.payloads.alerts import build_alert_event
 from target_incidentio.payloads.common import top_level
@@ -44,7 +44,7 @@ from target_incidentio.settings import STREAM_OVERRIDABLE
 from target_incidentio.settings.kinds import Choice
 from target_incidentio.settings.parse import parse_values
 from target_incidentio.settings.schema import config_schema as declared_schema
-from target_incidentio.strategies import Settle, Strategy, as_given
+from target_incidentio.strategies import Prepare, Strategy, as_given
 from target_incidentio.strategies.alerts import AlertSnapshot
 
 if t.TYPE_CHECKING:
@@ -127,7 +127,7 @@ class Operation:
     strategy: Callable[[StreamSettings], type[Strategy]] = _send_as_built
     # What the stream's settings name that must be looked up (or made) before its first
     # record is built: a catalog type by name, its schema. Gives the settings the ids.
-    settle: Settle = as_given
+    prepare: Prepare = as_given
     # Said after its name where the `operation` setting lists the operations.
     note: str = ""
     # The API key roles its calls need, as `GET /v1/identity` names them; None: they depend
@@ -277,7 +277,7 @@ OPERATIONS: dict[str, Operation] = {
             "`catalog_type` lists types (`catalog_types.view`), `catalog_manage_type` creates "
             "and grows them (`catalog_types.create`, `catalog_types.edit`)",
             strategy=_catalog_strategy,
-            settle=settle_catalog_type,
+            prepare=prepare_catalog_type,
             answer="catalog_entry",
         ),
         Operation(

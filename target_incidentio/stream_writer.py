@@ -150,7 +150,7 @@ class StreamWriter:
             schema_fields=frozenset(schema.get("properties") or ()) or None,
             lists=self.run.lists,
         )
-        self._settled: BuildContext | None = None
+        self._prepared: BuildContext | None = None
         self._computed = mapped_fields(stream_maps, stream_name)
         self._warned_unplaced = self.run.warned_fields(stream_name)
         make = self.operation.strategy(self.settings)
@@ -159,18 +159,18 @@ class StreamWriter:
 
     @property
     def ctx(self) -> BuildContext:
-        """The build context once the operation has settled what the settings name.
+        """The build context once the operation has prepared what the settings name.
 
-        Settled at the stream's first record, not when the sink is made (building has no side
+        Prepared at the stream's first record, not when the sink is made (building has no side
         effects): a catalog type by name is looked up, or created, then; a failure stops the
         run before any record of the stream is sent.
         """
-        if self._settled is None:
-            settled = self.operation.settle(self.given, self.schema, self.run)
-            self._warned_unplaced |= settled.reported
-            self._settled = replace(self.given, settings=settled.settings)
-            self.strategy.settled(self._settled)
-        return self._settled
+        if self._prepared is None:
+            prepared = self.operation.prepare(self.given, self.schema, self.run)
+            self._warned_unplaced |= prepared.reported
+            self._prepared = replace(self.given, settings=prepared.settings)
+            self.strategy.prepared(self._prepared)
+        return self._prepared
 
     def accept(self, record: dict[str, t.Any]) -> int | None:
         """The record's sequence number, or None when it is reported instead.
@@ -250,7 +250,7 @@ class StreamWriter:
     def _warn_unplaced(self, records: list[dict[str, t.Any]]) -> None:
         """Tell the user once per field when a mapping leaves a field with nowhere to go."""
         fresh: set[str] = set()
-        settings = self.ctx.settings  # catalog attributes by name: the fields they settled
+        settings = self.ctx.settings  # catalog attributes by name: the fields they were prepared as
         for record in records:
             fresh |= self.operation.unplaced_fields(record, settings, self.key_properties)
         fresh -= self._warned_unplaced

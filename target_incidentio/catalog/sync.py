@@ -105,9 +105,9 @@ class CatalogMerge(Strategy):
         self._rejected = 0  # records that failed before their external id was known
         self._ended_any = False  # a snapshot with rows has ended (at a version boundary)
 
-    def settled(self, ctx: BuildContext) -> None:
+    def prepared(self, ctx: BuildContext) -> None:
         """Attributes named by name are ids now: the mapping is read again from them."""
-        super().settled(ctx)
+        super().prepared(ctx)
         self._map_fields()
 
     def _map_fields(self) -> None:

@@ -29,7 +29,7 @@ from target_incidentio.catalog.types import (
     with_type,
 )
 from target_incidentio.core.errors import DeliveryFailedError
-from target_incidentio.strategies import Settled
+from target_incidentio.strategies import Prepared
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -64,14 +64,16 @@ class _TypeCallError(RuntimeError):
         self.result = result
 
 
-def settle_catalog_type(ctx: BuildContext, schema: Mapping[str, t.Any], outlet: Outlet) -> Settled:
+def prepare_catalog_type(
+    ctx: BuildContext, schema: Mapping[str, t.Any], outlet: Outlet
+) -> Prepared:
     """The type named by `catalog_type` (or the stream, when managed), ready for entries."""
     settings = ctx.settings
     if settings.catalog_type is None and not settings.catalog_manage_type:
-        return Settled(settings)
+        return Prepared(settings)
     wanted = settings.catalog_type or ctx.stream
     try:
-        return _Settling(ctx, schema, outlet, wanted).run()
+        return _Preparing(ctx, schema, outlet, wanted).run()
     except (PlanError, ValueError, TypeError, _TypeCallError) as error:
         fix = (
             "the API key needs the `catalog_editor` role to create and change types"
@@ -85,7 +87,7 @@ def settle_catalog_type(ctx: BuildContext, schema: Mapping[str, t.Any], outlet: 
         raise DeliveryFailedError(msg) from error
 
 
-class _Settling:
+class _Preparing:
     """One stream's settling: read, plan, create, grow, bind."""
 
     def __init__(
@@ -97,7 +99,7 @@ class _Settling:
         self.fields = tuple(schema.get("properties") or ())
         self.columns = columns(ctx.settings, schema, ctx.key_properties)
 
-    def run(self) -> Settled:
+    def run(self) -> Prepared:
         kind = self._find(self.outlet.lookups.get(CATALOG_TYPES))
         plan = self._plan(kind)
         self._warn(plan)
@@ -124,9 +126,9 @@ class _Settling:
             fields=self.fields,
         )
 
-    def _bound(self, type_id: str, bound: Mapping[str, str], plan: TypePlan) -> Settled:
+    def _bound(self, type_id: str, bound: Mapping[str, str], plan: TypePlan) -> Prepared:
         settings = replace(self.ctx.settings, catalog_type_id=type_id, catalog_attributes=bound)
-        return Settled(settings, frozenset(c.field for c in plan.unattributed))
+        return Prepared(settings, frozenset(c.field for c in plan.unattributed))
 
     def _warn(self, plan: TypePlan) -> None:
         """What the stream should know once: fields without an attribute, attributes kept."""

@@ -255,7 +255,7 @@ class Ledger:
             self._settle_if_recorded((sequence,))
 
     def _settle_if_recorded(self, sequences: Iterable[int]) -> None:
-        """Settle, unless a file of records broke: then no state may pass these records."""
+        """Prepare, unless a file of records broke: then no state may pass these records."""
         if self._broken_output is None:
             self._settle(sequences)
 
@@ -299,7 +299,7 @@ class Ledger:
 
     # Barriers -------------------------------------------------------------------
 
-    def check(self, *, unsent_allowed: bool = False) -> None:
+    def raise_if_stopped(self, *, unsent_allowed: bool = False) -> None:
         """Raise once a failure has stopped the run (before sending anything more).
 
         Records left unsent fail it too, unless `unsent_allowed` (a stopped run writes the

@@ -132,7 +132,7 @@ class Run:
         `then` runs on a delivery thread once the ledger has accounted for the result.
         """
         with self.signals.deferred():
-            self.ledger.check()
+            self.ledger.raise_if_stopped()
             if then is None:
                 self.delivery.submit(request)
                 return
@@ -160,7 +160,7 @@ class Run:
         with self.signals.deferred():
             for sequence, record in records:
                 self.ledger.on_invalid(error, operation=operation, record=record, sequence=sequence)
-            self.ledger.check()
+            self.ledger.raise_if_stopped()
 
     def offer_state(self, state: t.Any) -> None:  # noqa: ANN401 - a tap's state is any JSON
         """A STATE message: emitted once every record before it is settled."""
@@ -176,7 +176,7 @@ class Run:
     def call(self, request: ApiRequest) -> tuple[DeliveryResult, t.Any]:
         """A look-up, sent now; its response record is written, the caller judges the result."""
         with self.signals.deferred():
-            self.ledger.check()
+            self.ledger.raise_if_stopped()
         result, body = self.delivery.call(request)
         self.ledger.log_call(result)
         return result, body
@@ -218,7 +218,7 @@ class Run:
         """Block until every call submitted so far has ended; raise if the run must stop."""
         with self.signals.deferred():
             self.delivery.wait()
-            self.ledger.check()
+            self.ledger.raise_if_stopped()
 
     def failed(self, stream: str) -> int:
         """Records of `stream` reported failed so far."""
@@ -268,7 +268,7 @@ class Run:
         try:
             self.flush_held()
             self.delivery.wait()
-            self.ledger.check(unsent_allowed=self._interrupted)
+            self.ledger.raise_if_stopped(unsent_allowed=self._interrupted)
         except BaseException:
             self.abort()
             raise
@@ -279,7 +279,7 @@ class Run:
             self._ping_heartbeat()
         self._close(raise_errors=True)
         if self._interrupted:
-            self.ledger.check()
+            self.ledger.raise_if_stopped()
 
     def _ping_heartbeat(self) -> None:
         """After the final state of a run that read all its input and delivered every record.

@@ -83,8 +83,8 @@ class Strategy:
         self.outlet = outlet
         self.ctx = ctx
 
-    def settled(self, ctx: BuildContext) -> None:
-        """The stream's settings once its operation settled them (ids for names), before a row."""
+    def prepared(self, ctx: BuildContext) -> None:
+        """The stream's settings once its operation prepared them (ids for names), before a row."""
         self.ctx = ctx
 
     def send(self, request: ApiRequest) -> None:
@@ -105,7 +105,7 @@ class Strategy:
 
 
 @dataclass(frozen=True)
-class Settled:
+class Prepared:
     """A stream's settings once what they name is looked up (a catalog type's ids).
 
     `reported`: fields a warning already named, so the unplaced-field warning does not repeat.
@@ -116,9 +116,9 @@ class Settled:
 
 
 # The settling step an operation declares: context, the stream's SCHEMA, the run's outlet.
-Settle = t.Callable[["BuildContext", "Mapping[str, t.Any]", "Outlet"], Settled]
+Prepare = t.Callable[["BuildContext", "Mapping[str, t.Any]", "Outlet"], Prepared]
 
 
-def as_given(ctx: BuildContext, _schema: Mapping[str, t.Any], _outlet: Outlet) -> Settled:
-    """Operations with nothing to settle use their settings as given."""
-    return Settled(ctx.settings)
+def as_given(ctx: BuildContext, _schema: Mapping[str, t.Any], _outlet: Outlet) -> Prepared:
+    """Operations with nothing to prepare use their settings as given."""
+    return Prepared(ctx.settings)

@@ -1,4 +1,4 @@
-"""Catalog sync end to end (issue 12): `catalog_mode` merge and sync against the sandbox.
+"""Catalog sync end to end: `catalog_mode` merge and sync list, create, update and delete.
 
 A 600-entry catalog type is first filled by `upsert`, as users have it today; each test then
 runs merge or sync and asserts on what the sandbox received and holds.
