@@ -104,6 +104,17 @@ class AlsoNeeds:
     because: str
 
 
+# What `--check` can look up before any data flows, and the settings each reads: an alert
+# source by id, a catalog type by id or name, custom fields by id or name, roles by name.
+IdCheck = t.Literal["alert_source", "catalog_type", "custom_fields", "role_assignments"]
+ID_CHECKS: Mapping[IdCheck, tuple[PerStreamSetting, ...]] = {
+    "alert_source": ("alert_source_config_id",),
+    "catalog_type": ("catalog_type_id", "catalog_type", "catalog_manage_type"),
+    "custom_fields": ("custom_fields",),
+    "role_assignments": ("role_assignments",),
+}
+
+
 @dataclass(frozen=True)
 class Operation:
     """One kind of write."""
@@ -135,6 +146,8 @@ class Operation:
     roles: tuple[str, ...] | None = ()
     # The scopes incident.io's spec names for its calls, for the README's table.
     scopes: str = ""
+    # What `--check` looks up for it (`ID_CHECKS`), in that order; each reads its settings.
+    checks: tuple[IdCheck, ...] = ()
     # The key under which incident.io's answer wraps what the call created or changed; its
     # `id` becomes the response record's `resource_id`. None: any operation's (`http`), or
     # none (an alert event's answer names its `deduplication_key`).
@@ -150,6 +163,12 @@ class Operation:
         unknown = [name for name in named if name not in STREAM_OVERRIDABLE]
         if unknown:
             msg = f"operation {self.name!r} names settings no stream has: {', '.join(unknown)}"
+            raise ValueError(msg)
+        unread = [
+            name for check in self.checks for name in ID_CHECKS[check] if name not in self.reads
+        ]
+        if unread:
+            msg = f"operation {self.name!r} checks settings it does not read: {', '.join(unread)}"
             raise ValueError(msg)
 
     def unplaced_fields(
@@ -194,6 +213,7 @@ OPERATIONS: dict[str, Operation] = {
                 ),
             ),
             strategy=_alert_strategy,
+            checks=("alert_source",),
         ),
         Operation(
             "incident",
@@ -209,6 +229,7 @@ OPERATIONS: dict[str, Operation] = {
             ),
             roles=("incident_creator",),
             scopes="`incidents.create`",
+            checks=("custom_fields", "role_assignments"),
             answer="incident",
         ),
         Operation(
@@ -234,6 +255,7 @@ OPERATIONS: dict[str, Operation] = {
             scopes="`incidents.view` and the `incidents.update_*` scope of each field it changes "
             "(`update_name`, `update_summary`, `update_severity`, `update_status`, "
             "`update_custom_fields`, `update_timestamps`, `update_role_assignments`)",
+            checks=("custom_fields", "role_assignments"),
             answer="incident",
         ),
         Operation(
@@ -278,6 +300,7 @@ OPERATIONS: dict[str, Operation] = {
             "and grows them (`catalog_types.create`, `catalog_types.edit`)",
             strategy=_catalog_strategy,
             prepare=prepare_catalog_type,
+            checks=("catalog_type",),
             answer="catalog_entry",
         ),
         Operation(

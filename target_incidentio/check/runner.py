@@ -17,19 +17,6 @@ import typing as t
 from urllib.parse import quote
 
 from target_incidentio.catalog.types import TYPES_PATH
-from target_incidentio.core.errors import SettingError
-from target_incidentio.core.secrets import install_redaction, remove_redaction
-from target_incidentio.delivery.engine import Delivery
-from target_incidentio.operations import OPERATIONS, check_credential
-from target_incidentio.run.directory import lookup_request
-
-if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping
-
-    from target_incidentio.core.secrets import Redactor
-    from target_incidentio.payloads.base import ApiRequest
-    from target_incidentio.settings import Settings, StreamSettings
-
 from target_incidentio.check.findings import LABELS, Answer, Finding, Lookup, Status, note, passed
 from target_incidentio.check.judges import (
     custom_field_judge,
@@ -44,6 +31,19 @@ from target_incidentio.check.judges import (
     role_needs,
     stream_of,
 )
+from target_incidentio.core.errors import SettingError
+from target_incidentio.core.secrets import install_redaction, remove_redaction
+from target_incidentio.delivery.engine import Delivery
+from target_incidentio.operations import ID_CHECKS, OPERATIONS, check_credential
+from target_incidentio.run.directory import lookup_request
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+
+    from target_incidentio.core.secrets import Redactor
+    from target_incidentio.operations import IdCheck
+    from target_incidentio.payloads.base import ApiRequest
+    from target_incidentio.settings import Settings, StreamSettings
 
 LOG = logging.getLogger("target-incidentio")
 
@@ -88,61 +88,77 @@ def _credential_error(level: StreamSettings, where: str) -> str | None:
     return None
 
 
+Ask = t.Callable[[str, t.Callable[[Answer], t.Iterable[Finding]], str], Lookup]
+LevelCheck = t.Callable[[Ask, str, "StreamSettings"], t.Iterator["Lookup | Finding"]]
+
+
 def level_lookups(
     settings: Settings, where: str, level: StreamSettings
 ) -> Iterator[Lookup | Finding]:
-    """The look-ups a level's operation needs (or notes where the id comes from records)."""
-    reads = OPERATIONS[level.operation].reads
+    """The look-ups a level's operation declares (`Operation.checks`), in `ID_CHECKS` order."""
+    declared = OPERATIONS[level.operation].checks
 
     def ask(path: str, judge: Callable[[Answer], Iterable[Finding]], subject: str) -> Lookup:
         return Lookup(_lookup(settings, level, where, path), judge, f"{where}{subject}")
 
-    if "alert_source_config_id" in reads:
-        if level.alert_source_config_id is None:
-            yield note(
-                f"{where}alert_source_config_id",
-                "not set: taken from each record's `alert_source_config_id`; not checked.",
-            )
+    for check in ID_CHECKS:
+        if check in declared:
+            yield from LEVEL_CHECKS[check](ask, where, level)
+
+
+def _alert_source(ask: Ask, where: str, level: StreamSettings) -> Iterator[Lookup | Finding]:
+    """The alert source by id (or a note where the id comes from records)."""
+    if level.alert_source_config_id is None:
+        yield note(
+            f"{where}alert_source_config_id",
+            "not set: taken from each record's `alert_source_config_id`; not checked.",
+        )
+    else:
+        path = _path("/v2/alert_sources", level.alert_source_config_id)
+        yield ask(path, lambda a: judge_alert_source(a, where, level), "alert_source_config_id")
+
+
+def _catalog_type(ask: Ask, where: str, level: StreamSettings) -> Iterator[Lookup | Finding]:
+    """The catalog type by name (listed) or by id (or a note where the id comes from records)."""
+    if level.catalog_type or level.catalog_manage_type:
+        yield ask(TYPES_PATH, named_type_judge(where, level), "catalog_type")
+    elif level.catalog_type_id is None:
+        yield note(
+            f"{where}catalog_type_id",
+            "not set: taken from each record's `catalog_type_id`; the attribute ids "
+            "are not checked.",
+        )
+    else:
+        path = _path("/v3/catalog_types", level.catalog_type_id)
+        yield ask(path, lambda a: judge_catalog_type(a, where, level), "catalog_type_id")
+
+
+def _custom_fields(ask: Ask, where: str, level: StreamSettings) -> Iterator[Lookup]:
+    """Each mapped custom field, by id or by name."""
+    for index, mapped in enumerate(level.custom_fields):
+        subject = f"custom_fields[{index}]"
+        if mapped.custom_field_id is None:
+            yield ask("/v2/custom_fields", named_field_judge(where, index, mapped), subject)
         else:
-            path = _path("/v2/alert_sources", level.alert_source_config_id)
-            yield ask(path, lambda a: judge_alert_source(a, where, level), "alert_source_config_id")
-    if "catalog_type" in reads and (level.catalog_type or level.catalog_manage_type):
-        judge = named_type_judge(where, level)
-        yield ask(TYPES_PATH, judge, "catalog_type")
-    elif "catalog_type_id" in reads:
-        if level.catalog_type_id is None:
-            yield note(
-                f"{where}catalog_type_id",
-                "not set: taken from each record's `catalog_type_id`; the attribute ids "
-                "are not checked.",
-            )
-        else:
-            path = _path("/v3/catalog_types", level.catalog_type_id)
-            yield ask(path, lambda a: judge_catalog_type(a, where, level), "catalog_type_id")
-    yield from _incident_lookups(ask, where, level, reads)
+            path = _path("/v2/custom_fields", mapped.custom_field_id)
+            yield ask(path, custom_field_judge(where, index, mapped), subject)
 
 
-Ask = t.Callable[[str, t.Callable[[Answer], t.Iterable[Finding]], str], Lookup]
+def _role_assignments(ask: Ask, where: str, level: StreamSettings) -> Iterator[Lookup]:
+    """Each role named by name."""
+    for index, role in enumerate(level.role_assignments):
+        if role.role is not None:
+            subject = f"role_assignments[{index}]"
+            yield ask("/v2/incident_roles", role_judge(f"{where}{subject}", role.role), subject)
 
 
-def _incident_lookups(
-    ask: Ask, where: str, level: StreamSettings, reads: Iterable[str]
-) -> Iterator[Lookup]:
-    """Custom fields (by id or by name) and roles by name."""
-    if "custom_fields" in reads:
-        for index, mapped in enumerate(level.custom_fields):
-            subject = f"custom_fields[{index}]"
-            if mapped.custom_field_id is None:
-                yield ask("/v2/custom_fields", named_field_judge(where, index, mapped), subject)
-            else:
-                path = _path("/v2/custom_fields", mapped.custom_field_id)
-                yield ask(path, custom_field_judge(where, index, mapped), subject)
-    if "role_assignments" in reads:
-        for index, role in enumerate(level.role_assignments):
-            if role.role is not None:
-                subject = f"role_assignments[{index}]"
-                judge = role_judge(f"{where}{subject}", role.role)
-                yield ask("/v2/incident_roles", judge, subject)
+# How each kind of check an operation may declare is made.
+LEVEL_CHECKS: Mapping[IdCheck, LevelCheck] = {
+    "alert_source": _alert_source,
+    "catalog_type": _catalog_type,
+    "custom_fields": _custom_fields,
+    "role_assignments": _role_assignments,
+}
 
 
 def checks(settings: Settings, ask: Callable[[ApiRequest], Answer]) -> Iterator[Finding]:
