@@ -4,7 +4,7 @@
 entries go through `bulk_update` (`bulk.py`), unchanged ones cost no call. `sync` also
 deletes, once the stream has ended and its calls are confirmed, the entries whose external id
 the stream did not carry, behind the guards of `deletions`. Everything here is pure: the
-strategy (`strategies/catalog.py`) does the HTTP.
+strategy (`catalog/sync.py`) does the HTTP.
 """
 
 from __future__ import annotations

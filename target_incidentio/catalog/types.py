@@ -2,7 +2,7 @@
 
 Pure: the stream's SCHEMA and the listed types in, a `TypePlan` out: the type to create, the
 attributes to add, and which attribute each record field fills. The caller
-(`strategies/catalog_types.py`) sends the calls and hands the settled ids to the builder.
+(`catalog/type_setup.py`) sends the calls and hands the bound ids to the builder.
 
 The target changes only the types it created, which carry the `MANAGED_BY` annotation; an
 attribute is never removed (the whole list goes back to `update_schema` with every listed

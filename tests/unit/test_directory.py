@@ -136,7 +136,7 @@ def test_a_field_by_id_without_kind_must_exist_at_start(httpserver: HTTPServer) 
 
 
 def test_a_run_keeps_every_list_in_one_cache(httpserver: HTTPServer, tmp_path: t.Any) -> None:
-    # Names (directory.py) and catalog types by name (strategies/catalog_types.py) read through
+    # Names (run/directory.py) and catalog types by name (catalog/type_setup.py) read through
     # the run's one LookupCache: each list once, counted in one place.
     httpserver.expect_request("/v1/severities").respond_with_json(
         {"severities": [{"id": "01SEV", "name": "Critical", "rank": 1}]}
