@@ -148,7 +148,7 @@ class StreamWriter:
             key_rate_per_minute=settings.defaults.rate_limit_per_minute,
             alert_rate_per_minute=settings.delivery.alert_source_rate_limit_per_minute,
             schema_fields=frozenset(schema.get("properties") or ()) or None,
-            lists=self.run.lists,
+            lists=self.run.directory,
         )
         self._prepared: BuildContext | None = None
         self._computed = mapped_fields(stream_maps, stream_name)

@@ -41,8 +41,6 @@ if t.TYPE_CHECKING:
 
 LOG = logging.getLogger("target-incidentio")
 
-# The look-up cache's key for the account's catalog types.
-CATALOG_TYPES = ("catalog_types",)
 _OPERATION = "catalog_entry"
 Call = t.Callable[["ApiRequest"], tuple["DeliveryResult", t.Any]]
 
@@ -100,7 +98,7 @@ class _Preparing:
         self.columns = columns(ctx.settings, schema, ctx.key_properties)
 
     def run(self) -> Prepared:
-        kind = self._find(self.outlet.lookups.get(CATALOG_TYPES))
+        kind = self._find(self.outlet.directory.catalog_types())
         plan = self._plan(kind)
         self._warn(plan)
         if self.outlet.dry_run:
@@ -225,7 +223,7 @@ class _Preparing:
         added = ", ".join(column.shown for column in plan.add)
         answer = self._send(schema_path(kind.id), plan.schema_body(kind), f"adding {added}")
         grown = parse_type(answer)
-        self.outlet.lookups.update(CATALOG_TYPES, lambda types: with_type(types, grown))
+        self.outlet.directory.update_catalog_types(lambda types: with_type(types, grown))
         LOG.info(
             "Stream '%s': added attributes to catalog type %s (%s): %s.",
             self.ctx.stream,
@@ -237,7 +235,7 @@ class _Preparing:
 
     def _reread(self) -> tuple[CatalogType, ...]:
         """The types as incident.io has them now, in place of the run's listing."""
-        return t.cast("tuple[CatalogType, ...]", self.outlet.lookups.refresh(CATALOG_TYPES))
+        return t.cast("tuple[CatalogType, ...]", self.outlet.directory.refresh_catalog_types())
 
     def _send(self, path: str, body: Mapping[str, t.Any], doing: str) -> object:
         """A POST about the type, sent now; its answer's body, or the refusal raised."""

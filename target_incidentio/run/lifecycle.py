@@ -13,17 +13,13 @@ import logging
 import threading
 import typing as t
 
-from target_incidentio.catalog.type_setup import CATALOG_TYPES, read_catalog_types
 from target_incidentio.core.errors import DeliveryFailedError
-from target_incidentio.core.lookups import LookupCache
 from target_incidentio.core.secrets import install_redaction, remove_redaction
 from target_incidentio.delivery.engine import Delivery
 from target_incidentio.payloads.heartbeat import build_heartbeat_ping
 from target_incidentio.run.checkpoints import Checkpoints
 from target_incidentio.run.directory import (
-    LOOKUP_STREAM,
     Directory,
-    lookup_context,
     resolve_settings,
 )
 from target_incidentio.run.ledger import Ledger
@@ -36,7 +32,6 @@ if t.TYPE_CHECKING:
     from target_incidentio.core.secrets import Redactor
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.payloads.base import ApiRequest
-    from target_incidentio.payloads.names import ListName
     from target_incidentio.settings import Settings
     from target_incidentio.strategies import Strategy
 
@@ -63,11 +58,9 @@ class Run:
             redact=redact,
             origin=settings.defaults.base_url,
         )
-        # The run's one cache of incident.io's lists, each read once, when first needed: the
-        # catalog types (catalog types by name) and the lists names are looked up in, which
-        # `lists` reads (see directory.py).
-        self.lookups: LookupCache[tuple[str | None, ...], t.Any] = LookupCache(self._look_up)
-        self.lists = Directory(settings, self.call, self.lookups)
+        # The run's one look-up object: incident.io's lists and catalog types, each read once,
+        # when first needed, through `call`.
+        self.directory = Directory.of(settings, self.call)
         self._warned: dict[str, set[str]] = {}
         self._versions_noted: dict[str, bool] = {}
         self._strategies: dict[str, Strategy] = {}
@@ -75,14 +68,6 @@ class Run:
         self._input_ended = False
         self._interrupted = False
         self._closed = False
-
-    def _look_up(self, key: tuple[str | None, ...]) -> t.Any:  # noqa: ANN401 - each list its type
-        """Read the list `key` names, with the top-level settings' API key."""
-        if key != CATALOG_TYPES:
-            name, owner = key
-            return self.lists.read((t.cast("ListName", name), owner))
-        ctx = lookup_context(self.settings, self.settings.defaults, LOOKUP_STREAM)
-        return read_catalog_types(ctx, self.call)
 
     def warned_fields(self, stream: str) -> set[str]:
         """Fields already named in a warning for `stream` (shared by its sinks)."""
@@ -112,7 +97,7 @@ class Run:
         install_redaction(self.redact)
         self.ledger.start()
         # Names in the settings fail the run now, before any record, if they name nothing.
-        for setting, found in resolve_settings(self.settings, self.lists).items():
+        for setting, found in resolve_settings(self.settings, self.directory).items():
             LOG.info("Setting `%s` names %s.", setting, found)
         if not self.dry_run:
             self.checkpoints.start()

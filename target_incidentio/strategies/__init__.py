@@ -15,10 +15,27 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from target_incidentio.core.errors import RecordError
-    from target_incidentio.core.lookups import LookupCache
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.payloads.base import ApiRequest, BuildContext
     from target_incidentio.settings import StreamSettings
+
+
+class Lookups(t.Protocol):
+    """What a strategy may read of the run's look-ups: the catalog types, listed once."""
+
+    def catalog_types(self) -> tuple[t.Any, ...]:
+        """The account's catalog types (`catalog.types.CatalogType`, a layer above)."""
+        ...
+
+    def update_catalog_types(
+        self, change: Callable[[tuple[t.Any, ...]], tuple[t.Any, ...]]
+    ) -> tuple[t.Any, ...]:
+        """Replace the listing with `change(listing)`."""
+        ...
+
+    def refresh_catalog_types(self) -> tuple[t.Any, ...]:
+        """List them again."""
+        ...
 
 
 class Outlet(t.Protocol):
@@ -30,8 +47,8 @@ class Outlet(t.Protocol):
         ...
 
     @property
-    def lookups(self) -> LookupCache[tuple[str | None, ...], t.Any]:
-        """The run's one cache of lists read from incident.io, keyed by what they hold."""
+    def directory(self) -> Lookups:
+        """The run's one look-up object (`run/directory.py`)."""
         ...
 
     def submit(
