@@ -15,9 +15,11 @@ import logging
 import typing as t
 from dataclasses import dataclass
 
-from target_incidentio.errors import SettingError
+from target_incidentio.catalog.entries import CATALOG_FIELDS, build_catalog_entry
+from target_incidentio.catalog.sync import CatalogMerge, CatalogSync
+from target_incidentio.catalog.type_setup import prepare_catalog_type
+from target_incidentio.core.errors import SettingError
 from target_incidentio.payloads.alerts import build_alert_event
-from target_incidentio.payloads.catalog import CATALOG_FIELDS, build_catalog_entry
 from target_incidentio.payloads.common import top_level
 from target_incidentio.payloads.fields import SDC_PREFIX
 from target_incidentio.payloads.http import build_http
@@ -42,10 +44,8 @@ from target_incidentio.settings import STREAM_OVERRIDABLE
 from target_incidentio.settings.kinds import Choice
 from target_incidentio.settings.parse import parse_values
 from target_incidentio.settings.schema import config_schema as declared_schema
-from target_incidentio.strategies import Settle, Strategy, as_given
+from target_incidentio.strategies import Prepare, Strategy, as_given
 from target_incidentio.strategies.alerts import AlertSnapshot
-from target_incidentio.strategies.catalog import CatalogMerge, CatalogSync
-from target_incidentio.strategies.catalog_types import settle_catalog_type
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -104,6 +104,17 @@ class AlsoNeeds:
     because: str
 
 
+# What `--check` can look up before any data flows, and the settings each reads: an alert
+# source by id, a catalog type by id or name, custom fields by id or name, roles by name.
+IdCheck = t.Literal["alert_source", "catalog_type", "custom_fields", "role_assignments"]
+ID_CHECKS: Mapping[IdCheck, tuple[PerStreamSetting, ...]] = {
+    "alert_source": ("alert_source_config_id",),
+    "catalog_type": ("catalog_type_id", "catalog_type", "catalog_manage_type"),
+    "custom_fields": ("custom_fields",),
+    "role_assignments": ("role_assignments",),
+}
+
+
 @dataclass(frozen=True)
 class Operation:
     """One kind of write."""
@@ -127,7 +138,7 @@ class Operation:
     strategy: Callable[[StreamSettings], type[Strategy]] = _send_as_built
     # What the stream's settings name that must be looked up (or made) before its first
     # record is built: a catalog type by name, its schema. Gives the settings the ids.
-    settle: Settle = as_given
+    prepare: Prepare = as_given
     # Said after its name where the `operation` setting lists the operations.
     note: str = ""
     # The API key roles its calls need, as `GET /v1/identity` names them; None: they depend
@@ -135,6 +146,8 @@ class Operation:
     roles: tuple[str, ...] | None = ()
     # The scopes incident.io's spec names for its calls, for the README's table.
     scopes: str = ""
+    # What `--check` looks up for it (`ID_CHECKS`), in that order; each reads its settings.
+    checks: tuple[IdCheck, ...] = ()
     # The key under which incident.io's answer wraps what the call created or changed; its
     # `id` becomes the response record's `resource_id`. None: any operation's (`http`), or
     # none (an alert event's answer names its `deduplication_key`).
@@ -150,6 +163,12 @@ class Operation:
         unknown = [name for name in named if name not in STREAM_OVERRIDABLE]
         if unknown:
             msg = f"operation {self.name!r} names settings no stream has: {', '.join(unknown)}"
+            raise ValueError(msg)
+        unread = [
+            name for check in self.checks for name in ID_CHECKS[check] if name not in self.reads
+        ]
+        if unread:
+            msg = f"operation {self.name!r} checks settings it does not read: {', '.join(unread)}"
             raise ValueError(msg)
 
     def unplaced_fields(
@@ -194,6 +213,7 @@ OPERATIONS: dict[str, Operation] = {
                 ),
             ),
             strategy=_alert_strategy,
+            checks=("alert_source",),
         ),
         Operation(
             "incident",
@@ -209,6 +229,7 @@ OPERATIONS: dict[str, Operation] = {
             ),
             roles=("incident_creator",),
             scopes="`incidents.create`",
+            checks=("custom_fields", "role_assignments"),
             answer="incident",
         ),
         Operation(
@@ -234,6 +255,7 @@ OPERATIONS: dict[str, Operation] = {
             scopes="`incidents.view` and the `incidents.update_*` scope of each field it changes "
             "(`update_name`, `update_summary`, `update_severity`, `update_status`, "
             "`update_custom_fields`, `update_timestamps`, `update_role_assignments`)",
+            checks=("custom_fields", "role_assignments"),
             answer="incident",
         ),
         Operation(
@@ -277,7 +299,8 @@ OPERATIONS: dict[str, Operation] = {
             "`catalog_type` lists types (`catalog_types.view`), `catalog_manage_type` creates "
             "and grows them (`catalog_types.create`, `catalog_types.edit`)",
             strategy=_catalog_strategy,
-            settle=settle_catalog_type,
+            prepare=prepare_catalog_type,
+            checks=("catalog_type",),
             answer="catalog_entry",
         ),
         Operation(

@@ -1,265 +1,36 @@
-"""Sinks: each turns a stream's records into calls and hands them to the run's delivery.
+"""Sinks: the SDK's adapters, each handing a stream's records to its `StreamWriter`.
 
-Every record is numbered for the checkpoints, validated against its stream's schema, built
-into a request by its operation's pure builder and submitted as it arrives. `RecordCallSink`
-sends one record per call; `BatchCallSink` (only operations that batch, with
+The writer numbers, validates, builds and submits each record (`stream_writer.py`).
+`RecordCallSink` sends one record per call; `BatchCallSink` (only operations that batch, with
 `batch_size_rows` > 1) lets the SDK gather records and sends each batch as one call.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import typing as t
-from dataclasses import replace
 
-from jsonschema import FormatChecker
-from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.sinks import BatchSink, RecordSink, Sink
-from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 from typing_extensions import override
 
-from target_incidentio.errors import DeliveryFailedError, RecordError
-from target_incidentio.operations import OPERATIONS, answer_keys
-from target_incidentio.payloads.base import BuildContext
-from target_incidentio.payloads.fields import record_key
+from target_incidentio.operations import OPERATIONS
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from jsonschema import ValidationError
+    from singer_sdk import Target
 
-    from target_incidentio.target import TargetIncidentIO
-
-_DATELIKE = FormatChecker(formats=())
+    from target_incidentio.stream_writer import StreamWriter
 
 
-@_DATELIKE.checks("date-time", raises=ValueError)
-def _is_date_time(value: object) -> bool:
-    # The SDK makes `fromisoformat` accept RFC 3339 (a `Z`, any precision) on every Python.
-    return not isinstance(value, str) or bool(dt.datetime.fromisoformat(value))
+@t.runtime_checkable
+class WritesStreams(t.Protocol):
+    """What a sink needs of its target: a `StreamWriter` for its stream (the target makes it)."""
 
-
-@_DATELIKE.checks("date", raises=ValueError)
-def _is_date(value: object) -> bool:
-    return not isinstance(value, str) or bool(dt.date.fromisoformat(value))
-
-
-@_DATELIKE.checks("time", raises=ValueError)
-def _is_time(value: object) -> bool:
-    return not isinstance(value, str) or bool(dt.time.fromisoformat(value))
-
-
-class RecordValidator:
-    """The stream's JSON schema, with date, time and date-time values that must parse.
-
-    It reports rather than raises: what an invalid record becomes is `on_error`'s decision.
-    """
-
-    def __init__(self, schema: dict[str, t.Any]) -> None:
-        self._validator = DEFAULT_JSONSCHEMA_VALIDATOR(schema, format_checker=_DATELIKE)
-
-    def first_error(self, record: dict[str, t.Any]) -> ValidationError | None:
-        """The first way the record breaks its schema, or None."""
-        return next(iter(self._validator.iter_errors(record)), None)
-
-
-_FIX = (
-    "fix the record at the source, {how}, or set `on_error: continue` to send the rest and "
-    "keep this one in `dead_letter_path`."
-)
-
-
-# Expressions the SDK types by their first call (`singer_sdk.mapper`), so never as a string.
-_TYPED_CALLS = ("int(", "float(", "bool(", "str(", "json.dumps(", "datetime.")
-
-
-def mapped_fields(stream_maps: object, stream: str) -> dict[str, str]:
-    """Field -> expression of the stream map entries that compute the stream's fields."""
-    if not isinstance(stream_maps, dict):
-        return {}
-    computed: dict[str, str] = {}
-    for name, entry in stream_maps.items():
-        if isinstance(entry, dict) and stream in (name, entry.get("__alias__")):
-            computed.update(
-                (field, expression)
-                for field, expression in entry.items()
-                if isinstance(expression, str) and not field.startswith("__")
-                if expression != "__NULL__"
-            )
-    return computed
-
-
-def _computed_hint(path: list[str], computed: dict[str, str], problem: ValidationError) -> str:
-    """The way out for a value a stream map computed and the SDK typed as a string; else ''.
-
-    The SDK gives a computed field the type string unless the expression starts with a typed
-    call or names a property of the source schema; a value of another type then breaks it.
-    """
-    expression = computed.get(path[0]) if len(path) == 1 else None
-    # A "type" error's validator value is the schema's `type`: a name or a list of names.
-    expected = (
-        t.cast("str | list[str]", problem.validator_value) if problem.validator == "type" else ()
-    )
-    if expression is None or "string" not in expected:
-        return ""
-    if expression.isidentifier() or expression.startswith(_TYPED_CALLS):
-        return ""  # a renamed property keeps its type; a typed call has its own
-    value = problem.instance
-    field = path[0]
-    said = (
-        f"'{field}' comes from the stream map expression `{expression}`, and the SDK types a "
-        "computed field as a string unless its expression starts with int(, float( or bool(: "
-    )
-    if isinstance(value, (list, dict)):
-        return said + (
-            "a list or an object cannot be typed that way, so set `validate_records: false` "
-            "to send the computed value unchecked."
-        )
-    wrap = {bool: "bool", int: "int", float: "float"}.get(type(value), "str")
-    return said + f'write it as "{wrap}({expression})".'
-
-
-class StreamWriter:
-    """What every sink of a stream does with a record: number, check, build, submit."""
-
-    def __init__(
-        self,
-        target: TargetIncidentIO,
-        stream_name: str,
-        schema: dict[str, t.Any],
-        key_properties: Sequence[str],
-    ) -> None:
-        self.run = target.run
-        self.stream = stream_name
-        self.settings = target.settings.for_stream(stream_name)
-        self.operation = OPERATIONS[self.settings.operation]
-        self.key_properties = tuple(key_properties)
-        self.schema = schema
-        validate = target.settings.delivery.validate_records
-        self.validator = RecordValidator(schema) if validate else None
-        self.given = BuildContext(
-            stream=stream_name,
-            key_properties=self.key_properties,
-            settings=self.settings,
-            key_rate_per_minute=target.settings.defaults.rate_limit_per_minute,
-            alert_rate_per_minute=target.settings.delivery.alert_source_rate_limit_per_minute,
-            schema_fields=frozenset(schema.get("properties") or ()) or None,
-            lists=self.run.lists,
-        )
-        self._settled: BuildContext | None = None
-        self._computed = mapped_fields(target.config.get("stream_maps"), stream_name)
-        self._warned_unplaced = self.run.warned_fields(stream_name)
-        make = self.operation.strategy(self.settings)
-        self.strategy = self.run.strategy(stream_name, lambda: make(self.run, self.given))
-        self._logger = target.logger
-
-    @property
-    def ctx(self) -> BuildContext:
-        """The build context once the operation has settled what the settings name.
-
-        Settled at the stream's first record, not when the sink is made (building has no side
-        effects): a catalog type by name is looked up, or created, then; a failure stops the
-        run before any record of the stream is sent.
-        """
-        if self._settled is None:
-            settled = self.operation.settle(self.given, self.schema, self.run)
-            self._warned_unplaced |= settled.reported
-            self._settled = replace(self.given, settings=settled.settings)
-            self.strategy.settled(self._settled)
-        return self._settled
-
-    def accept(self, record: dict[str, t.Any]) -> int | None:
-        """The record's sequence number, or None when it is reported instead.
-
-        A record that lacks a key property or breaks its schema is reported, and `on_error`
-        decides what that means.
-        """
-        (sequence,) = self.run.admit()
-        keyless = self._without_key(record)
-        if keyless is not None:
-            try:
-                self._reject(keyless, sequence, record)
-            except DeliveryFailedError as stop:
-                # The SDK's own error for this case (its standard tests expect it), our words.
-                raise MissingKeyPropertiesError(str(stop)) from stop
-            return None
-        problem = self.validator.first_error(record) if self.validator is not None else None
-        if problem is None:
-            return sequence
-        self._reject(self._invalid(record, problem), sequence, record)
-        return None
-
-    def _reject(self, error: RecordError, sequence: int, record: dict[str, t.Any]) -> None:
-        """A record that cannot be sent: its strategy hears of it, the ledger reports it."""
-        self.strategy.rejected(1)
-        self.run.report_invalid(error, self.operation.name, iter([(sequence, record)]))
-
-    def _without_key(self, record: dict[str, t.Any]) -> RecordError | None:
-        """A record lacking one of the stream's key properties (the SDK would stop the run)."""
-        missing = [name for name in self.key_properties if name not in record]
-        if not missing:
-            return None
-        return RecordError(
-            stream=self.stream,
-            record_key=record_key(record, (), self.given.schema_fields),
-            field=missing[0],
-            problem=f"lacks key property '{missing[0]}' (the stream's key properties: "
-            f"{', '.join(self.key_properties)}), which names the record in incident.io.",
-            hint=_FIX.format(how="fill the field with stream_maps"),
-        )
-
-    def send(self, records: list[dict[str, t.Any]], sequences: Sequence[int]) -> None:
-        """Build one call for `records` and submit it (blocks only while delivery is full)."""
-        self._warn_unplaced(records)
-        try:
-            request = self.operation.build(records, self.ctx)
-        except RecordError as error:
-            self.strategy.rejected(len(records))
-            pairs = zip(sequences, records, strict=True)
-            self.run.report_invalid(error, self.operation.name, pairs)
-            return
-        self.strategy.send(
-            replace(
-                request,
-                stream=self.stream,
-                operation=self.operation.name,
-                sequences=tuple(sequences),
-                answer_keys=answer_keys(self.operation),
-            )
-        )
-
-    def _invalid(self, record: dict[str, t.Any], problem: ValidationError) -> RecordError:
-        """The validation error as the target's own: stream, record key, field, what was wrong."""
-        path = [str(part) for part in problem.absolute_path]
-        required = problem.validator_value
-        if problem.validator == "required" and isinstance(problem.instance, dict):
-            path += [n for n in t.cast("list[str]", required) if n not in problem.instance][:1]
-        return RecordError(
-            stream=self.stream,
-            record_key=record_key(record, self.key_properties, self.given.schema_fields),
-            field=".".join(path) or None,
-            problem=f"breaks the stream's schema: {problem.message}.",
-            hint=_computed_hint(path, self._computed, problem)
-            or _FIX.format(how="convert it with stream_maps"),
-        )
-
-    def _warn_unplaced(self, records: list[dict[str, t.Any]]) -> None:
-        """Tell the user once per field when a mapping leaves a field with nowhere to go."""
-        fresh: set[str] = set()
-        settings = self.ctx.settings  # catalog attributes by name: the fields they settled
-        for record in records:
-            fresh |= self.operation.unplaced_fields(record, settings, self.key_properties)
-        fresh -= self._warned_unplaced
-        if fresh:
-            self._warned_unplaced |= fresh
-            self._logger.warning(
-                "Stream '%s' (%s): fields %s are not used by this operation and are not sent. "
-                "Rename them with stream_maps to an API field, or drop them with "
-                "exclude_attributes or `__NULL__`.",
-                self.stream,
-                self.operation.name,
-                ", ".join(sorted(fresh)),
-            )
+    def stream_writer(
+        self, stream_name: str, schema: dict[str, t.Any], key_properties: Sequence[str]
+    ) -> StreamWriter:
+        """The writer of `stream_name`'s records."""
+        ...
 
 
 class _CallSink(Sink):
@@ -267,13 +38,16 @@ class _CallSink(Sink):
 
     def __init__(
         self,
-        target: TargetIncidentIO,
+        target: Target,
         stream_name: str,
         schema: dict[str, t.Any],
         key_properties: Sequence[str] | None,
     ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
-        self.writer = StreamWriter(target, stream_name, self.schema, self.key_properties)
+        if not isinstance(target, WritesStreams):
+            msg = f"{type(target).__name__} cannot make a StreamWriter"
+            raise TypeError(msg)
+        self.writer = target.stream_writer(stream_name, self.schema, self.key_properties)
 
     @override
     def get_validator(self) -> None:

@@ -32,12 +32,12 @@ from singer_sdk.target_base import Target
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 from typing_extensions import Self, override
 
-from target_incidentio.check import report_unparsed, run_check
-from target_incidentio.errors import RecordError, SettingError
+from target_incidentio.check.runner import report_unparsed, run_check
+from target_incidentio.core.errors import RecordError, SettingError
+from target_incidentio.core.secrets import Redactor, install_redaction, remove_redaction
 from target_incidentio.operations import config_schema, parse_settings
 from target_incidentio.payloads.fields import record_key
-from target_incidentio.run import Run
-from target_incidentio.secrets import Redactor, install_redaction, remove_redaction
+from target_incidentio.run.lifecycle import Run
 from target_incidentio.settings import (
     known_names,
     refuse_unknown,
@@ -46,9 +46,10 @@ from target_incidentio.settings import (
 )
 from target_incidentio.singer_input import SingerInput
 from target_incidentio.sinks import sink_class
+from target_incidentio.stream_writer import StreamWriter
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from pathlib import PurePath
     from types import FrameType, TracebackType
 
@@ -167,6 +168,20 @@ class TargetIncidentIO(Target):
                 self._run.abort()
         finally:
             remove_redaction(self.redact)
+
+    def stream_writer(
+        self, stream_name: str, schema: dict[str, t.Any], key_properties: Sequence[str]
+    ) -> StreamWriter:
+        """What a sink hands its records to, given what it needs rather than the Target."""
+        return StreamWriter(
+            self.run,
+            self.settings,
+            stream_name,
+            schema,
+            key_properties,
+            stream_maps=self.config.get("stream_maps"),
+            logger=self.logger,
+        )
 
     @override
     def get_sink_class(self, stream_name: str) -> type[Sink]:

@@ -4,7 +4,7 @@
 entries go through `bulk_update` (`bulk.py`), unchanged ones cost no call. `sync` also
 deletes, once the stream has ended and its calls are confirmed, the entries whose external id
 the stream did not carry, behind the guards of `deletions`. Everything here is pure: the
-strategy (`strategies/catalog.py`) does the HTTP.
+strategy (`catalog/sync.py`) does the HTTP.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from target_incidentio.catalog.bulk import BULK_MAX_ENTRIES, BulkUpdate, bulk_updates
 from target_incidentio.catalog.compare import entry_id_of
 from target_incidentio.catalog.listing import ENTRIES_PATH
-from target_incidentio.urls import segment
+from target_incidentio.core.urls import segment
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable

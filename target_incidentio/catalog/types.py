@@ -2,7 +2,7 @@
 
 Pure: the stream's SCHEMA and the listed types in, a `TypePlan` out: the type to create, the
 attributes to add, and which attribute each record field fills. The caller
-(`strategies/catalog_types.py`) sends the calls and hands the settled ids to the builder.
+(`catalog/type_setup.py`) sends the calls and hands the bound ids to the builder.
 
 The target changes only the types it created, which carry the `MANAGED_BY` annotation; an
 attribute is never removed (the whole list goes back to `update_schema` with every listed
@@ -15,9 +15,9 @@ import typing as t
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from target_incidentio.payloads.catalog import CATALOG_FIELDS
+from target_incidentio.catalog.entries import CATALOG_FIELDS
+from target_incidentio.core.urls import segment
 from target_incidentio.payloads.fields import SDC_PREFIX
-from target_incidentio.urls import segment
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

@@ -343,8 +343,8 @@ class Delivery:
         try:
             return self._exchange(permit, request, headers, data, lookup=lookup)
         except BaseException:
-            # Whatever broke, the call is no longer in flight (answering twice is harmless).
-            self._limiter.answer(permit, (), {})
+            # Whatever broke, the call is no longer in flight.
+            self._limiter.release(permit)
             raise
 
     def _exchange(

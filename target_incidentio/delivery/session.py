@@ -10,8 +10,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from typing_extensions import override
 
+from target_incidentio.core.urls import origin as origin_of
 from target_incidentio.delivery.deadline import WatchedAdapter
-from target_incidentio.urls import origin as origin_of
 
 if t.TYPE_CHECKING:
     from requests.models import PreparedRequest, Response

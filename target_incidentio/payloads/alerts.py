@@ -10,6 +10,7 @@ from __future__ import annotations
 import typing as t
 from urllib.parse import unquote, urlencode, urlsplit
 
+from target_incidentio.core.urls import endpoint_url, segment
 from target_incidentio.payloads.base import ApiRequest, BuildContext, RateScope
 from target_incidentio.payloads.common import (
     Reader,
@@ -21,7 +22,6 @@ from target_incidentio.payloads.common import (
     require,
     text,
 )
-from target_incidentio.urls import endpoint_url, segment
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -5,14 +5,14 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
+from target_incidentio.core.urls import endpoint_url
 from target_incidentio.payloads.names import NO_LISTS
-from target_incidentio.urls import endpoint_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from target_incidentio.core.secrets import Secret
     from target_incidentio.payloads.names import Lists
-    from target_incidentio.secrets import Secret
     from target_incidentio.settings import StreamSettings
 
 JSON = t.Any

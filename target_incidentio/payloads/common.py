@@ -13,7 +13,8 @@ import typing as t
 from dataclasses import dataclass
 from decimal import Decimal
 
-from target_incidentio.errors import RecordError
+from target_incidentio.core.errors import RecordError
+from target_incidentio.core.urls import endpoint_url
 from target_incidentio.payloads.base import ApiRequest, BuildContext, RateScope, Resolved
 from target_incidentio.payloads.fields import (
     derive_key,
@@ -24,12 +25,11 @@ from target_incidentio.payloads.fields import (
     record_key,
     sendable,
 )
-from target_incidentio.urls import endpoint_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from target_incidentio.secrets import Secret
+    from target_incidentio.core.secrets import Secret
 
 INT32_MAX = 2**31 - 1
 

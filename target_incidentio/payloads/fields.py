@@ -9,8 +9,8 @@ import re
 import typing as t
 from decimal import Decimal
 
-from target_incidentio.errors import RecordError
-from target_incidentio.urls import UnsafeSegmentError, segment
+from target_incidentio.core.errors import RecordError
+from target_incidentio.core.urls import UnsafeSegmentError, segment
 
 if t.TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Sequence

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import typing as t
 
+from target_incidentio.core.urls import endpoint_url, segment
 from target_incidentio.payloads.base import ApiRequest
-from target_incidentio.urls import endpoint_url, segment
 
 if t.TYPE_CHECKING:
-    from target_incidentio.secrets import Secret
+    from target_incidentio.core.secrets import Secret
 
 # The `operation` of the ping's response record.
 HEARTBEAT = "heartbeat"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typing as t
 
+from target_incidentio.core.urls import endpoint_url
 from target_incidentio.payloads.base import ApiRequest, BuildContext
 from target_incidentio.payloads.fields import fill_template, plain_json, record_key, sendable
-from target_incidentio.urls import endpoint_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence

@@ -13,7 +13,7 @@ import typing as t
 from dataclasses import dataclass
 from decimal import Decimal
 
-from target_incidentio.custom_fields import KINDS, kind_of
+from target_incidentio.core.custom_fields import KINDS, kind_of
 from target_incidentio.payloads.base import Resolved
 from target_incidentio.payloads.common import Record, as_number, number_text, text
 from target_incidentio.payloads.names import (

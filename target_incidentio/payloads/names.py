@@ -3,7 +3,7 @@
 Each list is declared once in `LISTS` (its path, the key its answer holds it under, what its
 items are called, the fields a name may match, whether it pages). A builder asks its
 `BuildContext.lists` for a list and matches names against it here, so resolving is a pure
-step given the lists, and most tests need no server. The run's `Lists` (`directory.py`) reads
+step given the lists, and most tests need no server. The run's `Lists` (`run/directory.py`) reads
 each list at most once per run, when first needed, through delivery.
 
 A value of 26 capital letters and digits is an incident.io id (a ULID): it is sent as it is,

@@ -3,7 +3,8 @@
 - `declarations.py`: the list of settings (name, kind, default, title, description, whether
   a stream may override it).
 - `spec.py`: how a declaration is made; `kinds.py`: how each kind of value is typed, parsed,
-  checked and read from the environment.
+  checked and read from the environment; `values.py`: the value parsers the kinds share;
+  `field_maps.py`: what `custom_fields` and `role_assignments` parse into.
 - `schema.py` (the `--about` schema), `environment.py` (`TARGET_INCIDENTIO_*` variables),
   `parse.py` (a config into `Settings`) and `redaction.py` (the secrets of a raw config): all
   derived from the declarations.
@@ -23,18 +24,13 @@ from target_incidentio.settings.declarations import (
     known_names,
 )
 from target_incidentio.settings.environment import settings_from_env
-from target_incidentio.settings.kinds import (
-    CUSTOM_FIELD_KINDS,
-    CustomFieldMap,
-    RoleMap,
-    check_url,
-    parse_headers,
-    parse_list,
-)
+from target_incidentio.settings.field_maps import CustomFieldMap, RoleMap
+from target_incidentio.settings.kinds import CUSTOM_FIELD_KINDS
 from target_incidentio.settings.parse import Settings, refuse_unknown
 from target_incidentio.settings.redaction import secret_values
 from target_incidentio.settings.schema import config_schema
 from target_incidentio.settings.spec import setting
+from target_incidentio.settings.values import check_url, parse_headers, parse_list
 
 __all__ = [
     "CUSTOM_FIELD_KINDS",

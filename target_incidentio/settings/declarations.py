@@ -14,19 +14,16 @@ import typing as t
 from dataclasses import dataclass
 
 from target_incidentio.settings.kinds import (
-    CONTENT_TYPE,
     CUSTOM_FIELD_KINDS,
     AttributeMap,
     Boolean,
     Choice,
-    CustomFieldMap,
     Headers,
     Integer,
     Names,
     Number,
     OperationName,
     OutputFile,
-    RoleMap,
     SecretText,
     Text,
     Url,
@@ -34,11 +31,13 @@ from target_incidentio.settings.kinds import (
     role_assignments_kind,
 )
 from target_incidentio.settings.spec import Spec, declared, setting
+from target_incidentio.settings.values import CONTENT_TYPE
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from target_incidentio.secrets import Secret
+    from target_incidentio.core.secrets import Secret
+    from target_incidentio.settings.field_maps import CustomFieldMap, RoleMap
 
 DEFAULT_BASE_URL = "https://api.incident.io"
 METHODS = ("POST", "PUT", "PATCH")
@@ -55,7 +54,7 @@ class StreamSettings:
         "operations used (see README).",
     )
     base_url: str = setting(
-        Url(),
+        Url(root=True),
         "Base URL",
         "incident.io API root. Plain http:// is accepted only for loopback addresses "
         "(the local sandbox).",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from target_incidentio.errors import SettingError
+from target_incidentio.core.errors import SettingError
 from target_incidentio.settings.declarations import STREAMS, all_settings
 from target_incidentio.settings.kinds import AttributeMap
 

@@ -1,7 +1,8 @@
 """Kinds of setting: how a value is typed, parsed, checked and read from the environment.
 
-Each declaration in `settings/__init__.py` names one kind; the kinds and the value parsers they
-share live here, so that the declarations read as a list of settings.
+Each declaration in `settings/declarations.py` names one kind; the kinds live here, the value
+parsers they share in `values.py` and the types some parse into in `field_maps.py`, so that
+the declarations read as a list of settings.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from target_incidentio.custom_fields import KINDS
-from target_incidentio.errors import SettingError
-from target_incidentio.headers import header_problem
-from target_incidentio.secrets import Secret
-from target_incidentio.urls import is_loopback
+from target_incidentio.core.custom_fields import KINDS
+from target_incidentio.core.errors import SettingError
+from target_incidentio.core.secrets import Secret
+from target_incidentio.settings.field_maps import CustomFieldMap, RoleMap
+from target_incidentio.settings.values import RESERVED_HEADERS, check_url, parse_headers, parse_list
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -33,13 +33,6 @@ T = t.TypeVar("T")
 SchemaType: t.TypeAlias = "th.JSONTypeHelper[t.Any] | type[th.JSONTypeHelper[t.Any]]"
 
 CUSTOM_FIELD_KINDS = tuple(KINDS)
-CONTENT_TYPE = {
-    "content-type": "the target always sends JSON with `Content-Type: application/json`.",
-}
-RESERVED_HEADERS = {
-    "authorization": "the `api_key` or `alert_source_token` setting fills `Authorization`.",
-    **CONTENT_TYPE,
-}
 TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off", "")
 
@@ -151,7 +144,13 @@ class SecretText(Kind[Secret | None]):
 
 
 class Url(Kind[str | None]):
-    """An absolute https:// URL (plain http only to this machine)."""
+    """An absolute https:// URL (plain http only to this machine).
+
+    An API root (`root=True`) loses a trailing slash, so that paths join onto it.
+    """
+
+    def __init__(self, *, root: bool = False) -> None:
+        self.root = root
 
     @override
     def schema(self) -> SchemaType:
@@ -161,7 +160,8 @@ class Url(Kind[str | None]):
     def parse(self, where: str, value: object) -> str | None:
         if value is None or value == "":
             return None
-        return check_url(where, str(value))
+        url = check_url(where, str(value))
+        return url.rstrip("/") if self.root else url
 
 
 class Choice(Kind[str | None]):
@@ -304,28 +304,6 @@ class Names(Kind[tuple[str, ...]]):
 
 
 @dataclass(frozen=True)
-class CustomFieldMap:
-    """One entry of `custom_fields`: a record field that fills an incident custom field.
-
-    The field is named by id or by name; `kind` None means "from the field's type".
-    """
-
-    field: str
-    custom_field_id: str | None
-    kind: str | None = None
-    custom_field: str | None = None
-
-
-@dataclass(frozen=True)
-class RoleMap:
-    """One entry of `role_assignments`: a record field holding the e-mail of a role's assignee."""
-
-    field: str
-    incident_role_id: str | None
-    role: str | None = None
-
-
-@dataclass(frozen=True)
 class FieldTargets(Kind[tuple[T, ...]]):
     """`[{field, <id_key> | <name_key>}]`: record fields filling what is named by id or name.
 
@@ -462,88 +440,6 @@ class AttributeMap(Kind[Mapping[str, str]]):
     @override
     def from_env(self, where: str, text: str) -> object:
         return _env_json(where, text, "{")
-
-
-# -- value parsers shared by the kinds -----------------------------------------------------------
-
-
-def parse_headers(
-    setting: str, value: object, reserved: Mapping[str, str] = RESERVED_HEADERS
-) -> dict[str, str]:
-    """Headers from Nexla's `h1:v1,h2:v2` string form or from an object."""
-    if value is None or value == "":
-        return {}
-    if isinstance(value, dict):
-        pairs = [(str(k).strip(), str(v).strip()) for k, v in value.items()]
-    elif isinstance(value, str):
-        pairs = []
-        for number, item in enumerate(value.split(","), start=1):
-            if not item.strip():
-                continue
-            name, sep, header_value = item.partition(":")
-            if not sep or not name.strip():
-                # The item is not echoed: it may hold a token (webhook headers are secret).
-                raise SettingError(
-                    setting,
-                    f"cannot read item {number} as a `name:value` header.",
-                    "write `name:value` pairs separated by commas, e.g. "
-                    "`X-Team:payments,X-Env:prod`, or give an object.",
-                )
-            pairs.append((name.strip(), header_value.strip()))
-    else:
-        raise SettingError(setting, "must be a `name:value,...` string or an object.")
-    headers: dict[str, str] = {}
-    for name, header_value in pairs:
-        problem = header_problem(name, header_value)
-        if problem is not None:
-            raise SettingError(setting, problem, f"fix or remove that header in `{setting}`.")
-        reason = reserved.get(name.lower())
-        if reason is not None:
-            raise SettingError(
-                setting,
-                f"header {name!r} is set by the target itself and cannot be overridden: {reason}",
-                f"remove {name!r} from `{setting}`.",
-            )
-        headers[name] = header_value
-    return headers
-
-
-def parse_list(setting: str, value: object) -> tuple[str, ...]:
-    """A comma-separated string or an array of strings."""
-    if value is None or value == "":
-        return ()
-    if isinstance(value, str):
-        return tuple(item.strip() for item in value.split(",") if item.strip())
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return tuple(item.strip() for item in value if item.strip())
-    raise SettingError(setting, "must be a comma-separated string or an array of strings.")
-
-
-def check_url(setting: str, url: str) -> str:
-    """Refuse URLs that would send a credential in clear or are not URLs at all."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise SettingError(
-            setting,
-            f"{url!r} is not an absolute https:// URL.",
-            "use e.g. `https://api.incident.io`.",
-        )
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise SettingError(
-            setting,
-            f"{url!r} uses plain http:// to a host other than this machine, "
-            "which would send the API key in clear.",
-            "use https://; plain http:// is allowed only for 127.0.0.1, ::1 or localhost.",
-        )
-    if parts.username or parts.password:
-        raise SettingError(setting, "credentials in the URL are not allowed.", "use `api_key`.")
-    try:
-        parts.port  # noqa: B018 - read for its check: urllib raises on a port that is no number
-    except ValueError:
-        raise SettingError(
-            setting, f"{url!r} has a port that is not a number.", "write e.g. `https://host:8443`."
-        ) from None
-    return url.rstrip("/") if setting.endswith("base_url") else url
 
 
 def _positive(setting: str, value: object, *, integer: bool, zero: bool) -> float:

@@ -13,7 +13,13 @@ import typing as t
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
-from target_incidentio.errors import SettingError
+from target_incidentio.core.errors import SettingError
+from target_incidentio.core.urls import (
+    is_absolute,
+    origin,
+    placeholder_outside_path,
+    template_fields,
+)
 from target_incidentio.settings.declarations import (
     STREAM_OVERRIDABLE,
     STREAMS,
@@ -22,9 +28,8 @@ from target_incidentio.settings.declarations import (
     StreamSettings,
     known_names,
 )
-from target_incidentio.settings.kinds import check_url
 from target_incidentio.settings.spec import declared
-from target_incidentio.urls import is_absolute, origin, placeholder_outside_path, template_fields
+from target_incidentio.settings.values import check_url
 
 if t.TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Mapping

@@ -14,11 +14,28 @@ from dataclasses import dataclass
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from target_incidentio.core.errors import RecordError
     from target_incidentio.delivery.engine import DeliveryResult
-    from target_incidentio.errors import RecordError
-    from target_incidentio.lookups import LookupCache
     from target_incidentio.payloads.base import ApiRequest, BuildContext
     from target_incidentio.settings import StreamSettings
+
+
+class Lookups(t.Protocol):
+    """What a strategy may read of the run's look-ups: the catalog types, listed once."""
+
+    def catalog_types(self) -> tuple[t.Any, ...]:
+        """The account's catalog types (`catalog.types.CatalogType`, a layer above)."""
+        ...
+
+    def update_catalog_types(
+        self, change: Callable[[tuple[t.Any, ...]], tuple[t.Any, ...]]
+    ) -> tuple[t.Any, ...]:
+        """Replace the listing with `change(listing)`."""
+        ...
+
+    def refresh_catalog_types(self) -> tuple[t.Any, ...]:
+        """List them again."""
+        ...
 
 
 class Outlet(t.Protocol):
@@ -30,8 +47,8 @@ class Outlet(t.Protocol):
         ...
 
     @property
-    def lookups(self) -> LookupCache[tuple[str | None, ...], t.Any]:
-        """The run's one cache of lists read from incident.io, keyed by what they hold."""
+    def directory(self) -> Lookups:
+        """The run's one look-up object (`run/directory.py`)."""
         ...
 
     def submit(
@@ -83,8 +100,8 @@ class Strategy:
         self.outlet = outlet
         self.ctx = ctx
 
-    def settled(self, ctx: BuildContext) -> None:
-        """The stream's settings once its operation settled them (ids for names), before a row."""
+    def prepared(self, ctx: BuildContext) -> None:
+        """The stream's settings once its operation prepared them (ids for names), before a row."""
         self.ctx = ctx
 
     def send(self, request: ApiRequest) -> None:
@@ -105,7 +122,7 @@ class Strategy:
 
 
 @dataclass(frozen=True)
-class Settled:
+class Prepared:
     """A stream's settings once what they name is looked up (a catalog type's ids).
 
     `reported`: fields a warning already named, so the unplaced-field warning does not repeat.
@@ -116,9 +133,9 @@ class Settled:
 
 
 # The settling step an operation declares: context, the stream's SCHEMA, the run's outlet.
-Settle = t.Callable[["BuildContext", "Mapping[str, t.Any]", "Outlet"], Settled]
+Prepare = t.Callable[["BuildContext", "Mapping[str, t.Any]", "Outlet"], Prepared]
 
 
-def as_given(ctx: BuildContext, _schema: Mapping[str, t.Any], _outlet: Outlet) -> Settled:
-    """Operations with nothing to settle use their settings as given."""
-    return Settled(ctx.settings)
+def as_given(ctx: BuildContext, _schema: Mapping[str, t.Any], _outlet: Outlet) -> Prepared:
+    """Operations with nothing to prepare use their settings as given."""
+    return Prepared(ctx.settings)

@@ -6,8 +6,8 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
+from target_incidentio.core.secrets import Secret
 from target_incidentio.payloads.base import ApiRequest, RateScope
-from target_incidentio.secrets import Secret
 
 API_KEY = "inc_test_Zq8VxK3mP0-DISTINCTIVE-7f2c9b"
 NOW = datetime(2025, 4, 17, 11, 17, 8, tzinfo=timezone.utc)

@@ -16,6 +16,7 @@ from delivery_helpers import API_KEY, NOW, FakeTime, make_request
 from hostile_server import HostileServer, answer, drip_body
 from werkzeug import Request, Response
 
+from target_incidentio.core.secrets import Redactor
 from target_incidentio.delivery.engine import (
     Delivery,
     DeliveryResult,
@@ -24,7 +25,6 @@ from target_incidentio.delivery.engine import (
 )
 from target_incidentio.delivery.retry import RetryPolicy
 from target_incidentio.payloads.base import RateScope
-from target_incidentio.secrets import Redactor
 from target_incidentio.settings import DeliverySettings
 
 if TYPE_CHECKING:

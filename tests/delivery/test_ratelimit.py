@@ -11,21 +11,18 @@ import pytest
 from delivery_helpers import make_request
 
 from incidentio_sandbox import Sandbox
+from target_incidentio.core.secrets import Secret
 from target_incidentio.delivery.engine import Delivery, DeliveryResult
-from target_incidentio.delivery.ratelimit import (
+from target_incidentio.delivery.limits import (
     GIVE_UP_AFTER,
     WINDOW_POLL,
     KeyBucket,
-    Permit,
-    RateLimiter,
     SlidingWindow,
     TokenBucket,
-    acquire_all,
-    binding_limit,
 )
+from target_incidentio.delivery.ratelimit import Permit, RateLimiter, acquire_all, binding_limit
 from target_incidentio.delivery.retry import RetryPolicy
 from target_incidentio.payloads.base import RateScope
-from target_incidentio.secrets import Secret
 from target_incidentio.settings import DeliverySettings
 
 if TYPE_CHECKING:

@@ -154,7 +154,7 @@ def test_job_and_schedule(project: dict[str, Any]) -> None:
 
 
 def test_dev_names_no_catalog_type_the_services_stream_creates_it(project: dict[str, Any]) -> None:
-    """The dev account starts without the Service type: the stream creates it (issue 19)."""
+    """The dev account lacks the Service type: the stream makes it (`catalog_manage_type`)."""
     seed = Seed.from_json(json.loads((ROOT / "examples" / "sandbox-seed.json").read_text()))
     assert [kind for kind in seed.catalog_types if kind.name == "Service"] == []
     for environment in ("dev", "prod"):

@@ -6,9 +6,9 @@ import typing as t
 
 import pytest
 
+from target_incidentio.core.secrets import Secret
 from target_incidentio.payloads.base import BuildContext
 from target_incidentio.payloads.names import NO_LISTS
-from target_incidentio.secrets import Secret
 from target_incidentio.settings import StreamSettings
 
 API_KEY = Secret("test-api-key")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from target_incidentio.errors import RecordError
+from target_incidentio.core.errors import RecordError
 from target_incidentio.payloads.alerts import ALERT_FIELDS, build_alert_event
 
 CONFIG_ID = "01GW2G3V0S59R238FAHPDS1R66"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from target_incidentio.errors import RecordError
-from target_incidentio.payloads.catalog import build_catalog_entry
+from target_incidentio.catalog.entries import build_catalog_entry
+from target_incidentio.core.errors import RecordError
 
 TYPE_ID = "01CATTYPE"
 ATTRIBUTES = {"tier": "01ATTRTIER", "owners": "01ATTROWNERS", "paging": "01ATTRPAGING"}

@@ -1,4 +1,4 @@
-"""The catalog type planner (issue 19): a stream's SCHEMA and the listed type in, a plan out.
+"""The catalog type planner: a stream's SCHEMA and the listed type in, what to create out.
 
 Pure, so no server: the type mapping table, which fields become attributes, what a managed
 type gains, what an unmanaged one never does, and the update_schema body that keeps every id.
@@ -25,7 +25,7 @@ from target_incidentio.catalog.types import (
     plan_type,
     schema_path,
 )
-from target_incidentio.errors import SettingError
+from target_incidentio.core.errors import SettingError
 from target_incidentio.operations import parse_settings
 from target_incidentio.settings import StreamSettings
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from target_incidentio.errors import RecordError
+from target_incidentio.catalog.entries import build_catalog_entry
+from target_incidentio.core.errors import RecordError
 from target_incidentio.payloads.alerts import build_alert_event
-from target_incidentio.payloads.catalog import build_catalog_entry
 from target_incidentio.payloads.incidents import build_incident
 from target_incidentio.settings import CustomFieldMap
 

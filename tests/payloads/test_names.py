@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from support import StaticLists
 
-from target_incidentio.errors import RecordError
+from target_incidentio.core.errors import RecordError
 from target_incidentio.payloads.incidents import (
     build_incident,
     build_incident_edit,

@@ -168,6 +168,24 @@ def test_a_setting_the_table_misnames_fails_when_the_entry_is_made(names):
         replace(table_entry, **names)
 
 
+def test_a_check_the_operation_cannot_read_fails_when_the_entry_is_made():
+    # `--check` looks up what an operation declares; a check of settings it never reads is
+    # a table error, not a silent skip.
+    with pytest.raises(ValueError, match="checks settings it does not read: alert_source"):
+        replace(OPERATIONS["incident_edit"], checks=("alert_source",))
+    assert replace(OPERATIONS["incident_edit"], checks=()).checks == ()
+
+
+def test_the_checks_are_declared_on_the_operations_that_read_their_ids():
+    declared = {name: op.checks for name, op in OPERATIONS.items() if op.checks}
+    assert declared == {
+        "alert_event": ("alert_source",),
+        "incident": ("custom_fields", "role_assignments"),
+        "incident_edit": ("custom_fields", "role_assignments"),
+        "catalog_entry": ("catalog_type",),
+    }
+
+
 def test_the_per_stream_setting_type_is_the_declarations():
     # The type checker judges the table's setting names by this Literal; it must be exactly
     # the settings declared per stream, in their order.

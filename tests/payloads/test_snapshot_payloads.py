@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from target_incidentio.core.secrets import Secret
 from target_incidentio.payloads.alerts import (
     RESOLUTION,
     build_alert_event,
@@ -14,7 +15,6 @@ from target_incidentio.payloads.alerts import (
     firing_alerts_page,
 )
 from target_incidentio.payloads.heartbeat import HEARTBEAT, build_heartbeat_ping
-from target_incidentio.secrets import Secret
 from target_incidentio.strategies.alerts import Resolution
 
 CONFIG_ID = "01GW2G3V0S59R238FAHPDS1R66"

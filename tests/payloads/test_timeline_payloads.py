@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from target_incidentio.errors import RecordError
+from target_incidentio.core.errors import RecordError
 from target_incidentio.payloads.timeline import build_incident_timeline_item
 
 ITEM = {

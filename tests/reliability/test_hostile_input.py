@@ -26,7 +26,7 @@ from reliability_helpers import (
 )
 from support import read_jsonl, record, schema, singer_lines, state
 
-from target_incidentio.secrets import Redactor
+from target_incidentio.core.secrets import Redactor
 from target_incidentio.target import TargetIncidentIO
 
 FRAGMENTS = (API_KEY[:12], API_KEY[-12:], HOOK_TOKEN[:12])

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from target_incidentio.core.secrets import Secret
 from target_incidentio.payloads.alerts import build_alert_event
 from target_incidentio.payloads.base import BuildContext
 from target_incidentio.payloads.fields import derive_key, without_nulls
 from target_incidentio.payloads.incidents import build_incident
-from target_incidentio.secrets import Secret
 from target_incidentio.settings import StreamSettings
 
 SCALARS = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=8)

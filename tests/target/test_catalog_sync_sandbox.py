@@ -1,4 +1,4 @@
-"""Catalog sync end to end (issue 12): `catalog_mode` merge and sync against the sandbox.
+"""Catalog sync end to end: `catalog_mode` merge and sync list, create, update and delete.
 
 A 600-entry catalog type is first filled by `upsert`, as users have it today; each test then
 runs merge or sync and asserts on what the sandbox received and holds.
@@ -22,7 +22,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from support import read_jsonl, record, run_cli, run_in_process, schema, state
 
 from incidentio_sandbox import Sandbox
-from target_incidentio.errors import DeliveryFailedError
+from target_incidentio.core.errors import DeliveryFailedError
 
 API_KEY = "ik-test-catalog-sync-Zq81"
 TYPE = "01HSERVICETYPE000000000000"

@@ -1,4 +1,4 @@
-"""Catalog types from the stream (issue 19), end to end against the sandbox.
+"""Catalog types by name and made from the stream's SCHEMA, end to end against the sandbox.
 
 The sandbox holds every call to the spec (`POST /v3/catalog_types`, `update_schema` with its
 `version`), so what the target sends is validated there; the tests assert on what it received
@@ -15,13 +15,13 @@ import requests
 from support import record, run_cli, run_in_process, schema, state
 
 from incidentio_sandbox import Sandbox
+from target_incidentio.catalog.type_setup import prepare_catalog_type
 from target_incidentio.catalog.types import MANAGED_BY, TYPES_PATH, schema_path
-from target_incidentio.errors import DeliveryFailedError
+from target_incidentio.core.errors import DeliveryFailedError
+from target_incidentio.core.secrets import Redactor
 from target_incidentio.operations import parse_settings
 from target_incidentio.payloads.base import BuildContext
-from target_incidentio.run import Run
-from target_incidentio.secrets import Redactor
-from target_incidentio.strategies.catalog_types import settle_catalog_type
+from target_incidentio.run.lifecycle import Run
 
 API_KEY = "ik-test-catalog-types-Rw42"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -330,7 +330,7 @@ def _settle_with_interference(sb: Sandbox, times: int):
     ctx = BuildContext(stream=STREAM, key_properties=("id",), settings=settings.for_stream(STREAM))
     fields = {"properties": {**BASE_FIELDS, **COST}}
     try:
-        return settle_catalog_type(ctx, fields, _Interfering(run, sb, times))
+        return prepare_catalog_type(ctx, fields, _Interfering(run, sb, times))
     finally:
         run.abort()
 

@@ -8,10 +8,10 @@ import pytest
 from support import read_jsonl, record, run_cli, run_in_process, schema, state
 
 from incidentio_sandbox import Sandbox
-from target_incidentio.errors import DeliveryFailedError
+from target_incidentio.core.errors import DeliveryFailedError
+from target_incidentio.core.secrets import Redactor
 from target_incidentio.operations import parse_settings
-from target_incidentio.run import Run
-from target_incidentio.secrets import Redactor
+from target_incidentio.run.lifecycle import Run
 
 API_KEY = "ik-test-heartbeat-api-key"
 SOURCE = "01HHEARTBEATALERTS00000000"

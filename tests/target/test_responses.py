@@ -11,7 +11,7 @@ import pytest
 from support import http_config, read_jsonl, record, run_cli, run_in_process, schema, state
 from werkzeug import Response
 
-from target_incidentio.errors import DeliveryFailedError
+from target_incidentio.core.errors import DeliveryFailedError
 
 API_KEY = "ik-responses-SECRET-0042"
 HOOK_SECRET = "hook-SECRET-77aa"

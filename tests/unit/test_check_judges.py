@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from target_incidentio.check import (
-    Answer,
+from target_incidentio.check.findings import Answer
+from target_incidentio.check.judges import (
     judge_catalog_type,
     judge_custom_field,
     judge_identity,
     judge_named_catalog_type,
 )
-from target_incidentio.custom_fields import KINDS, kind_of
-from target_incidentio.directory import lookup_request
+from target_incidentio.core.custom_fields import KINDS, kind_of
 from target_incidentio.docs import roles_table
 from target_incidentio.operations import OPERATIONS, parse_settings
 from target_incidentio.payloads.base import BuildContext
+from target_incidentio.run.directory import lookup_request
 from target_incidentio.settings import CUSTOM_FIELD_KINDS, CustomFieldMap
 
 ROOT = Path(__file__).parents[2]

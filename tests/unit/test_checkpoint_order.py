@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
-from target_incidentio.checkpoints import Checkpoints
+from target_incidentio.run.checkpoints import Checkpoints
 
 
 class Clock:

@@ -8,14 +8,13 @@ import typing as t
 
 import pytest
 
+from target_incidentio.core.errors import SettingError
+from target_incidentio.core.secrets import Redactor
 from target_incidentio.delivery.engine import Delivery
-from target_incidentio.directory import Directory, resolve_settings
-from target_incidentio.errors import SettingError
 from target_incidentio.operations import parse_settings
 from target_incidentio.payloads.names import LookupFailedError
-from target_incidentio.run import Run
-from target_incidentio.secrets import Redactor
-from target_incidentio.strategies.catalog_types import CATALOG_TYPES
+from target_incidentio.run.directory import Directory, resolve_settings
+from target_incidentio.run.lifecycle import Run
 
 if t.TYPE_CHECKING:
     from pytest_httpserver import HTTPServer
@@ -41,7 +40,7 @@ def directory(httpserver: HTTPServer) -> t.Iterator[tuple[Directory, t.Any]]:
         role_assignments=[{"field": "lead", "role": "Lead"}],
     )
     with Delivery(parsed.delivery, on_result=lambda _result: None) as delivery:
-        yield Directory(parsed, delivery.call), parsed
+        yield Directory.of(parsed, delivery.call), parsed
 
 
 def test_pages_are_followed_and_each_list_is_read_once(
@@ -128,16 +127,16 @@ def test_a_field_by_id_without_kind_must_exist_at_start(httpserver: HTTPServer) 
     )
     with Delivery(parsed.delivery, on_result=lambda _result: None) as delivery:
         with pytest.raises(SettingError, match=r"custom_field_id`: custom field '01FGONE' is not"):
-            resolve_settings(parsed, Directory(parsed, delivery.call))
+            resolve_settings(parsed, Directory.of(parsed, delivery.call))
         typed = settings(
             httpserver, custom_fields=[{"field": "t", "custom_field_id": "01FGONE", "kind": "text"}]
         )
-        assert resolve_settings(typed, Directory(typed, delivery.call)) == {}  # nothing to read
+        assert resolve_settings(typed, Directory.of(typed, delivery.call)) == {}  # nothing to read
 
 
 def test_a_run_keeps_every_list_in_one_cache(httpserver: HTTPServer, tmp_path: t.Any) -> None:
-    # Names (directory.py) and catalog types by name (strategies/catalog_types.py) read through
-    # the run's one LookupCache: each list once, counted in one place.
+    # Names (payloads/names.py) and catalog types by name (catalog/type_setup.py) read through
+    # the run's one look-up object, `Run.directory`: each list once, counted in one place.
     httpserver.expect_request("/v1/severities").respond_with_json(
         {"severities": [{"id": "01SEV", "name": "Critical", "rank": 1}]}
     )
@@ -146,11 +145,11 @@ def test_a_run_keeps_every_list_in_one_cache(httpserver: HTTPServer, tmp_path: t
     run = Run(settings(httpserver, response_log_path=str(log)), Redactor([]), lambda _line: None)
     run.start()
     try:
-        assert [s["id"] for s in run.lists.items("severities")] == ["01SEV"]
-        assert run.lookups.get(CATALOG_TYPES) == ()
-        run.lists.items("severities")
-        run.lookups.get(CATALOG_TYPES)
-        assert run.lookups.reads == run.lists.reads == 2
+        assert [s["id"] for s in run.directory.items("severities")] == ["01SEV"]
+        assert run.directory.catalog_types() == ()
+        run.directory.items("severities")
+        run.directory.catalog_types()
+        assert run.directory.reads == 2
     finally:
         run.abort()
     assert [r.path for r, _ in httpserver.log] == ["/v1/severities", "/v3/catalog_types"]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from target_incidentio.errors import RecordError
+from target_incidentio.core.errors import RecordError
 from target_incidentio.operations import parse_settings
 from target_incidentio.payloads.base import BuildContext
 from target_incidentio.payloads.fields import exclude, fill_template
@@ -138,7 +138,7 @@ def test_sdc_fields_never_leave_unless_record_metadata_is_on():
 @pytest.mark.parametrize("value", ["", ".", ".."])
 def test_one_check_for_every_path_segment(value):
     # Builders and templates share it; a server's id (a catalog entry to delete) too.
-    from target_incidentio.urls import UnsafeSegmentError, segment  # noqa: PLC0415
+    from target_incidentio.core.urls import UnsafeSegmentError, segment  # noqa: PLC0415
 
     with pytest.raises(UnsafeSegmentError):
         segment(value)

@@ -1,4 +1,4 @@
-"""No import runs back up the layers; the sandbox and the target never import each other."""
+"""No import runs back up the layers, no cycle even for types; sandbox and target stay apart."""
 
 from __future__ import annotations
 
@@ -8,110 +8,54 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-
 PACKAGE = "target_incidentio"
-STRATEGIES_NEVER = (
-    "target_incidentio.sinks",
-    "target_incidentio.target",
-    "target_incidentio.ledger",
-    "target_incidentio.run",
-    "target_incidentio.operations",
-    "target_incidentio.checkpoints",
-    "target_incidentio.settings",
+
+# The layers, from the bottom up: a folder (or top-level module) may import only its own
+# layer and those below, at run time or for types. Two on one line sit side by side and may
+# not import each other.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("core", "singer_input"),  # urls, secrets, errors, headers, custom_fields, the cache
+    ("settings",),  # the config model: never the payload builders
+    ("payloads",),  # pure builders: record in, request out
+    ("delivery",),  # order, pace, retry, send
+    ("strategies",),  # reach the run only through the `Outlet` they are handed
+    ("catalog",),  # planning (pure), and the sync and type setup that run it
+    ("operations", "run"),  # the operation table; the run's lifecycle, ledger, checkpoints
+    ("check",),  # beside the run, never writing anything
+    ("stream_writer",),
+    ("sinks",),  # the SDK adapters
+    ("target", "docs"),
+    ("__main__",),
 )
-# Module (or package) -> what it may never import at run time. From the bottom up: pure
-# helpers (urls, secrets, errors), the config model, payload builders and delivery side by
-# side, then the operation table, the ledger and checkpoints, the run, the sinks, the target.
-FORBIDDEN = {
-    "target_incidentio/payloads": (
-        "target_incidentio.delivery",
-        "target_incidentio.sinks",
-        "target_incidentio.target",
-        "target_incidentio.ledger",
-        "target_incidentio.responses",
-        "target_incidentio.webhook",
-        "target_incidentio.operations",
-        "target_incidentio.run",
-        "target_incidentio.checkpoints",
-        "target_incidentio.settings",
+RANK = {room: rank for rank, rooms in enumerate(LAYERS) for room in rooms}
+SIDE_BY_SIDE = {room: set(rooms) - {room} for rooms in LAYERS for room in rooms}
+
+# Further rules, for imports at run time.
+RUNTIME_NEVER: dict[str, tuple[str, ...]] = {
+    # Builders and delivery read the settings model's types only.
+    "payloads": ("settings",),
+    "delivery": ("settings",),
+    # A check writes nothing: of the run it uses only the way lists are read.
+    "check": (
+        "run.lifecycle",
+        "run.ledger",
+        "run.checkpoints",
+        "run.response_records",
+        "run.webhook",
     ),
-    "target_incidentio/delivery": (
-        "target_incidentio.sinks",
-        "target_incidentio.target",
-        "target_incidentio.ledger",
-        "target_incidentio.responses",
-        "target_incidentio.webhook",
-        "target_incidentio.operations",
-        "target_incidentio.run",
-        "target_incidentio.checkpoints",
-        "target_incidentio.settings",
-    ),
-    # The config model never imports the payload builders (operation names are handed in).
-    "target_incidentio/settings": (
-        "target_incidentio.payloads",
-        "target_incidentio.operations",
-        "target_incidentio.delivery",
-        "target_incidentio.sinks",
-        "target_incidentio.target",
-        "target_incidentio.ledger",
-        "target_incidentio.run",
-    ),
-    "target_incidentio/operations.py": (
-        "target_incidentio.delivery",
-        "target_incidentio.sinks",
-        "target_incidentio.target",
-        "target_incidentio.ledger",
-        "target_incidentio.run",
-    ),
-    # Strategies reach the run only through the `Outlet` they are handed (delivery's pure
-    # helpers, such as `describe`, sit below them).
-    "target_incidentio/strategies": STRATEGIES_NEVER,
-    # Catalog planning: pure, below the strategy that runs it.
-    "target_incidentio/catalog": (
-        *STRATEGIES_NEVER,
-        "target_incidentio.strategies",
-        "target_incidentio.delivery",
-    ),
-    "target_incidentio/checkpoints.py": ("target_incidentio",),
-    # The per-run look-up cache is generic: its callers hand it the function that reads.
-    "target_incidentio/lookups.py": ("target_incidentio",),
-    # The account's lists: read through the `call` the run or `--check` hands in.
-    "target_incidentio/directory.py": (
-        "target_incidentio.run",
-        "target_incidentio.sinks",
-        "target_incidentio.target",
-        "target_incidentio.ledger",
-        "target_incidentio.checkpoints",
-        "target_incidentio.operations",
-        "target_incidentio.check",
-    ),
-    "target_incidentio/ledger.py": (
-        "target_incidentio.sinks",
-        "target_incidentio.target",
-        "target_incidentio.run",
-        "target_incidentio.operations",
-    ),
-    "target_incidentio/run.py": ("target_incidentio.sinks", "target_incidentio.target"),
-    # A check writes nothing: no run, no ledger, no checkpoints.
-    "target_incidentio/check.py": (
-        "target_incidentio.run",
-        "target_incidentio.ledger",
-        "target_incidentio.checkpoints",
-        "target_incidentio.responses",
-        "target_incidentio.webhook",
-        "target_incidentio.sinks",
-        "target_incidentio.target",
-    ),
-    "target_incidentio/sinks.py": ("target_incidentio.target",),
-    # Two distributions: the sandbox knows only incident.io's contract, and the target's
-    # wheel must work without the sandbox installed.
-    "sandbox/incidentio_sandbox": ("target_incidentio",),
-    "target_incidentio": ("incidentio_sandbox",),
+    # Catalog planning is pure: no strategies, no delivery (its sync does the HTTP).
+    **{
+        f"catalog.{name}": ("strategies", "delivery")
+        for name in ("listing", "compare", "bulk", "plan", "types", "entries")
+    },
+    # The generic pieces: their callers hand them what they need.
+    "core.lookups": ("",),
+    "run.checkpoints": ("",),
 }
 
 
-def _imports(path: Path) -> set[str]:
-    """Modules imported at run time (imports under `if TYPE_CHECKING:` are types only)."""
+def _imports(path: Path, *, types: bool = True) -> set[str]:
+    """Modules imported; with `types=False`, not those under `if TYPE_CHECKING:`."""
     tree = ast.parse(path.read_text())
     typing_only = {
         id(inner)
@@ -121,7 +65,7 @@ def _imports(path: Path) -> set[str]:
     }
     names: set[str] = set()
     for node in ast.walk(tree):
-        if id(node) in typing_only:
+        if not types and id(node) in typing_only:
             continue
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
@@ -130,30 +74,97 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-def _files(where: str) -> list[Path]:
-    path = ROOT / where
-    return sorted(path.rglob("*.py")) if path.is_dir() else [path]
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-@pytest.mark.parametrize("where", sorted(FORBIDDEN))
-def test_no_import_runs_back_up(where):
-    files = _files(where)
-    assert files
-    offending = [
-        f"{file.relative_to(ROOT)} imports {name}"
-        for file in files
-        for name in _imports(file)
-        if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[where])
-    ]
+def _ours(name: str) -> str | None:
+    """`target_incidentio.run.ledger` -> `run.ledger`; None for another package."""
+    if name == PACKAGE:
+        return ""
+    return name.removeprefix(PACKAGE + ".") if name.startswith(PACKAGE + ".") else None
+
+
+def _room(inner: str) -> str:
+    return inner.split(".", 1)[0]
+
+
+def _within(name: str, prefix: str) -> bool:
+    return prefix in ("", name) or name.startswith(prefix + ".")
+
+
+MODULES = {_module(path): path for path in (ROOT / PACKAGE).rglob("*.py")}
+
+
+def test_every_room_has_a_layer():
+    rooms = {_room(_ours(name) or "") for name in MODULES} - {""}
+    assert rooms - set(RANK) == set()
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_import_runs_back_up(module):
+    inner = _ours(module) or ""
+    if not inner:
+        return
+    room = _room(inner)
+    offending = []
+    for name in _imports(MODULES[module]):
+        other = _ours(name)
+        if other is None or _room(other) == room:
+            continue
+        if other == "" or RANK[_room(other)] > RANK[room] or _room(other) in SIDE_BY_SIDE[room]:
+            offending.append(f"{module} imports {name}")
+    runtime = {_ours(name) for name in _imports(MODULES[module], types=False)} - {None}
+    for where, never in RUNTIME_NEVER.items():
+        if _within(inner, where):
+            offending += [
+                f"{module} imports {PACKAGE}.{other} at run time"
+                for other in runtime
+                for bad in never
+                if other is not None and _within(other, bad) and not _within(other, where)
+            ]
     assert offending == []
 
 
 def test_the_check_sees_imports():
-    # The test above would pass vacuously if _imports found nothing.
-    sinks = _imports(ROOT / "target_incidentio/sinks.py")
-    assert "target_incidentio.payloads.base" in sinks
-    assert "target_incidentio.target" not in sinks  # only under TYPE_CHECKING
+    # The tests above would pass vacuously if _imports found nothing.
+    writer = _imports(ROOT / "target_incidentio/stream_writer.py")
+    assert "target_incidentio.operations" in writer
+    assert "target_incidentio.run.lifecycle" in writer  # a type
+    assert "target_incidentio.run.lifecycle" not in _imports(
+        ROOT / "target_incidentio/stream_writer.py", types=False
+    )
     assert "incidentio_sandbox.app" in _imports(ROOT / "sandbox/incidentio_sandbox/server.py")
+
+
+def test_the_check_refuses_a_module_importing_upward(tmp_path):
+    # Live: a builder importing the run, even only for a type, is refused.
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import typing as t\nif t.TYPE_CHECKING:\n    from target_incidentio.run.ledger import L\n"
+    )
+    (found,) = {_ours(name) for name in _imports(module)} - {None, "typing"}
+    assert RANK[_room(found or "")] > RANK["payloads"]
+
+
+@pytest.mark.parametrize(
+    ("where", "never"),
+    [
+        # Two distributions: the sandbox knows only incident.io's contract, and the target's
+        # wheel must work without the sandbox installed.
+        ("sandbox/incidentio_sandbox", "target_incidentio"),
+        (PACKAGE, "incidentio_sandbox"),
+    ],
+)
+def test_the_sandbox_and_the_target_never_import_each_other(where, never):
+    offending = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sorted((ROOT / where).rglob("*.py"))
+        for name in _imports(path)
+        if name == never or name.startswith(never + ".")
+    ]
+    assert offending == []
 
 
 def test_the_check_refuses_a_target_module_importing_the_sandbox(tmp_path):
@@ -162,11 +173,6 @@ def test_the_check_refuses_a_target_module_importing_the_sandbox(tmp_path):
     module.write_text("import incidentio_sandbox\nfrom incidentio_sandbox.app import X\n")
     found = _imports(module)
     assert {"incidentio_sandbox", "incidentio_sandbox.app"} <= found
-
-
-def _module(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
@@ -189,19 +195,24 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
     return []
 
 
-def test_no_runtime_import_cycle():
-    modules = {_module(path): path for path in (ROOT / PACKAGE).rglob("*.py")}
-    graph = {
+def _graph(*, types: bool) -> dict[str, set[str]]:
+    return {
         name: {
             other
-            for imported in _imports(path)
-            for other in modules
+            for imported in _imports(path, types=types)
+            for other in MODULES
             if other != name
             and (imported == other or imported.startswith(other + "."))
             and not name.startswith(other + ".")  # a module's own package is no cycle
         }
-        for name, path in modules.items()
+        for name, path in MODULES.items()
     }
+
+
+@pytest.mark.parametrize("types", [False, True], ids=["run time", "with types"])
+def test_no_import_cycle(types):
+    # `if TYPE_CHECKING:` imports count too: a cycle for types is a cycle of ideas.
+    graph = _graph(types=types)
     assert "target_incidentio.operations" in graph["target_incidentio.target"]
     assert _find_cycle(graph) == []
 
@@ -214,8 +225,8 @@ def test_the_cycle_check_finds_a_cycle():
 def test_the_target_never_imports_its_docs_generator():
     """`docs.py` writes README text for scripts and tests; the target does not need it to run."""
     importers = [
-        str(path.relative_to(ROOT))
-        for path in _files(PACKAGE)
-        if path.name != "docs.py" and "target_incidentio.docs" in _imports(path)
+        name
+        for name, path in MODULES.items()
+        if name != "target_incidentio.docs" and "target_incidentio.docs" in _imports(path)
     ]
     assert importers == []

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from target_incidentio.lookups import LookupCache, follow_pages
+from target_incidentio.core.lookups import LookupCache, follow_pages
 
 
 def test_each_key_is_read_once_even_when_threads_ask_together() -> None:

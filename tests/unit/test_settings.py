@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import pytest
 
-from target_incidentio.errors import SettingError
+from target_incidentio.core.errors import SettingError
 from target_incidentio.operations import parse_settings
 from target_incidentio.settings import (
     STREAM_OVERRIDABLE,
@@ -116,6 +116,15 @@ def test_bad_settings_name_the_setting(config, setting, message):
         parse_settings(config)
     assert f"Setting `{setting}`" in str(info.value)
     assert message in str(info.value)
+
+
+def test_an_api_root_loses_its_trailing_slash_and_other_urls_keep_theirs():
+    # Declared on the setting (`Url(root=True)`), not guessed from its name.
+    settings = parse_settings(
+        {**HTTP, "base_url": "https://api.example.test/", "response_webhook_url": "https://h.test/"}
+    )
+    assert settings.defaults.base_url == "https://api.example.test"
+    assert settings.responses.response_webhook_url == "https://h.test/"
 
 
 def test_plain_http_allowed_for_loopback_only():

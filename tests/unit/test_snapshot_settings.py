@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from target_incidentio.errors import SettingError
+from target_incidentio.core.errors import SettingError
 from target_incidentio.operations import OPERATIONS, parse_settings
 from target_incidentio.strategies import Strategy
 from target_incidentio.strategies.alerts import AlertSnapshot

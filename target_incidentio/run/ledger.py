@@ -15,21 +15,21 @@ import typing as t
 from collections import defaultdict
 from dataclasses import dataclass, fields
 
+from target_incidentio.core.errors import DeliveryFailedError, OutputFileError
 from target_incidentio.delivery.engine import describe
-from target_incidentio.errors import DeliveryFailedError, OutputFileError
-from target_incidentio.responses import (
+from target_incidentio.run.response_records import (
     JsonLinesFile,
     ResponseLog,
     invalid_record,
     response_record,
 )
-from target_incidentio.webhook import ResponseWebhook
+from target_incidentio.run.webhook import ResponseWebhook
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from target_incidentio.core.errors import RecordError
     from target_incidentio.delivery.engine import DeliveryResult
-    from target_incidentio.errors import RecordError
     from target_incidentio.payloads.base import ApiRequest
     from target_incidentio.settings import Settings
 
@@ -255,7 +255,7 @@ class Ledger:
             self._settle_if_recorded((sequence,))
 
     def _settle_if_recorded(self, sequences: Iterable[int]) -> None:
-        """Settle, unless a file of records broke: then no state may pass these records."""
+        """Prepare, unless a file of records broke: then no state may pass these records."""
         if self._broken_output is None:
             self._settle(sequences)
 
@@ -299,7 +299,7 @@ class Ledger:
 
     # Barriers -------------------------------------------------------------------
 
-    def check(self, *, unsent_allowed: bool = False) -> None:
+    def raise_if_stopped(self, *, unsent_allowed: bool = False) -> None:
         """Raise once a failure has stopped the run (before sending anything more).
 
         Records left unsent fail it too, unless `unsent_allowed` (a stopped run writes the

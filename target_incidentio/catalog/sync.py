@@ -13,8 +13,8 @@ the outcome of the halves says which records failed, so the outcome has to reach
 strategy before the ledger hears of the records. Sending them one at a time costs nothing
 measurable: one call per 250 changed entries, on an endpoint incident.io rate-limits hard
 (catalog-importer sends its batches one after another for that reason). It keeps the
-bisection a plain recursion over `BulkUpdate.split`, and no call re-enters delivery from
-one of its own threads (which could wait forever on a full queue).
+bisection (`bisection.py`) a plain recursion over `BulkUpdate.split`, and no call re-enters
+delivery from one of its own threads (which could wait forever on a full queue).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import threading
 import typing as t
 from dataclasses import dataclass, field, replace
 
+from target_incidentio.catalog.bisection import send_bisected
 from target_incidentio.catalog.bulk import (
     BULK_MAX_ENTRIES,
     BULK_UPDATE_PATH,
@@ -42,7 +43,7 @@ from target_incidentio.catalog.compare import (
 from target_incidentio.catalog.listing import Listing, collect_listing
 from target_incidentio.catalog.plan import CatalogPlan, deletions, shown, snapshot_plan
 from target_incidentio.catalog.types import PLANNED
-from target_incidentio.errors import DeliveryFailedError, RecordError
+from target_incidentio.core.errors import DeliveryFailedError, RecordError
 from target_incidentio.strategies import Strategy
 
 if t.TYPE_CHECKING:
@@ -56,8 +57,6 @@ if t.TYPE_CHECKING:
 
 LOG = logging.getLogger("target-incidentio")
 
-# Refusals that splitting cannot change: the key itself is refused.
-_AUTH_STATUSES = frozenset({401, 403})
 # A listing's scope, for the hint when a key cannot list.
 LIST_SCOPE = "catalog_entries.view"
 
@@ -106,9 +105,9 @@ class CatalogMerge(Strategy):
         self._rejected = 0  # records that failed before their external id was known
         self._ended_any = False  # a snapshot with rows has ended (at a version boundary)
 
-    def settled(self, ctx: BuildContext) -> None:
+    def prepared(self, ctx: BuildContext) -> None:
         """Attributes named by name are ids now: the mapping is read again from them."""
-        super().settled(ctx)
+        super().prepared(ctx)
         self._map_fields()
 
     def _map_fields(self) -> None:
@@ -279,52 +278,28 @@ class CatalogMerge(Strategy):
 
     def _send_bulk(self, snapshot: _Snapshot, batch: BulkUpdate) -> None:
         """One bulk call; refused as a whole, it is split until the refused entries stand alone."""
+
+        def request(part: BulkUpdate) -> ApiRequest:
+            return self._request(
+                "POST",
+                BULK_UPDATE_PATH,
+                order_key=f"catalog-bulk:{snapshot.catalog_type_id}",
+                body=part.body,
+                records=part.records,
+                record_keys=part.record_keys,
+                sequences=part.sequences,
+                effect="update",
+            )
+
+        def delivered(update: Update) -> None:
+            snapshot.entries[update.external_id] = _updated(
+                snapshot.entries[update.external_id], update
+            )
+            with self._lock:
+                snapshot.delivered.add(update.external_id)
+
         with self.outlet.uninterrupted():
-            self._bisect(snapshot, batch)
-
-    def _bisect(self, snapshot: _Snapshot, batch: BulkUpdate) -> None:
-        request = self._request(
-            "POST",
-            BULK_UPDATE_PATH,
-            order_key=f"catalog-bulk:{snapshot.catalog_type_id}",
-            body=batch.body,
-            records=batch.records,
-            record_keys=batch.record_keys,
-            sequences=batch.sequences,
-            effect="update",
-        )
-        result = self.outlet.send_now(request)
-        if result.ok:
-            self.outlet.report(result)
-            for update in batch.updates:
-                snapshot.entries[update.external_id] = _updated(
-                    snapshot.entries[update.external_id], update
-                )
-                with self._lock:
-                    snapshot.delivered.add(update.external_id)
-            return
-        refused = result.status == "rejected" and result.status_code not in _AUTH_STATUSES
-        if refused and len(batch.updates) > 1:
-            self.outlet.report(result, split=True)
-            for half in batch.split():
-                self._bisect(snapshot, half)
-            return
-        self.outlet.report(self._pinpointed(result, batch) if refused else result)
-
-    def _pinpointed(self, result: DeliveryResult, batch: BulkUpdate) -> DeliveryResult:
-        """A refused single entry's result, its errors naming the record's own fields."""
-        if result.error is None:
-            return result
-        pointers = _pointers(result.response_body)
-        details = []
-        for index, detail in enumerate(result.error.details):
-            pointer = pointers[index] if index < len(pointers) else _pointer(detail.field)
-            located = batch.locate(pointer) if pointer else None
-            if located is None or located[1] is None:
-                details.append(detail)
-                continue
-            details.append(replace(detail, field=self._record_field(located[1])))
-        return replace(result, error=replace(result.error, details=tuple(details)))
+            send_bisected(self.outlet, batch, request, delivered, self._record_field)
 
     def _record_field(self, body_field: str) -> str:
         """`attribute_values.01ATTR` as the record field `catalog_attributes` maps to it."""
@@ -464,25 +439,6 @@ def _updated(entry: JSONObject, update: Update) -> JSONObject:
         "rank": body.get("rank", 0),
         "attribute_values": values,
     }
-
-
-def _pointers(body: object) -> list[str]:
-    """`errors[].source.pointer` of an error body, in order ("" where one has none)."""
-    errors = body.get("errors") if isinstance(body, dict) else None
-    found = []
-    for item in errors if isinstance(errors, list) else ():
-        source = item.get("source") if isinstance(item, dict) else None
-        pointer = source.get("pointer") if isinstance(source, dict) else None
-        found.append(pointer if isinstance(pointer, str) else "")
-    return found
-
-
-def _pointer(field_path: str | None) -> str:
-    """`entries[3].attribute_values.01A` as the JSON pointer `/entries/3/attribute_values/01A`."""
-    if not field_path:
-        return ""
-    steps = field_path.replace("[", ".").replace("]", "").split(".")
-    return "".join(f"/{step}" for step in steps if step)
 
 
 def _planned(plan: CatalogPlan, snapshot: _Snapshot) -> str:

@@ -17,13 +17,13 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from target_incidentio.errors import OutputFileError
+from target_incidentio.core.errors import OutputFileError
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from target_incidentio.core.errors import RecordError
     from target_incidentio.delivery.engine import DeliveryResult
-    from target_incidentio.errors import RecordError
 
 RESPONSE_STREAM = "incidentio_responses"
 RESPONSE_KEY = "call_id"

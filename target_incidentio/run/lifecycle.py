@@ -13,30 +13,25 @@ import logging
 import threading
 import typing as t
 
-from target_incidentio.checkpoints import Checkpoints
+from target_incidentio.core.errors import DeliveryFailedError
+from target_incidentio.core.secrets import install_redaction, remove_redaction
 from target_incidentio.delivery.engine import Delivery
-from target_incidentio.directory import (
-    LOOKUP_STREAM,
+from target_incidentio.payloads.heartbeat import build_heartbeat_ping
+from target_incidentio.run.checkpoints import Checkpoints
+from target_incidentio.run.directory import (
     Directory,
-    lookup_context,
     resolve_settings,
 )
-from target_incidentio.errors import DeliveryFailedError
-from target_incidentio.ledger import Ledger
-from target_incidentio.lookups import LookupCache
-from target_incidentio.payloads.heartbeat import build_heartbeat_ping
-from target_incidentio.secrets import install_redaction, remove_redaction
-from target_incidentio.signals import SignalGuard
-from target_incidentio.strategies.catalog_types import CATALOG_TYPES, read_catalog_types
+from target_incidentio.run.ledger import Ledger
+from target_incidentio.run.signals import SignalGuard
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from target_incidentio.core.errors import RecordError
+    from target_incidentio.core.secrets import Redactor
     from target_incidentio.delivery.engine import DeliveryResult
-    from target_incidentio.errors import RecordError
     from target_incidentio.payloads.base import ApiRequest
-    from target_incidentio.payloads.names import ListName
-    from target_incidentio.secrets import Redactor
     from target_incidentio.settings import Settings
     from target_incidentio.strategies import Strategy
 
@@ -63,11 +58,9 @@ class Run:
             redact=redact,
             origin=settings.defaults.base_url,
         )
-        # The run's one cache of incident.io's lists, each read once, when first needed: the
-        # catalog types (catalog types by name) and the lists names are looked up in, which
-        # `lists` reads (see directory.py).
-        self.lookups: LookupCache[tuple[str | None, ...], t.Any] = LookupCache(self._look_up)
-        self.lists = Directory(settings, self.call, self.lookups)
+        # The run's one look-up object: incident.io's lists and catalog types, each read once,
+        # when first needed, through `call`.
+        self.directory = Directory.of(settings, self.call)
         self._warned: dict[str, set[str]] = {}
         self._versions_noted: dict[str, bool] = {}
         self._strategies: dict[str, Strategy] = {}
@@ -75,14 +68,6 @@ class Run:
         self._input_ended = False
         self._interrupted = False
         self._closed = False
-
-    def _look_up(self, key: tuple[str | None, ...]) -> t.Any:  # noqa: ANN401 - each list its type
-        """Read the list `key` names, with the top-level settings' API key."""
-        if key != CATALOG_TYPES:
-            name, owner = key
-            return self.lists.read((t.cast("ListName", name), owner))
-        ctx = lookup_context(self.settings, self.settings.defaults, LOOKUP_STREAM)
-        return read_catalog_types(ctx, self.call)
 
     def warned_fields(self, stream: str) -> set[str]:
         """Fields already named in a warning for `stream` (shared by its sinks)."""
@@ -112,7 +97,7 @@ class Run:
         install_redaction(self.redact)
         self.ledger.start()
         # Names in the settings fail the run now, before any record, if they name nothing.
-        for setting, found in resolve_settings(self.settings, self.lists).items():
+        for setting, found in resolve_settings(self.settings, self.directory).items():
             LOG.info("Setting `%s` names %s.", setting, found)
         if not self.dry_run:
             self.checkpoints.start()
@@ -132,7 +117,7 @@ class Run:
         `then` runs on a delivery thread once the ledger has accounted for the result.
         """
         with self.signals.deferred():
-            self.ledger.check()
+            self.ledger.raise_if_stopped()
             if then is None:
                 self.delivery.submit(request)
                 return
@@ -160,7 +145,7 @@ class Run:
         with self.signals.deferred():
             for sequence, record in records:
                 self.ledger.on_invalid(error, operation=operation, record=record, sequence=sequence)
-            self.ledger.check()
+            self.ledger.raise_if_stopped()
 
     def offer_state(self, state: t.Any) -> None:  # noqa: ANN401 - a tap's state is any JSON
         """A STATE message: emitted once every record before it is settled."""
@@ -176,7 +161,7 @@ class Run:
     def call(self, request: ApiRequest) -> tuple[DeliveryResult, t.Any]:
         """A look-up, sent now; its response record is written, the caller judges the result."""
         with self.signals.deferred():
-            self.ledger.check()
+            self.ledger.raise_if_stopped()
         result, body = self.delivery.call(request)
         self.ledger.log_call(result)
         return result, body
@@ -218,7 +203,7 @@ class Run:
         """Block until every call submitted so far has ended; raise if the run must stop."""
         with self.signals.deferred():
             self.delivery.wait()
-            self.ledger.check()
+            self.ledger.raise_if_stopped()
 
     def failed(self, stream: str) -> int:
         """Records of `stream` reported failed so far."""
@@ -268,7 +253,7 @@ class Run:
         try:
             self.flush_held()
             self.delivery.wait()
-            self.ledger.check(unsent_allowed=self._interrupted)
+            self.ledger.raise_if_stopped(unsent_allowed=self._interrupted)
         except BaseException:
             self.abort()
             raise
@@ -279,7 +264,7 @@ class Run:
             self._ping_heartbeat()
         self._close(raise_errors=True)
         if self._interrupted:
-            self.ledger.check()
+            self.ledger.raise_if_stopped()
 
     def _ping_heartbeat(self) -> None:
         """After the final state of a run that read all its input and delivered every record.

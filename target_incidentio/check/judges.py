@@ -1,130 +1,37 @@
-"""`target-incidentio --check`: the configuration asked of incident.io before any data flows.
+"""The judges of `--check`: pure functions from a look-up's answer to findings.
 
-A wrong id is otherwise found by the first record, often at night on a schedule. Each check
-here is a pure request builder (a GET under `base_url`) and a pure judge of its answer, which
-returns findings: passed, failed (with the fix), or a note. `run_check` sends the look-ups
-through `Delivery.call`, so they are paced and retried like any call, with TLS verified, and
-logs one line per finding on stderr, then a summary.
-
-A check writes nothing: no state, no response records, no dead letters. It is a question, and
-its answer is its lines and its exit code.
+Each says passed, failed (with the fix), or a note; none sends anything.
 """
 
 from __future__ import annotations
 
 import hmac
-import logging
 import typing as t
 from collections import defaultdict
-from dataclasses import dataclass, replace
-from urllib.parse import quote, urlsplit
+from dataclasses import replace
+from urllib.parse import urlsplit
 
-from target_incidentio.catalog.types import TYPES_PATH, find_type, parse_types
-from target_incidentio.custom_fields import kind_of
-from target_incidentio.delivery.engine import Delivery, describe
-from target_incidentio.directory import lookup_request
-from target_incidentio.errors import SettingError
-from target_incidentio.operations import OPERATIONS, check_credential
+from target_incidentio.catalog.types import find_type, parse_types
+from target_incidentio.core.custom_fields import kind_of
+from target_incidentio.operations import OPERATIONS
 from target_incidentio.payloads.names import LISTS, UnresolvedError, find
-from target_incidentio.secrets import install_redaction, remove_redaction
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from target_incidentio.catalog.types import CatalogType
-    from target_incidentio.delivery.engine import DeliveryResult
-    from target_incidentio.payloads.base import ApiRequest
+    from target_incidentio.core.secrets import Secret
     from target_incidentio.payloads.names import ListName
-    from target_incidentio.secrets import Redactor, Secret
     from target_incidentio.settings import CustomFieldMap, Settings, StreamSettings
 
-LOG = logging.getLogger("target-incidentio")
+from target_incidentio.check.findings import Answer, Finding, failed, note, passed
 
-Status = t.Literal["passed", "failed", "note"]
-_LABELS: Mapping[Status, str] = {"passed": "passed", "failed": "FAILED", "note": "note"}
 # Alert source types whose events arrive at `POST /v2/alert_events/http/{id}`.
 HTTP_SOURCE_TYPES = frozenset({"http", "http_custom"})
 NEW_KEY = (
     "an API key's roles are chosen when it is created: create a key in incident.io "
     "(Settings > API keys) with {roles}, and set it as `api_key` (TARGET_INCIDENTIO_API_KEY)."
 )
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One check's outcome: what was checked (a setting's path) and what was found."""
-
-    status: Status
-    subject: str
-    text: str
-
-    def line(self) -> str:
-        """The line logged for it."""
-        return f"check {_LABELS[self.status]}: {self.subject}: {self.text}"
-
-
-def passed(subject: str, text: str) -> Finding:
-    """A check that passed."""
-    return Finding("passed", subject, text)
-
-
-def failed(subject: str, text: str, fix: str) -> Finding:
-    """A check that failed, with what to do about it."""
-    return Finding("failed", subject, f"{text} Fix: {fix}")
-
-
-def note(subject: str, text: str) -> Finding:
-    """Something that could not be checked, or is worth knowing; not a failure."""
-    return Finding("note", subject, text)
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What a look-up got back; `status_code` is None when no HTTP answer came at all."""
-
-    status_code: int | None
-    ok: bool
-    body: t.Any
-    reason: str  # `GET /v1/identity: rejected (HTTP 401 Unauthorized): message`, redacted
-
-    @classmethod
-    def of(cls, result: DeliveryResult, body: t.Any) -> Answer:  # noqa: ANN401 - any JSON
-        """From what `Delivery.call` returned."""
-        return cls(result.status_code, result.status == "delivered", body, describe(result))
-
-    def item(self, name: str) -> dict[str, t.Any] | None:
-        """The body's `name` object (`{"alert_source": {...}}`), when it is one."""
-        value = self.body.get(name) if isinstance(self.body, dict) else None
-        return value if isinstance(value, dict) else None
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """A GET a check needs, and how to judge its answer."""
-
-    request: ApiRequest
-    judge: Callable[[Answer], Iterable[Finding]]
-    subject: str  # named if the look-up cannot be made
-
-
-# -- request builders (pure) -------------------------------------------------------------------
-
-
-def identity_request(settings: Settings) -> ApiRequest:
-    """`GET /v1/identity`: whether the key works and its roles; also whether base_url answers."""
-    return _lookup(settings, settings.defaults, "", "/v1/identity")
-
-
-def _lookup(settings: Settings, level: StreamSettings, where: str, path: str) -> ApiRequest:
-    """`GET {base_url}{path}` for the check of a level."""
-    return lookup_request(settings, level, path, stream=stream_of(where), operation="check")
-
-
-def _path(collection: str, item_id: str) -> str:
-    return f"{collection}/{quote(item_id, safe='')}"
-
-
-# -- judges (pure) ------------------------------------------------------------------------------
 
 
 def stream_of(where: str) -> str:
@@ -439,104 +346,27 @@ def judge_custom_field(
         yield passed(subject, f"{described}: kind `{mapped.kind}` fits.")
 
 
-# -- what each level of the settings asks --------------------------------------------------------
-
-
-def settings_findings(settings: Settings) -> Iterator[Finding]:
-    """They parsed (else the target could not be built); each operation has its credential."""
-    operations = ", ".join(
-        f"`{level.operation}` ({level_name(where)})" for where, level in settings.levels()
-    )
-    yield passed("settings", f"parsed; operations: {operations}.")
-    for where, level in settings.levels():
-        error = _credential_error(level, where)
-        if error is not None:
-            yield Finding("failed", "settings", error)
-
-
-def _credential_error(level: StreamSettings, where: str) -> str | None:
-    """A dry run does not check credentials at start; a real run will."""
-    try:
-        check_credential(OPERATIONS[level.operation], level, where)
-    except SettingError as error:
-        return str(error.errors[0])
-    return None
-
-
-def level_lookups(
-    settings: Settings, where: str, level: StreamSettings
-) -> Iterator[Lookup | Finding]:
-    """The look-ups a level's operation needs (or notes where the id comes from records)."""
-    reads = OPERATIONS[level.operation].reads
-
-    def ask(path: str, judge: Callable[[Answer], Iterable[Finding]], subject: str) -> Lookup:
-        return Lookup(_lookup(settings, level, where, path), judge, f"{where}{subject}")
-
-    if "alert_source_config_id" in reads:
-        if level.alert_source_config_id is None:
-            yield note(
-                f"{where}alert_source_config_id",
-                "not set: taken from each record's `alert_source_config_id`; not checked.",
-            )
-        else:
-            path = _path("/v2/alert_sources", level.alert_source_config_id)
-            yield ask(path, lambda a: judge_alert_source(a, where, level), "alert_source_config_id")
-    if "catalog_type" in reads and (level.catalog_type or level.catalog_manage_type):
-        judge = _named_type_judge(where, level)
-        yield ask(TYPES_PATH, judge, "catalog_type")
-    elif "catalog_type_id" in reads:
-        if level.catalog_type_id is None:
-            yield note(
-                f"{where}catalog_type_id",
-                "not set: taken from each record's `catalog_type_id`; the attribute ids "
-                "are not checked.",
-            )
-        else:
-            path = _path("/v3/catalog_types", level.catalog_type_id)
-            yield ask(path, lambda a: judge_catalog_type(a, where, level), "catalog_type_id")
-    yield from _incident_lookups(ask, where, level, reads)
-
-
-Ask = t.Callable[[str, t.Callable[[Answer], t.Iterable[Finding]], str], Lookup]
-
-
-def _incident_lookups(
-    ask: Ask, where: str, level: StreamSettings, reads: Iterable[str]
-) -> Iterator[Lookup]:
-    """Custom fields (by id or by name) and roles by name."""
-    if "custom_fields" in reads:
-        for index, mapped in enumerate(level.custom_fields):
-            subject = f"custom_fields[{index}]"
-            if mapped.custom_field_id is None:
-                yield ask("/v2/custom_fields", _named_field_judge(where, index, mapped), subject)
-            else:
-                path = _path("/v2/custom_fields", mapped.custom_field_id)
-                yield ask(path, _custom_field_judge(where, index, mapped), subject)
-    if "role_assignments" in reads:
-        for index, role in enumerate(level.role_assignments):
-            if role.role is not None:
-                subject = f"role_assignments[{index}]"
-                judge = _role_judge(f"{where}{subject}", role.role)
-                yield ask("/v2/incident_roles", judge, subject)
-
-
-def _named_type_judge(where: str, level: StreamSettings) -> Callable[[Answer], Iterable[Finding]]:
+def named_type_judge(where: str, level: StreamSettings) -> Callable[[Answer], Iterable[Finding]]:
+    """The judge of the catalog types listing for a type named by `catalog_type`."""
     return lambda answer: judge_named_catalog_type(answer, where, level)
 
 
-def _custom_field_judge(
+def custom_field_judge(
     where: str, index: int, mapped: CustomFieldMap
 ) -> Callable[[Answer], Iterable[Finding]]:
+    """The judge of a custom field given by id."""
     return lambda answer: judge_custom_field(answer, where, index, mapped)
 
 
-def _named_field_judge(
+def named_field_judge(
     where: str, index: int, mapped: CustomFieldMap
 ) -> Callable[[Answer], Iterable[Finding]]:
+    """The judge of the custom fields listing for a field given by name."""
     return lambda answer: judge_named_custom_field(answer, where, index, mapped)
 
 
-def _role_judge(subject: str, role: str) -> Callable[[Answer], Iterable[Finding]]:
+def role_judge(subject: str, role: str) -> Callable[[Answer], Iterable[Finding]]:
+    """The judge of the roles listing for a role named in `role_assignments`."""
     return lambda answer: judge_name(answer, subject, role, "incident_roles")
 
 
@@ -570,91 +400,3 @@ def judge_named_custom_field(
     as_shown = Answer(answer.status_code, answer.ok, {"custom_field": found}, answer.reason)
     named = replace(mapped, custom_field_id=str(found.get("id")))
     yield from judge_custom_field(as_shown, where, index, named)
-
-
-def checks(settings: Settings, ask: Callable[[ApiRequest], Answer]) -> Iterator[Finding]:
-    """Every finding, in order; `ask` sends a look-up (only GETs are ever built)."""
-    yield from settings_findings(settings)
-    identity = ask(identity_request(settings))
-    yield judge_base_url(identity, settings.defaults.base_url)
-    items = [
-        item for where, lvl in settings.levels() for item in level_lookups(settings, where, lvl)
-    ]
-    if identity.status_code is None:
-        skipped = sum(isinstance(item, Lookup) for item in items) + 1
-        yield note("check", f"{skipped} look-up(s) not made: base_url does not answer.")
-        return
-    unasked = "cannot be checked without an `api_key`."
-    if settings.defaults.api_key is not None:
-        needs, notes = role_needs(settings)
-        yield from notes
-        yield from judge_identity(identity, needs)
-        unasked = "" if identity.ok else "not checked: the API key did not pass (see `api_key`)."
-    for item in items:
-        if isinstance(item, Finding):
-            yield item
-        elif unasked:
-            yield note(item.subject, unasked)
-        else:
-            yield from item.judge(ask(item.request))
-
-
-# -- the runner -----------------------------------------------------------------------------------
-
-
-def run_check(settings: Settings, redact: Redactor) -> int:
-    """Make the look-ups, log one line per finding and a summary; 0 only if none failed."""
-    counts: dict[Status, int] = dict.fromkeys(_LABELS, 0)
-    install_redaction(redact)
-    try:
-        with Delivery(
-            settings.delivery,
-            on_result=lambda _: None,
-            redact=redact,
-            origin=settings.defaults.base_url,
-        ) as delivery:
-            answers: dict[str, Answer] = {}
-
-            def ask(request: ApiRequest) -> Answer:
-                # The same id at several levels is asked once.
-                if request.url not in answers:
-                    answers[request.url] = Answer.of(*delivery.call(request))
-                return answers[request.url]
-
-            for finding in checks(settings, ask):
-                counts[finding.status] += 1
-                log(finding, redact)
-    finally:
-        remove_redaction(redact)
-    return summarise(counts)
-
-
-def log(finding: Finding, redact: Redactor) -> None:
-    """One line on stderr, secrets scrubbed."""
-    level = logging.ERROR if finding.status == "failed" else logging.INFO
-    LOG.log(level, "%s", redact(finding.line()))
-
-
-def report_unparsed(lines: Iterable[str]) -> int:
-    """The settings did not parse: the messages a run would stop with, as failed checks."""
-    counts: dict[Status, int] = dict.fromkeys(_LABELS, 0)
-    for line in lines:
-        counts["failed"] += 1
-        LOG.error("%s", Finding("failed", "settings", line).line())
-    LOG.error("check: nothing was looked up until the settings parse.")
-    return summarise(counts)
-
-
-def summarise(counts: Mapping[Status, int]) -> int:
-    """The summary line; the exit code."""
-    notes = f", {counts['note']} note(s)" if counts["note"] else ""
-    if counts["failed"]:
-        LOG.error(
-            "check: %d failed, %d passed%s. Fix what failed, then run --check again.",
-            counts["failed"],
-            counts["passed"],
-            notes,
-        )
-        return 1
-    LOG.info("check: all %d passed%s; the configuration is ready.", counts["passed"], notes)
-    return 0

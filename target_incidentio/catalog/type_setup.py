@@ -28,8 +28,8 @@ from target_incidentio.catalog.types import (
     twins,
     with_type,
 )
-from target_incidentio.errors import DeliveryFailedError
-from target_incidentio.strategies import Settled
+from target_incidentio.core.errors import DeliveryFailedError
+from target_incidentio.strategies import Prepared
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -41,8 +41,6 @@ if t.TYPE_CHECKING:
 
 LOG = logging.getLogger("target-incidentio")
 
-# The look-up cache's key for the account's catalog types.
-CATALOG_TYPES = ("catalog_types",)
 _OPERATION = "catalog_entry"
 Call = t.Callable[["ApiRequest"], tuple["DeliveryResult", t.Any]]
 
@@ -64,14 +62,16 @@ class _TypeCallError(RuntimeError):
         self.result = result
 
 
-def settle_catalog_type(ctx: BuildContext, schema: Mapping[str, t.Any], outlet: Outlet) -> Settled:
+def prepare_catalog_type(
+    ctx: BuildContext, schema: Mapping[str, t.Any], outlet: Outlet
+) -> Prepared:
     """The type named by `catalog_type` (or the stream, when managed), ready for entries."""
     settings = ctx.settings
     if settings.catalog_type is None and not settings.catalog_manage_type:
-        return Settled(settings)
+        return Prepared(settings)
     wanted = settings.catalog_type or ctx.stream
     try:
-        return _Settling(ctx, schema, outlet, wanted).run()
+        return _Preparing(ctx, schema, outlet, wanted).run()
     except (PlanError, ValueError, TypeError, _TypeCallError) as error:
         fix = (
             "the API key needs the `catalog_editor` role to create and change types"
@@ -85,7 +85,7 @@ def settle_catalog_type(ctx: BuildContext, schema: Mapping[str, t.Any], outlet: 
         raise DeliveryFailedError(msg) from error
 
 
-class _Settling:
+class _Preparing:
     """One stream's settling: read, plan, create, grow, bind."""
 
     def __init__(
@@ -97,8 +97,8 @@ class _Settling:
         self.fields = tuple(schema.get("properties") or ())
         self.columns = columns(ctx.settings, schema, ctx.key_properties)
 
-    def run(self) -> Settled:
-        kind = self._find(self.outlet.lookups.get(CATALOG_TYPES))
+    def run(self) -> Prepared:
+        kind = self._find(self.outlet.directory.catalog_types())
         plan = self._plan(kind)
         self._warn(plan)
         if self.outlet.dry_run:
@@ -124,9 +124,9 @@ class _Settling:
             fields=self.fields,
         )
 
-    def _bound(self, type_id: str, bound: Mapping[str, str], plan: TypePlan) -> Settled:
+    def _bound(self, type_id: str, bound: Mapping[str, str], plan: TypePlan) -> Prepared:
         settings = replace(self.ctx.settings, catalog_type_id=type_id, catalog_attributes=bound)
-        return Settled(settings, frozenset(c.field for c in plan.unattributed))
+        return Prepared(settings, frozenset(c.field for c in plan.unattributed))
 
     def _warn(self, plan: TypePlan) -> None:
         """What the stream should know once: fields without an attribute, attributes kept."""
@@ -223,7 +223,7 @@ class _Settling:
         added = ", ".join(column.shown for column in plan.add)
         answer = self._send(schema_path(kind.id), plan.schema_body(kind), f"adding {added}")
         grown = parse_type(answer)
-        self.outlet.lookups.update(CATALOG_TYPES, lambda types: with_type(types, grown))
+        self.outlet.directory.update_catalog_types(lambda types: with_type(types, grown))
         LOG.info(
             "Stream '%s': added attributes to catalog type %s (%s): %s.",
             self.ctx.stream,
@@ -235,7 +235,7 @@ class _Settling:
 
     def _reread(self) -> tuple[CatalogType, ...]:
         """The types as incident.io has them now, in place of the run's listing."""
-        return t.cast("tuple[CatalogType, ...]", self.outlet.lookups.refresh(CATALOG_TYPES))
+        return t.cast("tuple[CatalogType, ...]", self.outlet.directory.refresh_catalog_types())
 
     def _send(self, path: str, body: Mapping[str, t.Any], doing: str) -> object:
         """A POST about the type, sent now; its answer's body, or the refusal raised."""

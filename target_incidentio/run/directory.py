@@ -1,9 +1,10 @@
 """incident.io's lists as one run (or one `--check`) reads them: each at most once, when needed.
 
-`Directory` is the `Lists` a builder resolves names against (`payloads/names.py`): each list
-is read with the API key through the caller's `call` (the run's, which paces, retries and
-writes a response record, or `--check`'s), page by page as the API pages it, and kept in a
-`LookupCache` for the rest of the run. The names the settings give (`custom_field: "Team"`,
+`Directory` is the `Lists` a builder resolves names against (`payloads/names.py`) and the
+catalog types a stream's type setup reads: each list is read with the API key through the
+caller's `call` (the run's, which paces, retries and writes a response record, or
+`--check`'s), page by page as the API pages it, and kept in a `LookupCache` for the rest of
+the run. The names the settings give (`custom_field: "Team"`,
 `role: "Incident Lead"`) are resolved when the run starts, so an unknown one fails the run
 before any record, with the names that are known.
 """
@@ -14,8 +15,9 @@ import typing as t
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from target_incidentio.errors import SettingError
-from target_incidentio.lookups import LookupCache, follow_pages
+from target_incidentio.catalog.type_setup import read_catalog_types
+from target_incidentio.core.errors import SettingError
+from target_incidentio.core.lookups import LookupCache, follow_pages
 from target_incidentio.payloads.base import ApiRequest, BuildContext
 from target_incidentio.payloads.names import (
     LISTS,
@@ -27,8 +29,9 @@ from target_incidentio.payloads.names import (
 )
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
+    from target_incidentio.catalog.types import CatalogType
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.settings import Settings, StreamSettings
 
@@ -67,26 +70,47 @@ def lookup_request(  # noqa: PLR0913 - what a look-up is: where, with what, for 
 
 
 class Directory:
-    """The account's lists for one run; thread-safe, each list read once (see the module)."""
+    """The run's one look-up object: the account's lists and catalog types, each read once.
 
-    def __init__(
-        self, settings: Settings, call: Call, cache: LookupCache[t.Any, t.Any] | None = None
-    ) -> None:
-        """`cache`: the run's one cache of lists, whose reader sends this list's keys to `read`."""
-        self._settings = settings
+    Built with the way to make a call and what a look-up is made with (the top-level key and
+    headers, `lookup_context`); thread-safe (see the module).
+    """
+
+    def __init__(self, call: Call, ctx: BuildContext) -> None:
         self._call = call
-        self._cache: LookupCache[t.Any, t.Any] = (
-            cache if cache is not None else LookupCache(self.read)
+        self._ctx = ctx
+        self._lists: LookupCache[ListKey, tuple[Item, ...]] = LookupCache(self._read_list)
+        self._types: LookupCache[None, tuple[CatalogType, ...]] = LookupCache(
+            lambda _none: read_catalog_types(self._ctx, self._call)
         )
+
+    @classmethod
+    def of(cls, settings: Settings, call: Call) -> Directory:
+        """The directory a run (or `--check`) reads with the top-level settings' API key."""
+        return cls(call, lookup_context(settings, settings.defaults, LOOKUP_STREAM))
 
     @property
     def reads(self) -> int:
-        """Lists read so far."""
-        return self._cache.reads
+        """Lists and catalog type listings read so far."""
+        return self._lists.reads + self._types.reads
 
     def items(self, name: ListName, owner: str | None = None) -> Sequence[Item]:
         """Every item of the list, read now if this run has not read it yet."""
-        return t.cast("tuple[Item, ...]", self._cache.get((name, owner)))
+        return self._lists.get((name, owner))
+
+    def catalog_types(self) -> tuple[CatalogType, ...]:
+        """The account's catalog types, listed once per run."""
+        return self._types.get(None)
+
+    def update_catalog_types(
+        self, change: Callable[[tuple[CatalogType, ...]], tuple[CatalogType, ...]]
+    ) -> tuple[CatalogType, ...]:
+        """Replace the listing with `change(listing)` (a type the run created or grew)."""
+        return self._types.update(None, change)
+
+    def refresh_catalog_types(self) -> tuple[CatalogType, ...]:
+        """List the catalog types again: a schema version the run relied on moved."""
+        return self._types.refresh(None)
 
     def create_option(self, custom_field_id: str, value: str) -> Item:
         """A new option, created once per run even if several records miss it at once."""
@@ -100,7 +124,7 @@ class Directory:
             made.append(self._create_option(custom_field_id, value))
             return (*options, made[0])
 
-        self._cache.update(("custom_field_options", custom_field_id), add)
+        self._lists.update(("custom_field_options", custom_field_id), add)
         return made[0]
 
     def _create_option(self, custom_field_id: str, value: str) -> Item:
@@ -119,12 +143,11 @@ class Directory:
         path: str,
         body: t.Any = None,  # noqa: ANN401 - any JSON
     ) -> tuple[DeliveryResult, t.Any]:
-        defaults = self._settings.defaults
-        if defaults.api_key is None:
+        if self._ctx.settings.api_key is None:
             msg = "names are looked up with the API key, and `api_key` is not set"
             raise LookupFailedError(msg)
-        request = lookup_request(
-            self._settings, defaults, path, method=method, body=body, stream=LOOKUP_STREAM
+        request = self._ctx.api_key_call(
+            method, path, body=body, order_key=f"lookup:{path}", operation="lookup"
         )
         return self._call(request)
 
@@ -134,7 +157,7 @@ class Directory:
             raise LookupFailedError(result.summary)
         return body
 
-    def read(self, key: ListKey) -> tuple[Item, ...]:
+    def _read_list(self, key: ListKey) -> tuple[Item, ...]:
         """Every item with an id, page by page; an answer of another shape is a failed read."""
         name, owner = key
         kind = LISTS[name]

@@ -1,0 +1,1 @@
+"""The run: lifecycle, ledger, checkpoints, output records, webhook, signals, account lists."""
