@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 
 from incidentio_sandbox.exchange import Answer, JSONObject, bearer, error_item, error_response
 from incidentio_sandbox.ratelimit import Decision, TokenBucket
-from incidentio_sandbox.seed import AlertSource, HeartbeatSource
+from incidentio_sandbox.seed.alerting import AlertSource, HeartbeatSource
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from werkzeug.wrappers import Request, Response
 
-    from incidentio_sandbox.app import SandboxConfig
+    from incidentio_sandbox.config import SandboxConfig
     from incidentio_sandbox.endpoints import Endpoint
     from incidentio_sandbox.store import Store
 

@@ -10,9 +10,13 @@ sandbox has no real value for (icons, colours, templates), filled with fixed one
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from incidentio_sandbox.seed import AlertSource, CatalogType, CustomField, HeartbeatSource, Named
+from incidentio_sandbox.seed.alerting import AlertSource, HeartbeatSource
+
+if TYPE_CHECKING:
+    from incidentio_sandbox.seed.catalog import CatalogType
+    from incidentio_sandbox.seed.configuration import CustomField, Named
 
 JSONObject = dict[str, Any]
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from incidentio_sandbox import views
 from incidentio_sandbox.exchange import bearer
-from incidentio_sandbox.store import NotFoundError
+from incidentio_sandbox.store.common import NotFoundError
 
 if TYPE_CHECKING:
     from incidentio_sandbox.exchange import Call, JSONObject

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from incidentio_sandbox.store import new_id, now_rfc3339
+from incidentio_sandbox.store.common import new_id, now_rfc3339
 
 if TYPE_CHECKING:
     from incidentio_sandbox.exchange import Call, JSONObject
@@ -12,31 +12,31 @@ if TYPE_CHECKING:
 
 def create_incident(call: Call) -> tuple[int, JSONObject]:
     """``POST /v2/incidents``; the same ``idempotency_key`` answers the same incident."""
-    incident, _created = call.store.create_incident(call.payload, call.actor)
+    incident, _created = call.store.incidents.create(call.payload, call.actor)
     return 200, {"incident": incident}
 
 
 def edit_incident(call: Call) -> tuple[int, JSONObject]:
     """``POST /v2/incidents/{id}/actions/edit``."""
-    incident = call.store.edit_incident(call.args["id"], call.payload["incident"])
+    incident = call.store.incidents.edit(call.args["id"], call.payload["incident"])
     return 200, {"incident": incident}
 
 
 def show_incident(call: Call) -> tuple[int, JSONObject]:
     """``GET /v2/incidents/{id}``."""
-    return 200, {"incident": call.store.get_incident(call.args["id"])}
+    return 200, {"incident": call.store.incidents.get(call.args["id"])}
 
 
 def list_incidents(call: Call) -> tuple[int, JSONObject]:
     """``GET /v2/incidents``: every incident on one page."""
-    incidents = list(call.store.incidents.values())
+    incidents = list(call.store.incidents.incidents.values())
     meta = {"page_size": len(incidents), "total_record_count": len(incidents)}
     return 200, {"incidents": incidents, "pagination_meta": meta}
 
 
 def create_incident_update(call: Call) -> tuple[int, JSONObject]:
     """``POST /v2/incident_updates``."""
-    update, _created = call.store.create_incident_update(call.payload, call.actor)
+    update, _created = call.store.incidents.create_update(call.payload, call.actor)
     return 201, {"incident_update": update}
 
 
@@ -45,7 +45,7 @@ def create_incident_timeline_item(call: Call) -> tuple[int, JSONObject]:
     payload = call.payload
 
     def item() -> dict[str, Any]:
-        incident = call.store.get_incident(payload["incident_id"], field="incident_id")
+        incident = call.store.incidents.get(payload["incident_id"], field="incident_id")
         stamp = now_rfc3339()
         made = {
             "id": new_id(),
