@@ -41,6 +41,7 @@ from incidentio_sandbox.validation import request_errors
 
 if TYPE_CHECKING:
     from incidentio_sandbox.config import SandboxConfig
+    from incidentio_sandbox.seed.incidents import DashboardIncident
 
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -124,8 +125,8 @@ class SandboxApp:
     def reset(self) -> None:
         """Back to a fresh start: state, journal, buckets, faults and seed as at start."""
         with self.store.lock:
-            self.store.clear()
             self.store.seed = self._initial_seed
+            self.store.clear()
         with self._journal_lock:
             self._journal.clear()
             self._seq = 0
@@ -148,7 +149,13 @@ class SandboxApp:
         self._check_seed(seed)
         with self.store.lock:
             self.store.seed = self.store.seed.merged(seed)
+            self.store.put_seeded(seed)
             return self.store.seed
+
+    def add_incident(self, made: DashboardIncident) -> JSONObject:
+        """Put in an incident made in the dashboard (no idempotency key); its ``IncidentV2``."""
+        with self.store.lock:
+            return copy.deepcopy(self.store.incidents.put_dashboard(made))
 
     def set_faults(self, changes: Mapping[str, Any]) -> FaultConfig:
         """Replace the named fault settings, keeping the rest."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from incidentio_sandbox.exchange import JSONObject, error_item, error_response, json_response
 from incidentio_sandbox.faults import FaultConfig, FaultInjector
 from incidentio_sandbox.seed import Seed
+from incidentio_sandbox.seed.incidents import DashboardIncident
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request, Response
@@ -47,6 +48,10 @@ class Controlled(Protocol):
 
     def load_seed(self, seed: Seed) -> Seed:
         """Add to the account."""
+        ...
+
+    def add_incident(self, made: DashboardIncident) -> JSONObject:
+        """Put in an incident made in the dashboard."""
         ...
 
 
@@ -116,6 +121,16 @@ def load_seed(app: Controlled, request: Request) -> Response:
     return json_response(200, seed.to_json())
 
 
+def add_incident(app: Controlled, request: Request) -> Response:
+    """``POST /_sandbox/incidents``: an incident made in the dashboard, as a seed's item."""
+    try:
+        made = DashboardIncident.from_json(json.loads(request.get_data() or b"{}"))
+        incident = app.add_incident(made)
+    except (ValueError, TypeError) as problem:  # a refusal of the account's (422) too
+        return _refused("invalid_incident", problem)
+    return json_response(201, {"incident": incident})
+
+
 CONTROL_ROUTES: Mapping[tuple[str, str], ControlHandler] = {
     ("GET", "/_sandbox/journal"): journal,
     ("GET", "/_sandbox/state"): state,
@@ -125,6 +140,7 @@ CONTROL_ROUTES: Mapping[tuple[str, str], ControlHandler] = {
     ("POST", "/_sandbox/faults"): set_faults,
     ("GET", "/_sandbox/seed"): show_seed,
     ("POST", "/_sandbox/seed"): load_seed,
+    ("POST", "/_sandbox/incidents"): add_incident,
 }
 CONTROL_PATHS = frozenset(path for _method, path in CONTROL_ROUTES)
 

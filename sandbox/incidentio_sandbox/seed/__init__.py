@@ -17,7 +17,8 @@ too. One ``Seed`` carries them all so the CLI (``--seed-file``), the Python API
       "severities": [{"id": "01SEV", "name": "Critical", "rank": 3}],
       "api_key_roles": {"sandbox-api-key": ["viewer", "catalog_viewer"]},
       "reject_catalog_external_ids": ["poison"],
-      "reject_catalog_names": []
+      "reject_catalog_names": [],
+      "incidents": [{"name": "Made in the dashboard", "severity_id": "01SEV"}]
     }
 
 Severities, ``incident_statuses``, ``incident_types`` and ``incident_roles`` (``{id, name}`` plus
@@ -43,6 +44,8 @@ from incidentio_sandbox.seed.configuration import (
     CustomField,
     Named,
 )
+from incidentio_sandbox.seed.incidents import DashboardIncident
+from incidentio_sandbox.seed.oncall import User
 from incidentio_sandbox.seed.parsing import (
     JSONObject,
     all_roles,
@@ -70,6 +73,10 @@ class Seed:
     # field, by upsert and (atomically) by bulk_update: a bad entry inside a batch, on purpose.
     reject_catalog_external_ids: frozenset[str] = frozenset()
     reject_catalog_names: frozenset[str] = frozenset()
+    # Incidents made in the dashboard (no idempotency key), put in at the start and each reset.
+    incidents: tuple[DashboardIncident, ...] = ()
+    # People: incident role assignees, override and escalation targets (`GET /v2/users`).
+    users: tuple[User, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (
@@ -77,6 +84,8 @@ class Seed:
             "alert_sources",
             "heartbeat_sources",
             "custom_fields",
+            "incidents",
+            "users",
             *NAMED_LISTS,
         ):
             object.__setattr__(self, name, tuple(getattr(self, name)))
@@ -91,6 +100,8 @@ class Seed:
         object.__setattr__(self, "reject_catalog_names", frozenset(self.reject_catalog_names))
         unique_ids(self.catalog_types, "catalog types")
         unique_ids(self.custom_fields, "custom fields")
+        unique_ids((i for i in self.incidents if i.id), "incidents")
+        unique_ids(self.users, "users")
         for name in NAMED_LISTS:
             unique_ids(getattr(self, name), name.replace("_", " "))
         unique_ids((*self.alert_sources, *self.heartbeat_sources), "alert or heartbeat sources")
@@ -124,6 +135,8 @@ class Seed:
                 api_key_roles=roles,
                 reject_catalog_external_ids=frozenset(data.get("reject_catalog_external_ids", ())),
                 reject_catalog_names=frozenset(data.get("reject_catalog_names", ())),
+                incidents=tuple(DashboardIncident.from_json(i) for i in get("incidents", ())),
+                users=tuple(User.from_json(u) for u in get("users", ())),
             )
         except (AttributeError, TypeError) as problem:
             msg = f"malformed seed: {problem}"
@@ -140,6 +153,8 @@ class Seed:
             "api_key_roles": {key: list(roles) for key, roles in self.api_key_roles.items()},
             "reject_catalog_external_ids": sorted(self.reject_catalog_external_ids),
             "reject_catalog_names": sorted(self.reject_catalog_names),
+            "incidents": [i.to_json() for i in self.incidents],
+            "users": [u.to_json() for u in self.users],
         }
 
     def source(self, source_id: str) -> AlertSource | HeartbeatSource | None:
@@ -160,7 +175,7 @@ class Seed:
         """This seed with ``other``'s items added, replacing those with the same id or key."""
 
         def merge(mine: tuple[Any, ...], theirs: tuple[Any, ...]) -> tuple[Any, ...]:
-            replaced = {item.id for item in theirs}
+            replaced = {item.id for item in theirs if item.id}  # a seeded incident may have none
             return (*(item for item in mine if item.id not in replaced), *theirs)
 
         return replace(
@@ -186,6 +201,8 @@ class Seed:
             reject_catalog_external_ids=self.reject_catalog_external_ids
             | other.reject_catalog_external_ids,
             reject_catalog_names=self.reject_catalog_names | other.reject_catalog_names,
+            incidents=merge(self.incidents, other.incidents),
+            users=merge(self.users, other.users),
         )
 
 

@@ -6,6 +6,8 @@ import functools
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
+from openapi_schema_validator import OAS30Validator
+
 from incidentio_sandbox.validation import load_spec
 
 if TYPE_CHECKING:
@@ -70,3 +72,19 @@ def unique_ids(items: Iterable[Any], kind: str) -> None:
     if len(ids) != len(set(ids)):
         msg = f"two {kind} share an id"
         raise ValueError(msg)
+
+
+def spec_problems(
+    schema: str | Mapping[str, Any], value: object, *, where: str, many: bool = False
+) -> list[str]:
+    """Why ``value`` does not fit the spec's schema (by name, or a schema made from one)."""
+    spec = load_spec()
+    node: Any = {"$ref": f"#/components/schemas/{schema}"} if isinstance(schema, str) else schema
+    if many:
+        node = {"type": "array", "items": node}
+    validator = OAS30Validator({**node, "components": spec["components"]})
+    return sorted(
+        f"{where}{''.join(f'[{p}]' if isinstance(p, int) else f'.{p}' for p in e.absolute_path)}: "
+        f"{e.message}"
+        for e in validator.iter_errors(value)
+    )

@@ -33,12 +33,19 @@ class Store:
     def clear(self) -> None:
         """Forget everything, as if freshly started."""
         with self.lock:
-            self.incidents = IncidentStore(self)
             self.alerts = AlertStore()
             self.catalog = CatalogStore(self)
             self.options = OptionStore(self)
+            self.incidents = IncidentStore(self, self.options, self.catalog)
             # Items of the simpler resources (`create_once`): collection -> idempotency key -> item.
             self.collections: dict[str, dict[str, dict[str, Any]]] = {}
+            self.put_seeded(self.seed)
+
+    def put_seeded(self, seed: Seed) -> None:
+        """Put in the incidents ``seed`` says were made in the dashboard (an id held: kept)."""
+        for made in seed.incidents:
+            if not made.id or made.id not in self.incidents.incidents:
+                self.incidents.put_dashboard(made)
 
     def create_once(
         self, collection: str, idempotency_key: str, build: Callable[[], dict[str, Any]]

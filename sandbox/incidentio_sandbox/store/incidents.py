@@ -1,66 +1,51 @@
-"""Incidents and their updates: idempotent creates, edits of the fields given."""
+"""Incidents and their updates: idempotent creates, edits of the fields given, the dashboard's.
+
+An incident is kept as ``IncidentV2`` shows it (``incident_parts`` makes its parts from the ids
+a create or an edit sends). Three ways in: a create with an ``idempotency_key`` (a repeat
+answers the first incident, whatever its body says), an incident made in the dashboard (the
+seed's ``incidents`` or ``POST /_sandbox/incidents``: no key, so nothing de-duplicates it),
+and nothing else.
+"""
 
 from __future__ import annotations
 
-import copy
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from incidentio_sandbox.store.common import Account, NotFoundError, new_id, now_rfc3339
+from incidentio_sandbox.store.common import (
+    Account,
+    InvalidError,
+    NotFoundError,
+    new_id,
+    now_rfc3339,
+)
+from incidentio_sandbox.store.incident_parts import (
+    FieldValues,
+    configured,
+    default_status_id,
+    default_type_id,
+    role_assignments,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from incidentio_sandbox.seed.incidents import DashboardIncident
+    from incidentio_sandbox.store.catalog import CatalogStore
+    from incidentio_sandbox.store.configuration import OptionStore
+
+JSONObject = dict[str, Any]
+_DIGITS = re.compile(r"[0-9]+")
 
 
-def _named(item_id: str, **extra: Any) -> dict[str, Any]:  # noqa: ANN401 - JSON values
-    """A stand-in for a configured object (status, severity...) the sandbox only knows by id."""
-    stamp = now_rfc3339()
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60]
+
+
+def _timestamps(entries: list[JSONObject]) -> dict[str, JSONObject]:
+    """Timestamp id -> ``IncidentTimestampWithValueV2``."""
     return {
-        "id": item_id,
-        "name": item_id,
-        "description": "",
-        "rank": 1,
-        "created_at": stamp,
-        "updated_at": stamp,
-        **extra,
-    }
-
-
-_DEFAULT_STATUS_ID = "01SANDBOXSTATUSINVESTIGATE"
-
-
-def _status(status_id: str | None) -> dict[str, Any]:
-    if status_id is None:
-        return {**_named(_DEFAULT_STATUS_ID, category="live"), "name": "Investigating"}
-    return _named(status_id, category="live")
-
-
-def _custom_fields(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "custom_field": {
-                "id": entry["custom_field_id"],
-                "name": entry["custom_field_id"],
-                "description": "",
-                "field_type": "text",
-                "options": [],
-            },
-            "values": copy.deepcopy(entry.get("values", [])),
-        }
-        for entry in entries
-    ]
-
-
-def _role_assignments(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "assignee": copy.deepcopy(entry.get("assignee", {})),
-            "role": _named(entry["incident_role_id"], role_type="custom", shortform="role"),
-        }
-        for entry in entries
-    ]
-
-
-def _timestamps(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {
+        entry["incident_timestamp_id"]: {
             "incident_timestamp": {
                 "id": entry["incident_timestamp_id"],
                 "name": entry["incident_timestamp_id"],
@@ -69,47 +54,87 @@ def _timestamps(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "value": {"value": entry.get("value")},
         }
         for entry in entries
-    ]
+    }
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60]
+def _merged(kept: list[JSONObject], key: str, named: Mapping[str, JSONObject]) -> list[JSONObject]:
+    """``kept`` with the items ``named`` names replaced (in place), the new ones at the end."""
+    out = [named.get(item[key]["id"], item) for item in kept]
+    seen = {item[key]["id"] for item in kept}
+    return out + [item for item_id, item in named.items() if item_id not in seen]
 
 
 class IncidentStore:
     """The account's incidents and incident updates, each created once per idempotency key."""
 
-    def __init__(self, account: Account) -> None:
+    def __init__(self, account: Account, options: OptionStore, catalog: CatalogStore) -> None:
         self.account = account
-        self.incidents: dict[str, dict[str, Any]] = {}
+        self.options = options
+        self.catalog = catalog
+        self.incidents: dict[str, JSONObject] = {}
         self.incident_keys: dict[str, str] = {}
-        self.updates: dict[str, dict[str, Any]] = {}
+        self.updates: dict[str, JSONObject] = {}
         self.update_keys: dict[str, str] = {}
         self.next_reference = 1
 
-    def create(
-        self, payload: dict[str, Any], creator: dict[str, Any]
-    ) -> tuple[dict[str, Any], bool]:
+    def create(self, payload: JSONObject, creator: JSONObject) -> tuple[JSONObject, bool]:
         """Create an incident, or return the one an earlier call with this key created."""
         key = payload["idempotency_key"]
         if key in self.incident_keys:
             return self.incidents[self.incident_keys[key]], False
+        incident = self._put(payload, creator)
+        self.incident_keys[key] = incident["id"]
+        return incident, True
+
+    def put_dashboard(self, made: DashboardIncident) -> JSONObject:
+        """An incident declared by hand: no idempotency key, made by a user of the dashboard."""
+        creator = {
+            "user": {
+                "id": "01SANDBOXDASHBOARDUSER0000",
+                "name": "Dashboard user",
+                "role": "responder",
+            }
+        }
+        return self._put(dict(made.body), creator, incident_id=made.id, created_at=made.created_at)
+
+    def _put(
+        self,
+        payload: JSONObject,
+        creator: JSONObject,
+        *,
+        incident_id: str = "",
+        created_at: str = "",
+    ) -> JSONObject:
+        """The one way an incident comes to be: its parts judged, rendered and numbered."""
+        seed = self.account.seed
+        stamp = now_rfc3339()
+        fields, problems = self._fields().render(
+            payload.get("custom_field_entries", []), "custom_field_entries"
+        )
+        if problems:
+            raise InvalidError(problems)
+        if incident_id in self.incidents:
+            msg = f"An incident with id {incident_id!r} already exists"
+            raise InvalidError([("invalid_value", msg, "id")])
         number = self.next_reference
         self.next_reference += 1
-        stamp = now_rfc3339()
         name = payload.get("name") or f"Incident {number}"
-        incident: dict[str, Any] = {
-            "id": new_id(),
+        status_id = payload.get("incident_status_id") or default_status_id(seed)
+        roles = role_assignments(seed, payload.get("incident_role_assignments", []), stamp)
+        incident: JSONObject = {
+            "id": incident_id or new_id(),
             "reference": f"INC-{number}",
             "name": name,
             "visibility": payload["visibility"],
             "mode": payload.get("mode", "standard"),
-            "incident_status": _status(payload.get("incident_status_id")),
-            "custom_field_entries": _custom_fields(payload.get("custom_field_entries", [])),
-            "incident_role_assignments": _role_assignments(
-                payload.get("incident_role_assignments", []),
+            "incident_status": configured(
+                seed, "incident_status", status_id or "01SANDBOXSTATUSINVESTIGATE", stamp
             ),
-            "incident_timestamp_values": _timestamps(payload.get("incident_timestamp_values", [])),
+            "custom_field_entries": list(fields.values()),
+            "incident_role_assignments": list(roles.values()),
+            "incident_timestamp_values": list(
+                _timestamps(payload.get("incident_timestamp_values", [])).values()
+            ),
             "creator": creator,
             "team_ids": [],
             "has_debrief": False,
@@ -118,84 +143,70 @@ class IncidentStore:
             "slack_channel_name": payload.get("slack_channel_name_override")
             or f"inc-{number}-{_slug(name)}",
             "permalink": f"https://app.incident.io/sandbox/incidents/{number}",
-            "created_at": stamp,
-            "updated_at": stamp,
-            "last_activity_at": stamp,
+            "created_at": created_at or stamp,
+            "updated_at": created_at or stamp,
+            "last_activity_at": created_at or stamp,
         }
         if "summary" in payload:
             incident["summary"] = payload["summary"]
         if "severity_id" in payload:
-            incident["severity"] = _named(payload["severity_id"])
-        if "incident_type_id" in payload:
-            incident["incident_type"] = _named(
-                payload["incident_type_id"],
-                is_default=False,
-                private_incidents_only=False,
-                create_in_triage="optional",
-            )
-        self.incidents[incident["id"]] = self._seeded_names(incident)
-        self.incident_keys[key] = incident["id"]
-        return incident, True
+            incident["severity"] = configured(seed, "severity", payload["severity_id"], stamp)
+        type_id = payload.get("incident_type_id") or default_type_id(seed)
+        if type_id:
+            incident["incident_type"] = configured(seed, "incident_type", type_id, stamp)
+        self.incidents[incident["id"]] = incident
+        return incident
 
-    def get(self, incident_id: str, field: str = "id") -> dict[str, Any]:
-        """The incident, or ``NotFoundError`` naming ``field``."""
-        try:
-            return self.incidents[incident_id]
-        except KeyError:
+    def _fields(self) -> FieldValues:
+        return FieldValues(self.account.seed, self.options, self.catalog)
+
+    def get(self, incident_id: str, field: str = "id") -> JSONObject:
+        """The incident by id, or by the number of its reference (``123`` for INC-123)."""
+        found = self.incidents.get(incident_id)
+        if found is None and _DIGITS.fullmatch(incident_id):
+            reference = f"INC-{int(incident_id)}"
+            found = next((i for i in self.incidents.values() if i["reference"] == reference), None)
+        if found is None:
             msg = f"No incident found with id {incident_id!r}"
-            raise NotFoundError(msg, field) from None
+            raise NotFoundError(msg, field)
+        return found
 
-    def edit(self, incident_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        """Apply only the fields provided, as the edit endpoint promises."""
+    def edit(self, incident_id: str, changes: JSONObject) -> JSONObject:
+        """Apply only the fields provided, as the edit endpoint promises.
+
+        Custom fields, role assignments and timestamps it names take the new values; those
+        it does not name are kept.
+        """
         incident = self.get(incident_id)
+        seed = self.account.seed
+        stamp = now_rfc3339()
+        fields, problems = self._fields().render(
+            changes.get("custom_field_entries", []), "incident.custom_field_entries"
+        )
+        if problems:
+            raise InvalidError(problems)
         for simple in ("name", "summary", "call_url"):
             if simple in changes:
                 incident[simple] = changes[simple]
         if "slack_channel_name_override" in changes:
             incident["slack_channel_name"] = changes["slack_channel_name_override"]
         if "severity_id" in changes:
-            incident["severity"] = _named(changes["severity_id"])
+            incident["severity"] = configured(seed, "severity", changes["severity_id"], stamp)
         if "incident_status_id" in changes:
-            incident["incident_status"] = _status(changes["incident_status_id"])
-        if "custom_field_entries" in changes:
-            replaced = {e["custom_field_id"] for e in changes["custom_field_entries"]}
-            kept = [
-                e
-                for e in incident["custom_field_entries"]
-                if e["custom_field"]["id"] not in replaced
-            ]
-            incident["custom_field_entries"] = kept + _custom_fields(
-                changes["custom_field_entries"],
-            )
-        if "incident_role_assignments" in changes:
-            incident["incident_role_assignments"] = _role_assignments(
-                changes["incident_role_assignments"],
-            )
-        if "incident_timestamp_values" in changes:
-            incident["incident_timestamp_values"] = _timestamps(
-                changes["incident_timestamp_values"],
-            )
-        incident["updated_at"] = incident["last_activity_at"] = now_rfc3339()
-        return self._seeded_names(incident)
-
-    def _seeded_names(self, incident: dict[str, Any]) -> dict[str, Any]:
-        """The seed's names (and a status's category) for the ids the incident holds."""
-        shown = [
-            (incident.get(key), kind)
-            for key, kind in (
-                ("severity", "severities"),
-                ("incident_status", "incident_statuses"),
-                ("incident_type", "incident_types"),
-            )
-        ]
-        shown += [(a["role"], "incident_roles") for a in incident["incident_role_assignments"]]
-        for item, kind in shown:
-            if item is None:
-                continue
-            found = next((n for n in getattr(self.account.seed, kind) if n.id == item["id"]), None)
-            if found is not None:
-                item["name"] = found.name
-                item.update({k: v for k, v in found.extra.items() if k in item})
+            status_id = changes["incident_status_id"]
+            incident["incident_status"] = configured(seed, "incident_status", status_id, stamp)
+        incident["custom_field_entries"] = _merged(
+            incident["custom_field_entries"], "custom_field", fields
+        )
+        roles = role_assignments(seed, changes.get("incident_role_assignments", []), stamp)
+        incident["incident_role_assignments"] = _merged(
+            incident["incident_role_assignments"], "role", roles
+        )
+        timestamps = _timestamps(changes.get("incident_timestamp_values", []))
+        incident["incident_timestamp_values"] = _merged(
+            incident["incident_timestamp_values"], "incident_timestamp", timestamps
+        )
+        incident["updated_at"] = incident["last_activity_at"] = stamp
         return incident
 
     def create_update(
@@ -206,12 +217,14 @@ class IncidentStore:
         if key in self.update_keys:
             return self.updates[self.update_keys[key]], False
         incident = self.get(payload["incident_id"], field="incident_id")
-        if "to_incident_status_id" in payload:
-            incident["incident_status"] = _status(payload["to_incident_status_id"])
-        if "to_severity_id" in payload:
-            incident["severity"] = _named(payload["to_severity_id"])
-        self._seeded_names(incident)
         stamp = now_rfc3339()
+        seed = self.account.seed
+        if "to_incident_status_id" in payload:
+            status_id = payload["to_incident_status_id"]
+            incident["incident_status"] = configured(seed, "incident_status", status_id, stamp)
+        if "to_severity_id" in payload:
+            severity_id = payload["to_severity_id"]
+            incident["severity"] = configured(seed, "severity", severity_id, stamp)
         incident["updated_at"] = incident["last_activity_at"] = stamp
         update: dict[str, Any] = {
             "id": new_id(),
