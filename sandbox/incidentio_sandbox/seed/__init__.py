@@ -18,7 +18,12 @@ too. One ``Seed`` carries them all so the CLI (``--seed-file``), the Python API
       "api_key_roles": {"sandbox-api-key": ["viewer", "catalog_viewer"]},
       "reject_catalog_external_ids": ["poison"],
       "reject_catalog_names": [],
-      "incidents": [{"name": "Made in the dashboard", "severity_id": "01SEV"}]
+      "incidents": [{"name": "Made in the dashboard", "severity_id": "01SEV"}],
+      "users": [{"id": "01U1", "name": "Ann", "email": "ann@example.com"}],
+      "schedules": [{"id": "01S1", "name": "Primary", "rotations": [
+          {"id": "01R1", "name": "Weekly", "user_ids": ["01U1"],
+           "layers": [{"id": "01L1", "name": "Layer 1"}]}]}],
+      "escalation_paths": [{"id": "01E1", "name": "Payments urgent", "user_ids": ["01U1"]}]
     }
 
 Severities, ``incident_statuses``, ``incident_types`` and ``incident_roles`` (``{id, name}`` plus
@@ -45,7 +50,7 @@ from incidentio_sandbox.seed.configuration import (
     Named,
 )
 from incidentio_sandbox.seed.incidents import DashboardIncident
-from incidentio_sandbox.seed.oncall import User
+from incidentio_sandbox.seed.oncall import EscalationPath, Schedule, User
 from incidentio_sandbox.seed.parsing import (
     JSONObject,
     all_roles,
@@ -77,6 +82,9 @@ class Seed:
     incidents: tuple[DashboardIncident, ...] = ()
     # People: incident role assignees, override and escalation targets (`GET /v2/users`).
     users: tuple[User, ...] = ()
+    # On-call schedules (rotations, layers) and escalation paths; overrides are the API's.
+    schedules: tuple[Schedule, ...] = ()
+    escalation_paths: tuple[EscalationPath, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (
@@ -86,6 +94,8 @@ class Seed:
             "custom_fields",
             "incidents",
             "users",
+            "schedules",
+            "escalation_paths",
             *NAMED_LISTS,
         ):
             object.__setattr__(self, name, tuple(getattr(self, name)))
@@ -102,6 +112,8 @@ class Seed:
         unique_ids(self.custom_fields, "custom fields")
         unique_ids((i for i in self.incidents if i.id), "incidents")
         unique_ids(self.users, "users")
+        unique_ids(self.schedules, "schedules")
+        unique_ids(self.escalation_paths, "escalation paths")
         for name in NAMED_LISTS:
             unique_ids(getattr(self, name), name.replace("_", " "))
         unique_ids((*self.alert_sources, *self.heartbeat_sources), "alert or heartbeat sources")
@@ -137,6 +149,10 @@ class Seed:
                 reject_catalog_names=frozenset(data.get("reject_catalog_names", ())),
                 incidents=tuple(DashboardIncident.from_json(i) for i in get("incidents", ())),
                 users=tuple(User.from_json(u) for u in get("users", ())),
+                schedules=tuple(Schedule.from_json(s) for s in get("schedules", ())),
+                escalation_paths=tuple(
+                    EscalationPath.from_json(p) for p in get("escalation_paths", ())
+                ),
             )
         except (AttributeError, TypeError) as problem:
             msg = f"malformed seed: {problem}"
@@ -155,6 +171,8 @@ class Seed:
             "reject_catalog_names": sorted(self.reject_catalog_names),
             "incidents": [i.to_json() for i in self.incidents],
             "users": [u.to_json() for u in self.users],
+            "schedules": [s.to_json() for s in self.schedules],
+            "escalation_paths": [p.to_json() for p in self.escalation_paths],
         }
 
     def source(self, source_id: str) -> AlertSource | HeartbeatSource | None:
@@ -203,6 +221,8 @@ class Seed:
             reject_catalog_names=self.reject_catalog_names | other.reject_catalog_names,
             incidents=merge(self.incidents, other.incidents),
             users=merge(self.users, other.users),
+            schedules=merge(self.schedules, other.schedules),
+            escalation_paths=merge(self.escalation_paths, other.escalation_paths),
         )
 
 

@@ -16,6 +16,7 @@ from incidentio_sandbox.store.catalog import CatalogStore
 from incidentio_sandbox.store.common import now_rfc3339
 from incidentio_sandbox.store.configuration import OptionStore
 from incidentio_sandbox.store.incidents import IncidentStore
+from incidentio_sandbox.store.oncall import EscalationStore, OverrideStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,6 +38,8 @@ class Store:
             self.catalog = CatalogStore(self)
             self.options = OptionStore(self)
             self.incidents = IncidentStore(self, self.options, self.catalog)
+            self.overrides = OverrideStore(self)
+            self.escalations = EscalationStore(self, self.incidents, self.overrides)
             # Items of the simpler resources (`create_once`): collection -> idempotency key -> item.
             self.collections: dict[str, dict[str, dict[str, Any]]] = {}
             self.put_seeded(self.seed)
@@ -65,7 +68,7 @@ class Store:
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of everything, for ``GET /_sandbox/state``."""
         with self.lock:
-            parts = (self.incidents, self.alerts, self.catalog)
+            parts = (self.incidents, self.alerts, self.catalog, self.overrides, self.escalations)
             state: dict[str, Any] = {}
             counts: dict[str, int] = {}
             for part in parts:
