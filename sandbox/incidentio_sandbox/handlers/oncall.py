@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from incidentio_sandbox import views
-from incidentio_sandbox.store.common import InvalidError, NotFoundError, page
+from incidentio_sandbox.store.common import InvalidError, page, seeded
 from incidentio_sandbox.validation import deep_objects
 
 if TYPE_CHECKING:
@@ -60,11 +60,7 @@ def list_users(call: Call) -> tuple[int, JSONObject]:
 
 def show_user(call: Call) -> tuple[int, JSONObject]:
     """``GET /v2/users/{id}``."""
-    wanted = call.args["id"]
-    found = next((u for u in call.store.seed.users if u.id == wanted), None)
-    if found is None:
-        message = f"No user found with id {wanted!r}"
-        raise NotFoundError(message, "id")
+    found = seeded(call.store.seed.users, call.args["id"], "user")
     return 200, {"user": views.user_with_roles(found)}
 
 
@@ -129,11 +125,7 @@ def list_escalation_paths(call: Call) -> tuple[int, JSONObject]:
 
 def show_escalation_path(call: Call) -> tuple[int, JSONObject]:
     """``GET /v2/escalation_paths/{id}``."""
-    wanted = call.args["id"]
-    found = next((p for p in call.store.seed.escalation_paths if p.id == wanted), None)
-    if found is None:
-        message = f"No escalation path found with id {wanted!r}"
-        raise NotFoundError(message, "id")
+    found = seeded(call.store.seed.escalation_paths, call.args["id"], "escalation path")
     return 200, {"escalation_path": views.escalation_path(found)}
 
 

@@ -11,10 +11,14 @@ import os
 import threading
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from incidentio_sandbox.seed import Seed
+
+T = TypeVar("T", bound="Identified")
 
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -63,6 +67,24 @@ class InvalidError(ValueError):
     def __init__(self, errors: list[tuple[str, str, str]]) -> None:
         super().__init__("; ".join(message for _code, message, _field in errors))
         self.errors = errors  # (code, message, field)
+
+
+class Identified(Protocol):
+    """Anything the seed configures: it has an id."""
+
+    @property
+    def id(self) -> str:
+        """Its id."""
+        ...
+
+
+def seeded(items: Iterable[T], item_id: str, what: str, field: str = "id") -> T:
+    """The configured item with this id, or ``NotFoundError`` naming ``what`` and ``field``."""
+    found = next((item for item in items if item.id == item_id), None)
+    if found is None:
+        msg = f"No {what} found with id {item_id!r}"
+        raise NotFoundError(msg, field)
+    return found
 
 
 class Account(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from incidentio_sandbox.seed.configuration import SELECT_TYPES
-from incidentio_sandbox.store.common import Account, InvalidError, NotFoundError, new_id
+from incidentio_sandbox.store.common import Account, InvalidError, new_id, seeded
 
 if TYPE_CHECKING:
     from incidentio_sandbox.seed.configuration import CustomField
@@ -20,11 +20,7 @@ class OptionStore:
 
     def custom_field(self, field_id: str, field: str = "custom_field_id") -> CustomField:
         """The seeded custom field, or ``NotFoundError`` naming ``field``."""
-        found = next((f for f in self.account.seed.custom_fields if f.id == field_id), None)
-        if found is None:
-            msg = f"No custom field found with id {field_id!r}"
-            raise NotFoundError(msg, field)
-        return found
+        return seeded(self.account.seed.custom_fields, field_id, "custom field", field)
 
     def for_field(self, field_id: str) -> list[dict[str, Any]]:
         """A select field's options: the seeded ones, then those created."""

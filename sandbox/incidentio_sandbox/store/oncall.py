@@ -14,7 +14,7 @@ spec's ``POST /v2/escalations`` promises.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from incidentio_sandbox.store.common import (
     Account,
@@ -22,6 +22,7 @@ from incidentio_sandbox.store.common import (
     NotFoundError,
     new_id,
     now_rfc3339,
+    seeded,
 )
 
 if TYPE_CHECKING:
@@ -32,6 +33,16 @@ if TYPE_CHECKING:
 
 JSONObject = dict[str, Any]
 Layer = tuple[str, str, str]  # (schedule id, rotation id, layer id)
+
+
+class Placement(NamedTuple):
+    """Where an override sits: its layer and its window, in UTC."""
+
+    layer: Layer
+    start: datetime
+    end: datetime
+
+
 # incident.io's status categories as IncidentSlimV2 names them.
 SLIM_CATEGORIES = {"live": "active", "learning": "post-incident"}
 
@@ -64,11 +75,7 @@ class OverrideStore:
 
     def schedule(self, schedule_id: str, field: str = "schedule_id") -> Schedule:
         """The seeded schedule, or ``NotFoundError`` naming ``field``."""
-        found = next((s for s in self.account.seed.schedules if s.id == schedule_id), None)
-        if found is None:
-            msg = f"No schedule found with id {schedule_id!r}"
-            raise NotFoundError(msg, field)
-        return found
+        return seeded(self.account.seed.schedules, schedule_id, "schedule", field)
 
     def user(self, reference: Mapping[str, Any], field: str = "user") -> User:
         """The seeded user ``{id | email | slack_user_id}`` names; a 422 naming ``field``."""
@@ -119,34 +126,25 @@ class OverrideStore:
 
     def create(self, payload: Mapping[str, Any]) -> JSONObject:
         """A new override; the neighbours it covers give way (see the module's docstring)."""
-        schedule = self.schedule(payload["schedule_id"])
-        layer = self._layer(schedule, payload["rotation_id"], payload["layer_id"])
+        at = self._placement(self.schedule(payload["schedule_id"]), payload)
         user = self.user(payload["user"])
-        start, end = self._window(payload)
         stamp = now_rfc3339()
         override: JSONObject = {"id": new_id(), "created_at": stamp}
-        self._place(
-            override, layer=layer, start=start, end=end, user=user.as_user_v2(), stamp=stamp
-        )
+        self._place(override, at, user.as_user_v2(), stamp)
         return override
 
     def update(self, override_id: str, payload: Mapping[str, Any]) -> JSONObject:
         """Move or resize an override (same schedule, same user); neighbours give way."""
         override = self.get(override_id)
-        schedule = self.schedule(override["schedule_id"])
-        layer = self._layer(schedule, payload["rotation_id"], payload["layer_id"])
-        user = self.user(payload["user"])
-        if user.id != override["user"]["id"]:
+        at = self._placement(self.schedule(override["schedule_id"]), payload)
+        if self.user(payload["user"]).id != override["user"]["id"]:
             message = (
                 "An override cannot be reassigned: send the user it has "
                 f"({override['user']['name']}), or delete it and create another"
             )
             raise InvalidError([("invalid_value", message, "user")])
-        start, end = self._window(payload)
         del self.overrides[override_id]  # its own old window is no neighbour of its new one
-        self._place(
-            override, layer=layer, start=start, end=end, user=override["user"], stamp=now_rfc3339()
-        )
+        self._place(override, at, override["user"], now_rfc3339())
         return override
 
     def delete(self, override_id: str) -> None:
@@ -155,70 +153,32 @@ class OverrideStore:
             self.deleted[override_id] = self.get(override_id)
             del self.overrides[override_id]
 
-    @staticmethod
-    def _window(payload: Mapping[str, Any]) -> tuple[datetime, datetime]:
+    def _placement(self, schedule: Schedule, payload: Mapping[str, Any]) -> Placement:
+        """The layer (of ``schedule``) and the window a create or an update names."""
+        layer = self._layer(schedule, payload["rotation_id"], payload["layer_id"])
         start, end = utc(payload["start_at"], "start_at"), utc(payload["end_at"], "end_at")
         if end <= start:
             message = "end_at must be after start_at"
             raise InvalidError([("invalid_value", message, "end_at")])
-        return start, end
+        return Placement(layer, start, end)
 
-    def _place(  # noqa: PLR0913 - one override's every part
-        self,
-        override: JSONObject,
-        *,
-        layer: Layer,
-        start: datetime,
-        end: datetime,
-        user: JSONObject,
-        stamp: str,
-    ) -> None:
+    def _place(self, override: JSONObject, at: Placement, user: JSONObject, stamp: str) -> None:
         """Put ``override`` on its layer, deleting the neighbours it covers, their rest new."""
-        for neighbour in [o for o in self.overrides.values() if self._layer_of(o) == layer]:
-            n_start = utc(neighbour["start_at"], "start_at")
-            n_end = utc(neighbour["end_at"], "end_at")
-            if n_start >= end or n_end <= start:
+        for neighbour in [o for o in self.overrides.values() if _placed(o).layer == at.layer]:
+            was = _placed(neighbour)
+            if was.start >= at.end or was.end <= at.start:
                 continue
             self.deleted[neighbour["id"]] = self.overrides.pop(neighbour["id"])
-            for rest_start, rest_end in ((n_start, min(n_end, start)), (max(n_start, end), n_end)):
-                if rest_start < rest_end:
+            for start, end in (
+                (was.start, min(was.end, at.start)),
+                (max(was.start, at.end), was.end),
+            ):
+                if start < end:
                     rest = {"id": new_id(), "created_at": stamp}
-                    self._fill(
-                        rest,
-                        layer=layer,
-                        start=rest_start,
-                        end=rest_end,
-                        user=neighbour["user"],
-                        stamp=stamp,
-                    )
+                    _fill(rest, Placement(at.layer, start, end), neighbour["user"], stamp)
                     self.overrides[rest["id"]] = rest
-        self._fill(override, layer=layer, start=start, end=end, user=user, stamp=stamp)
+        _fill(override, at, user, stamp)
         self.overrides[override["id"]] = override
-
-    @staticmethod
-    def _layer_of(override: Mapping[str, Any]) -> Layer:
-        return (override["schedule_id"], override["rotation_id"], override["layer_id"])
-
-    @staticmethod
-    def _fill(  # noqa: PLR0913 - one override's every part
-        override: JSONObject,
-        *,
-        layer: Layer,
-        start: datetime,
-        end: datetime,
-        user: JSONObject,
-        stamp: str,
-    ) -> None:
-        schedule_id, rotation_id, layer_id = layer
-        override.update(
-            schedule_id=schedule_id,
-            rotation_id=rotation_id,
-            layer_id=layer_id,
-            start_at=_shown(start),
-            end_at=_shown(end),
-            user=dict(user),
-            updated_at=stamp,
-        )
 
     def state(self) -> dict[str, Any]:
         """What ``GET /_sandbox/state`` shows of overrides."""
@@ -258,10 +218,8 @@ class EscalationStore:
             raise InvalidError([("invalid_value", message, "escalation_path_id")])
         stamp = now_rfc3339()
         if path_id:
-            path = next((p for p in self.account.seed.escalation_paths if p.id == path_id), None)
-            if path is None:
-                msg = f"No escalation path found with id {path_id!r}"
-                raise NotFoundError(msg, "escalation_path_id")
+            paths = self.account.seed.escalation_paths
+            path = seeded(paths, path_id, "escalation path", "escalation_path_id")
             users = self.account.seed.users
             paged = [u for user_id in path.paged_user_ids() for u in users if u.id == user_id]
         else:
@@ -324,6 +282,29 @@ class EscalationStore:
     def counts(self) -> dict[str, int]:
         """The escalation count of ``GET /_sandbox/state``."""
         return {"escalations": len(self.escalations)}
+
+
+def _placed(override: Mapping[str, Any]) -> Placement:
+    """Where a stored override sits."""
+    return Placement(
+        (override["schedule_id"], override["rotation_id"], override["layer_id"]),
+        utc(override["start_at"], "start_at"),
+        utc(override["end_at"], "end_at"),
+    )
+
+
+def _fill(override: JSONObject, at: Placement, user: JSONObject, stamp: str) -> None:
+    """Write where an override sits, who covers and when it changed into it."""
+    schedule_id, rotation_id, layer_id = at.layer
+    override.update(
+        schedule_id=schedule_id,
+        rotation_id=rotation_id,
+        layer_id=layer_id,
+        start_at=_shown(at.start),
+        end_at=_shown(at.end),
+        user=dict(user),
+        updated_at=stamp,
+    )
 
 
 def _slim(incident: Mapping[str, Any]) -> JSONObject:
