@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from incidentio_sandbox.app import DEFAULT_ALERT_SOURCES, DEFAULT_API_KEY
+from incidentio_sandbox.config import DEFAULT_ALERT_SOURCES, DEFAULT_API_KEY
 from incidentio_sandbox.faults import DEFAULT_FAULT_KINDS, FaultConfig
 from incidentio_sandbox.seed import Seed
 from incidentio_sandbox.server import Sandbox

@@ -16,8 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
@@ -34,44 +33,25 @@ from incidentio_sandbox.exchange import (
 )
 from incidentio_sandbox.faults import Fault, FaultConfig, FaultInjector
 from incidentio_sandbox.gate import Gate
-from incidentio_sandbox.seed import AlertSource, HeartbeatSource, Seed
-from incidentio_sandbox.store import InvalidError, NotFoundError, Store, now_rfc3339
+from incidentio_sandbox.seed import Seed
+from incidentio_sandbox.seed.alerting import AlertSource, HeartbeatSource
+from incidentio_sandbox.store import Store
+from incidentio_sandbox.store.common import InvalidError, NotFoundError, now_rfc3339
 from incidentio_sandbox.validation import request_errors
+
+if TYPE_CHECKING:
+    from incidentio_sandbox.config import SandboxConfig
+    from incidentio_sandbox.seed.incidents import DashboardIncident
 
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
 
-DEFAULT_API_KEY = "sandbox-api-key"
-DEFAULT_ALERT_SOURCES: Mapping[str, str] = {"01SANDBOXALERTSOURCE000000": "sandbox-alert-token"}
 # environ key holding a dict the server reads after the app returns; a dict, not a string,
 # because WSGI helpers may copy the environ (shallowly).
 CONNECTION_DIRECTIVE = "incidentio_sandbox.connection"
 MALFORMED_BODY = b"<html><body><h1>upstream said something odd</h1>"
 ECHO_PATH = "/_sandbox/echo"  # answers anything with what arrived; journaled, faultable
 REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-
-
-@dataclass
-class SandboxConfig:
-    """How the sandbox behaves; the CLI and ``Sandbox`` both build one of these."""
-
-    api_keys: Mapping[str, str] = field(default_factory=lambda: {DEFAULT_API_KEY: "api_key_name"})
-    # HTTP alert sources, config id -> token (the alert source's id is its config id).
-    alert_sources: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ALERT_SOURCES))
-    # Heartbeat alert sources, id -> token.
-    heartbeat_sources: Mapping[str, str] = field(default_factory=dict)
-    # Catalog types, other alert sources, custom fields, key roles, catalog reject lists.
-    seed: Seed = field(default_factory=Seed)
-    rate_limit: bool = False
-    bucket_capacity: float = 1200
-    refill_per_second: float = 20
-    alert_bucket_capacity: float = 120
-    alert_refill_per_second: float = 2
-    retry_after_header: bool = True
-    retry_after_format: Literal["rfc3339", "http-date"] = "rfc3339"
-    faults: FaultConfig = field(default_factory=FaultConfig)
-    # Long benchmarks may cap the journal; the oldest entries go first.
-    journal_max_entries: int | None = None
 
 
 def _direct(environ: WSGIEnviron, action: Literal["reset", "close"]) -> None:
@@ -138,11 +118,15 @@ class SandboxApp:
             ]
             return copy.deepcopy(chosen)
 
+    def state(self) -> JSONObject:
+        """A copy of everything the store holds (``GET /_sandbox/state``)."""
+        return self.store.snapshot()
+
     def reset(self) -> None:
         """Back to a fresh start: state, journal, buckets, faults and seed as at start."""
         with self.store.lock:
-            self.store.clear()
             self.store.seed = self._initial_seed
+            self.store.clear()
         with self._journal_lock:
             self._journal.clear()
             self._seq = 0
@@ -165,7 +149,13 @@ class SandboxApp:
         self._check_seed(seed)
         with self.store.lock:
             self.store.seed = self.store.seed.merged(seed)
+            self.store.put_seeded(seed)
             return self.store.seed
+
+    def add_incident(self, made: DashboardIncident) -> JSONObject:
+        """Put in an incident made in the dashboard (no idempotency key); its ``IncidentV2``."""
+        with self.store.lock:
+            return copy.deepcopy(self.store.incidents.put_dashboard(made))
 
     def set_faults(self, changes: Mapping[str, Any]) -> FaultConfig:
         """Replace the named fault settings, keeping the rest."""

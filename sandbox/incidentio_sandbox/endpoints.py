@@ -18,7 +18,7 @@ from typing import Literal
 from werkzeug.routing import Map, Rule
 
 from incidentio_sandbox.exchange import Call, JSONObject
-from incidentio_sandbox.handlers import account, alerts, catalog, configuration, incidents
+from incidentio_sandbox.handlers import account, alerts, catalog, configuration, incidents, oncall
 from incidentio_sandbox.validation import load_spec
 
 Handler = Callable[[Call], tuple[int, JSONObject]]
@@ -31,18 +31,27 @@ Credential = Literal["api_key", "alert_source", "heartbeat_source"]
 class Endpoint:
     """One method on one path of incident.io's API."""
 
-    method: Literal["GET", "POST", "DELETE"]
+    method: Literal["GET", "POST", "PUT", "DELETE"]
     path: str  # the spec's template, e.g. ``/v2/incidents/{id}/actions/edit``
     handler: Handler
     # The role /v1/identity reports that the key needs (the spec names scopes per operation,
     # not roles). Keys have every role unless the seed says otherwise. None: any key.
     role: str | None = None
     credential: Credential = "api_key"
+    # A limit of the endpoint's own, per key, beside the key's (the spec's description says
+    # ``POST /v2/escalations`` "is rate-limited to 60 requests per minute").
+    per_minute: int | None = None
 
     @property
     def name(self) -> str:
         """The handler's name, as the journal records it (``create_incident``)."""
         return self.handler.__name__
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The spec's ``x-rbac-scopes`` for the operation: what ``role`` stands for here."""
+        operation = load_spec()["paths"][self.path][self.method.lower()]
+        return tuple(operation.get("x-rbac-scopes", ()))
 
     @property
     def takes_body(self) -> bool:
@@ -137,6 +146,49 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         configuration.create_custom_field_option,
         role="manage_settings",
     ),
+    # on-call: roles by the spec's scopes (schedules.view, schedule_overrides.*, users.view,
+    # escalation_paths.view, escalations.create / .view)
+    Endpoint("GET", "/v2/users", oncall.list_users, role="viewer"),
+    Endpoint("GET", "/v2/users/{id}", oncall.show_user, role="viewer"),
+    Endpoint("GET", "/v2/schedules", oncall.list_schedules, role="schedules_reader"),
+    Endpoint("GET", "/v2/schedules/{id}", oncall.show_schedule, role="schedules_reader"),
+    Endpoint(
+        "GET", "/v2/schedule_overrides", oncall.list_schedule_overrides, role="schedules_reader"
+    ),
+    Endpoint(
+        "POST",
+        "/v2/schedule_overrides",
+        oncall.create_schedule_override,
+        role="schedule_overrides_editor",
+    ),
+    Endpoint(
+        "GET", "/v2/schedule_overrides/{id}", oncall.show_schedule_override, role="schedules_reader"
+    ),
+    Endpoint(
+        "PUT",
+        "/v2/schedule_overrides/{id}",
+        oncall.update_schedule_override,
+        role="schedule_overrides_editor",
+    ),
+    Endpoint(
+        "DELETE",
+        "/v2/schedule_overrides/{id}",
+        oncall.delete_schedule_override,
+        role="schedule_overrides_editor",
+    ),
+    Endpoint("GET", "/v2/escalation_paths", oncall.list_escalation_paths, role="on_call_viewer"),
+    Endpoint(
+        "GET", "/v2/escalation_paths/{id}", oncall.show_escalation_path, role="on_call_viewer"
+    ),
+    Endpoint(
+        "POST",
+        "/v2/escalations",
+        oncall.create_escalation,
+        role="escalation_creator",
+        per_minute=60,
+    ),
+    Endpoint("GET", "/v2/escalations", oncall.list_escalations, role="on_call_viewer"),
+    Endpoint("GET", "/v2/escalations/{id}", oncall.show_escalation, role="on_call_viewer"),
 )
 
 URL_MAP = Map(

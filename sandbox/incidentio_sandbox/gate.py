@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 
 from incidentio_sandbox.exchange import Answer, JSONObject, bearer, error_item, error_response
 from incidentio_sandbox.ratelimit import Decision, TokenBucket
-from incidentio_sandbox.seed import AlertSource, HeartbeatSource
+from incidentio_sandbox.seed.alerting import AlertSource, HeartbeatSource
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from werkzeug.wrappers import Request, Response
 
-    from incidentio_sandbox.app import SandboxConfig
+    from incidentio_sandbox.config import SandboxConfig
     from incidentio_sandbox.endpoints import Endpoint
     from incidentio_sandbox.store import Store
 
@@ -130,25 +130,56 @@ class Gate:
             limit_name = name
         headers: dict[str, str] = {}
         if self._config.rate_limit:
-            decision: Decision = self._bucket(bucket_name, capacity, refill).take()
+            decision = self._take(
+                request_id, bucket_name, capacity=capacity, refill=refill, limit_name=limit_name
+            )
             headers = decision.headers()
-            if not decision.allowed:
-                raise Answer(
-                    self.too_many(
-                        request_id,
-                        limit_name,
-                        decision.limit,
-                        decision.remaining,
-                        decision.retry_after,
-                        headers=headers,
-                    ),
+            if endpoint.per_minute is not None:
+                # The endpoint's own limit, per key; the answer keeps the key's headers.
+                self._take(
+                    request_id,
+                    f"{bucket_name}:{endpoint.method} {endpoint.path}",
+                    capacity=endpoint.per_minute,
+                    refill=endpoint.per_minute / 60,
+                    limit_name=endpoint.name,
+                    headers=headers,
                 )
         if token is not None and endpoint.role is not None:
-            self._check_role(request_id, endpoint.role, token, headers)
+            self._check_role(request_id, endpoint.role, token, headers, endpoint.scopes)
         return actor, headers
 
+    def _take(  # noqa: PLR0913 - a bucket's every part, and what a 429 says
+        self,
+        request_id: str,
+        bucket_name: str,
+        *,
+        capacity: float,
+        refill: float,
+        limit_name: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> Decision:
+        """One token from the bucket, or a 429 (with ``headers``, else the bucket's own)."""
+        decision = self._bucket(bucket_name, capacity, refill).take()
+        if not decision.allowed:
+            raise Answer(
+                self.too_many(
+                    request_id,
+                    limit_name,
+                    decision.limit,
+                    decision.remaining,
+                    decision.retry_after,
+                    headers=decision.headers() if headers is None else headers,
+                ),
+            )
+        return decision
+
     def _check_role(
-        self, request_id: str, role: str, token: str, headers: Mapping[str, str]
+        self,
+        request_id: str,
+        role: str,
+        token: str,
+        headers: Mapping[str, str],
+        scopes: tuple[str, ...] = (),
     ) -> None:
         """403 when the key lacks the role the endpoint needs (``Endpoint.role``)."""
         with self._store.lock:
@@ -156,6 +187,8 @@ class Gate:
         if role in roles:
             return
         message = f"This API key does not have the {role!r} role needed here"
+        if scopes:
+            message += f" (the spec's scopes: {', '.join(scopes)})"
         raise Answer(
             error_response(403, request_id, [error_item("missing_role", message)], headers)
         )

@@ -20,13 +20,8 @@ from urllib.parse import unquote, urlsplit
 
 from werkzeug.wrappers import Response
 
-from incidentio_sandbox.app import (
-    CONNECTION_DIRECTIVE,
-    DEFAULT_ALERT_SOURCES,
-    DEFAULT_API_KEY,
-    SandboxApp,
-    SandboxConfig,
-)
+from incidentio_sandbox.app import CONNECTION_DIRECTIVE, SandboxApp
+from incidentio_sandbox.config import DEFAULT_ALERT_SOURCES, DEFAULT_API_KEY, SandboxConfig
 from incidentio_sandbox.faults import FaultConfig
 from incidentio_sandbox.seed import Seed
 
@@ -301,7 +296,7 @@ class Sandbox:
 
     def state(self) -> dict[str, Any]:
         """Incidents, updates, alerts, alert events, catalog entries and counts."""
-        return self.app.store.snapshot()
+        return self.app.state()
 
     def set_faults(self, config: FaultConfig | None = None, **changes: Any) -> FaultConfig:  # noqa: ANN401
         """Replace the whole fault config, or just the named fields."""

@@ -10,7 +10,7 @@ import re
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest
 from openapi_core.validation.request.exceptions import (
     InvalidRequestBody,
@@ -39,7 +39,7 @@ def load_spec() -> dict[str, Any]:
 
 
 @functools.cache
-def _openapi() -> OpenAPI:
+def _prepared() -> dict[str, Any]:
     spec = copy.deepcopy(load_spec())
     # The spec names https://api.incident.io; a relative server lets any sandbox host match.
     spec["servers"] = [{"url": "/"}]
@@ -55,7 +55,21 @@ def _openapi() -> OpenAPI:
                     kept.append(parameter)
             if "parameters" in operation:
                 operation["parameters"] = kept
-    return OpenAPI.from_dict(spec)
+    return spec
+
+
+@functools.cache
+def _openapi(template: str) -> OpenAPI:
+    """The spec with one path: openapi-core finds a request's path by trying every one.
+
+    Not checked as an OpenAPI document here (that costs seconds per path): the shipped subset
+    is checked whole once, by the sandbox's tests.
+    """
+    spec = _prepared()
+    one_path = {**spec, "paths": {template: spec["paths"][template]}}
+    # None skips the check (OpenAPI.check_spec), though the annotation leaves it out.
+    unchecked = Config(spec_validator_cls=None)  # type: ignore[arg-type]
+    return OpenAPI.from_dict(one_path, config=unchecked)
 
 
 @functools.cache
@@ -68,13 +82,18 @@ def _templates() -> list[tuple[re.Pattern[str], str]]:
     return sorted(out, key=lambda item: item[1].count("{"))
 
 
+def template_of(path: str) -> str | None:
+    """The spec's path template a request's path matches, if the subset has one."""
+    return next((template for pattern, template in _templates() if pattern.match(path)), None)
+
+
 def operation(method: str, path: str) -> dict[str, Any] | None:
     """The spec's operation object for a request, if the subset has one."""
-    for pattern, template in _templates():
-        if pattern.match(path):
-            found: dict[str, Any] | None = load_spec()["paths"][template].get(method.lower())
-            return found
-    return None
+    template = template_of(path)
+    if template is None:
+        return None
+    found: dict[str, Any] | None = load_spec()["paths"][template].get(method.lower())
+    return found
 
 
 class _JSONRequest(WerkzeugOpenAPIRequest):
@@ -116,7 +135,10 @@ def request_errors(request: Request) -> list[dict[str, Any]]:
     Header parameters are left alone (authentication judges them). Query parameters
     with a default (``page_size``) take it when absent, as the API does.
     """
-    spec = _openapi().spec
+    template = template_of(request.path)
+    if template is None:  # routing answers 404 before validation for any path not served
+        return []
+    spec = _openapi(template).spec
     wrapped = _JSONRequest(request)
     errors: list[dict[str, Any]] = []
     for error in V30RequestBodyValidator(spec).iter_errors(wrapped):

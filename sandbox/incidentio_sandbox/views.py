@@ -10,9 +10,16 @@ sandbox has no real value for (icons, colours, templates), filled with fixed one
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from incidentio_sandbox.seed import AlertSource, CatalogType, CustomField, HeartbeatSource, Named
+from incidentio_sandbox.seed.alerting import AlertSource, HeartbeatSource
+
+if TYPE_CHECKING:
+    from incidentio_sandbox.seed.catalog import CatalogType
+    from incidentio_sandbox.seed.configuration import CustomField, Named
+
+if TYPE_CHECKING:
+    from incidentio_sandbox.seed.oncall import EscalationPath, Schedule, User
 
 JSONObject = dict[str, Any]
 
@@ -200,4 +207,64 @@ def custom_field_option(option: Mapping[str, Any]) -> JSONObject:
         "custom_field_id": option["custom_field_id"],
         "value": option["value"],
         "sort_key": option["sort_key"],
+    }
+
+
+# -- on-call: users, schedules, escalation paths ------------------------------------------------
+BASE_ROLES: Mapping[str, JSONObject] = {
+    role: {"id": f"01SANDBOXBASEROLE{role.upper():0<9.9}", "name": role.title(), "slug": role}
+    for role in ("viewer", "responder", "administrator", "owner", "unset")
+}
+
+
+def user_with_roles(user: User) -> JSONObject:
+    """A seeded user as ``UserWithRolesV2``: their base role, no custom roles, full seats."""
+    return {
+        **user.as_user_v2(),
+        "base_role": dict(BASE_ROLES[user.role]),
+        "custom_roles": [],
+        "seats": {"on_call": "full_access", "response": "full_access"},
+        "is_active": user.is_active,
+    }
+
+
+def schedule(item: Schedule, users: Sequence[User], stamp: str) -> JSONObject:
+    """A seeded schedule as ``ScheduleV2``: its rotations with their layers and users."""
+    by_id = {user.id: user for user in users}
+    return {
+        "id": item.id,
+        "name": item.name,
+        "timezone": item.timezone,
+        "team_ids": list(item.team_ids),
+        "annotations": dict(item.annotations),
+        "permalink": f"https://app.incident.io/sandbox/on-call/schedules/{item.id}",
+        "config": {
+            "rotations": [
+                {
+                    "id": rotation.id,
+                    "name": rotation.name,
+                    "layers": [{"id": layer.id, "name": layer.name} for layer in rotation.layers],
+                    "users": [by_id[u].as_user_v2() for u in rotation.user_ids if u in by_id],
+                    "working_intervals": [],
+                    "handover_start_at": rotation.handover_start_at,
+                    "handovers": [
+                        {"interval_type": rotation.handover_interval_type, "interval": 1}
+                    ],
+                }
+                for rotation in item.rotations
+            ]
+        },
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+
+
+def escalation_path(path: EscalationPath) -> JSONObject:
+    """A seeded path as ``EscalationPathV2``."""
+    return {
+        "id": path.id,
+        "name": path.name,
+        "kind": "standalone",
+        "path": [dict(node) for node in path.path],
+        "team_ids": list(path.team_ids),
     }

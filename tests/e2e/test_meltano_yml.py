@@ -11,7 +11,7 @@ import pytest
 import support
 import yaml
 
-from incidentio_sandbox.app import DEFAULT_ALERT_SOURCES, DEFAULT_API_KEY
+from incidentio_sandbox.config import DEFAULT_ALERT_SOURCES, DEFAULT_API_KEY
 from incidentio_sandbox.seed import Seed
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -114,7 +114,7 @@ def upserted(tmp_path_factory) -> dict[str, dict[str, t.Any]]:
     with Sandbox(api_key=API_KEY, seed=SEED) as sb:
         run_in_process(config(sb, tmp_path), stream(row(i) for i in range(ENTRIES)))
         assert calls_since(sb, 0) == {"create": ENTRIES}
-        return copy.deepcopy(sb.app.store.catalog_entries)
+        return copy.deepcopy(sb.app.store.catalog.entries)
 
 
 @pytest.fixture
@@ -122,10 +122,10 @@ def catalog(sandbox, upserted) -> int:
     """The sandbox holds the 600 upserted entries; the journal offset they leave."""
     store = sandbox.app.store
     with store.lock:
-        store.catalog_entries.update(copy.deepcopy(upserted))
+        store.catalog.entries.update(copy.deepcopy(upserted))
         for entry in upserted.values():
             by_external_id = (entry["catalog_type_id"], entry["external_id"])
-            store.catalog_external_ids[by_external_id] = entry["id"]
+            store.catalog.external_ids[by_external_id] = entry["id"]
     assert len(held(sandbox)) == ENTRIES
     return len(sandbox.journal())
 

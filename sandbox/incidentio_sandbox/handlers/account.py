@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from incidentio_sandbox import views
 from incidentio_sandbox.exchange import bearer
-from incidentio_sandbox.store import NotFoundError
+from incidentio_sandbox.store.common import seeded
 
 if TYPE_CHECKING:
     from incidentio_sandbox.exchange import Call, JSONObject
@@ -28,9 +28,5 @@ def list_custom_fields(call: Call) -> tuple[int, JSONObject]:
 
 def show_custom_field(call: Call) -> tuple[int, JSONObject]:
     """``GET /v2/custom_fields/{id}``."""
-    wanted = call.args["id"]
-    found = next((f for f in call.store.seed.custom_fields if f.id == wanted), None)
-    if found is None:
-        message = f"No custom field found with id {wanted!r}"
-        raise NotFoundError(message, "id")
+    found = seeded(call.store.seed.custom_fields, call.args["id"], "custom field")
     return 200, {"custom_field": views.custom_field(found, call.store.seed_stamp)}

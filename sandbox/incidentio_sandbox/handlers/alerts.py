@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from incidentio_sandbox import views
-from incidentio_sandbox.store import InvalidError, NotFoundError
+from incidentio_sandbox.store.common import InvalidError, NotFoundError
 from incidentio_sandbox.validation import deep_objects
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from incidentio_sandbox.exchange import Call, JSONObject
-    from incidentio_sandbox.seed import AlertSource, HeartbeatSource
+    from incidentio_sandbox.seed.alerting import AlertSource, HeartbeatSource
 
 # Alert filters the sandbox evaluates, with their operators (the spec's descriptions);
 # the spec's other filters answer 422 rather than being silently ignored.
@@ -25,7 +25,7 @@ ALERT_FILTERS: Mapping[str, frozenset[str]] = {
 
 def alert_event(call: Call) -> tuple[int, JSONObject]:
     """``POST /v2/alert_events/http/{alert_source_config_id}``."""
-    alert = call.store.record_alert_event(call.args["alert_source_config_id"], call.payload)
+    alert = call.store.alerts.record_event(call.args["alert_source_config_id"], call.payload)
     return 202, {
         "deduplication_key": alert["deduplication_key"],
         "message": "Event accepted for processing",
@@ -65,7 +65,7 @@ def list_alerts(call: Call) -> tuple[int, JSONObject]:
         return True
 
     page_size = call.page_size()
-    alerts, after = call.store.list_alerts(wanted, call.request.args.get("after"), page_size)
+    alerts, after = call.store.alerts.list(wanted, call.request.args.get("after"), page_size)
     meta: JSONObject = {"page_size": page_size}
     if after is not None:
         meta["after"] = after
@@ -74,7 +74,7 @@ def list_alerts(call: Call) -> tuple[int, JSONObject]:
 
 def show_alert(call: Call) -> tuple[int, JSONObject]:
     """``GET /v2/alerts/{id}``."""
-    return 200, {"alert": views.alert(call.store.get_alert(call.args["id"]))}
+    return 200, {"alert": views.alert(call.store.alerts.get(call.args["id"]))}
 
 
 def list_alert_sources(call: Call) -> tuple[int, JSONObject]:
@@ -97,5 +97,5 @@ def show_alert_source(call: Call) -> tuple[int, JSONObject]:
 
 def heartbeat_ping(call: Call) -> tuple[int, JSONObject]:
     """``GET`` or ``POST /v2/heartbeat/{alert_source_config_id}/ping``."""
-    call.store.record_heartbeat_ping(call.args["alert_source_config_id"], call.request.method)
+    call.store.alerts.record_ping(call.args["alert_source_config_id"], call.request.method)
     return 204, {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from incidentio_sandbox import views
-from incidentio_sandbox.store import page
+from incidentio_sandbox.store.common import page
 
 if TYPE_CHECKING:
     from incidentio_sandbox.exchange import Call, JSONObject
@@ -45,7 +45,9 @@ def list_custom_field_options(call: Call) -> tuple[int, JSONObject]:
     """``GET /v1/custom_field_options?custom_field_id=``: paged with ``after`` (an option id)."""
     args = call.request.args
     # Pages follow creation order, as incident.io's `after` (an option id) does.
-    options = sorted(call.store.options(args["custom_field_id"]), key=lambda o: str(o["id"]))
+    options = sorted(
+        call.store.options.for_field(args["custom_field_id"]), key=lambda o: str(o["id"])
+    )
     page_size = call.page_size()
     chosen, after = page(options, args.get("after"), page_size)
     meta: JSONObject = {"page_size": page_size}
@@ -59,5 +61,5 @@ def list_custom_field_options(call: Call) -> tuple[int, JSONObject]:
 
 def create_custom_field_option(call: Call) -> tuple[int, JSONObject]:
     """``POST /v1/custom_field_options`` (201)."""
-    option = call.store.create_option(call.payload)
+    option = call.store.options.create(call.payload)
     return 201, {"custom_field_option": views.custom_field_option(option)}
