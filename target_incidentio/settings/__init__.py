@@ -33,7 +33,7 @@ from target_incidentio.settings.kinds import (
 )
 from target_incidentio.settings.parse import Settings, refuse_unknown
 from target_incidentio.settings.redaction import secret_values
-from target_incidentio.settings.schema import config_schema
+from target_incidentio.settings.schema import config_schema, explain_sdk_settings
 from target_incidentio.settings.spec import setting
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "StreamSettings",
     "check_url",
     "config_schema",
+    "explain_sdk_settings",
     "known_names",
     "parse_headers",
     "parse_list",
