@@ -51,6 +51,8 @@ SANDBOX_SEED = ROOT / "examples" / "sandbox-seed.json"
 MONITORING = ROOT / "examples" / "data" / "monitoring" / "failing_now.jsonl"
 FIXED_CHECK = "chk-db-primary-disk"
 MONITORING_TASK = ["tap-jsonl-monitoring", "target-incidentio"]
+# demo.sh's start (epoch seconds), so that "Done in" counts its installs too.
+STARTED_AT = "DEMO_STARTED_AT"
 
 
 def say(text: str = "") -> None:
@@ -158,16 +160,16 @@ def run_meltano(
     return result
 
 
-def snapshot_without(check_id: str, folder: Path) -> dict[str, str]:
-    """The monitoring table less one row, in `folder`; the environment that points the tap there.
+def snapshot_without(check_id: str | None, folder: Path) -> dict[str, str]:
+    """The monitoring table less one row (`None`: all of it) in `folder`, and the tap's path.
 
-    The file in examples/ stays as it is: Meltano reads the extractor's `path` setting from
-    `TAP_JSONL_MONITORING_PATH`.
+    The returned environment points the tap there; the file in examples/ stays as it is
+    (Meltano reads the extractor's `path` setting from `TAP_JSONL_MONITORING_PATH`).
     """
     folder.mkdir(parents=True, exist_ok=True)
     lines = MONITORING.read_text(encoding="utf-8").splitlines()
     kept = [line for line in lines if line.strip() and json.loads(line)["check_id"] != check_id]
-    if len(kept) != len(lines) - 1:
+    if check_id is not None and len(kept) != len(lines) - 1:
         msg = f"{MONITORING.name} has no single row for {check_id!r}"
         raise ValueError(msg)
     (folder / MONITORING.name).write_text("\n".join(kept) + "\n", encoding="utf-8")
@@ -262,11 +264,30 @@ def summarize(
         + (
             f"{','.join(r['record_keys'])} -> {r.get('reference') or r.get('resource_id')}"
             if r["record_keys"]
-            else f"{r['method']} {urlsplit(r['url']).path} (a look-up, no record)"
+            else f"{r['method']} {urlsplit(r['url']).path} ({r.get('purpose') or 'no record'})"
         )
         for r in records
     )
     return lines
+
+
+def started_at() -> float:
+    """When the demo started (epoch seconds): demo.sh's start, installs included, if it ran."""
+    try:
+        return float(os.environ[STARTED_AT])
+    except (KeyError, ValueError):
+        return time.time()
+
+
+def fresh_state(folder: Path) -> dict[str, str]:
+    """A new Meltano system database for this demo, as its sandbox is new: same picture each time.
+
+    With the project's own database a second demo would resume the first one's state against
+    an empty sandbox.
+    """
+    database = folder / "meltano.db"
+    database.unlink(missing_ok=True)
+    return {"MELTANO_DATABASE_URI": f"sqlite:///{database}"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,16 +298,20 @@ def main(argv: list[str] | None = None) -> int:
 
     from incidentio_sandbox import Sandbox  # noqa: PLC0415 - needs ./sandbox installed
 
-    started = time.monotonic()
+    started = started_at()
     meltano = ensure_meltano()
     OUTPUT.mkdir(parents=True, exist_ok=True)
     log = OUTPUT / "meltano.log"
     log.write_text("", encoding="utf-8")
     responses = OUTPUT / "incidentio-responses.jsonl"
     responses.unlink(missing_ok=True)
+    # Both runs read the monitoring table from one place: tap-jsonl 0.3.1 reads every file
+    # once per file its state remembers, so a second path would make later runs read twice.
+    table = OUTPUT / "monitoring"
+    setup = {**fresh_state(OUTPUT), **snapshot_without(None, table)}
 
     say("meltano install (plugins into .meltano/)...")
-    base_env = meltano_env("http://127.0.0.1:8765", responses)
+    base_env = meltano_env("http://127.0.0.1:8765", responses, setup)
     installed = run_meltano(meltano, ["install"], base_env, log)
     if installed.returncode != 0:
         say(_tail(installed.stdout))
@@ -296,14 +321,14 @@ def main(argv: list[str] | None = None) -> int:
     with Sandbox(port=args.port, seed=sandbox_seed()) as sandbox:
         say(f"Sandbox listening on {sandbox.url} (stand-in for https://api.incident.io)")
         say(f"meltano --environment=dev run {JOB} (services, monitoring, tickets)...")
-        env = meltano_env(sandbox.url, responses)
+        env = meltano_env(sandbox.url, responses, setup)
         run = run_meltano(meltano, ["--environment=dev", "run", JOB], env, log)
         first = len(sandbox.journal())
         if run.returncode == 0:
             # The next scheduled run: one check was fixed, its row is gone from the table.
             task = ["--environment=dev", "run", *MONITORING_TASK]
             say(f"meltano {' '.join(task)}, after {FIXED_CHECK} was fixed...")
-            env.update(snapshot_without(FIXED_CHECK, OUTPUT / "monitoring-next"))
+            env.update(snapshot_without(FIXED_CHECK, table))
             run = run_meltano(meltano, task, env, log)
         state, journal = sandbox.state(), sandbox.journal()
         seed = sandbox.current_seed().to_json()
@@ -329,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     for state_id in state_ids:
         say(f"  {state_id}")
     say("")
-    say(f"Done in {time.monotonic() - started:.0f} s. Meltano output: {log.relative_to(ROOT)}")
+    say(f"Done in {time.time() - started:.0f} s. Meltano output: {log.relative_to(ROOT)}")
     return 0
 
 

@@ -3,9 +3,10 @@
 The declarations in `target_incidentio/settings/` are the one source; the README's table, the
 loader's `settings:` list in meltano.yml and the Meltano Hub plugin definition
 (hub/target-incidentio.yml) are generated from them, and tests fail when one is stale. The
-README's table of credentials and roles per operation, and the Hub definition's settings groups,
-come the same way from the operation table (`target_incidentio/operations.py`). Run it after
-adding or changing a setting or an operation:
+README's table of credentials and roles per operation, and the settings groups of meltano.yml
+and the Hub definition (`settings_group_validation`), come the same way from the operation
+table (`target_incidentio/operations.py`). Run it after adding or changing a setting or an
+operation:
 
     python scripts/sync_settings_docs.py          # rewrite the files
     python scripts/sync_settings_docs.py --check  # exit 1 if one is stale
@@ -37,7 +38,8 @@ ROLES_TABLE = re.compile(
 # The loader's settings list: from its `settings:` line to the next key at the same depth.
 SETTINGS_BLOCK = re.compile(
     r"(?P<head>    executable: target-incidentio\n(?:    (?!settings:).*\n)*    settings:\n)"
-    r"(?P<body>(?:    [- ].*\n)*?)(?=    [a-z_]+:)"
+    r"(?P<body>(?:    [- ].*\n|    settings_group_validation:\n)*?)"
+    r"(?=    (?!settings_group_validation:)[a-z_]+:)"
 )
 KINDS = {"string": "string", "integer": "integer", "number": "decimal", "boolean": "boolean"}
 KINDS |= {"object": "object", "array": "array"}
@@ -72,6 +74,9 @@ def _setting(name: str, schema: dict[str, t.Any]) -> dict[str, t.Any]:
     else:
         # string-or-object/array settings: kind string lets YAML give either form
         entry["kind"] = KINDS[types[0]] if len(types) == 1 else "string"
+    if schema.get("default") is not None:
+        # Shown by `meltano config list` as the default; the target's own, from `--about`.
+        entry["value"] = schema["default"]
     if schema.get("title"):
         entry["label"] = schema["title"]
     if schema.get("description"):
@@ -97,6 +102,10 @@ def meltano_text(current: str) -> str:
     """meltano.yml with the loader's settings list generated from `--about --format json`."""
     properties = json.loads(about("json"))["settings"]["properties"]
     body = "".join(_yaml_entry(_setting(name, schema)) for name, schema in properties.items())
+    body += "    settings_group_validation:\n" + "".join(
+        f"    - [{', '.join(group)}]\n"
+        for group in settings_groups(properties["operation"]["default"])
+    )
     updated, count = SETTINGS_BLOCK.subn(lambda m: m.group("head") + body, current, count=1)
     if count != 1:
         msg = "meltano.yml: the target-incidentio loader's `settings:` list was not found"
@@ -128,8 +137,8 @@ def settings_groups(default_operation: str) -> list[list[str]]:
 def hub_definition() -> dict[str, t.Any]:
     """The loader as Meltano Hub lists it (`_data/meltano/loaders/<name>/<variant>.yml`).
 
-    Settings as meltano.yml declares them (from `--about`), installed from PyPI rather than
-    this checkout; no defaults (`value`), so that the target's own defaults apply.
+    Settings as meltano.yml declares them (from `--about`, defaults included), installed from
+    PyPI rather than this checkout.
     """
     about_json = json.loads(about("json"))
     properties = about_json["settings"]["properties"]

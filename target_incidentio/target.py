@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import importlib.util
 import os
 import sys
 import threading
@@ -39,6 +40,7 @@ from target_incidentio.operations import config_schema, parse_settings
 from target_incidentio.payloads.fields import record_key
 from target_incidentio.run.lifecycle import Run
 from target_incidentio.settings import (
+    explain_sdk_settings,
     known_names,
     refuse_unknown,
     secret_values,
@@ -119,6 +121,13 @@ class TargetIncidentIO(Target):
             redact(f"Setting `{'.'.join(map(str, e.absolute_path))}`: {e.message}")
             for e in validator.iter_errors(builtins)
         )
+        if builtins.get("faker_config") is not None and importlib.util.find_spec("faker") is None:
+            # The SDK would skip it silently, and every `fake` expression fail per record.
+            errors.append(
+                "Setting `faker_config`: Faker is not installed beside target-incidentio. "
+                "Fix: install it (Meltano: `pip_url: target-incidentio faker`), or remove "
+                "`faker_config`."
+            )
         if errors and raise_errors:
             raise ConfigValidationError(errors[0], errors=errors, schema=self.config_jsonschema)
         return errors
@@ -130,6 +139,13 @@ class TargetIncidentIO(Target):
         config = parse_environment_config(BUILTIN_SCHEMA, cls._env_var_prefix)
         config.update(settings_from_env(os.environ, cls._env_var_prefix))
         return config
+
+    @classmethod
+    @override
+    def append_builtin_config(cls, config_jsonschema: dict[str, t.Any]) -> None:
+        # The SDK's settings, with a note where the SDK's text does not hold here.
+        super().append_builtin_config(config_jsonschema)
+        explain_sdk_settings(config_jsonschema["properties"])
 
     # -- the run ---------------------------------------------------------------------------------
 

@@ -23,12 +23,9 @@ from openapi_core.testing import MockRequest
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
-# incident.io's full official spec; INCIDENTIO_OPENAPI_SPEC points elsewhere, and without
-# either the sandbox's shipped subset (the endpoints the target uses) stands in.
+# incident.io's full official spec, in the repository (spec/README.md); INCIDENTIO_OPENAPI_SPEC
+# points elsewhere (a newer spec to try the builders against).
 FULL_SPEC = Path(__file__).parents[1] / "spec" / "incidentio-openapi.json"
-SUBSET_SPEC = (
-    Path(__file__).parent.parent / "sandbox" / "incidentio_sandbox" / "openapi-subset.json"
-)
 # Builders leave auth to the delivery layer; a placeholder satisfies the spec's BearerAuth.
 PLACEHOLDER_AUTH = {"Authorization": "Bearer test-api-key"}
 
@@ -55,7 +52,7 @@ def _spec_file() -> Path:
     configured = os.environ.get("INCIDENTIO_OPENAPI_SPEC")
     if configured:
         return Path(configured)
-    return FULL_SPEC if FULL_SPEC.exists() else SUBSET_SPEC
+    return FULL_SPEC
 
 
 def _load_spec(path: Path) -> dict[str, t.Any]:

@@ -180,7 +180,7 @@ class _Preparing:
         """`POST /v3/catalog_types`, then the listing again: a retried create may make two."""
         body = self._plan(None).create_body()
         try:
-            made = parse_type(self._send(TYPES_PATH, body, "creating it"))
+            made = parse_type(self._send(TYPES_PATH, body, "creating it", "create catalog type"))
         except _TypeCallError:
             # A retry refused because its first attempt made the type: that one is ours.
             kind = self._find(self._reread())
@@ -221,7 +221,12 @@ class _Preparing:
     def _update_schema(self, kind: CatalogType, plan: TypePlan) -> CatalogType:
         """One `update_schema`: every listed attribute by id, then the added ones."""
         added = ", ".join(column.shown for column in plan.add)
-        answer = self._send(schema_path(kind.id), plan.schema_body(kind), f"adding {added}")
+        answer = self._send(
+            schema_path(kind.id),
+            plan.schema_body(kind),
+            f"adding {added}",
+            "update catalog type schema",
+        )
         grown = parse_type(answer)
         self.outlet.directory.update_catalog_types(lambda types: with_type(types, grown))
         LOG.info(
@@ -237,10 +242,15 @@ class _Preparing:
         """The types as incident.io has them now, in place of the run's listing."""
         return t.cast("tuple[CatalogType, ...]", self.outlet.directory.refresh_catalog_types())
 
-    def _send(self, path: str, body: Mapping[str, t.Any], doing: str) -> object:
+    def _send(self, path: str, body: Mapping[str, t.Any], doing: str, purpose: str) -> object:
         """A POST about the type, sent now; its answer's body, or the refusal raised."""
         request = self.ctx.api_key_call(
-            "POST", path, order_key=f"catalog-type:{self.wanted}", operation=_OPERATION, body=body
+            "POST",
+            path,
+            order_key=f"catalog-type:{self.wanted}",
+            operation=_OPERATION,
+            body=body,
+            purpose=purpose,
         )
         result, answer = self.outlet.call(request)
         if not result.ok:

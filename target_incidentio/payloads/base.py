@@ -69,6 +69,9 @@ class ApiRequest:
     answer_keys: tuple[str, ...] = ()
     # The names the builder looked up for this call, shown in its response record.
     resolved: tuple[Resolved, ...] = ()
+    # What a write of the target's own is, for its response record (`create catalog type`);
+    # empty for a record's call, and for a look-up (a GET carrying no record).
+    purpose: str = ""
 
     @property
     def record_count(self) -> int:
@@ -111,6 +114,7 @@ class BuildContext:
         record_keys: tuple[str, ...] = (),
         sequences: tuple[int, ...] = (),
         effect: Effect = "send",
+        purpose: str = "",
     ) -> ApiRequest:
         """A call a strategy makes itself: the API key, its rate scopes, the stream's headers."""
         settings = self.settings
@@ -128,6 +132,7 @@ class BuildContext:
             operation=operation,
             sequences=sequences,
             effect=effect,
+            purpose=purpose,
         )
 
     def stream_cap(self) -> tuple[RateScope, ...]:

@@ -62,10 +62,16 @@ def lookup_request(  # noqa: PLR0913 - what a look-up is: where, with what, for 
     body: t.Any = None,  # noqa: ANN401 - any JSON
     stream: str = "",
     operation: str = "lookup",
+    purpose: str = "",
 ) -> ApiRequest:
     """A call under `base_url` with the API key, drawing on its rate bucket like any call."""
     return lookup_context(settings, level, stream).api_key_call(
-        method, path, body=body, order_key=f"{operation}:{path}", operation=operation
+        method,
+        path,
+        body=body,
+        order_key=f"{operation}:{path}",
+        operation=operation,
+        purpose=purpose,
     )
 
 
@@ -129,7 +135,9 @@ class Directory:
 
     def _create_option(self, custom_field_id: str, value: str) -> Item:
         body = {"custom_field_id": custom_field_id, "value": value}
-        result, answer = self._send("POST", "/v1/custom_field_options", body)
+        result, answer = self._send(
+            "POST", "/v1/custom_field_options", body, purpose="create custom field option"
+        )
         if result.status == "dry_run":  # nothing was created: the dry run shows the intent
             return {"id": f"<option {value!r}, created by a real run>", "value": value}
         option = answer.get("custom_field_option") if isinstance(answer, dict) else None
@@ -142,12 +150,19 @@ class Directory:
         method: str,
         path: str,
         body: t.Any = None,  # noqa: ANN401 - any JSON
+        *,
+        purpose: str = "",
     ) -> tuple[DeliveryResult, t.Any]:
         if self._ctx.settings.api_key is None:
             msg = "names are looked up with the API key, and `api_key` is not set"
             raise LookupFailedError(msg)
         request = self._ctx.api_key_call(
-            method, path, body=body, order_key=f"lookup:{path}", operation="lookup"
+            method,
+            path,
+            body=body,
+            order_key=f"lookup:{path}",
+            operation="lookup",
+            purpose=purpose,
         )
         return self._call(request)
 

@@ -13,7 +13,7 @@ import threading
 import time
 import typing as t
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 from target_incidentio.core.errors import DeliveryFailedError, OutputFileError
 from target_incidentio.delivery.engine import describe
@@ -79,6 +79,14 @@ class StreamTally:
             verb = "would be resolved" if dry_run else "resolved"
             text += f", {self.resolved} alerts {verb} because their rows are gone"
         return text
+
+    def log_fields(self, stream: str) -> dict[str, t.Any]:
+        """The counts as structured fields of a log record (`extra=`), for JSON logs.
+
+        Under `counts`: LogRecord has attributes of its own, such as `created`. `stream_name`
+        is the field the SDK's JSON logs and Meltano's name the stream by.
+        """
+        return {"stream_name": stream, "counts": asdict(self)}
 
     def add(self, other: StreamTally) -> None:
         """Add another tally's counts to this one."""
@@ -339,16 +347,22 @@ class Ledger:
     # Progress -------------------------------------------------------------------
 
     def _report_progress(self) -> None:
+        """A line per stream whose counts moved since its last line; an idle stream is quiet."""
         interval = self._settings.responses.progress_interval
         dry_run = self._settings.delivery.dry_run
+        reported: dict[str, StreamTally] = {}
         while not self._stop_progress.wait(interval):
             elapsed = time.monotonic() - self._started
             with self._lock:
-                lines = [
-                    (s, tally.line(elapsed, dry_run=dry_run)) for s, tally in self._tallies.items()
-                ]
-            for stream, line in lines:
-                logger.info("Progress '%s': %s", stream, line)
+                moved = {
+                    stream: replace(tally)
+                    for stream, tally in self._tallies.items()
+                    if reported.get(stream) != tally
+                }
+            reported.update(moved)
+            for stream, tally in moved.items():
+                line = tally.line(elapsed, dry_run=dry_run)
+                logger.info("Progress '%s': %s", stream, line, extra=tally.log_fields(stream))
 
     def _summary(self) -> None:
         elapsed = time.monotonic() - self._started
@@ -357,10 +371,14 @@ class Ledger:
             tallies = dict(self._tallies)
         total = StreamTally()
         for stream, tally in sorted(tallies.items()):
-            logger.info("Summary '%s': %s", stream, tally.line(elapsed, dry_run=dry_run))
+            line = tally.line(elapsed, dry_run=dry_run)
+            logger.info("Summary '%s': %s", stream, line, extra=tally.log_fields(stream))
             total.add(tally)
         logger.info(
-            "Summary (all streams, %.1f s): %s", elapsed, total.line(elapsed, dry_run=dry_run)
+            "Summary (all streams, %.1f s): %s",
+            elapsed,
+            total.line(elapsed, dry_run=dry_run),
+            extra={"counts": asdict(total), "elapsed_s": round(elapsed, 3)},
         )
         if dry_run:
             logger.info("Dry run: nothing was sent and no state was emitted.")

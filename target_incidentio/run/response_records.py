@@ -24,6 +24,7 @@ if t.TYPE_CHECKING:
 
     from target_incidentio.core.errors import RecordError
     from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.payloads.base import ApiRequest
 
 RESPONSE_STREAM = "incidentio_responses"
 RESPONSE_KEY = "call_id"
@@ -48,6 +49,9 @@ RESPONSE_SCHEMA: dict[str, t.Any] = {
         "duration_ms": {"type": "number"},
         "record_count": {"type": "integer"},
         "record_keys": {"type": "array", "items": {"type": "string"}},
+        # A call carrying no record: `look-up` (a GET), or which write of the target's own
+        # (`create catalog type`, `update catalog type schema`, `create custom field option`).
+        "purpose": _STRING,
         "resource_id": _STRING,
         "reference": _STRING,
         # The JSON object incident.io answered with; null when there was no answer or it was
@@ -116,6 +120,13 @@ def _finish(record: dict[str, t.Any], redact: Callable[[str], str]) -> dict[str,
     return t.cast("dict[str, t.Any]", json.loads(redact(json.dumps(record, default=str))))
 
 
+def _purpose(request: ApiRequest) -> str | None:
+    """What a call carrying no record was for; None for a record's call."""
+    if request.purpose:
+        return request.purpose
+    return "look-up" if request.method == "GET" and not request.records else None
+
+
 def response_record(
     result: DeliveryResult, *, redact: Callable[[str], str], status: str | None = None
 ) -> dict[str, t.Any]:
@@ -151,6 +162,7 @@ def response_record(
         "duration_ms": round(result.duration_ms, 1),
         "record_count": request.record_count,
         "record_keys": list(request.record_keys),
+        "purpose": _purpose(request),
         "resource_id": resource_id,
         "reference": reference,
         "response": response,  # delivery already cut it to a bounded size

@@ -28,7 +28,7 @@ from target_incidentio.settings.field_maps import CustomFieldMap, RoleMap
 from target_incidentio.settings.kinds import CUSTOM_FIELD_KINDS
 from target_incidentio.settings.parse import Settings, refuse_unknown
 from target_incidentio.settings.redaction import secret_values
-from target_incidentio.settings.schema import config_schema
+from target_incidentio.settings.schema import config_schema, explain_sdk_settings
 from target_incidentio.settings.spec import setting
 from target_incidentio.settings.values import check_url, parse_headers, parse_list
 
@@ -46,6 +46,7 @@ __all__ = [
     "StreamSettings",
     "check_url",
     "config_schema",
+    "explain_sdk_settings",
     "known_names",
     "parse_headers",
     "parse_list",

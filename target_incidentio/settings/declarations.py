@@ -315,9 +315,17 @@ class DeliverySettings:
         "Build and log every request, send nothing; response records get status `dry_run`.",
         default=False,
     )
-    # Checked only: incident.io has no tables to append to or overwrite. Creates de-duplicate,
-    # upserts and edits are idempotent, and catalog sync deletes only behind its guard.
-    load_method: str = setting(Choice(("append-only",)), sdk=True, default="append-only")
+    # The SDK's setting, narrowed to what the target does: the SDK's `upsert` and `overwrite`
+    # are table operations, and incident.io has no tables (--about must not offer them).
+    load_method: str = setting(
+        Choice(("append-only",)),
+        "Load method",
+        "Only `append-only` (the default): each record is one write. incident.io has no tables "
+        "to upsert into or overwrite; reruns write nothing twice all the same, as creates "
+        "carry idempotency keys and catalog entries their `external_id`, and `catalog_mode: "
+        "sync` replaces a catalog type's entries.",
+        default="append-only",
+    )
     validate_records: bool = setting(Boolean(), sdk=True, default=True)
     heartbeat_alert_source_config_id: str | None = setting(
         Text(),
@@ -396,6 +404,13 @@ STREAMS_DESCRIPTION = (
     "wins and is layered on the top-level settings."
 )
 GROUPS: tuple[type, ...] = (StreamSettings, DeliverySettings, ResponseSettings)
+# The SDK's own settings whose SDK text does not say how they work here; `--about` adds the
+# note to their description.
+SDK_NOTES: Mapping[str, str] = {
+    "faker_config": "Faker is not installed with target-incidentio: to use `fake` in "
+    "`stream_maps`, install it beside the target (Meltano: `pip_url: target-incidentio "
+    "faker`). Without Faker the target refuses this setting.",
+}
 STREAM_OVERRIDABLE = tuple(name for name, spec in declared(StreamSettings) if spec.per_stream)
 # The same names as a type, for the operation table: the type checker refuses a misspelt
 # one there, and a fast test holds this list to the declarations above.

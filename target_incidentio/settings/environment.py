@@ -18,7 +18,8 @@ def settings_from_env(environ: Mapping[str, str], prefix: str) -> dict[str, obje
     A value that cannot be read raises `SettingError` naming the setting and the variable.
     """
     config: dict[str, object] = {}
-    names = [(name, spec.kind) for name, spec in all_settings() if not spec.sdk]
+    # The SDK's settings we declare too: the SDK's reader is not asked for them (target.py).
+    names = [(name, spec.kind) for name, spec in all_settings()]
     names.append((STREAMS, AttributeMap()))  # any JSON object; checked when parsed
     for name, kind in names:
         variable = f"{prefix}{name.upper()}"

@@ -113,7 +113,15 @@ def parse_values(config: Mapping[str, t.Any]) -> Settings:
     defaults = _values(StreamSettings, config, "")
     delivery = _values(DeliverySettings, config, "")
     responses = _values(ResponseSettings, config, "")
-    explicit = {"": frozenset(n for n in STREAM_OVERRIDABLE if config.get(n) is not None)}
+    # A top-level setting at its default says nothing: Meltano passes every default it shows.
+    unset = StreamSettings()
+    explicit = {
+        "": frozenset(
+            n
+            for n in STREAM_OVERRIDABLE
+            if config.get(n) is not None and getattr(defaults, n) != getattr(unset, n)
+        )
+    }
     overrides: dict[str, StreamSettings] = {}
     streams = config.get(STREAMS) or {}
     if not isinstance(streams, dict):

@@ -8,6 +8,7 @@ from singer_sdk import typing as th
 
 from target_incidentio.settings.declarations import (
     GROUPS,
+    SDK_NOTES,
     STREAMS,
     STREAMS_DESCRIPTION,
     STREAMS_TITLE,
@@ -56,3 +57,11 @@ def config_schema() -> dict[str, t.Any]:
                 )
             )
     return th.PropertiesList(*properties).to_dict()
+
+
+def explain_sdk_settings(properties: dict[str, t.Any]) -> None:
+    """Add `SDK_NOTES` to the SDK's settings in `properties`, the schema `--about` shows."""
+    for name, note in SDK_NOTES.items():
+        if name in properties:
+            described = properties[name].get("description", "")
+            properties[name] = {**properties[name], "description": f"{described} {note}".strip()}

@@ -61,7 +61,8 @@ def test_the_hub_definition_declares_what_meltano_yml_declares(hub: dict[str, An
     assert [s["name"] for s in hub["settings"]] == [s["name"] for s in loader["settings"]]
     assert all(s.get("label") for s in hub["settings"])
     assert {name for name, s in hub_settings.items() if s.get("sensitive")} == SECRETS
-    assert not any("value" in s for s in hub["settings"]), "the target's own defaults apply"
+    # The defaults `meltano config list` shows are the target's own (meltano.yml's, --about's).
+    assert hub_settings["operation"]["value"] == "alert_event"
 
 
 def test_the_settings_groups_state_what_each_operation_needs(hub: dict[str, Any]) -> None:
@@ -125,6 +126,12 @@ def test_meltano_adds_installs_and_invokes_the_loader_from_the_definition(tmp_pa
         "config", "list", "target-incidentio", extra={"TARGET_INCIDENTIO_API_KEY": "hub-SECRET-1"}
     )
     assert "Group 1: alert_source_token" in listed
+    assert "Group 3: api_key, api_url, operation" in listed
+    # The target's own defaults, not "None (default)".
+    assert "current value: 'alert_event' (default)" in listed
+    load_method = run("config", "list", "target-incidentio", "--filter", "load_method")
+    assert "current value: 'append-only' (default)" in load_method
+    assert "upsert" not in load_method.split("Load method:")[0]
     assert "hub-SECRET-1" not in listed
     assert "(redacted)" in listed
 

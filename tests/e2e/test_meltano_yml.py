@@ -98,6 +98,22 @@ def test_every_setting_is_declared_with_its_kind(
             # string-or-object/array settings: kind string lets YAML give either form
             assert setting["kind"] == "string", name
         assert setting.get("description") == schema.get("description"), f"{name}: stale description"
+        # `meltano config list` shows `value` as the default: the target's own, or none.
+        assert setting.get("value") == schema.get("default"), f"{name}: default"
+    assert declared["operation"]["value"] == "alert_event"
+    assert [o["value"] for o in declared["load_method"]["options"]] == ["append-only"]
+
+
+def test_the_settings_groups_are_the_operation_tables(project: dict[str, Any]) -> None:
+    """Meltano's `settings_group_validation`: what each operation cannot run without."""
+    groups = loader(project)["settings_group_validation"]
+    assert groups == [
+        ["alert_source_token"],
+        ["api_key", "operation"],
+        ["api_key", "api_url", "operation"],
+    ]
+    hub = yaml.safe_load((ROOT / "hub" / "target-incidentio.yml").read_text(encoding="utf-8"))
+    assert hub["settings_group_validation"] == groups
 
 
 def test_secrets_are_sensitive(project: dict[str, Any], about: dict[str, Any]) -> None:

@@ -296,7 +296,6 @@ def spec_listing_example() -> dict[str, t.Any]:
     return t.cast("dict[str, t.Any]", response["content"]["application/json"]["example"])
 
 
-@pytest.mark.skipif(not FULL_SPEC.exists(), reason="needs incident.io's full spec")
 def test_parse_the_specs_own_listing_example():
     page = parse_listing_page(spec_listing_example())
     assert [e["id"] for e in page.entries] == ["01FCNDV6P870EA6S7TK1DSYDG0"]

@@ -17,7 +17,8 @@ from incidentio_sandbox.endpoints import ENDPOINTS, URL_MAP, served
 from incidentio_sandbox.validation import load_spec
 
 REPO = Path(__file__).resolve().parents[2]
-REFERENCE = REPO / "spec" / "incidentio-openapi.json"  # incident.io's full spec, in the repository
+# incident.io's full spec, in the repository (spec/README.md says where it came from).
+REFERENCE = REPO / "spec" / "incidentio-openapi.json"
 SHIPPED = REPO / "sandbox" / "incidentio_sandbox" / "openapi-subset.json"
 
 

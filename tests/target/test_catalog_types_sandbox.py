@@ -7,6 +7,7 @@ and holds.
 
 from __future__ import annotations
 
+import json
 import logging
 import typing as t
 
@@ -432,3 +433,18 @@ def test_check_says_whether_the_type_exists_is_managed_and_which_fields_lack_an_
             "check FAILED: streams.services.catalog_type: catalog type Servce does not exist"
             in (absent)
         )
+
+
+def test_the_response_log_says_what_each_call_of_the_targets_own_was(sandbox, tmp_path):
+    """Not "a look-up": a type created and its schema grown are writes, and say which."""
+    log = tmp_path / "responses.jsonl"
+    run_in_process(config(sandbox, response_log_path=str(log)), messages(2))
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    own = [(r["method"], r["purpose"]) for r in records if not r["record_keys"]]
+    assert own == [
+        ("GET", "look-up"),
+        ("POST", "create catalog type"),
+        ("GET", "look-up"),
+        ("POST", "update catalog type schema"),
+    ]
+    assert all(r["purpose"] is None for r in records if r["record_keys"])

@@ -217,3 +217,38 @@ def test_resource_id_is_read_under_the_operations_answer_key(
     run_in_process(config, [schema("items", {}, ["id"]), record("items", {"id": 1, **extra})])
     (response,) = read_jsonl(tmp_path / "responses.jsonl")
     assert response["resource_id"] == resource_id
+
+
+def test_progress_lines_only_for_streams_with_work_and_counts_as_fields(
+    httpserver, tmp_path, caplog
+):
+    """Through Python logging: a stream whose counts did not move says nothing again."""
+
+    def slow(request):
+        time.sleep(0.6)
+        return Response("{}", status=200, content_type="application/json")
+
+    httpserver.expect_request("/v2/items/1").respond_with_json({})
+    httpserver.expect_request("/v2/items/2").respond_with_handler(slow)
+    config = _config(httpserver, tmp_path, progress_interval=0.05, max_concurrency=1)
+    messages = [
+        schema("quick", {"id": {"type": "integer"}}, ["id"]),
+        record("quick", {"id": 1}),
+        schema("items", {"id": {"type": "integer"}}, ["id"]),
+        record("items", {"id": 2}),
+    ]
+    with caplog.at_level("INFO", logger="target-incidentio"):
+        run_in_process(config, messages)
+    progress = [r for r in caplog.records if r.getMessage().startswith("Progress ")]
+    quick = [r for r in progress if r.stream_name == "quick"]
+    # ~12 intervals passed while `items` waited; `quick` had one change to tell.
+    assert 1 <= len(quick) <= 2, [r.getMessage() for r in quick]
+    assert quick[-1].counts["delivered"] == 1
+    assert quick[-1].counts["calls"] == 1
+    summaries = {
+        r.stream_name: r.counts for r in caplog.records if r.getMessage().startswith("Summary '")
+    }
+    assert summaries["items"]["delivered"] == 1
+    assert summaries["items"]["failed"] == 0
+    (total,) = [r for r in caplog.records if r.getMessage().startswith("Summary (all")]
+    assert total.counts["delivered"] == 2

@@ -14,11 +14,22 @@ import json
 import typing as t
 from pathlib import Path
 
+import pytest
+from singer_sdk.exceptions import ConfigValidationError
+
 from target_incidentio.target import TargetIncidentIO
 
 RELEASED = Path(__file__).parent / "data" / "released-settings.json"
 # Released settings on their way out: old name -> the setting that replaces it.
 DEPRECATED: dict[str, str] = {}
+# Values a released `--about` offered that the target never accepted (a config setting one
+# failed at start), so no working config loses them: setting -> value -> why it is gone.
+NEVER_ACCEPTED: dict[str, dict[str, str]] = {
+    "load_method": {
+        "upsert": "the SDK's table upsert; incident.io has no tables (always refused)",
+        "overwrite": "the SDK's table overwrite; incident.io has no tables (always refused)",
+    },
+}
 
 
 def declared() -> dict[str, t.Any]:
@@ -51,7 +62,8 @@ def broken_promises(released: dict[str, t.Any], now: dict[str, t.Any]) -> list[s
             continue
         if narrowed := set(was["type"]) - set(found["type"]):
             problems.append(f"{name}: no longer accepts {sorted(narrowed)}")
-        if "enum" in found and (lost := set(was.get("enum", ())) - set(found["enum"])):
+        never = set(NEVER_ACCEPTED.get(name, ()))
+        if "enum" in found and (lost := set(was.get("enum", ())) - set(found["enum"]) - never):
             problems.append(f"{name}: no longer accepts the values {sorted(lost)}")
         if "enum" in found and "enum" not in was:
             problems.append(f"{name}: now restricted to {found['enum']}")
@@ -66,6 +78,17 @@ def broken_promises(released: dict[str, t.Any], now: dict[str, t.Any]) -> list[s
 def test_no_released_setting_is_removed_narrowed_or_loses_a_value():
     released = json.loads(RELEASED.read_text(encoding="utf-8"))
     assert broken_promises(released, declared()) == []
+
+
+def test_a_value_declared_never_accepted_is_refused_at_start():
+    """A declaration may not hide a narrowing: each such value fails a config, as it always did."""
+    base = {"api_key": "k", "operation": "http", "api_url": "/v2/x"}
+    for name, values in NEVER_ACCEPTED.items():
+        for value in values:
+            with pytest.raises(ConfigValidationError, match=f"{value!r} is not one of"):
+                TargetIncidentIO(config={**base, name: value}, validate_config=True)
+        offered = declared()["settings"][name].get("enum", ())
+        assert not set(values) & set(offered), f"{name}: --about still offers {values}"
 
 
 def test_the_guard_sees_each_kind_of_break():

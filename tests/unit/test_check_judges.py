@@ -24,12 +24,7 @@ from target_incidentio.run.directory import lookup_request
 from target_incidentio.settings import CUSTOM_FIELD_KINDS, CustomFieldMap
 
 ROOT = Path(__file__).parents[2]
-FULL_SPEC = Path(__file__).parents[2] / "spec" / "incidentio-openapi.json"
-SPEC = (
-    FULL_SPEC
-    if FULL_SPEC.exists()
-    else ROOT / "sandbox" / "incidentio_sandbox" / "openapi-subset.json"
-)
+SPEC = ROOT / "spec" / "incidentio-openapi.json"
 
 
 def _spec() -> dict:

@@ -127,6 +127,12 @@ def test_requires_python_is_the_lowest_classified_python():
     assert _python_minors(_project(SANDBOX / "pyproject.toml")) == minors
 
 
+def test_the_package_says_it_is_typed():
+    """PEP 561's marker ships in the package (the built wheel is checked below), and says so."""
+    assert (ROOT / "target_incidentio" / "py.typed").is_file()
+    assert "Typing :: Typed" in _project(ROOT / "pyproject.toml")["project"]["classifiers"]
+
+
 def test_the_changelog_has_this_release():
     version = _project(ROOT / "pyproject.toml")["project"]["version"]
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
@@ -176,6 +182,8 @@ def test_the_built_wheel_holds_the_target_and_publishable_metadata(dist: Path):
         metadata = archive.read(f"{info}/METADATA").decode()
     assert {name.split("/")[0] for name in names} == {"target_incidentio", info}
     assert "target_incidentio/target.py" in names
+    # PEP 561: code importing the target (a stream map helper, an orchestrator) gets its types.
+    assert "target_incidentio/py.typed" in names
     assert _metadata_problems(metadata) == []
     message = Parser().parsestr(metadata)
     assert message["Name"] == "target-incidentio"
@@ -196,6 +204,7 @@ def test_the_sdist_holds_the_target_alone(dist: Path):
     assert "sandbox" not in tops
     assert "tests" not in tops
     assert "target_incidentio" in tops
+    assert any(name.endswith("/target_incidentio/py.typed") for name in names)
     assert _metadata_problems(metadata) == []
 
 
