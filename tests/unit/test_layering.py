@@ -72,6 +72,8 @@ FORBIDDEN = {
         "target_incidentio.strategies",
         "target_incidentio.delivery",
     ),
+    # The reconcile engine is generic and pure: its features hand it their hooks.
+    "target_incidentio/reconcile": ("target_incidentio",),
     "target_incidentio/checkpoints.py": ("target_incidentio",),
     # The per-run look-up cache is generic: its callers hand it the function that reads.
     "target_incidentio/lookups.py": ("target_incidentio",),
@@ -139,11 +141,14 @@ def _files(where: str) -> list[Path]:
 def test_no_import_runs_back_up(where):
     files = _files(where)
     assert files
+    # A folder's modules may import each other (`reconcile` forbids the rest of the package).
+    own = where.removesuffix(".py").replace("/", ".") + "."
     offending = [
         f"{file.relative_to(ROOT)} imports {name}"
         for file in files
         for name in _imports(file)
         if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[where])
+        and not name.startswith(own)
     ]
     assert offending == []
 
