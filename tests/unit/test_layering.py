@@ -74,6 +74,14 @@ FORBIDDEN = {
     ),
     # The reconcile engine is generic and pure: its features hand it their hooks.
     "target_incidentio/reconcile": ("target_incidentio",),
+    # Incident sync's pure half, below the strategy that will run it.
+    "target_incidentio/incidents": (
+        *STRATEGIES_NEVER,
+        "target_incidentio.strategies",
+        "target_incidentio.delivery",
+        "target_incidentio.directory",
+        "target_incidentio.catalog",
+    ),
     "target_incidentio/checkpoints.py": ("target_incidentio",),
     # The per-run look-up cache is generic: its callers hand it the function that reads.
     "target_incidentio/lookups.py": ("target_incidentio",),
