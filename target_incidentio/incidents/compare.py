@@ -10,7 +10,7 @@ carries the key field and an idempotency key of the stream and the key alone.
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from target_incidentio.incidents.keys import sync_idempotency_key
 from target_incidentio.incidents.values import Value, named, number, slot, values
@@ -163,6 +163,18 @@ def edit_body(
             assignment = _assignment(body, field.id)
             incident.setdefault("incident_role_assignments", []).append(dict(assignment or {}))
     return {"incident": incident, NOTIFY_FIELD: notify}
+
+
+def after_edit(
+    current: Listed, wanted: Desired, changed: Iterable[str], owned: Sequence[SyncField]
+) -> Listed:
+    """The incident once a confirmed edit of `changed` (labels) applied: what later rows meet."""
+    labels = set(changed)
+    values = dict(current.values)
+    for field in owned:
+        if field.label in labels and slot(field) in wanted.values:
+            values[slot(field)] = wanted.values[slot(field)]
+    return replace(current, values=values)
 
 
 def close_body(status_id: str, *, notify: bool) -> dict[str, t.Any]:

@@ -2,9 +2,10 @@
 
 `incident_sync_fields` lists them: `name`, `summary`, `severity`, `incident_status` (any
 letter case), or a custom field's or an incident role's name (or id), resolved against
-incident.io's lists the way every name is (`payloads/names.py`). The default, `name` and
-`summary`, keeps the text of the source row in step and leaves severity, status, custom
-fields and roles to the responders once the incident exists. The key field and the close
+incident.io's lists the way every name is (`payloads/names.py`). The setting's default (see
+`settings/declarations.py`), `name` and `summary`, keeps the text of the source row in step
+and leaves severity, status, custom fields and roles to the responders once the incident
+exists. The key field and the close
 status are resolved here too. Pure given the lists; every refusal a `SettingError` naming the
 setting and the known names.
 """
@@ -24,7 +25,6 @@ if t.TYPE_CHECKING:
 
 # The incident's own fields a sync may own, in the order a plan shows them.
 BUILTIN = ("name", "summary", "severity", "incident_status")
-DEFAULT_SYNC_FIELDS = ("name", "summary")
 # Status categories an incident is finished in: never closed again, never counted as open.
 CLOSED_CATEGORIES = frozenset({"closed", "declined", "canceled", "merged"})
 # Those `close_missing_incidents` may move an incident to (merging needs a target incident).

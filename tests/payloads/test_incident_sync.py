@@ -18,6 +18,7 @@ from support import StaticLists
 
 from target_incidentio.errors import RecordError, SettingError
 from target_incidentio.incidents.compare import (
+    after_edit,
     desired,
     differences,
     edit_body,
@@ -48,7 +49,6 @@ from target_incidentio.incidents.listing import (
     read_listing,
 )
 from target_incidentio.incidents.owned import (
-    DEFAULT_SYNC_FIELDS,
     SyncField,
     resolve_close_status,
     resolve_key_field,
@@ -56,7 +56,7 @@ from target_incidentio.incidents.owned import (
 )
 from target_incidentio.payloads.incidents import build_incident
 from target_incidentio.reconcile.engine import Change, Conflict, Create, Unchanged
-from target_incidentio.settings import CustomFieldMap, RoleMap
+from target_incidentio.settings import CustomFieldMap, RoleMap, StreamSettings
 
 SPEC = Path(__file__).parents[2] / "spec" / "incidentio-openapi.json"
 KEY_FIELD = "01FKEY"
@@ -79,6 +79,7 @@ STATUSES = [
 OPTIONS = [{"id": "01OPAY", "value": "Payments"}, {"id": "01OSEARCH", "value": "Search"}]
 AREAS = [{"id": "01AWEB", "value": "Web"}, {"id": "01AAPI", "value": "API"}]
 STAMP = "2026-12-01T10:00:00Z"
+DEFAULT_SYNC_FIELDS = StreamSettings().incident_sync_fields
 
 
 def lists() -> StaticLists:
@@ -420,6 +421,18 @@ def test_the_edit_carries_only_what_differs_and_meets_the_spec(make_ctx, openapi
     assert set(everything["incident"]) == {
         "name", "summary", "severity_id", "custom_field_entries", "incident_role_assignments",
     }  # fmt: skip
+
+
+def test_a_confirmed_edit_is_what_a_later_row_meets(make_ctx):
+    fields = owned(*EVERYTHING)
+    _, wanted = built(make_ctx, {**TICKET, "name": "Renamed", "lead": "cy@example.com"}, fields)
+    held = listed(incident("01I01", "1", lead={"id": "01UANN", "email": "ann@example.com"}), fields)
+    changed = [d.field for d in differences(held, wanted, fields)]
+    assert "name" in changed
+    assert "Incident Lead" in changed
+    edited = after_edit(held, wanted, changed, fields)
+    assert differences(edited, wanted, fields) == ()
+    assert edited.value(fields[0]).text == "Renamed"
 
 
 def test_a_field_the_pipeline_does_not_own_is_never_compared(make_ctx):
