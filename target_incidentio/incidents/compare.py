@@ -13,7 +13,7 @@ import typing as t
 from dataclasses import dataclass, replace
 
 from target_incidentio.incidents.keys import sync_idempotency_key
-from target_incidentio.incidents.values import Value, named, number, slot, values
+from target_incidentio.incidents.values import Value, named, scalar, slot, values
 from target_incidentio.reconcile.engine import Difference
 
 if t.TYPE_CHECKING:
@@ -79,12 +79,7 @@ def _payload_value(item: Mapping[str, t.Any], names: Mapping[str, str]) -> tuple
     for key in ("value_option_id", "value_catalog_entry_id"):
         if isinstance(item.get(key), str):
             return item[key], names.get(item[key], item[key])
-    for key in ("value_text", "value_link"):
-        if isinstance(item.get(key), str):
-            return item[key], item[key]
-    if isinstance(item.get("value_numeric"), str):
-        return number(item["value_numeric"]), item["value_numeric"]
-    return None
+    return scalar(item)
 
 
 def _requested_user(assignee: object) -> Value:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from target_incidentio.incidents.owned import CLOSED_CATEGORIES
-from target_incidentio.incidents.values import EMPTY, Value, named, number, slot, user, values
+from target_incidentio.incidents.values import EMPTY, Value, named, scalar, slot, user, values
 from target_incidentio.lookups import follow_pages
 
 if t.TYPE_CHECKING:
@@ -95,12 +95,7 @@ def _custom_value(item: Mapping[str, t.Any]) -> tuple[str, str] | None:
     entry = _mapping(item.get("value_catalog_entry"))
     if isinstance(entry.get("id"), str):
         return entry["id"], str(entry.get("name") or entry["id"])
-    for key in ("value_text", "value_link"):
-        if isinstance(item.get(key), str):
-            return item[key], item[key]
-    if isinstance(item.get("value_numeric"), str):
-        return number(item["value_numeric"]), item["value_numeric"]
-    return None
+    return scalar(item)
 
 
 def read_incident(raw: object, key_field_id: str, owned: Sequence[SyncField]) -> Listed:

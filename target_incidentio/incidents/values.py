@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 
-from target_incidentio.payloads.common import number_text
+from target_incidentio.payloads.common import canonical_number
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -43,13 +42,17 @@ def slot(owned: SyncField) -> str:
 
 def number(text: str) -> str:
     """A numeric custom field's value in one spelling ("1.50" and "1.5" are one number)."""
-    try:
-        parsed = Decimal(text.strip())
-    except InvalidOperation:
-        return text
-    if not parsed.is_finite():
-        return text
-    return "0" if parsed.is_zero() else number_text(parsed.normalize())
+    return canonical_number(text) or text
+
+
+def scalar(item: Mapping[str, t.Any]) -> tuple[str, str] | None:
+    """A text, link or numeric value, in a listing or a payload alike, as (compared, shown)."""
+    for key in ("value_text", "value_link"):
+        if isinstance(item.get(key), str):
+            return item[key], item[key]
+    if isinstance(item.get("value_numeric"), str):
+        return number(item["value_numeric"]), item["value_numeric"]
+    return None
 
 
 def values(pairs: Iterable[tuple[str, str]], owned: SyncField) -> Value:

@@ -54,6 +54,7 @@ from target_incidentio.incidents.owned import (
     resolve_key_field,
     resolve_sync_fields,
 )
+from target_incidentio.payloads.common import canonical_number
 from target_incidentio.payloads.incidents import build_incident
 from target_incidentio.reconcile.engine import Change, Conflict, Create, Unchanged
 from target_incidentio.settings import CustomFieldMap, RoleMap, StreamSettings
@@ -587,3 +588,10 @@ def test_a_later_row_of_a_key_created_this_run_is_compared_with_the_create(make_
     again = sync.decide("9", other)
     assert isinstance(again, Create)
     assert again.again
+
+
+def test_numbers_kept_as_text_compare_in_one_spelling():
+    assert [canonical_number(x) for x in ("1.50", "15e-1", " 2 ", "0.00", "-0")] == [
+        "1.5", "1.5", "2", "0", "0",
+    ]  # fmt: skip
+    assert [canonical_number(x) for x in ("NaN", "Infinity", "one", "")] == [None] * 4
