@@ -210,7 +210,9 @@ class Reconciler(t.Generic[C, D, W, R]):
         decision = self._decide(key, desired, rows)
         if isinstance(decision, Create):
             self._sent[key] = desired
-        elif isinstance(decision, Unchanged):
+        elif isinstance(decision, Unchanged) and decision.current is not None:
+            # Equal to what incident.io holds. Equal to a create of this snapshot, it is
+            # delivered when that create is confirmed, not before.
             self.confirmed(key)
         if self.record:
             self._decisions[key] = decision

@@ -89,9 +89,11 @@ def test_several_holders_may_resolve_to_the_last_listed():
 
 
 def test_a_key_created_in_this_snapshot_is_compared_with_what_was_sent():
-    sync = engine([])
+    sync = engine([obj("1", "gone")])
     sync.decide("k", {"name": "one"}, ["r1"])
     assert sync.decide("k", {"name": "one"}, ["r2"]) == Unchanged("k", None, ("r2",))
+    # Equal to an unconfirmed create is not delivered yet: nothing is removed on its strength.
+    assert sync.plan().verdict.removes == ()
     again = sync.decide("k", {"name": "two"}, ["r3"])
     assert again == Create("k", {"name": "two"}, ("r3",), again=True)
     assert sync.plan().repeated == ("k",)
@@ -401,3 +403,47 @@ def test_overrides_fit_delete_before_create_and_listing_again():
     # Deletes went first, so the creates split nothing; listing again found nothing to do.
     assert rounds == 2
     assert layer.made == 3  # three creates, no remnant
+
+
+# -- properties over any listing and any rows ------------------------------------------------
+
+from hypothesis import given  # noqa: E402 - the properties close the file
+from hypothesis import strategies as st  # noqa: E402
+
+KEYS = st.sampled_from(["a", "b", "c", "d", "e", None])
+LISTED = st.lists(st.tuples(KEYS, st.sampled_from(["x", "y"]), st.booleans()), max_size=12).map(
+    lambda items: [obj(str(i), k, n, is_open=o) for i, (k, n, o) in enumerate(items)]
+)
+ROWS = st.lists(st.tuples(st.sampled_from("abcdef"), st.sampled_from(["x", "y"])), max_size=10)
+
+
+@given(LISTED, ROWS, st.sampled_from([0, 0.3, 0.5, 1]), st.booleans())
+def test_what_a_snapshot_carried_is_never_removed_and_the_guard_always_holds(
+    listed, rows, fraction, confirm
+):
+    sync = engine(listed, max_fraction=fraction)
+    equal_to_listed = False
+    for key, name in rows:
+        decided = sync.decide(key, {"name": name}, [key])
+        equal_to_listed |= isinstance(decided, Unchanged) and decided.current is not None
+        holders = sync.holders(key)
+        if len(holders) > 1:
+            assert isinstance(decided, Conflict)
+        elif isinstance(decided, Change):
+            assert decided.write["name"] == name
+            assert decided.current["name"] != name
+        elif isinstance(decided, Create):
+            assert not holders
+        if confirm:
+            sync.confirmed(key)
+    plan = sync.plan()
+    removed = plan.verdict.removes
+    carried = {key for key, _ in rows}
+    assert all(item["key"] not in carried and item["key"] is not None for item in removed)
+    assert all(item["open"] for item in removed)
+    assert len(removed) <= fraction * plan.pool
+    if removed:  # only once something is delivered: confirmed, or already so in the listing
+        assert confirm or equal_to_listed
+        assert plan.verdict.refusal is None
+    everyone = {id(item) for item in [*removed, *plan.kept]}
+    assert len(everyone) == len(removed) + len(plan.kept)  # none both removed and kept
