@@ -21,6 +21,11 @@ from target_incidentio.catalog.type_setup import prepare_catalog_type
 from target_incidentio.core.errors import SettingError
 from target_incidentio.payloads.alerts import build_alert_event
 from target_incidentio.payloads.common import top_level
+from target_incidentio.payloads.escalations import (
+    ESCALATION_FIELDS,
+    ESCALATION_NAME_FIELDS,
+    build_escalation,
+)
 from target_incidentio.payloads.fields import SDC_PREFIX
 from target_incidentio.payloads.http import build_http
 from target_incidentio.payloads.incidents import (
@@ -302,6 +307,16 @@ OPERATIONS: dict[str, Operation] = {
             prepare=prepare_catalog_type,
             checks=("catalog_type",),
             answer="catalog_entry",
+        ),
+        Operation(
+            "escalation",
+            build_escalation,
+            "api_key",
+            places=frozenset({*ESCALATION_FIELDS, *ESCALATION_NAME_FIELDS}),
+            roles=("viewer", "on_call_viewer", "escalation_creator"),
+            scopes="`escalations.create`; an `escalation_path` by name lists the paths "
+            "(`escalation_paths.view`), `users` by e-mail list the users (`users.view`)",
+            answer="escalation",
         ),
         Operation(
             "http",

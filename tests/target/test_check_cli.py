@@ -46,6 +46,14 @@ SEED = {
         {"id": "01FCOST", "name": "Cost", "field_type": "numeric"},
         {"id": "01FDOC", "name": "Runbook", "field_type": "link"},
     ],
+    "users": [{"id": "01HUSERANN0000000000000000", "name": "Ann", "email": "ann@example.com"}],
+    "escalation_paths": [
+        {
+            "id": "01HPATH0000000000000000000",
+            "name": "Data",
+            "user_ids": ["01HUSERANN0000000000000000"],
+        }
+    ],
 }
 CUSTOM_FIELDS = [
     {"field": "team", "custom_field_id": "01FTEAM", "kind": "option"},
@@ -347,6 +355,10 @@ def _followers(incident_id: str) -> dict[str, list[dict[str, t.Any]]]:
                     "title": "Rolled back",
                 },
             ),
+        ],
+        "escalation": [
+            schema("s", {"n": {"type": "integer"}}, ["n"]),
+            record("s", {"n": 1, "title": "Orders stale", "escalation_path": "data"}),
         ],
         "catalog_entry": [
             schema("s", {"external_id": {"type": "string"}, "tier": {"type": "string"}}, []),
