@@ -41,6 +41,7 @@ from target_incidentio.payloads.incidents import (
     build_incident_edit,
     build_incident_update,
 )
+from target_incidentio.payloads.overrides import OVERRIDE_FIELDS, build_schedule_override
 from target_incidentio.payloads.timeline import (
     TIMELINE_ITEM_FIELDS,
     build_incident_timeline_item,
@@ -51,6 +52,7 @@ from target_incidentio.settings.parse import parse_values
 from target_incidentio.settings.schema import config_schema as declared_schema
 from target_incidentio.strategies import Prepare, Strategy, as_given
 from target_incidentio.strategies.alerts import AlertSnapshot
+from target_incidentio.strategies.overrides import OverrideSync
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -88,6 +90,11 @@ def _catalog_strategy(settings: StreamSettings) -> type[Strategy]:
     return {"merge": CatalogMerge, "sync": CatalogSync}.get(settings.catalog_mode, Strategy)
 
 
+def _override_strategy(_settings: StreamSettings) -> type[Strategy]:
+    """Both modes list the schedules' overrides first: a row with a match needs no call."""
+    return OverrideSync
+
+
 def _incident_sources(settings: StreamSettings) -> Iterable[str]:
     """The record fields `custom_fields` and `role_assignments` map."""
     fields = [entry.field for entry in settings.custom_fields]
@@ -111,12 +118,15 @@ class AlsoNeeds:
 
 # What `--check` can look up before any data flows, and the settings each reads: an alert
 # source by id, a catalog type by id or name, custom fields by id or name, roles by name.
-IdCheck = t.Literal["alert_source", "catalog_type", "custom_fields", "role_assignments"]
+IdCheck = t.Literal[
+    "alert_source", "catalog_type", "custom_fields", "role_assignments", "schedules"
+]
 ID_CHECKS: Mapping[IdCheck, tuple[PerStreamSetting, ...]] = {
     "alert_source": ("alert_source_config_id",),
     "catalog_type": ("catalog_type_id", "catalog_type", "catalog_manage_type"),
     "custom_fields": ("custom_fields",),
     "role_assignments": ("role_assignments",),
+    "schedules": ("override_schedules",),
 }
 
 
@@ -317,6 +327,20 @@ OPERATIONS: dict[str, Operation] = {
             scopes="`escalations.create`; an `escalation_path` by name lists the paths "
             "(`escalation_paths.view`), `users` by e-mail list the users (`users.view`)",
             answer="escalation",
+        ),
+        Operation(
+            "schedule_override",
+            build_schedule_override,
+            "api_key",
+            places=OVERRIDE_FIELDS,
+            reads=("override_mode", "override_schedules", "override_max_delete_fraction"),
+            strategy=_override_strategy,
+            roles=("viewer", "schedules_reader", "schedule_overrides_editor"),
+            scopes="`schedules.view` (schedules with their rotations and layers, and their "
+            "overrides), `users.view` (users by e-mail), `schedule_overrides.create`; "
+            "`override_mode: sync` also `schedule_overrides.destroy`",
+            checks=("schedules",),
+            answer="override",
         ),
         Operation(
             "http",

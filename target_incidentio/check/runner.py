@@ -29,6 +29,7 @@ from target_incidentio.check.judges import (
     named_type_judge,
     role_judge,
     role_needs,
+    schedule_judge,
     stream_of,
 )
 from target_incidentio.core.errors import SettingError
@@ -152,12 +153,26 @@ def _role_assignments(ask: Ask, where: str, level: StreamSettings) -> Iterator[L
             yield ask("/v2/incident_roles", role_judge(f"{where}{subject}", role.role), subject)
 
 
+def _schedules(ask: Ask, where: str, level: StreamSettings) -> Iterator[Lookup | Finding]:
+    """Each schedule `override_schedules` names, with its rotations and layers."""
+    if not level.override_schedules:
+        yield note(
+            f"{where}override_schedules",
+            "none named: the schedules, rotations and layers each row names are resolved "
+            "once per run.",
+        )
+    for index, name in enumerate(level.override_schedules):
+        subject = f"override_schedules[{index}]"
+        yield ask("/v2/schedules?page_size=250", schedule_judge(f"{where}{subject}", name), subject)
+
+
 # How each kind of check an operation may declare is made.
 LEVEL_CHECKS: Mapping[IdCheck, LevelCheck] = {
     "alert_source": _alert_source,
     "catalog_type": _catalog_type,
     "custom_fields": _custom_fields,
     "role_assignments": _role_assignments,
+    "schedules": _schedules,
 }
 
 

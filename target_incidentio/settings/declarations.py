@@ -292,6 +292,33 @@ class StreamSettings:
         default=0.5,
         per_stream=True,
     )
+    override_mode: str = setting(
+        Choice(("add", "sync")),
+        "Override mode",
+        "`schedule_override`: `add` (default) creates the rows no override matches and never "
+        "deletes; `sync` also deletes, once the stream has ended, the overrides of the "
+        "schedules in scope that have not ended yet and match no row (a changed row is a "
+        "delete plus a create).",
+        default="add",
+        per_stream=True,
+    )
+    override_schedules: tuple[str, ...] = setting(
+        Names(),
+        "Override schedules",
+        "`schedule_override` with `override_mode: sync`: schedules (names or ids) in scope "
+        "besides those the rows name, so a schedule whose rows all left has its future "
+        "overrides deleted.",
+        per_stream=True,
+    )
+    override_max_delete_fraction: float = setting(
+        Number(zero=True, at_most=1),
+        "Override max delete fraction",
+        "`schedule_override` with `override_mode: sync`: the largest share (0 to 1) of the "
+        "scope's future overrides one sync may delete; above it nothing is written and the "
+        "run fails.",
+        default=0.5,
+        per_stream=True,
+    )
     rate_limit_per_minute: float = setting(
         Number(),
         "Rate limit per minute",
@@ -491,6 +518,9 @@ PerStreamSetting = t.Literal[
     "catalog_references",
     "catalog_mode",
     "catalog_max_delete_fraction",
+    "override_mode",
+    "override_schedules",
+    "override_max_delete_fraction",
     "rate_limit_per_minute",
 ]
 

@@ -183,6 +183,7 @@ def test_the_checks_are_declared_on_the_operations_that_read_their_ids():
         "incident": ("custom_fields", "role_assignments"),
         "incident_edit": ("custom_fields", "role_assignments"),
         "catalog_entry": ("catalog_type",),
+        "schedule_override": ("schedules",),
     }
 
 

@@ -47,6 +47,9 @@ SEED = {
         {"id": "01FDOC", "name": "Runbook", "field_type": "link"},
     ],
     "users": [{"id": "01HUSERANN0000000000000000", "name": "Ann", "email": "ann@example.com"}],
+    "schedules": [
+        {"id": "01HSCHED", "name": "Primary", "rotations": [{"id": "01HROT", "name": "All"}]}
+    ],
     "escalation_paths": [
         {
             "id": "01HPATH0000000000000000000",
@@ -360,6 +363,19 @@ def _followers(incident_id: str) -> dict[str, list[dict[str, t.Any]]]:
             schema("s", {"n": {"type": "integer"}}, ["n"]),
             record("s", {"n": 1, "title": "Orders stale", "escalation_path": "data"}),
         ],
+        "schedule_override": [
+            schema("s", {"n": {"type": "integer"}}, ["n"]),
+            record(
+                "s",
+                {
+                    "n": 1,
+                    "schedule": "primary",
+                    "user": "ann@example.com",
+                    "start_at": "2030-06-10T09:00:00Z",
+                    "end_at": "2030-06-10T17:00:00Z",
+                },
+            ),
+        ],
         "catalog_entry": [
             schema("s", {"external_id": {"type": "string"}, "tier": {"type": "string"}}, []),
             record("s", {"external_id": "svc-1", "name": "Payments", "tier": "1"}),
@@ -544,3 +560,28 @@ def test_check_is_on_the_command_line(tmp_path):
     assert run.returncode == 0
     assert "--check" in run.stdout
     assert "GET requests only" in " ".join(run.stdout.split())
+
+
+def test_check_resolves_the_schedules_an_override_stream_names_and_its_roles(tmp_path):
+    roles = OPERATIONS["schedule_override"].roles or ()
+    with _sandbox(roles=roles) as sb:
+        cfg = {
+            "api_key": API_KEY,
+            "base_url": sb.url,
+            "operation": "schedule_override",
+            "override_mode": "sync",
+            "override_schedules": ["primary", "Primry2"],
+        }
+        checked = check(cfg, tmp_path)
+        assert "→ 01HSCHED (rotation 'All': layers 'Layer 1')" in one(
+            checked, "passed", "override_schedules[0]"
+        )
+        assert "closest: Primary" in one(checked, "FAILED", "override_schedules[1]")
+        assert_a_check(checked, sb, tmp_path)
+        reads = [e["path"] for e in sb.journal() if e["path"] == "/v2/schedules"]
+        assert reads == ["/v2/schedules"]  # one listing for both names
+    with _sandbox(roles=["viewer"]) as sb:
+        cfg["base_url"] = sb.url
+        refused = check({**cfg, "override_schedules": []}, tmp_path)
+        assert "schedule_overrides_editor" in refused.stderr
+        assert refused.returncode == 1
