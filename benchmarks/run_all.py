@@ -23,6 +23,7 @@ import concurrency
 import hostile
 import memory
 import names
+import oncall
 import overhead
 import ratelimit
 import shared_key
@@ -44,6 +45,7 @@ FULL: list[tuple[str, Callable[[], list[Check]]]] = [
     ("catalog_sync", catalog_sync.run),
     ("hostile", hostile.run),
     ("names", names.run),
+    ("oncall", oncall.run),
 ]
 QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("concurrency", lambda: concurrency.run(400)),
@@ -58,6 +60,7 @@ QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("catalog_sync", lambda: catalog_sync.run(500)),
     ("hostile", lambda: hostile.run(50)),
     ("names", lambda: names.run(200, 1)),
+    ("oncall", lambda: oncall.run(200, 61)),
 ]
 
 
