@@ -113,6 +113,12 @@ ID_CHECKS: Mapping[IdCheck, tuple[PerStreamSetting, ...]] = {
     "custom_fields": ("custom_fields",),
     "role_assignments": ("role_assignments",),
 }
+# What `--check` looks up for the run as a whole (settings of no operation, read once per
+# run, in `DeliverySettings`), and the settings each reads: the heartbeat source by id.
+RunCheck = t.Literal["heartbeat"]
+RUN_CHECKS: Mapping[RunCheck, tuple[str, ...]] = {
+    "heartbeat": ("heartbeat_alert_source_config_id", "heartbeat_token"),
+}
 
 
 @dataclass(frozen=True)

@@ -94,11 +94,27 @@ class StreamTally:
             setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
 
 
+# What to look at when a call of the run got no answer at all, by what kept it from coming.
+_PROXY = "HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY"
+NO_ANSWER_HINTS: t.Mapping[str, str] = {
+    "refused": f"check the host and port of `base_url`, and {_PROXY} if a proxy should be used",
+    "unresolved": f"check the host name of `base_url`, DNS, and {_PROXY} if a proxy should be used",
+    "unreachable": f"check `base_url` and the network route to it ({_PROXY})",
+    "proxy": f"check the proxy environment variables ({_PROXY})",
+    "tls": "check `base_url`; a proxy that re-signs TLS needs REQUESTS_CA_BUNDLE",
+    "timeout": "check the network to `base_url`; `request_timeout` bounds each call",
+}
+
+
 def describe_failure(result: DeliveryResult) -> str:
     """One clear sentence: stream, record keys, call, status and incident.io's own errors."""
     request = result.request
     keys = ", ".join(request.record_keys[:MAX_KEYS_IN_MESSAGE]) or "(none)"
     text = f"stream '{request.stream}', record {keys}: {describe(result)}"
+    cause = result.error.cause if result.error is not None else None
+    hint = NO_ANSWER_HINTS.get(cause or "") if result.status_code is None else None
+    if hint:
+        text += f" ({hint})"
     if result.error is not None:
         for detail in result.error.details:
             field = f" (field '{detail.field}')" if detail.field else ""

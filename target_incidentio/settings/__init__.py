@@ -26,7 +26,7 @@ from target_incidentio.settings.declarations import (
 from target_incidentio.settings.environment import settings_from_env
 from target_incidentio.settings.field_maps import CustomFieldMap, RoleMap
 from target_incidentio.settings.kinds import CUSTOM_FIELD_KINDS
-from target_incidentio.settings.parse import Settings, refuse_unknown
+from target_incidentio.settings.parse import Settings, check_heartbeat, refuse_unknown
 from target_incidentio.settings.redaction import secret_values
 from target_incidentio.settings.schema import config_schema, explain_sdk_settings
 from target_incidentio.settings.spec import setting
@@ -44,6 +44,7 @@ __all__ = [
     "RoleMap",
     "Settings",
     "StreamSettings",
+    "check_heartbeat",
     "check_url",
     "config_schema",
     "explain_sdk_settings",

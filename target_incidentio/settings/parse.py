@@ -143,7 +143,7 @@ def parse_values(config: Mapping[str, t.Any]) -> Settings:
     for where, resolved in settings.levels():
         _check_stream(resolved, where)
     _check_outputs(settings)
-    _check_heartbeat(settings.delivery)
+    check_heartbeat(settings.delivery, require_token=not settings.delivery.dry_run)
     return settings
 
 
@@ -210,8 +210,11 @@ def _check_api_url(settings: StreamSettings, where: str) -> None:
         raise SettingError(where, "has an empty `{}` placeholder.")
 
 
-def _check_heartbeat(delivery: DeliverySettings) -> None:
-    """The heartbeat needs its source and its token; one without the other does nothing."""
+def check_heartbeat(delivery: DeliverySettings, *, require_token: bool) -> None:
+    """The heartbeat needs its source and its token; one without the other does nothing.
+
+    A dry run pings nothing, so it starts without the token; `--check` asks for it anyway.
+    """
     config_id, token = delivery.heartbeat_alert_source_config_id, delivery.heartbeat_token
     if token is not None and config_id is None:
         raise SettingError(
@@ -220,7 +223,7 @@ def _check_heartbeat(delivery: DeliverySettings) -> None:
             "copy the id from the heartbeat alert source's ping URL in incident.io "
             "(`/v2/heartbeat/<id>/ping`), or remove `heartbeat_token`.",
         )
-    if config_id is not None and token is None and not delivery.dry_run:
+    if config_id is not None and token is None and require_token:
         raise SettingError(
             "heartbeat_token",
             "the heartbeat source is set but its token is not.",
