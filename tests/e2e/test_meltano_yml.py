@@ -120,8 +120,11 @@ def test_no_secret_in_prod_and_dev_uses_the_sandbox(project: dict[str, Any]) -> 
     prod = env_loader_config(project, "prod")
     assert prod["base_url"] == "https://api.incident.io"
     # A secret of prod's only is named by a variable no other environment reads.
+    # (docs/production.md: TARGET_INCIDENTIO_* in `.env` would reach dev, and fail there.)
     assert {name: prod[name] for name in SECRETS & set(prod)} == {
-        "heartbeat_token": "$INCIDENTIO_PROD_HEARTBEAT_TOKEN"
+        "api_key": "$INCIDENTIO_PROD_API_KEY",
+        "alert_source_token": "$INCIDENTIO_PROD_ALERT_SOURCE_TOKEN",
+        "heartbeat_token": "$INCIDENTIO_PROD_HEARTBEAT_TOKEN",
     }
     assert not SECRETS & set(loader(project).get("config", {}))
     dev = env_loader_config(project, "dev")
@@ -164,5 +167,5 @@ def test_dev_names_no_catalog_type_the_services_stream_creates_it(project: dict[
     services = loader["config"]["streams"]["services"]
     assert services["catalog_manage_type"] is True
     assert services["catalog_type"] == "Service"
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "incidentio-sandbox --seed-file examples/sandbox-seed.json" in readme
+    page = (ROOT / "docs" / "meltano.md").read_text(encoding="utf-8")
+    assert "incidentio-sandbox --seed-file examples/sandbox-seed.json" in page
