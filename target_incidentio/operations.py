@@ -4,7 +4,7 @@ An entry names the operation, its payload builder, the credential its calls carr
 fields it takes by name, the fields its settings map, whether it batches records, and the
 per-stream settings it reads. The `operation` setting's allowed values, the sink chosen, the
 credential check, the "setting does nothing here" checks, the unplaced-field warning, the
-roles `--check` asks for, the key of the answer's resource and the README's credentials
+roles `--check` asks for, the key of the answer's resource and docs/production.md's credentials
 table all come from this table. Every setting an entry names is checked at import against
 the declared per-stream settings. docs/architecture.md walks through adding an operation.
 """
@@ -148,9 +148,9 @@ class Operation:
     # Said after its name where the `operation` setting lists the operations.
     note: str = ""
     # The API key roles its calls need, as `GET /v1/identity` names them; None: they depend
-    # on the endpoint. `--check` checks them; the README's table is generated from them.
+    # on the endpoint. `--check` checks them; docs/production.md's table is generated from them.
     roles: tuple[str, ...] | None = ()
-    # The scopes incident.io's spec names for its calls, for the README's table.
+    # The scopes incident.io's spec names for its calls, for docs/production.md's table.
     scopes: str = ""
     # What `--check` looks up for it (`ID_CHECKS`), in that order; each reads its settings.
     checks: tuple[IdCheck, ...] = ()

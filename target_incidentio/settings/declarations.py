@@ -51,7 +51,7 @@ class StreamSettings:
         SecretText(),
         "API key",
         "incident.io API key, sent as `Authorization: Bearer …`. Needs the roles of the "
-        "operations used (see README).",
+        "operations used (see docs/production.md).",
     )
     base_url: str = setting(
         Url(root=True),
@@ -204,7 +204,7 @@ class StreamSettings:
         "`catalog_entry`: the stream owns its catalog type. If none has its name, the target "
         "creates it, and it adds an attribute for each field of the stream's SCHEMA that has "
         "none (`update_schema`), before the first entry. It changes only types it created "
-        '(default false); see README, "Catalog types from the stream".',
+        '(default false); see docs/catalogs.md, "Catalog types from the stream".',
         default=False,
         per_stream=True,
     )

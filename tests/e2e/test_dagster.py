@@ -24,7 +24,7 @@ EXAMPLE = ROOT / "examples" / "dagster"
 DEFINITIONS = EXAMPLE / "definitions.py"
 RUNNER = Path(__file__).with_name("dagster_run.py")
 JOB = "incidentio_demo"
-# The sandbox's handlers of the lists names are looked up in (README: Names instead of ids).
+# The sandbox's handlers of the lists names are looked up in (docs/names.md).
 NAME_LOOKUPS = frozenset(
     {
         "list_severities",

@@ -83,7 +83,7 @@ def sandbox_pipeline(
 ) -> Iterator[Pipeline]:
     """A sandbox, and Meltano (`.venv-meltano`'s unless given) installed and pointed at it.
 
-    The sandbox is seeded as the README and the demo start it (examples/sandbox-seed.json),
+    The sandbox is seeded as docs/meltano.md and the demo start it (examples/sandbox-seed.json),
     plus what `seed` adds.
     """
     demo = load_demo()
@@ -266,7 +266,7 @@ def test_jobs_schedules_and_prod_secrets_from_env(pipeline: Pipeline) -> None:
 def test_meltano_invoke_check(pipeline: Pipeline, tmp_path: Path) -> None:
     # Meltano passes --check through with the project's config; the exit code comes back.
     args = ["--environment=dev", "invoke", "target-incidentio", "--check"]
-    # The sandbox as the README starts it: the dev seed holds the Team field the tickets name.
+    # The sandbox as docs/meltano.md starts it: the dev seed holds the Team field the tickets name.
     seed = pipeline.demo.sandbox_seed()
     with Sandbox(port=0, seed=seed) as sandbox:
         run = Pipeline(pipeline.demo, pipeline.meltano, sandbox, tmp_path)
@@ -294,7 +294,7 @@ def test_meltano_invoke_check(pipeline: Pipeline, tmp_path: Path) -> None:
 def test_a_heartbeat_set_up_for_production_reaches_neither_dev_nor_the_demo(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    """README, Going to production, step 4: the token is read by the prod environment only.
+    """docs/production.md, step 4: the token is read by the prod environment only.
 
     `.env` applies to every environment; the step once put TARGET_INCIDENTIO_HEARTBEAT_TOKEN
     there, and every dev run then failed. `--env-file` stands in for the project's `.env`.

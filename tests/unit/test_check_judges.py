@@ -1,5 +1,6 @@
 """The pure parts of `--check`: judges read incident.io's answers as the spec shapes them, the
-look-ups are GETs on the key's own rate bucket, and the README's roles table is the operations'."""
+look-ups are GETs on the key's own rate bucket, and docs/production.md's roles table is the
+operations'."""
 
 from __future__ import annotations
 
@@ -155,10 +156,10 @@ def _roles_table(text: str) -> str:
     return match.group(0)
 
 
-def test_the_readme_roles_table_is_the_operation_tables():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert _roles_table(readme) == roles_table(), (
-        "README's roles table is stale: python scripts/sync_settings_docs.py"
+def test_the_production_page_roles_table_is_the_operation_tables():
+    page = (ROOT / "docs" / "production.md").read_text(encoding="utf-8")
+    assert _roles_table(page) == roles_table(), (
+        "docs/production.md's roles table is stale: python scripts/sync_settings_docs.py"
     )
     assert "| `catalog_entry` | `api_key` | `catalog_editor` |" in roles_table()
     assert "| `http` | `api_key` | those of the endpoint called |" in roles_table()
