@@ -29,11 +29,18 @@ def make_ctx() -> MakeContext:
         stream: str = "alerts", key_properties: t.Sequence[str] = ("id",), **settings: t.Any
     ) -> BuildContext:
         lists = settings.pop("lists", NO_LISTS)
+        answer_keys = settings.pop("answer_keys", ())
         values: dict[str, t.Any] = {
             "api_key": API_KEY,
             "alert_source_token": ALERT_TOKEN,
             **settings,
         }
-        return BuildContext(stream, tuple(key_properties), StreamSettings(**values), lists=lists)
+        return BuildContext(
+            stream,
+            tuple(key_properties),
+            StreamSettings(**values),
+            lists=lists,
+            answer_keys=answer_keys,
+        )
 
     return make
