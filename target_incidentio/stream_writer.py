@@ -149,7 +149,7 @@ class StreamWriter:
             key_rate_per_minute=settings.defaults.rate_limit_per_minute,
             alert_rate_per_minute=settings.delivery.alert_source_rate_limit_per_minute,
             schema_fields=frozenset(schema.get("properties") or ()) or None,
-            lists=self.run.directory,
+            directory=self.run.directory,
             answer_keys=answer_keys(self.operation),
         )
         self._prepared: BuildContext | None = None

@@ -6,13 +6,13 @@ import typing as t
 from dataclasses import dataclass, field
 
 from target_incidentio.core.urls import endpoint_url
-from target_incidentio.payloads.names import NO_LISTS
+from target_incidentio.payloads.names import NO_DIRECTORY
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from target_incidentio.core.secrets import Secret
-    from target_incidentio.payloads.names import Lists
+    from target_incidentio.payloads.names import ListDirectory
     from target_incidentio.settings import StreamSettings
 
 JSON = t.Any
@@ -97,8 +97,9 @@ class BuildContext:
     # The stream's schema properties; a content-derived key reads only these. None: the
     # schema declares none, so every field counts.
     schema_fields: frozenset[str] | None = None
-    # incident.io's lists that names resolve against (a run reads each once); none by default.
-    lists: Lists = NO_LISTS
+    # incident.io's lists that names resolve against: the run's `Directory` (which reads each
+    # once); none by default.
+    directory: ListDirectory = NO_DIRECTORY
     # Where the answer to a call of the stream's operation (`settings.operation`) names what
     # it made (`Operation.answer`, from the operation table), for the response record.
     answer_keys: tuple[str, ...] = ()

@@ -1,6 +1,6 @@
 """Every setting of target-incidentio, declared once.
 
-Each is a `setting(kind, title, description, default=..., per_stream=...)` field of one of
+Each is a `setting(setting_type, title, description, default=..., per_stream=...)` field of one of
 three groups: a stream's settings (`streams.<pattern>` may override those marked
 `per_stream`), delivery, and what the run writes. The `--about` schema (`schema.py`), the
 environment reader (`environment.py`), the parser (`parse.py`) and the defaults of the typed
@@ -13,7 +13,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from target_incidentio.settings.kinds import (
+from target_incidentio.settings.setting_types import (
     CUSTOM_FIELD_KINDS,
     AttributeMap,
     Boolean,
@@ -27,8 +27,8 @@ from target_incidentio.settings.kinds import (
     SecretText,
     Text,
     Url,
-    custom_fields_kind,
-    role_assignments_kind,
+    custom_fields_type,
+    role_assignments_type,
 )
 from target_incidentio.settings.spec import Spec, declared, setting
 from target_incidentio.settings.values import CONTENT_TYPE
@@ -151,7 +151,7 @@ class StreamSettings:
         per_stream=True,
     )
     custom_fields: tuple[CustomFieldMap, ...] = setting(
-        custom_fields_kind(),
+        custom_fields_type(),
         "Custom fields",
         "`incident`/`incident_edit`: record fields that fill custom fields, each named by "
         '`custom_field` (its name) or `custom_field_id`, e.g. `[{"field": "team", '
@@ -170,7 +170,7 @@ class StreamSettings:
         per_stream=True,
     )
     role_assignments: tuple[RoleMap, ...] = setting(
-        role_assignments_kind(),
+        role_assignments_type(),
         "Role assignments",
         "`incident`/`incident_edit`: record fields holding the e-mail of the user to assign an "
         "incident role to, each role named by `role` (its name) or `incident_role_id`, e.g. "

@@ -1,4 +1,4 @@
-"""Our settings read from `TARGET_INCIDENTIO_<NAME>` variables, each by its kind."""
+"""Our settings read from `TARGET_INCIDENTIO_<NAME>` variables, each by its setting type."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import typing as t
 
 from target_incidentio.core.errors import SettingError
 from target_incidentio.settings.declarations import STREAMS, all_settings
-from target_incidentio.settings.kinds import AttributeMap
+from target_incidentio.settings.setting_types import AttributeMap
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -18,13 +18,13 @@ def settings_from_env(environ: Mapping[str, str], prefix: str) -> dict[str, obje
     A value that cannot be read raises `SettingError` naming the setting and the variable.
     """
     config: dict[str, object] = {}
-    names = [(name, spec.kind) for name, spec in all_settings() if not spec.sdk]
+    names = [(name, spec.setting_type) for name, spec in all_settings() if not spec.sdk]
     names.append((STREAMS, AttributeMap()))  # any JSON object; checked when parsed
-    for name, kind in names:
+    for name, setting_type in names:
         variable = f"{prefix}{name.upper()}"
         if variable in environ:
             try:
-                config[name] = kind.from_env(name, environ[variable])
+                config[name] = setting_type.from_env(name, environ[variable])
             except SettingError as error:
                 raise SettingError(
                     name, f"{error.problem} (read from {variable})", error.fix

@@ -86,7 +86,7 @@ def _values(
             continue
         value = raw.get(name)
         if value is not None:
-            parsed = spec.kind.parse(f"{prefix}{name}", value)
+            parsed = spec.setting_type.parse(f"{prefix}{name}", value)
             if parsed is not None:
                 changes[name] = parsed
     if base is None:

@@ -125,7 +125,7 @@ def test_custom_fields_every_kind_appended_to_own_entries(make_ctx, openapi_vali
             ("catalog_entries", "T"): [{"id": "01ENTRY", "name": "Payments API"}],
         }
     )
-    ctx = make_ctx("incidents", ("id",), custom_fields=CUSTOM_FIELDS, lists=lists)
+    ctx = make_ctx("incidents", ("id",), custom_fields=CUSTOM_FIELDS, directory=lists)
     record = {
         **INCIDENT,
         "team_note": "on call: ann",
