@@ -82,7 +82,7 @@ def _values(
     """Parse the declared settings of `group` present in `raw`, on top of `base` or defaults."""
     changes: dict[str, t.Any] = {}
     for name, spec in declared(group):
-        if only_per_stream and not spec.per_stream:
+        if only_per_stream and name not in STREAM_OVERRIDABLE:
             continue
         value = raw.get(name)
         if value is not None:

@@ -8,6 +8,7 @@ from singer_sdk import typing as th
 
 from target_incidentio.settings.declarations import (
     GROUPS,
+    STREAM_OVERRIDABLE,
     STREAMS,
     STREAMS_DESCRIPTION,
     STREAMS_TITLE,
@@ -41,7 +42,7 @@ def config_schema() -> dict[str, t.Any]:
     per_stream = [
         _property(name, spec, top_level=False)
         for name, spec in declared(StreamSettings)
-        if spec.per_stream
+        if name in STREAM_OVERRIDABLE
     ]
     for group in GROUPS:
         for name, spec in declared(group):

@@ -21,21 +21,19 @@ class Spec:
     title: str
     description: str
     default: object  # as JSON, shown by --about at the top level
-    per_stream: bool
     sdk: bool  # the SDK declares it (schema and --about text are the SDK's)
 
 
-def setting(  # noqa: PLR0913 - a declaration lists what it declares
+def setting(
     setting_type: SettingType[t.Any],
     title: str = "",
     description: str = "",
     *,
     default: object = None,
-    per_stream: bool = False,
     sdk: bool = False,
 ) -> t.Any:  # noqa: ANN401 - a dataclass field stands for a value of any type
     """Declare a setting as a dataclass field; its default is the parsed JSON default."""
-    spec = Spec(setting_type, title, description, default, per_stream, sdk)
+    spec = Spec(setting_type, title, description, default, sdk)
     return field(
         default_factory=lambda: setting_type.default(default),
         metadata={_SPEC: spec},

@@ -16,6 +16,8 @@ from target_incidentio.settings import (
     PerStreamSetting,
     StreamSettings,
 )
+from target_incidentio.settings.declarations import overridable
+from target_incidentio.settings.spec import declared
 
 BASE = "https://api.incident.io"
 
@@ -224,7 +226,22 @@ def test_the_checks_are_declared_on_the_operations_that_read_their_ids():
     }
 
 
-def test_the_per_stream_setting_type_is_the_declarations():
-    # The type checker judges the table's setting names by this Literal; it must be exactly
-    # the settings declared per stream, in their order.
-    assert t.get_args(PerStreamSetting) == STREAM_OVERRIDABLE
+def test_the_per_stream_setting_type_is_the_one_list_of_per_stream_settings():
+    # The type checker judges the table's setting names by this Literal, and the schema and
+    # the parser read the list made from it: the same names, in declaration order.
+    assert set(STREAM_OVERRIDABLE) == set(t.get_args(PerStreamSetting))
+    assert (
+        tuple(n for n, _ in declared(StreamSettings) if n in STREAM_OVERRIDABLE)
+        == STREAM_OVERRIDABLE
+    )
+
+
+@pytest.mark.parametrize("names", [("operation", "opertion"), ("operation", "max_retries")])
+def test_a_per_stream_name_the_stream_settings_do_not_declare_fails_at_import(names):
+    # A typo, or a setting of another group (`max_retries` is a delivery setting).
+    with pytest.raises(ValueError, match=f"StreamSettings declares no setting '{names[1]}'"):
+        overridable(StreamSettings, names)
+    assert overridable(StreamSettings, ("rate_limit_per_minute", "operation")) == (
+        "operation",
+        "rate_limit_per_minute",
+    )
