@@ -41,9 +41,9 @@ from target_incidentio.payloads.timeline import (
     build_incident_timeline_item,
 )
 from target_incidentio.settings import STREAM_OVERRIDABLE
-from target_incidentio.settings.kinds import Choice
 from target_incidentio.settings.parse import parse_values
 from target_incidentio.settings.schema import config_schema as declared_schema
+from target_incidentio.settings.setting_types import Choice
 from target_incidentio.strategies import Prepare, Strategy, as_given
 from target_incidentio.strategies.alerts import AlertSnapshot
 

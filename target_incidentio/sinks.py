@@ -13,6 +13,7 @@ from singer_sdk.sinks import BatchSink, RecordSink, Sink
 from typing_extensions import override
 
 from target_incidentio.operations import OPERATIONS
+from target_incidentio.payloads.base import Numbered
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -76,7 +77,7 @@ class RecordCallSink(_CallSink, RecordSink):
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
         sequence = self.writer.accept(record)
         if sequence is not None:
-            self.writer.send([record], (sequence,))
+            self.writer.send((Numbered(sequence, record),))
 
 
 class BatchCallSink(_CallSink, BatchSink):
@@ -91,14 +92,13 @@ class BatchCallSink(_CallSink, BatchSink):
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
         sequence = self.writer.accept(record)
         if sequence is not None:
-            context.setdefault("records", []).append(record)
-            context.setdefault("sequences", []).append(sequence)
+            context.setdefault("numbered", []).append(Numbered(sequence, record))
 
     @override
     def process_batch(self, context: dict[str, t.Any]) -> None:
-        records: list[dict[str, t.Any]] = context.get("records", [])
+        records: list[Numbered] = context.get("numbered", [])
         if records:
-            self.writer.send(records, context["sequences"])
+            self.writer.send(records)
 
 
 def sink_class(operation: str, batch_size_rows: int) -> type[Sink]:

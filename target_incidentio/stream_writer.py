@@ -26,6 +26,7 @@ if t.TYPE_CHECKING:
 
     from jsonschema import ValidationError
 
+    from target_incidentio.payloads.base import Numbered
     from target_incidentio.run.lifecycle import Run
     from target_incidentio.settings import Settings
 
@@ -148,7 +149,8 @@ class StreamWriter:
             key_rate_per_minute=settings.defaults.rate_limit_per_minute,
             alert_rate_per_minute=settings.delivery.alert_source_rate_limit_per_minute,
             schema_fields=frozenset(schema.get("properties") or ()) or None,
-            lists=self.run.directory,
+            directory=self.run.directory,
+            answer_keys=answer_keys(self.operation),
         )
         self._prepared: BuildContext | None = None
         self._computed = mapped_fields(stream_maps, stream_name)
@@ -212,25 +214,16 @@ class StreamWriter:
             hint=_FIX.format(how="fill the field with stream_maps"),
         )
 
-    def send(self, records: list[dict[str, t.Any]], sequences: Sequence[int]) -> None:
+    def send(self, records: Sequence[Numbered]) -> None:
         """Build one call for `records` and submit it (blocks only while delivery is full)."""
-        self._warn_unplaced(records)
+        self._warn_unplaced([record for _sequence, record in records])
         try:
             request = self.operation.build(records, self.ctx)
         except RecordError as error:
             self.strategy.rejected(len(records))
-            pairs = zip(sequences, records, strict=True)
-            self.run.report_invalid(error, self.operation.name, pairs)
+            self.run.report_invalid(error, self.operation.name, iter(records))
             return
-        self.strategy.send(
-            replace(
-                request,
-                stream=self.stream,
-                operation=self.operation.name,
-                sequences=tuple(sequences),
-                answer_keys=answer_keys(self.operation),
-            )
-        )
+        self.strategy.send(request)
 
     def _invalid(self, record: dict[str, t.Any], problem: ValidationError) -> RecordError:
         """The validation error as the target's own: stream, record key, field, what was wrong."""

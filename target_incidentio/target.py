@@ -236,7 +236,7 @@ class TargetIncidentIO(Target):
 
     @override
     def _process_state_message(self, message_dict: dict[str, t.Any]) -> None:
-        # The state goes out once the records before it are confirmed (checkpoints.py),
+        # The state goes out once the records before it are confirmed (run/checkpoints.py),
         # not when the SDK drains.
         self._assert_line_requires(message_dict, requires={"value"})
         self.run.offer_state(message_dict["value"])
@@ -305,7 +305,7 @@ class TargetIncidentIO(Target):
         # however a server answers (`Run.interrupt`). Then the SDK drains (queued calls go out
         # if there is time) and exits 0, and `__exit__` waits for the calls and writes the
         # final state; if the signal came while the main thread held a lock of the run, that
-        # waits until it has let go (see signals.py).
+        # waits until it has let go (see run/signals.py).
         def work() -> None:
             super(TargetIncidentIO, self)._handle_termination(signum, frame)
 

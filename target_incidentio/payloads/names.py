@@ -2,9 +2,9 @@
 
 Each list is declared once in `LISTS` (its path, the key its answer holds it under, what its
 items are called, the fields a name may match, whether it pages). A builder asks its
-`BuildContext.lists` for a list and matches names against it here, so resolving is a pure
-step given the lists, and most tests need no server. The run's `Lists` (`run/directory.py`) reads
-each list at most once per run, when first needed, through delivery.
+`BuildContext.directory` for a list and matches names against it here, so resolving is a pure
+step given the lists, and most tests need no server. The run's `Directory` (`run/directory.py`)
+reads each list at most once per run, when first needed, through delivery.
 
 A value of 26 capital letters and digits is an incident.io id (a ULID): it is sent as it is,
 without a look-up, so records that already carry ids cost no call.
@@ -90,8 +90,8 @@ class UnresolvedError(ValueError):
         self.matches = tuple(matches)
 
 
-class Lists(t.Protocol):
-    """The lists a builder resolves names against; the run's reads each once."""
+class ListDirectory(t.Protocol):
+    """What a builder asks of the run's `Directory`: the lists it resolves names against."""
 
     def items(self, name: ListName, owner: str | None = None) -> Sequence[Item]:
         """Every item of the list (of `owner`'s list, for options and entries)."""
@@ -102,7 +102,7 @@ class Lists(t.Protocol):
         ...
 
 
-class NoLists:
+class NoDirectory:
     """For a context that reads nothing (`--check`'s own look-ups, tests of id-only records)."""
 
     def items(self, name: ListName, owner: str | None = None) -> Sequence[Item]:  # noqa: ARG002
@@ -116,7 +116,7 @@ class NoLists:
         raise LookupFailedError(msg)
 
 
-NO_LISTS = NoLists()
+NO_DIRECTORY = NoDirectory()
 
 
 def is_id(value: str) -> bool:

@@ -1,6 +1,6 @@
 """incident.io's lists as one run (or one `--check`) reads them: each at most once, when needed.
 
-`Directory` is the `Lists` a builder resolves names against (`payloads/names.py`) and the
+`Directory` is the `ListDirectory` a builder resolves names against (`payloads/names.py`) and the
 catalog types a stream's type setup reads: each list is read with the API key through the
 caller's `call` (the run's, which paces, retries and writes a response record, or
 `--check`'s), page by page as the API pages it, and kept in a `LookupCache` for the rest of

@@ -1,8 +1,8 @@
 """Every setting of target-incidentio, declared once.
 
-Each is a `setting(kind, title, description, default=..., per_stream=...)` field of one of
-three groups: a stream's settings (`streams.<pattern>` may override those marked
-`per_stream`), delivery, and what the run writes. The `--about` schema (`schema.py`), the
+Each is a `setting(setting_type, title, description, default=...)` field of one of three
+groups: a stream's settings (`streams.<pattern>` may override those `PerStreamSetting` names),
+delivery, and what the run writes. The `--about` schema (`schema.py`), the
 environment reader (`environment.py`), the parser (`parse.py`) and the defaults of the typed
 objects all come from these declarations. The values the `operation` setting takes come from
 the operation table (`operations.py`), which checks them.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from target_incidentio.settings.kinds import (
+from target_incidentio.settings.setting_types import (
     CUSTOM_FIELD_KINDS,
     AttributeMap,
     Boolean,
@@ -27,8 +27,8 @@ from target_incidentio.settings.kinds import (
     SecretText,
     Text,
     Url,
-    custom_fields_kind,
-    role_assignments_kind,
+    custom_fields_type,
+    role_assignments_type,
 )
 from target_incidentio.settings.spec import Spec, declared, setting
 from target_incidentio.settings.values import CONTENT_TYPE
@@ -65,14 +65,12 @@ class StreamSettings:
         "Operation",
         "Which kind of write each record becomes: {operations}.",
         default="alert_event",
-        per_stream=True,
     )
     method: str = setting(
         Choice(METHODS, normalise=str.upper),
         "HTTP method",
         "HTTP method of the `http` operation: POST (default), PUT or PATCH.",
         default="POST",
-        per_stream=True,
     )
     api_url: str | None = setting(
         Text(examples=["/v2/incident_timeline_items"]),
@@ -80,21 +78,18 @@ class StreamSettings:
         "Endpoint of the `http` operation: an absolute https:// URL or a path under `base_url`. "
         "`{field}` placeholders are filled from the record, URL-encoded, e.g. "
         "`/v2/incident_timeline_items/{id}`.",
-        per_stream=True,
     )
     request_headers: Mapping[str, str] = setting(
         Headers(),
         "Request headers",
         "Extra headers: `name:value,name2:value2` or an object. `Authorization` and "
         "`Content-Type` are the target's own and cannot be set.",
-        per_stream=True,
     )
     exclude_attributes: tuple[str, ...] = setting(
         Names(),
         "Exclude attributes",
         "Fields never sent: a comma-separated string or an array; dotted paths such as "
         "`owner.email` reach into nested objects.",
-        per_stream=True,
     )
     batch_size_rows: int = setting(
         Integer(),
@@ -103,26 +98,22 @@ class StreamSettings:
         "records, or `{batch_wrapper_key: [...]}`. The other operations send one record per "
         "call, as incident.io's endpoints take one.",
         default=1,
-        per_stream=True,
     )
     batch_wrapper_key: str | None = setting(
         Text(),
         "Batch wrapper key",
         'With `http` and `batch_size_rows` > 1, wrap the array as `{"<key>": [...]}`.',
-        per_stream=True,
     )
     alert_source_config_id: str | None = setting(
         Text(),
         "Alert source config id",
         "`alert_event`: the HTTP alert source's id (from its URL in incident.io); else taken "
         "from the record's `alert_source_config_id`.",
-        per_stream=True,
     )
     alert_source_token: Secret | None = setting(
         SecretText(),
         "Alert source token",
         "`alert_event`: the alert source's own secret token (alert events do not use the API key).",
-        per_stream=True,
     )
     resolve_missing_alerts: bool = setting(
         Boolean(),
@@ -132,7 +123,6 @@ class StreamSettings:
         "firing alert of the alert source whose deduplication key is not in the snapshot gets "
         "a `resolved` event. Lists alerts with the API key (default false).",
         default=False,
-        per_stream=True,
     )
     alert_max_resolve_fraction: float = setting(
         Number(zero=True, at_most=1),
@@ -141,24 +131,21 @@ class StreamSettings:
         "the alert source's firing alerts, nothing is resolved and the run fails (default 0.5); "
         "a broken source query must not resolve everything.",
         default=0.5,
-        per_stream=True,
     )
     incident_visibility: str = setting(
         Choice(("public", "private")),
         "Incident visibility",
         "`incident`: visibility when the record has none (default `public`).",
         default="public",
-        per_stream=True,
     )
     custom_fields: tuple[CustomFieldMap, ...] = setting(
-        custom_fields_kind(),
+        custom_fields_type(),
         "Custom fields",
         "`incident`/`incident_edit`: record fields that fill custom fields, each named by "
         '`custom_field` (its name) or `custom_field_id`, e.g. `[{"field": "team", '
         '"custom_field": "Team"}]`. The values may be names too: an option\'s text, a catalog '
         "entry's external id, name or alias. `kind` is taken from the field's type unless set: "
         f"{', '.join(CUSTOM_FIELD_KINDS)}.",
-        per_stream=True,
     )
     create_missing_options: bool = setting(
         Boolean(),
@@ -167,28 +154,24 @@ class StreamSettings:
         "is created (`POST /v1/custom_field_options`, once per run; the key needs "
         "`manage_settings`) instead of failing the record (default false).",
         default=False,
-        per_stream=True,
     )
     role_assignments: tuple[RoleMap, ...] = setting(
-        role_assignments_kind(),
+        role_assignments_type(),
         "Role assignments",
         "`incident`/`incident_edit`: record fields holding the e-mail of the user to assign an "
         "incident role to, each role named by `role` (its name) or `incident_role_id`, e.g. "
         '`[{"field": "lead_email", "role": "Incident Lead"}]`.',
-        per_stream=True,
     )
     notify_incident_channel: bool = setting(
         Boolean(),
         "Notify incident channel",
         "`incident_edit`: tell the incident's Slack channel about the edit (default false).",
         default=False,
-        per_stream=True,
     )
     catalog_type_id: str | None = setting(
         Text(),
         "Catalog type id",
         "`catalog_entry`: the catalog type; else taken from the record.",
-        per_stream=True,
     )
     catalog_type: str | None = setting(
         Text(examples=["Service", 'Custom["Service"]']),
@@ -196,7 +179,6 @@ class StreamSettings:
         "`catalog_entry`: the catalog type by its name or its `type_name` (e.g. "
         '`Custom["Service"]`), instead of `catalog_type_id`. With `catalog_manage_type` it is '
         "the type to create; the stream's name when unset.",
-        per_stream=True,
     )
     catalog_manage_type: bool = setting(
         Boolean(),
@@ -206,7 +188,6 @@ class StreamSettings:
         "none (`update_schema`), before the first entry. It changes only types it created "
         '(default false); see docs/catalogs.md, "Catalog types from the stream".',
         default=False,
-        per_stream=True,
     )
     catalog_attributes: Mapping[str, str] = setting(
         AttributeMap(),
@@ -214,7 +195,6 @@ class StreamSettings:
         "`catalog_entry`: record field → catalog attribute, by id or name. Scalars become "
         "`{value: {literal}}`, lists `array_value`. With `catalog_manage_type`, the fields "
         "listed here are the type's attributes (default: every field of the stream).",
-        per_stream=True,
     )
     catalog_references: Mapping[str, str] = setting(
         AttributeMap(
@@ -225,7 +205,6 @@ class StreamSettings:
         "`catalog_entry` with `catalog_manage_type`: record field → the catalog type its "
         'values name (its `type_name`, e.g. `Custom["Team"]`). The attribute is created as a '
         "reference to that type; the values are its entries' external ids.",
-        per_stream=True,
     )
     catalog_mode: str = setting(
         Choice(("upsert", "merge", "sync")),
@@ -234,7 +213,6 @@ class StreamSettings:
         "sends only what changed (creates, bulk updates); `sync` also deletes, once the "
         "stream has ended, the entries with an external id the stream did not carry.",
         default="upsert",
-        per_stream=True,
     )
     catalog_max_delete_fraction: float = setting(
         Number(zero=True, at_most=1),
@@ -242,7 +220,6 @@ class StreamSettings:
         "`catalog_entry` with `catalog_mode: sync`: the largest share (0 to 1) of a type's "
         "entries one sync may delete; above it nothing is deleted and the run fails.",
         default=0.5,
-        per_stream=True,
     )
     rate_limit_per_minute: float = setting(
         Number(),
@@ -250,7 +227,6 @@ class StreamSettings:
         "Requests per minute per API key (default 1200, incident.io's limit); set lower to "
         "leave room for other users of the key.",
         default=1200,
-        per_stream=True,
     )
     add_record_metadata: bool = setting(Boolean(), sdk=True)
 
@@ -411,9 +387,10 @@ SDK_NOTES: Mapping[str, str] = {
     "`stream_maps`, install it beside the target (Meltano: `pip_url: target-incidentio "
     "faker`). Without Faker the target refuses this setting.",
 }
-STREAM_OVERRIDABLE = tuple(name for name, spec in declared(StreamSettings) if spec.per_stream)
-# The same names as a type, for the operation table: the type checker refuses a misspelt
-# one there, and a fast test holds this list to the declarations above.
+# The settings of `StreamSettings` a stream may override (`streams.<pattern>`), named once:
+# as a type, so that the type checker refuses a misspelt name in the operation table, and
+# `STREAM_OVERRIDABLE` (the schema's and the parser's list) comes from it. A name here that
+# `StreamSettings` does not declare fails at import.
 PerStreamSetting = t.Literal[
     "operation",
     "method",
@@ -440,6 +417,19 @@ PerStreamSetting = t.Literal[
     "catalog_max_delete_fraction",
     "rate_limit_per_minute",
 ]
+
+
+def overridable(group: type, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The settings of `group` that `names` names, in declaration order; refuses a typo."""
+    declared_names = [name for name, _spec in declared(group)]
+    unknown = [name for name in names if name not in declared_names]
+    if unknown:
+        msg = f"{group.__name__} declares no setting {', '.join(map(repr, unknown))}"
+        raise ValueError(msg)
+    return tuple(name for name in declared_names if name in names)
+
+
+STREAM_OVERRIDABLE = overridable(StreamSettings, t.get_args(PerStreamSetting))
 
 
 def all_settings() -> Iterator[tuple[str, Spec]]:

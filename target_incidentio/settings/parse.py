@@ -82,11 +82,11 @@ def _values(
     """Parse the declared settings of `group` present in `raw`, on top of `base` or defaults."""
     changes: dict[str, t.Any] = {}
     for name, spec in declared(group):
-        if only_per_stream and not spec.per_stream:
+        if only_per_stream and name not in STREAM_OVERRIDABLE:
             continue
         value = raw.get(name)
         if value is not None:
-            parsed = spec.kind.parse(f"{prefix}{name}", value)
+            parsed = spec.setting_type.parse(f"{prefix}{name}", value)
             if parsed is not None:
                 changes[name] = parsed
     if base is None:

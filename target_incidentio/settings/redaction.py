@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from target_incidentio.settings.declarations import all_settings
 
-SECRET_SETTINGS = frozenset(name for name, spec in all_settings() if spec.kind.secret)
+SECRET_SETTINGS = frozenset(name for name, spec in all_settings() if spec.setting_type.secret)
 
 
 def secret_values(config: object, *, secret: bool = False) -> list[str]:

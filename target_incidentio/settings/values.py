@@ -1,4 +1,4 @@
-"""Value parsers the kinds share, and that checks outside them reuse.
+"""Value parsers the setting types share, and that checks outside them reuse.
 
 Headers (Nexla's `h1:v1,h2:v2` or an object), comma lists, and URLs that may carry a
 credential.

@@ -1,8 +1,9 @@
-"""Kinds of setting: how a value is typed, parsed, checked and read from the environment.
+"""Setting types: how a setting's value is typed, parsed, checked and read from the environment.
 
-Each declaration in `settings/declarations.py` names one kind; the kinds live here, the value
-parsers they share in `values.py` and the types some parse into in `field_maps.py`, so that
-the declarations read as a list of settings.
+Each declaration in `settings/declarations.py` names one setting type; they live here, the
+value parsers they share in `values.py` and the objects some parse into in `field_maps.py`,
+so that the declarations read as a list of settings. (A custom field's `kind`, the
+`custom_fields` setting's key, is another thing: `core/custom_fields.KINDS`.)
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off", "")
 
 
-# -- kinds: how a setting is typed, parsed, checked and read from the environment ---------------
+# -- setting types: how a setting is typed, parsed, checked and read from the environment -------
 
 
-class Kind(t.Generic[T]):
-    """How one kind of setting becomes a typed value; `where` names the setting in errors."""
+class SettingType(t.Generic[T]):
+    """How one type of setting becomes a typed value; `where` names the setting in errors."""
 
     secret: bool = False
 
@@ -61,12 +62,12 @@ class Kind(t.Generic[T]):
         """The typed value; `None` means unset and gives the default."""
         raise NotImplementedError
 
-    def from_env(self, where: str, text: str) -> object:  # noqa: ARG002 - kinds that parse use it
+    def from_env(self, where: str, text: str) -> object:  # noqa: ARG002 - types that parse use it
         """The value an environment variable holds, as a config file would hold it."""
         return text
 
 
-class Text(Kind[str | None]):
+class Text(SettingType[str | None]):
     """Free text; empty means unset."""
 
     def __init__(self, examples: Sequence[str] = ()) -> None:
@@ -124,7 +125,7 @@ class OutputFile(Text):
         return path
 
 
-class SecretText(Kind[Secret | None]):
+class SecretText(SettingType[Secret | None]):
     """A credential: wrapped so that only the wire ever sees it."""
 
     secret = True
@@ -143,7 +144,7 @@ class SecretText(Kind[Secret | None]):
         return Secret(str(value))
 
 
-class Url(Kind[str | None]):
+class Url(SettingType[str | None]):
     """An absolute https:// URL (plain http only to this machine).
 
     An API root (`root=True`) loses a trailing slash, so that paths join onto it.
@@ -164,7 +165,7 @@ class Url(Kind[str | None]):
         return url.rstrip("/") if self.root else url
 
 
-class Choice(Kind[str | None]):
+class Choice(SettingType[str | None]):
     """One of a fixed list."""
 
     def __init__(
@@ -197,7 +198,7 @@ class Choice(Kind[str | None]):
         return text
 
 
-class Number(Kind[float | None]):
+class Number(SettingType[float | None]):
     """A number; greater than zero unless `zero` is allowed."""
 
     def __init__(self, *, zero: bool = False, at_most: float | None = None) -> None:
@@ -222,7 +223,7 @@ class Number(Kind[float | None]):
         return _env_number(where, text)
 
 
-class Integer(Kind[int | None]):
+class Integer(SettingType[int | None]):
     """A whole number; greater than zero unless `zero` is allowed."""
 
     def __init__(self, *, zero: bool = False) -> None:
@@ -243,7 +244,7 @@ class Integer(Kind[int | None]):
         return _env_number(where, text)
 
 
-class Boolean(Kind[bool | None]):
+class Boolean(SettingType[bool | None]):
     """true or false."""
 
     @override
@@ -266,7 +267,7 @@ class Boolean(Kind[bool | None]):
         raise SettingError(where, f"must be true or false, got {text!r}.")
 
 
-class Headers(Kind[Mapping[str, str]]):
+class Headers(SettingType[Mapping[str, str]]):
     """HTTP headers: Nexla's `name:value,name2:value2` text, or an object."""
 
     def __init__(self, *, secret: bool = False, reserved: Mapping[str, str] | None = None) -> None:
@@ -287,7 +288,7 @@ class Headers(Kind[Mapping[str, str]]):
         return _env_json(where, text, "{") if text.lstrip().startswith("{") else text
 
 
-class Names(Kind[tuple[str, ...]]):
+class Names(SettingType[tuple[str, ...]]):
     """A list of names: comma-separated text or an array of strings."""
 
     @override
@@ -304,7 +305,7 @@ class Names(Kind[tuple[str, ...]]):
 
 
 @dataclass(frozen=True)
-class FieldTargets(Kind[tuple[T, ...]]):
+class FieldTargets(SettingType[tuple[T, ...]]):
     """`[{field, <id_key> | <name_key>}]`: record fields filling what is named by id or name.
 
     The shape `custom_fields` and `role_assignments` share: each entry names the record field
@@ -393,8 +394,8 @@ def _role_map(
     return RoleMap(field, ident, name)
 
 
-def custom_fields_kind() -> FieldTargets[CustomFieldMap]:
-    """`custom_fields`: record field → custom field (by id or name), kind from the field's type."""
+def custom_fields_type() -> FieldTargets[CustomFieldMap]:
+    """`custom_fields`: record field → custom field (by id or name); `kind` from its type."""
     return FieldTargets(
         "custom_field_id",
         "custom_field",
@@ -404,7 +405,7 @@ def custom_fields_kind() -> FieldTargets[CustomFieldMap]:
     )
 
 
-def role_assignments_kind() -> FieldTargets[RoleMap]:
+def role_assignments_type() -> FieldTargets[RoleMap]:
     """`role_assignments`: record field holding an e-mail → incident role (by id or name)."""
     return FieldTargets(
         "incident_role_id",
@@ -415,7 +416,7 @@ def role_assignments_kind() -> FieldTargets[RoleMap]:
 
 
 @dataclass(frozen=True)
-class AttributeMap(Kind[Mapping[str, str]]):
+class AttributeMap(SettingType[Mapping[str, str]]):
     """Record field → a catalog attribute (its id or name), or another text per field."""
 
     values: str = "catalog attribute ids or names"
