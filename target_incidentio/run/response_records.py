@@ -193,6 +193,7 @@ def invalid_record(
         "duration_ms": 0.0,
         "record_count": 1,
         "record_keys": [error.record_key],
+        "purpose": None,
         "resource_id": None,
         "reference": None,
         "response": None,
