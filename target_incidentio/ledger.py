@@ -218,6 +218,14 @@ class Ledger:
         with self._lock:
             return self._tallies[stream].failed if stream in self._tallies else 0
 
+    def totals(self) -> StreamTally:
+        """Every stream's counts added up."""
+        total = StreamTally()
+        with self._lock:
+            for tally in self._tallies.values():
+                total.add(tally)
+        return total
+
     def clean(self) -> bool:
         """Every record so far confirmed: none failed, none left unsent."""
         with self._lock:

@@ -21,7 +21,7 @@ from target_incidentio.directory import (
     lookup_context,
     resolve_settings,
 )
-from target_incidentio.errors import DeliveryFailedError
+from target_incidentio.errors import DeliveryFailedError, RunStoppedError
 from target_incidentio.ledger import Ledger
 from target_incidentio.lookups import LookupCache
 from target_incidentio.payloads.heartbeat import build_heartbeat_ping
@@ -73,7 +73,7 @@ class Run:
         self._strategies: dict[str, Strategy] = {}
         self._started = False
         self._input_ended = False
-        self._interrupted = False
+        self._interrupted: str | None = None  # the signal that stopped the run
         self._closed = False
 
     def _look_up(self, key: tuple[str | None, ...]) -> t.Any:  # noqa: ANN401 - each list its type
@@ -247,28 +247,34 @@ class Run:
 
     # -- the end -----------------------------------------------------------------------------
 
-    def interrupt(self) -> None:
-        """SIGTERM: end within `request_timeout`, whatever a server does.
+    def interrupt(self, cause: str = "SIGTERM") -> None:
+        """SIGTERM (or SIGINT, `cause`): end within `request_timeout`, whatever a server does.
 
         Nothing is retried from now; a call still running then is cut, one not started by then
-        is not sent. `finish()` then writes the state as far as confirmed. Runs on its own
-        thread, never inside the signal handler, since it takes locks the main thread may hold.
+        is not sent. `finish()` then writes the state as far as confirmed. Called from the
+        signal handler: it only notes the cause and leaves the rest to its own thread, since
+        that takes locks the main thread may hold.
         """
-        self._interrupted = True
-        self.delivery.stop_by(self.settings.delivery.request_timeout)
+        self._interrupted = cause
+        timeout = self.settings.delivery.request_timeout
+        threading.Thread(
+            target=self.delivery.stop_by, args=(timeout,), name="sigterm", daemon=True
+        ).start()
 
     def finish(self) -> None:
         """The run ended well: confirm every call, write the final state, summarise, close.
 
         After SIGTERM, the state covers what was confirmed; calls it could not send make the
-        run fail after that state is written.
+        run fail after that state is written, and so does input left unread: the orchestrator
+        must not take a stopped load for a finished one (`RunStoppedError`, one line saying
+        how far it got).
         """
         if self._closed:
             return
         try:
             self.flush_held()
             self.delivery.wait()
-            self.ledger.check(unsent_allowed=self._interrupted)
+            self.ledger.check(unsent_allowed=self._interrupted is not None)
         except BaseException:
             self.abort()
             raise
@@ -278,8 +284,21 @@ class Run:
             self.checkpoints.finish()
             self._ping_heartbeat()
         self._close(raise_errors=True)
-        if self._interrupted:
-            self.ledger.check()
+        if self._interrupted is None:
+            return
+        self.ledger.check()
+        if not self._input_ended:
+            raise RunStoppedError(self._how_far(self._interrupted))
+
+    def _how_far(self, cause: str) -> str:
+        """The one line a run stopped before the end of its input ends with."""
+        total = self.ledger.totals()
+        return (
+            f"Stopped by {cause} before the end of the input: {self.checkpoints.admitted} "
+            f"records read, {total.delivered + total.unchanged} delivered or unchanged, "
+            f"{total.failed} failed; the last state written covers what was confirmed, so "
+            "the next run sends the rest."
+        )
 
     def _ping_heartbeat(self) -> None:
         """After the final state of a run that read all its input and delivered every record.

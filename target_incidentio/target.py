@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import signal
 import sys
-import threading
 import traceback
 import typing as t
 
@@ -281,7 +281,7 @@ class TargetIncidentIO(Target):
         if self._run is None:
             work()
         else:
-            threading.Thread(target=self._run.interrupt, name="sigterm", daemon=True).start()
+            self._run.interrupt(signal.Signals(signum).name)
             self._run.signals.run_when_safe(work)
 
     # -- the command line ----------------------------------------------------------------------
