@@ -9,6 +9,8 @@ this one place. Outcomes flow one way: delivery → ledger → checkpoints.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import threading
 import typing as t
@@ -70,6 +72,8 @@ class Run:
         self.lists = Directory(settings, self.call, self.lookups)
         self._warned: dict[str, set[str]] = {}
         self._versions_noted: dict[str, bool] = {}
+        # Idempotency key -> (digest of the rest of the body, the first record's key).
+        self._idempotency: dict[str, tuple[str, str]] = {}
         self._strategies: dict[str, Strategy] = {}
         self._started = False
         self._input_ended = False
@@ -98,6 +102,34 @@ class Run:
             stream,
             operation,
         )
+
+    def note_idempotency_key(self, request: ApiRequest) -> None:
+        """Warn when a key already sent in this run comes again with other content.
+
+        incident.io de-duplicates a create on its key, so the second call is answered as
+        delivered although its content never arrives (as a repeated external id is warned of
+        by catalog sync).
+        """
+        body = request.body
+        if not isinstance(body, dict) or not isinstance(body.get("idempotency_key"), str):
+            return
+        key = body["idempotency_key"]
+        rest = {k: v for k, v in body.items() if k != "idempotency_key"}
+        digest = hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()
+        record = request.record_keys[0] if request.record_keys else "(no record)"
+        first = self._idempotency.setdefault(key, (digest, record))
+        if first[0] not in (digest, ""):
+            self._idempotency[key] = ("", first[1])  # warned once per key
+            LOG.warning(
+                "Stream '%s': idempotency key %r given twice in this run with different "
+                "content (records %s and %s): incident.io keeps the first and answers the "
+                "second as delivered, so its content never arrives. Fix: give each record its "
+                "own key (key_properties, idempotency_key), or send the change as an update.",
+                request.stream,
+                key,
+                first[1],
+                record,
+            )
 
     @property
     def dry_run(self) -> bool:
