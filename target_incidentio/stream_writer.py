@@ -222,15 +222,15 @@ class StreamWriter:
             pairs = zip(sequences, records, strict=True)
             self.run.report_invalid(error, self.operation.name, pairs)
             return
-        self.strategy.send(
-            replace(
-                request,
-                stream=self.stream,
-                operation=self.operation.name,
-                sequences=tuple(sequences),
-                answer_keys=answer_keys(self.operation),
-            )
+        request = replace(
+            request,
+            stream=self.stream,
+            operation=self.operation.name,
+            sequences=tuple(sequences),
+            answer_keys=answer_keys(self.operation),
         )
+        self.run.note_idempotency_key(request)
+        self.strategy.send(request)
 
     def _invalid(self, record: dict[str, t.Any], problem: ValidationError) -> RecordError:
         """The validation error as the target's own: stream, record key, field, what was wrong."""

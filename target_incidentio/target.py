@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import signal
 import sys
-import threading
 import traceback
 import typing as t
 
@@ -296,7 +296,7 @@ class TargetIncidentIO(Target):
         if self._run is None:
             work()
         else:
-            threading.Thread(target=self._run.interrupt, name="sigterm", daemon=True).start()
+            self._run.interrupt(signal.Signals(signum).name)
             self._run.signals.run_when_safe(work)
 
     # -- the command line ----------------------------------------------------------------------
@@ -386,7 +386,15 @@ def batch_records(
         head, tail = StorageTarget.split_url(url)
         where = storage or StorageTarget.from_url(head)
         with contextlib.ExitStack() as stack:
-            lines: t.IO[bytes] = stack.enter_context(where.open(tail, mode="rb"))
+            try:
+                lines: t.IO[bytes] = stack.enter_context(where.open(tail, mode="rb"))
+            except FileNotFoundError as error:
+                msg = (
+                    f"stream '{stream}': the BATCH manifest names {url}, which does not exist "
+                    f"({error.strerror or error}). Fix: keep the tap's batch files until the "
+                    "target has read them, or point `batch_config.storage.root` where they are."
+                )
+                raise FileNotFoundError(msg) from error
             if encoding.compression == "gzip":
                 lines = t.cast("t.IO[bytes]", stack.enter_context(gzip.open(lines)))
             for line in lines:

@@ -26,6 +26,8 @@ from target_incidentio.payloads.names import (
     LookupFailedError,
     UnresolvedError,
     find,
+    folded,
+    same_text,
 )
 
 if t.TYPE_CHECKING:
@@ -113,15 +115,20 @@ class Directory:
         return self._types.refresh(None)
 
     def create_option(self, custom_field_id: str, value: str) -> Item:
-        """A new option, created once per run even if several records miss it at once."""
+        """A new option, created once per run even if several records miss it at once.
+
+        Never one that matches an option already there under `names.folded` (NFC, whitespace
+        around ignored, any case): that one is used. It is created as `names.same_text` has it.
+        """
         made: list[Item] = []
+        wanted = folded(value)
 
         def add(options: tuple[Item, ...]) -> tuple[Item, ...]:
-            existing = [o for o in options if o.get("value") == value]
+            existing = [o for o in options if folded(str(o.get("value") or "")) == wanted]
             if existing:  # another thread created it while this one waited
                 made.append(existing[0])
                 return options
-            made.append(self._create_option(custom_field_id, value))
+            made.append(self._create_option(custom_field_id, same_text(value)))
             return (*options, made[0])
 
         self._lists.update(("custom_field_options", custom_field_id), add)

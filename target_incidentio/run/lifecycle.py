@@ -9,11 +9,13 @@ this one place. Outcomes flow one way: delivery → ledger → checkpoints.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import threading
 import typing as t
 
-from target_incidentio.core.errors import DeliveryFailedError
+from target_incidentio.core.errors import DeliveryFailedError, RunStoppedError
 from target_incidentio.core.secrets import install_redaction, remove_redaction
 from target_incidentio.delivery.engine import Delivery
 from target_incidentio.payloads.heartbeat import build_heartbeat_ping
@@ -63,10 +65,12 @@ class Run:
         self.directory = Directory.of(settings, self.call)
         self._warned: dict[str, set[str]] = {}
         self._versions_noted: dict[str, bool] = {}
+        # Idempotency key -> (digest of the rest of the body, the first record's key).
+        self._idempotency: dict[str, tuple[str, str]] = {}
         self._strategies: dict[str, Strategy] = {}
         self._started = False
         self._input_ended = False
-        self._interrupted = False
+        self._interrupted: str | None = None  # the signal that stopped the run
         self._closed = False
 
     def warned_fields(self, stream: str) -> set[str]:
@@ -83,6 +87,34 @@ class Run:
             stream,
             operation,
         )
+
+    def note_idempotency_key(self, request: ApiRequest) -> None:
+        """Warn when a key already sent in this run comes again with other content.
+
+        incident.io de-duplicates a create on its key, so the second call is answered as
+        delivered although its content never arrives (as a repeated external id is warned of
+        by catalog sync).
+        """
+        body = request.body
+        if not isinstance(body, dict) or not isinstance(body.get("idempotency_key"), str):
+            return
+        key = body["idempotency_key"]
+        rest = {k: v for k, v in body.items() if k != "idempotency_key"}
+        digest = hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()
+        record = request.record_keys[0] if request.record_keys else "(no record)"
+        first = self._idempotency.setdefault(key, (digest, record))
+        if first[0] not in (digest, ""):
+            self._idempotency[key] = ("", first[1])  # warned once per key
+            LOG.warning(
+                "Stream '%s': idempotency key %r given twice in this run with different "
+                "content (records %s and %s): incident.io keeps the first and answers the "
+                "second as delivered, so its content never arrives. Fix: give each record its "
+                "own key (key_properties, idempotency_key), or send the change as an update.",
+                request.stream,
+                key,
+                first[1],
+                record,
+            )
 
     @property
     def dry_run(self) -> bool:
@@ -232,28 +264,34 @@ class Run:
 
     # -- the end -----------------------------------------------------------------------------
 
-    def interrupt(self) -> None:
-        """SIGTERM: end within `request_timeout`, whatever a server does.
+    def interrupt(self, cause: str = "SIGTERM") -> None:
+        """SIGTERM (or SIGINT, `cause`): end within `request_timeout`, whatever a server does.
 
         Nothing is retried from now; a call still running then is cut, one not started by then
-        is not sent. `finish()` then writes the state as far as confirmed. Runs on its own
-        thread, never inside the signal handler, since it takes locks the main thread may hold.
+        is not sent. `finish()` then writes the state as far as confirmed. Called from the
+        signal handler: it only notes the cause and leaves the rest to its own thread, since
+        that takes locks the main thread may hold.
         """
-        self._interrupted = True
-        self.delivery.stop_by(self.settings.delivery.request_timeout)
+        self._interrupted = cause
+        timeout = self.settings.delivery.request_timeout
+        threading.Thread(
+            target=self.delivery.stop_by, args=(timeout,), name="sigterm", daemon=True
+        ).start()
 
     def finish(self) -> None:
         """The run ended well: confirm every call, write the final state, summarise, close.
 
         After SIGTERM, the state covers what was confirmed; calls it could not send make the
-        run fail after that state is written.
+        run fail after that state is written, and so does input left unread: the orchestrator
+        must not take a stopped load for a finished one (`RunStoppedError`, one line saying
+        how far it got).
         """
         if self._closed:
             return
         try:
             self.flush_held()
             self.delivery.wait()
-            self.ledger.raise_if_stopped(unsent_allowed=self._interrupted)
+            self.ledger.raise_if_stopped(unsent_allowed=self._interrupted is not None)
         except BaseException:
             self.abort()
             raise
@@ -263,8 +301,21 @@ class Run:
             self.checkpoints.finish()
             self._ping_heartbeat()
         self._close(raise_errors=True)
-        if self._interrupted:
-            self.ledger.raise_if_stopped()
+        if self._interrupted is None:
+            return
+        self.ledger.raise_if_stopped()
+        if not self._input_ended:
+            raise RunStoppedError(self._how_far(self._interrupted))
+
+    def _how_far(self, cause: str) -> str:
+        """The one line a run stopped before the end of its input ends with."""
+        total = self.ledger.totals()
+        return (
+            f"Stopped by {cause} before the end of the input: {self.checkpoints.admitted} "
+            f"records read, {total.delivered + total.unchanged} delivered or unchanged, "
+            f"{total.failed} failed; the last state written covers what was confirmed, so "
+            "the next run sends the rest."
+        )
 
     def _ping_heartbeat(self) -> None:
         """After the final state of a run that read all its input and delivered every record.

@@ -5,9 +5,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
+from target_incidentio.core.secrets import is_secret_header
 from target_incidentio.settings.declarations import all_settings
 
 SECRET_SETTINGS = frozenset(name for name, spec in all_settings() if spec.kind.secret)
+# Extra headers (`name:value,...` or an object): only the values of secret headers are secrets
+# (`secrets.is_secret_header`: Authorization, names saying key, token or secret). Masking
+# every value masked `true` and `incident` everywhere they appeared.
+HEADER_SETTINGS = frozenset(("request_headers", "response_webhook_headers"))
+
+
+def _header_secrets(config: object) -> list[str]:
+    """The secret values of a headers setting, as text or as an object."""
+    if isinstance(config, str):
+        pairs = [part.partition(":") for part in config.split(",")]
+        return [v.strip() for name, _, v in pairs if is_secret_header(name.strip()) and v.strip()]
+    if isinstance(config, Mapping):
+        return [
+            found
+            for name, value in config.items()
+            if is_secret_header(str(name))
+            for found in secret_values(value, secret=True)
+        ]
+    return secret_values(config, secret=True)  # not headers at all: the parse will say so
 
 
 def secret_values(config: object, *, secret: bool = False) -> list[str]:
@@ -25,8 +45,17 @@ def secret_values(config: object, *, secret: bool = False) -> list[str]:
     if isinstance(config, (int, float, Decimal)) and not isinstance(config, bool):
         return secret_values(str(config), secret=secret)
     if isinstance(config, Mapping):
-        items = [(secret or key in SECRET_SETTINGS, value) for key, value in config.items()]
-    elif isinstance(config, (list, tuple)):
+        headers = [v for key, v in config.items() if key in HEADER_SETTINGS and not secret]
+        items = [
+            (secret or key in SECRET_SETTINGS, value)
+            for key, value in config.items()
+            if secret or key not in HEADER_SETTINGS
+        ]
+        return [
+            *(found for value in headers for found in _header_secrets(value)),
+            *(found for inner, value in items for found in secret_values(value, secret=inner)),
+        ]
+    if isinstance(config, (list, tuple)):
         items = [(secret, value) for value in config]
     else:
         return []
