@@ -219,10 +219,20 @@ class TargetIncidentIO(Target):
         run.report_invalid(error, operation, iter([(sequence, t.cast("dict[str, t.Any]", record))]))
 
     @override
+    def _process_record_message(self, message_dict: dict[str, t.Any]) -> None:
+        # Each stream's completion (run/completion.py) hears of the record first: one that
+        # follows an ACTIVATE_VERSION of another version ends the snapshot before it.
+        stream, version = str(message_dict.get("stream")), message_dict.get("version")
+        for stream_map in self._stream_maps(stream) or ():
+            self.run.record_arrives(stream_map.stream_alias, version, source=stream)
+        super()._process_record_message(message_dict)
+
+    @override
     def _process_state_message(self, message_dict: dict[str, t.Any]) -> None:
         # The state goes out once the records before it are confirmed (checkpoints.py),
         # not when the SDK drains.
         self._assert_line_requires(message_dict, requires={"value"})
+        self.run.completion.state(message_dict["value"])
         self.run.offer_state(message_dict["value"])
         if self.run.checkpoints.overdue():
             # Records held for a batch keep the state back: send them now, not at the end.

@@ -20,6 +20,7 @@ from target_incidentio.core.secrets import install_redaction, remove_redaction
 from target_incidentio.delivery.engine import Delivery
 from target_incidentio.payloads.heartbeat import build_heartbeat_ping
 from target_incidentio.run.checkpoints import Checkpoints
+from target_incidentio.run.completion import Completion
 from target_incidentio.run.directory import (
     Directory,
     resolve_settings,
@@ -63,6 +64,9 @@ class Run:
         # The run's one look-up object: incident.io's lists and catalog types, each read once,
         # when first needed, through `call`.
         self.directory = Directory.of(settings, self.call)
+        # What the tap said of each stream's end: the gate of every destructive step.
+        self.completion = Completion()
+        self._incomplete_warned: set[str] = set()
         self._warned: dict[str, set[str]] = {}
         self._versions_noted: dict[str, bool] = {}
         # Idempotency key -> (digest of the rest of the body, the first record's key).
@@ -76,6 +80,41 @@ class Run:
     def warned_fields(self, stream: str) -> set[str]:
         """Fields already named in a warning for `stream` (shared by its sinks)."""
         return self._warned.setdefault(stream, set())
+
+    def record_arrives(self, stream: str, version: object, source: str) -> None:
+        """A RECORD of `stream` (tap name `source`), before it is taken: its completion hears.
+
+        One that follows an ACTIVATE_VERSION of another version ends the snapshot before it.
+        """
+        if self.completion.ends_version(stream, version) and stream in self._strategies:
+            self._strategies[stream].boundary()
+        self.completion.record(stream, version, source)
+
+    def snapshot_whole(self, stream: str, step: str) -> bool:
+        """May `step` (what would be removed) run for `stream`: is its snapshot whole?
+
+        The one gate of every step that removes what a stream no longer carries (catalog sync
+        deletion, alert resolution, incident closing): under `snapshot_complete: tap_signal`
+        only after the tap signalled the stream finished (`completion.py`); under
+        `end_of_input`, always. Refused, it warns once per stream, naming the setting.
+        """
+        if self.settings.for_stream(stream).snapshot_complete == "end_of_input":
+            return True
+        if self.completion.finished(stream):
+            return True
+        if stream not in self._incomplete_warned:
+            self._incomplete_warned.add(stream)
+            LOG.warning(
+                "Stream '%s': the tap did not signal that it finished the stream (no STATE "
+                "with a finished bookmark, no ACTIVATE_VERSION after its records), so %s. A "
+                "tap that dies halfway ends the input the same way. If this tap never sends "
+                "such a signal (singer-sdk FULL_TABLE streams), set `snapshot_complete: "
+                "end_of_input` for the stream, and make sure a failed tap cannot reach the "
+                "target's end of input (see README).",
+                stream,
+                step,
+            )
+        return False
 
     def note_version(self, stream: str, operation: str) -> None:
         """ACTIVATE_VERSION where the operation has no use for it: said once per stream."""

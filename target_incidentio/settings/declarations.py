@@ -143,6 +143,21 @@ class StreamSettings:
         default=0.5,
         per_stream=True,
     )
+    snapshot_complete: str = setting(
+        Choice(("tap_signal", "end_of_input")),
+        "Snapshot complete",
+        "When a stream counts as a whole snapshot, so that the steps that remove what it no "
+        "longer has may run (`catalog_mode: sync` deletion, `resolve_missing_alerts`): "
+        "`tap_signal` (default) only once the tap said it finished the stream, by a STATE "
+        "after its last record whose bookmark for the stream is a finished singer-sdk "
+        "bookmark (a `replication_key_value`, no progress markers), or by an ACTIVATE_VERSION "
+        "after the records of its version. `end_of_input` trusts the end of input: a tap that "
+        "dies halfway under `meltano run` then deletes and resolves what it never sent, so use "
+        "it only for taps that send no signal (singer-sdk FULL_TABLE streams) and when a "
+        "failed tap cannot reach the target's end of input (see README).",
+        default="tap_signal",
+        per_stream=True,
+    )
     incident_visibility: str = setting(
         Choice(("public", "private")),
         "Incident visibility",
@@ -411,6 +426,7 @@ PerStreamSetting = t.Literal[
     "alert_source_token",
     "resolve_missing_alerts",
     "alert_max_resolve_fraction",
+    "snapshot_complete",
     "incident_visibility",
     "custom_fields",
     "create_missing_options",

@@ -27,11 +27,6 @@ ENTRIES = 10
 CUT = 6
 MARKERS = {"starting_replication_value": None, "replication_key_signpost": "2026-12-07"}
 
-STAGE_2 = pytest.mark.xfail(
-    strict=True,
-    reason="issue 28 item 1 (stage 2): end of input is taken for a whole snapshot",
-)
-
 
 def finished(stream: str) -> dict[str, t.Any]:
     """An SDK INCREMENTAL stream's last STATE: the bookmark without in-progress markers."""
@@ -99,7 +94,6 @@ def test_a_finished_sdk_stream_still_deletes_what_left_it(catalog, tmp_path):
     assert entries(catalog) == {f"svc-{i}" for i in range(CUT)}
 
 
-@STAGE_2
 @pytest.mark.parametrize(
     "tail",
     [
@@ -124,7 +118,6 @@ def test_a_cut_catalog_stream_deletes_nothing(catalog, tmp_path, tail):
     assert "snapshot_complete" in run.stderr  # the warning names the setting
 
 
-@STAGE_2
 def test_end_of_input_is_trusted_only_when_the_user_says_so(catalog, tmp_path):
     config = catalog_config(catalog, tmp_path, snapshot_complete="end_of_input")
     run = run_cli(config, services(range(CUT)), tmp_path)
@@ -132,7 +125,6 @@ def test_end_of_input_is_trusted_only_when_the_user_says_so(catalog, tmp_path):
     assert entries(catalog) == {f"svc-{i}" for i in range(CUT)}
 
 
-@STAGE_2
 def test_a_cut_alert_snapshot_resolves_nothing(sandbox, tmp_path):
     keys = [f"chk-{i}" for i in range(10)]
     with requests.Session() as http:
