@@ -97,7 +97,7 @@ class StreamSettings:
         per_stream=True,
     )
     batch_size_rows: int = setting(
-        Integer(),
+        Integer(at_most=10_000),
         "Records per call",
         "Records per API call for `http` (default 1): above 1 the body is a JSON array of the "
         "records, or `{batch_wrapper_key: [...]}`. The other operations send one record per "
@@ -260,7 +260,7 @@ class StreamSettings:
         per_stream=True,
     )
     rate_limit_per_minute: float = setting(
-        Number(),
+        Number(at_least=0.01, at_most=1e9),
         "Rate limit per minute",
         "Requests per minute per API key (default 1200, incident.io's limit); set lower to "
         "leave room for other users of the key.",
@@ -275,33 +275,33 @@ class DeliverySettings:
     """How requests are sent: timeouts, retries, limits, concurrency, error policy."""
 
     request_timeout: float = setting(
-        Number(),
+        Number(at_least=0.1, at_most=3600),
         "Request timeout",
         "Seconds to wait for one response before retrying.",
         default=30,
     )
     max_retries: int = setting(
-        Integer(zero=True),
+        Integer(zero=True, at_most=100),
         "Max retries",
         "Retries after the first attempt, on 429, 408, 5xx, timeouts and connection errors. "
         "Other 4xx are never retried.",
         default=8,
     )
     max_retry_wait: float = setting(
-        Number(),
+        Number(at_least=0.01, at_most=3600),
         "Max retry wait",
         "Cap in seconds on one wait between retries.",
         default=60,
     )
     max_concurrency: int = setting(
-        Integer(),
+        Integer(at_most=64),
         "Max concurrency",
         "Requests in flight at once. Records sharing a key (deduplication key, incident, "
         "idempotency key, catalog external id) keep their input order.",
         default=4,
     )
     alert_source_rate_limit_per_minute: float = setting(
-        Number(),
+        Number(at_least=0.01, at_most=1e9),
         "Alert source rate limit",
         "Events per minute per alert source (incident.io allows 120).",
         default=120,
@@ -314,7 +314,7 @@ class DeliverySettings:
         default="fail",
     )
     max_failures: int | None = setting(
-        Integer(zero=True),
+        Integer(zero=True, at_most=1_000_000_000),
         "Max failures",
         "With `on_error: continue`, fail the run at the end if more records than this failed "
         "(unset: never).",
@@ -375,13 +375,13 @@ class ResponseSettings:
         "Headers for the webhook (`name:value,...` or an object), e.g. its auth token.",
     )
     response_webhook_batch_size: int = setting(
-        Integer(),
+        Integer(at_most=10_000),
         "Response webhook batch size",
         "Response records per webhook post; above 1 the body is an array.",
         default=1,
     )
     response_webhook_timeout: float = setting(
-        Number(zero=True),
+        Number(zero=True, at_most=3600),
         "Response webhook time budget",
         "Seconds the webhook may still take after the last call to incident.io; what it has "
         "not posted by then is counted in the summary and stays in the response log. Neither "
@@ -389,13 +389,13 @@ class ResponseSettings:
         default=30,
     )
     progress_interval: float = setting(
-        Number(),
+        Number(at_least=0.1, at_most=86_400),
         "Progress interval",
         "Seconds between progress lines on stderr.",
         default=10,
     )
     state_interval: float = setting(
-        Number(zero=True),
+        Number(zero=True, at_most=86_400),
         "State interval",
         "Most seconds between two STATE messages during the run. A state is emitted only once "
         "every record before it is confirmed, and always at the end; after a crash the next "

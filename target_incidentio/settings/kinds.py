@@ -23,7 +23,13 @@ from target_incidentio.core.custom_fields import KINDS
 from target_incidentio.core.errors import SettingError
 from target_incidentio.core.secrets import Secret
 from target_incidentio.settings.field_maps import CustomFieldMap, RoleMap
-from target_incidentio.settings.values import RESERVED_HEADERS, check_url, parse_headers, parse_list
+from target_incidentio.settings.values import (
+    RESERVED_HEADERS,
+    check_url,
+    header_value_problem,
+    parse_headers,
+    parse_list,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -140,7 +146,18 @@ class SecretText(Kind[Secret | None]):
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             # The value is not echoed: it is a secret.
             raise SettingError(where, f"must be text, got {type(value).__name__}.")
-        return Secret(str(value))
+        # Read from a file or a Kubernetes secret, a key often ends in a newline: whitespace
+        # around it is never part of it. Inside, what no header value may hold is refused.
+        text = str(value).strip()
+        if not text:
+            return None
+        if bad := header_value_problem(text):
+            raise SettingError(
+                where,
+                f"holds {bad}, which no HTTP header value may hold (the value is not shown).",
+                "copy the secret again without it.",
+            )
+        return Secret(text)
 
 
 class Url(Kind[str | None]):
@@ -160,7 +177,7 @@ class Url(Kind[str | None]):
     def parse(self, where: str, value: object) -> str | None:
         if value is None or value == "":
             return None
-        url = check_url(where, str(value))
+        url = check_url(where, str(value), root=self.root)
         return url.rstrip("/") if self.root else url
 
 
@@ -197,46 +214,83 @@ class Choice(Kind[str | None]):
         return text
 
 
-class Number(Kind[float | None]):
-    """A number; greater than zero unless `zero` is allowed."""
+class Bounded:
+    """A numeric setting's range, declared with it: checked at start, shown by `--about`.
 
-    def __init__(self, *, zero: bool = False, at_most: float | None = None) -> None:
+    Greater than zero unless `zero` allows it (or `at_least` sets another lower bound), never
+    above `at_most`; never NaN or infinite.
+    """
+
+    integer: t.ClassVar[bool] = False
+
+    def __init__(
+        self, *, at_most: float, zero: bool = False, at_least: float | None = None
+    ) -> None:
         self.zero = zero
+        self.at_least = at_least
         self.at_most = at_most
+
+    def range_text(self) -> str:
+        """The range as the docs and every error say it."""
+        if self.at_least is not None:
+            low = f"from {self.at_least:g}"
+        else:
+            low = "from 0" if self.zero else ("from 1" if self.integer else "above 0")
+        return f"{low} to {self.at_most:g}"
+
+    def bounds(self) -> dict[str, float]:
+        """The range as JSON schema keywords."""
+        if self.at_least is not None:
+            return {"minimum": self.at_least, "maximum": self.at_most}
+        if self.zero or self.integer:
+            return {"minimum": 0 if self.zero else 1, "maximum": self.at_most}
+        return {"exclusive_minimum": 0, "maximum": self.at_most}
+
+    def check(self, where: str, value: object) -> float:
+        """`value` as a number in the range, or a `SettingError` naming both."""
+        number = _number(where, value, integer=self.integer, range_text=self.range_text())
+        # The bounds as written (0.01, not the float nearest it), as a config's JSON is read.
+        low = Decimal(repr(self.at_least)) if self.at_least is not None else 0
+        too_low = number < low or (number == 0 and not self.zero and self.at_least is None)
+        if too_low or number > Decimal(repr(self.at_most)):
+            kind = "a whole number" if self.integer else "a number"
+            raise SettingError(
+                where, f"must be {kind} {self.range_text()}, got {value!r}.", _RANGE_FIX
+            )
+        return float(number)
+
+
+_RANGE_FIX = "set a value in the range (see the setting in the README)."
+
+
+class Number(Bounded, Kind[float | None]):
+    """A number in its declared range."""
 
     @override
     def schema(self) -> SchemaType:
-        return th.NumberType
+        return th.NumberType(**self.bounds())  # type: ignore[arg-type]
 
     @override
     def parse(self, where: str, value: object) -> float | None:
-        if value is None:
-            return None
-        number = _positive(where, value, integer=False, zero=self.zero)
-        if self.at_most is not None and number > self.at_most:
-            raise SettingError(where, f"must be at most {self.at_most:g}, got {value!r}.")
-        return number
+        return None if value is None else self.check(where, value)
 
     @override
     def from_env(self, where: str, text: str) -> object:
         return _env_number(where, text)
 
 
-class Integer(Kind[int | None]):
-    """A whole number; greater than zero unless `zero` is allowed."""
+class Integer(Bounded, Kind[int | None]):
+    """A whole number in its declared range."""
 
-    def __init__(self, *, zero: bool = False) -> None:
-        self.zero = zero
+    integer = True
 
     @override
     def schema(self) -> SchemaType:
-        return th.IntegerType
+        return th.IntegerType(**self.bounds())  # type: ignore[arg-type]
 
     @override
     def parse(self, where: str, value: object) -> int | None:
-        if value is None:
-            return None
-        return int(_positive(where, value, integer=True, zero=self.zero))
+        return None if value is None else int(self.check(where, value))
 
     @override
     def from_env(self, where: str, text: str) -> object:
@@ -442,15 +496,18 @@ class AttributeMap(Kind[Mapping[str, str]]):
         return _env_json(where, text, "{")
 
 
-def _positive(setting: str, value: object, *, integer: bool, zero: bool) -> float:
-    # Config files are read with Decimal for JSON numbers.
+def _number(setting: str, value: object, *, integer: bool, range_text: str) -> Decimal:
+    # Config files are read with Decimal for JSON numbers; NaN and infinities are no numbers
+    # here (Decimal's raise InvalidOperation when compared). Exact, so 1e999 is too large
+    # rather than an OverflowError.
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        raise SettingError(setting, f"must be a number, got {value!r}.")
-    if value < 0 or (value == 0 and not zero) or (integer and int(value) != value):
-        kind = "a whole number" if integer else "a number"
-        bound = "zero or more" if zero else "greater than zero"
-        raise SettingError(setting, f"must be {kind} {bound}, got {value!r}.")
-    return float(value)
+        raise SettingError(setting, f"must be a number {range_text}, got {value!r}.")
+    number = Decimal(value)
+    if not number.is_finite():
+        raise SettingError(setting, f"must be a finite number {range_text}, got {str(value)!r}.")
+    if integer and number != number.to_integral_value():
+        raise SettingError(setting, f"must be a whole number {range_text}, got {value!r}.")
+    return number
 
 
 # -- the environment ------------------------------------------------------------------------------
@@ -471,4 +528,6 @@ def _env_number(where: str, text: str) -> object:
         number = Decimal(text.strip())
     except InvalidOperation:
         raise SettingError(where, f"must be a number, got {text!r}.") from None
-    return int(number) if number == number.to_integral_value() else number
+    if number.is_finite() and number == number.to_integral_value():
+        return int(number)
+    return number

@@ -13,7 +13,7 @@ from target_incidentio.settings.declarations import (
     STREAMS_TITLE,
     StreamSettings,
 )
-from target_incidentio.settings.kinds import Text
+from target_incidentio.settings.kinds import Bounded, SecretText, Text
 from target_incidentio.settings.spec import declared
 
 if t.TYPE_CHECKING:
@@ -22,6 +22,11 @@ if t.TYPE_CHECKING:
 
 def _property(name: str, spec: Spec, *, top_level: bool) -> th.Property[t.Any]:
     examples = spec.kind.examples if isinstance(spec.kind, Text) and spec.kind.examples else None
+    description = spec.description
+    if isinstance(spec.kind, Bounded) and description:  # the range, as the checks say it
+        description += f" Range: {spec.kind.range_text()}."
+    if isinstance(spec.kind, SecretText) and description:  # as its parse strips it
+        description += " Whitespace around the value (a newline read from a file) is ignored."
     return th.Property(
         name,
         spec.kind.schema(),
@@ -29,7 +34,7 @@ def _property(name: str, spec: Spec, *, top_level: bool) -> th.Property[t.Any]:
         secret=spec.kind.secret,
         allowed_values=spec.kind.allowed_values(),
         title=spec.title,
-        description=spec.description,
+        description=description,
         examples=examples,
     )
 

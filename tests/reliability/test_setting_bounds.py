@@ -12,14 +12,7 @@ import pytest
 from reliability_helpers import base_config, tap
 from support import run_cli
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.xfail(
-        strict=True,
-        reason="issue 28 item 4 (stage 2, settings/kinds.py is being split): numeric settings "
-        "have no upper or lower bounds",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize(

@@ -584,7 +584,7 @@ def test_sigterm_mid_stream_deletes_nothing(sandbox, catalog, tmp_path):
 
 def test_the_catalog_settings_are_checked(sandbox, tmp_path):
     with pytest.raises(
-        ConfigValidationError, match=r"catalog_max_delete_fraction`: must be at most 1"
+        ConfigValidationError, match=r"catalog_max_delete_fraction`: must be a number from 0 to 1"
     ):
         run_in_process(config(sandbox, tmp_path, "sync", catalog_max_delete_fraction=2), [])
     with pytest.raises(

@@ -75,10 +75,10 @@ def test_exclude_list_forms():
             "response_webhook_url",
             "in clear",
         ),
-        ({**HTTP, "max_concurrency": 0}, "max_concurrency", "greater than zero"),
-        ({**HTTP, "request_timeout": -1}, "request_timeout", "greater than zero"),
+        ({**HTTP, "max_concurrency": 0}, "max_concurrency", "from 1 to 64"),
+        ({**HTTP, "request_timeout": -1}, "request_timeout", "from 0.1 to 3600"),
         ({**HTTP, "max_retries": 1.5}, "max_retries", "whole number"),
-        ({**HTTP, "batch_size_rows": 0}, "batch_size_rows", "greater than zero"),
+        ({**HTTP, "batch_size_rows": 0}, "batch_size_rows", "from 1 to 10000"),
         (
             {**HTTP, "api_url": "/v2/x/{id}", "batch_size_rows": 5},
             "batch_size_rows",
