@@ -10,15 +10,7 @@ import pytest
 from reliability_helpers import base_config
 from support import record, run_cli, schema, state
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.xfail(
-        strict=True,
-        reason="issue 28 item 6 (not done in stage 1): keys hash the JSON form of the key "
-        "values in key_properties order; the canonical form and what it changes for keys "
-        "0.1.0 derived (integer or string ids) is still to be decided and written in CHANGELOG",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 
 def _run(sandbox, tmp_path, value, keys=("site", "ticket_id")):
