@@ -29,9 +29,10 @@ from target_incidentio.payloads.names import (
     folded,
     same_text,
 )
+from target_incidentio.settings.declarations import STREAMS
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from target_incidentio.catalog.types import CatalogType
     from target_incidentio.delivery.engine import DeliveryResult
@@ -195,13 +196,20 @@ class ConfiguredName:
     names: ListName
 
 
-def configured_names(settings: Settings) -> Iterator[ConfiguredName]:
-    """Every name the settings give, at every level, that a run must resolve first.
+def configured_names(settings: Settings, stream: str | None = None) -> Iterator[ConfiguredName]:
+    """Every name the settings give that must be resolved before a record.
+
+    At every level (`--check`), or only `stream`'s level (a run, when that stream starts).
 
     Also a custom field given by id without a `kind`: its kind comes from its type, so it
     must exist.
     """
-    for where, level in settings.levels():
+    levels: Iterable[tuple[str, StreamSettings]] = settings.levels()
+    if stream is not None:
+        pattern = settings.pattern_for(stream)
+        where = "" if pattern is None else f"{STREAMS}.{pattern}."
+        levels = [(where, settings.for_stream(stream))]
+    for where, level in levels:
         for index, mapped in enumerate(level.custom_fields):
             if mapped.custom_field:
                 at = f"{where}custom_fields[{index}].custom_field"
@@ -225,11 +233,16 @@ def resolve_configured(
         return None, str(problem)
 
 
-def resolve_settings(settings: Settings, lists: Directory) -> dict[str, str]:
-    """Setting -> id for every configured name; a `SettingError` naming all that fail."""
+def resolve_settings(
+    settings: Settings, lists: Directory, stream: str | None = None
+) -> dict[str, str]:
+    """Setting -> id for every configured name (of `stream`'s level, if given).
+
+    A `SettingError` names all that fail, with the known names.
+    """
     found: dict[str, str] = {}
     errors: list[SettingError] = []
-    for name in configured_names(settings):
+    for name in configured_names(settings, stream):
         ident, why = resolve_configured(name, lists)
         if ident is None:
             hint = (

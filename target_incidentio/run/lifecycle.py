@@ -67,6 +67,7 @@ class Run:
         # What the tap said of each stream's end: the gate of every destructive step.
         self.completion = Completion()
         self._incomplete_warned: set[str] = set()
+        self._names_resolved: set[str] = set()
         self._warned: dict[str, set[str]] = {}
         self._versions_noted: dict[str, bool] = {}
         # Idempotency key -> (digest of the rest of the body, the first record's key).
@@ -80,6 +81,18 @@ class Run:
     def warned_fields(self, stream: str) -> set[str]:
         """Fields already named in a warning for `stream` (shared by its sinks)."""
         return self._warned.setdefault(stream, set())
+
+    def resolve_names(self, stream: str) -> None:
+        """The names `stream`'s settings give (`custom_field`, `role`), before its first record.
+
+        Only when that stream starts, so that a run carrying other streams never reads those
+        lists; a name that names nothing fails with the known names.
+        """
+        if stream in self._names_resolved:
+            return
+        for setting, found in resolve_settings(self.settings, self.directory, stream).items():
+            LOG.info("Stream '%s': setting `%s` names %s.", stream, setting, found)
+        self._names_resolved.add(stream)
 
     def record_arrives(self, stream: str, version: object, source: str) -> None:
         """A RECORD of `stream` (tap name `source`), before it is taken: its completion hears.
@@ -167,9 +180,6 @@ class Run:
         self._started = True
         install_redaction(self.redact)
         self.ledger.start()
-        # Names in the settings fail the run now, before any record, if they name nothing.
-        for setting, found in resolve_settings(self.settings, self.directory).items():
-            LOG.info("Setting `%s` names %s.", setting, found)
         if not self.dry_run:
             self.checkpoints.start()
 

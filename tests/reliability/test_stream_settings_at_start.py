@@ -10,13 +10,7 @@ import pytest
 from reliability_helpers import API_KEY, base_config
 from support import record, run_cli, schema, state
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.xfail(
-        strict=True,
-        reason="issue 28 item 8 (stage 2): Run.start resolves the names of every configured stream",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 
 def test_a_stream_the_run_never_sees_is_not_resolved(sandbox, tmp_path, outputs):
