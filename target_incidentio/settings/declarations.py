@@ -89,6 +89,14 @@ class StreamSettings:
         "`Content-Type` are the target's own and cannot be set.",
         per_stream=True,
     )
+    secret_headers: tuple[str, ...] = setting(
+        Names(),
+        "Secret headers",
+        "Names of `request_headers` and `response_webhook_headers` (any level, any case) whose "
+        "values are secrets, masked in logs, response records, dead letters and webhook "
+        "posts: a comma-separated string or an array. `Authorization` and names containing "
+        "key, token, secret, password or credential are secret without it.",
+    )
     exclude_attributes: tuple[str, ...] = setting(
         Names(),
         "Exclude attributes",

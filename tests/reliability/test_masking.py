@@ -79,3 +79,24 @@ def test_request_headers_marked_secret_are_masked_in_a_dry_run(tmp_path, outputs
     assert "X-Upstream-Token" in run.stderr  # the dry run shows the header...
     assert UPSTREAM_TOKEN not in run.stderr  # ...masked
     assert "platform-team" in run.stderr  # a plain value is shown as it is
+
+
+def test_a_header_the_user_marks_secret_is_masked_everywhere(tmp_path, outputs, sandbox):
+    """`secret_headers` names a header whose name says nothing (X-Tenant)."""
+    tenant = "tenant-5e3cr3t-value"
+    config = base_config(
+        sandbox,
+        tmp_path,
+        dry_run=True,
+        secret_headers="x-tenant",
+        request_headers={"X-Tenant": tenant, "X-Team": "platform-team"},
+    )
+    run = run_cli(config, tap(range(2)), tmp_path)
+    outputs.add(run.stdout, run.stderr)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "X-Tenant" in run.stderr
+    assert tenant not in run.stderr
+    assert tenant not in run.stdout
+    assert "platform-team" in run.stderr
+    unmarked = run_cli({**config, "secret_headers": ""}, tap(range(1)), tmp_path)
+    assert tenant in unmarked.stderr  # live: without the mark the value shows
