@@ -19,9 +19,7 @@ from target_incidentio.settings.kinds import (
     Boolean,
     Choice,
     Headers,
-    Integer,
     Names,
-    Number,
     OperationName,
     OutputFile,
     SecretText,
@@ -30,6 +28,7 @@ from target_incidentio.settings.kinds import (
     custom_fields_kind,
     role_assignments_kind,
 )
+from target_incidentio.settings.numbers import Integer, Number
 from target_incidentio.settings.spec import Spec, declared, setting
 from target_incidentio.settings.values import CONTENT_TYPE
 

@@ -13,7 +13,8 @@ from target_incidentio.settings.declarations import (
     STREAMS_TITLE,
     StreamSettings,
 )
-from target_incidentio.settings.kinds import Bounded, SecretText, Text
+from target_incidentio.settings.kinds import SecretText, Text
+from target_incidentio.settings.numbers import Bounded
 from target_incidentio.settings.spec import declared
 
 if t.TYPE_CHECKING:

@@ -11,7 +11,7 @@ from target_incidentio.core.errors import SettingError
 from target_incidentio.operations import parse_settings
 from target_incidentio.settings import settings_from_env
 from target_incidentio.settings.declarations import all_settings
-from target_incidentio.settings.kinds import Bounded
+from target_incidentio.settings.numbers import Bounded
 from target_incidentio.target import TargetIncidentIO
 
 HTTP = {"operation": "http", "api_url": "/v2/things", "api_key": "key-1234"}
