@@ -210,6 +210,7 @@ OPERATIONS: dict[str, Operation] = {
                 "alert_source_token",
                 "resolve_missing_alerts",
                 "alert_max_resolve_fraction",
+                "snapshot_complete",
             ),
             also_needs=(
                 AlsoNeeds(
@@ -297,6 +298,7 @@ OPERATIONS: dict[str, Operation] = {
                 "catalog_references",
                 "catalog_mode",
                 "catalog_max_delete_fraction",
+                "snapshot_complete",
             ),
             roles=("catalog_editor",),
             scopes="`catalog_entries.create` (the same call updates the entry with the same "

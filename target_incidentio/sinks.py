@@ -65,7 +65,9 @@ class _CallSink(Sink):
     @override
     def activate_version(self, new_version: int) -> None:
         if self.writer.strategy.uses_versions:
-            self.writer.strategy.boundary()
+            # A candidate end of the snapshot, judged at the stream's next record or the end
+            # of input (run/completion.py): SDK taps send it before a version's records.
+            self.writer.run.completion.activate_version(self.stream_name, new_version)
         else:
             self.writer.run.note_version(self.stream_name, self.writer.operation.name)
 

@@ -119,6 +119,10 @@ def _computed_hint(path: list[str], computed: dict[str, str], problem: Validatio
     return said + f'write it as "{wrap}({expression})".'
 
 
+# The settings that may name what a run looks up before a stream's first record.
+NAMED_SETTINGS = frozenset({"custom_fields", "role_assignments"})
+
+
 class StreamWriter:
     """What every sink of a stream does with a record: number, check, build, submit."""
 
@@ -168,6 +172,8 @@ class StreamWriter:
         run before any record of the stream is sent.
         """
         if self._prepared is None:
+            if NAMED_SETTINGS & set(self.operation.reads):
+                self.run.resolve_names(self.stream)
             prepared = self.operation.prepare(self.given, self.schema, self.run)
             self._warned_unplaced |= prepared.reported
             self._prepared = replace(self.given, settings=prepared.settings)
@@ -223,6 +229,7 @@ class StreamWriter:
             self.strategy.rejected(len(records))
             self.run.report_invalid(error, self.operation.name, iter(records))
             return
+        self.run.note_idempotency_key(request)
         self.strategy.send(request)
 
     def _invalid(self, record: dict[str, t.Any], problem: ValidationError) -> RecordError:

@@ -319,10 +319,15 @@ class CatalogMerge(Strategy):
         snapshots, self._types = self._types, {}
         rejected, self._rejected = self._rejected, 0
         errors: list[str] = []
+        mode = self.mode
         for snapshot in snapshots.values():
             if snapshot.failure is not None:
                 continue
             self._ended_any = True
+            if mode == "sync" and not self.outlet.snapshot_whole(
+                self.ctx.stream, "nothing is deleted (catalog_mode sync)"
+            ):
+                mode = "merge"  # the stream's rows are merged; nothing it lacks is deleted
             if snapshot.repeated:
                 LOG.warning(
                     "Stream '%s': external ids given by more than one row in catalog type %s; "
@@ -335,7 +340,7 @@ class CatalogMerge(Strategy):
                 snapshot.catalog_type_id,
                 snapshot.listed,
                 snapshot.carried,
-                mode=self.mode,
+                mode=mode,
                 max_delete_fraction=self.ctx.settings.catalog_max_delete_fraction,
             )
             with self._lock:
@@ -403,6 +408,7 @@ class CatalogSync(CatalogMerge):
         self.flush()
         self.outlet.wait()
         self._end_snapshot()
+        self.outlet.wait()  # its deletions done before the next snapshot lists the type
 
     def end(self) -> None:
         """End of input: as merge, and say so when an empty stream left the type alone."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 import typing as t
+import unicodedata
 from dataclasses import dataclass
 
 if t.TYPE_CHECKING:
@@ -140,19 +141,34 @@ def _label(item: Item, kind: ListKind) -> str:
     return texts[0] if texts else str(item.get("id", "?"))
 
 
+def same_text(text: str) -> str:
+    """The form names are compared in: Unicode NFC, surrounding whitespace ignored.
+
+    'Café' typed in NFD and an option stored as 'Ops ' then match what looks the same.
+    """
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def folded(text: str) -> str:
+    """`same_text`, any case."""
+    return same_text(text).casefold()
+
+
 def find(value: str, items: Sequence[Item], kind: ListKind) -> Item:
     """The one item `value` names: by id, else by a name field, exact case first, then any case.
 
-    Raises `UnresolvedError` naming the closest known names when nothing matches, and every
-    id when more than one item does.
+    Names compare as `same_text` on both sides (NFC, surrounding whitespace ignored). Raises
+    `UnresolvedError` naming the closest known names when nothing matches, and every id when
+    more than one item does.
     """
     by_id = [item for item in items if item.get("id") == value]
     if len(by_id) == 1:
         return by_id[0]
-    exact = [item for item in items if value in _texts(item, kind.names)]
-    folded = value.strip().casefold()
+    wanted = same_text(value)
+    exact = [item for item in items if wanted in map(same_text, _texts(item, kind.names))]
+    fold = folded(value)
     matches = exact or [
-        item for item in items if folded in (text.casefold() for text in _texts(item, kind.names))
+        item for item in items if fold in (folded(text) for text in _texts(item, kind.names))
     ]
     if len(matches) == 1:
         return matches[0]
@@ -170,11 +186,11 @@ def known(value: str, items: Sequence[Item], kind: ListKind) -> str:
     labels = list(dict.fromkeys(_label(item, kind) for item in items))
     if not labels:
         return f"there is no {kind.what} at all"
-    by_fold = {label.casefold(): label for label in labels}
-    folded = value.strip().casefold()
+    by_fold = {folded(label): label for label in labels}
+    fold = folded(value)
     # Similar spellings, then names that contain the value or that it contains ("Lead").
-    similar = difflib.get_close_matches(folded, list(by_fold), n=3, cutoff=0.5)
-    containing = [text for text in by_fold if folded and (folded in text or text in folded)]
+    similar = difflib.get_close_matches(fold, list(by_fold), n=3, cutoff=0.5)
+    containing = [text for text in by_fold if fold and (fold in text or text in fold)]
     close = [by_fold[text] for text in dict.fromkeys([*similar, *containing])][:3]
     ordered = [*close, *(label for label in labels if label not in close)]
     more = len(ordered) - SHOWN_NAMES

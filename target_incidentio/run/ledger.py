@@ -148,6 +148,9 @@ class Ledger:
         self._dead_letter: JsonLinesFile | None = None
         self._webhook: ResponseWebhook | None = None
         self._progress: threading.Thread | None = None
+        # Results whose response record could not be built: accounted for all the same, but
+        # the run is not clean (no heartbeat).
+        self._unrecorded = 0
 
     def start(self) -> None:
         """Open the output files and start the webhook and progress threads."""
@@ -184,7 +187,7 @@ class Ledger:
             with self._lock:
                 self._tallies[request.stream].not_sent += request.record_count
             return
-        record = response_record(result, redact=self._redact)
+        record = self._response_record(result)
         with self._lock:
             tally = self._count_call(result)
             if not result.ok:
@@ -207,6 +210,30 @@ class Ledger:
             )
         if result.ok or not self.stop_on_failure:
             self._settle_if_recorded(request.sequences)
+
+    def _response_record(self, result: DeliveryResult) -> dict[str, t.Any]:
+        """The call's response record; a failure to build it never loses the result itself."""
+        try:
+            return response_record(result, redact=self._redact)
+        except Exception as error:  # noqa: BLE001 - the result is confirmed whatever this is
+            with self._lock:
+                self._unrecorded += 1
+            request = result.request
+            logger.error(  # noqa: TRY400 - the traceback would repeat record values
+                "Stream '%s': the response record of a %s call could not be built (%s); its "
+                "result is still counted and its records settled.",
+                request.stream,
+                request.operation,
+                self._redact(f"{type(error).__name__}: {error}"),
+            )
+            return {
+                "status": result.status,
+                "ok": result.ok,
+                "stream": request.stream,
+                "operation": request.operation,
+                "record_keys": [self._redact(k) for k in request.record_keys],
+                "error": {"code": "unrecorded", "message": type(error).__name__},
+            }
 
     def log_call(self, result: DeliveryResult, status: str | None = None) -> None:
         """A call whose records are accounted for elsewhere: its response record, one call.
@@ -242,9 +269,19 @@ class Ledger:
         with self._lock:
             return self._tallies[stream].failed if stream in self._tallies else 0
 
+    def totals(self) -> StreamTally:
+        """Every stream's counts added up."""
+        total = StreamTally()
+        with self._lock:
+            for tally in self._tallies.values():
+                total.add(tally)
+        return total
+
     def clean(self) -> bool:
         """Every record so far confirmed: none failed, none left unsent."""
         with self._lock:
+            if self._unrecorded:
+                return False
             return not any(tally.failed or tally.not_sent for tally in self._tallies.values())
 
     def on_skipped(self, request: ApiRequest, reason: str) -> None:

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from target_incidentio.core.errors import OutputFileError
+from target_incidentio.core.secrets import mask
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -114,10 +115,10 @@ def _answer(body: t.Any) -> tuple[dict[str, t.Any] | None, str | None]:  # noqa:
 
 
 def _finish(record: dict[str, t.Any], redact: Callable[[str], str]) -> dict[str, t.Any]:
-    # A fresh id per response record, then one pass over the serialised record scrubs
-    # secrets wherever they might hide.
+    # A fresh id per response record, then every string inside it is scrubbed (the values,
+    # not the serialised text, so that no mask can break the record).
     record = {RESPONSE_KEY: uuid.uuid4().hex, **record}
-    return t.cast("dict[str, t.Any]", json.loads(redact(json.dumps(record, default=str))))
+    return t.cast("dict[str, t.Any]", mask(record, redact))
 
 
 def _purpose(request: ApiRequest) -> str | None:
@@ -244,7 +245,7 @@ class JsonLinesFile:
 
     def write(self, message: dict[str, t.Any]) -> None:
         """Append one line; safe to call from delivery threads."""
-        line = self._redact(json.dumps(message, default=str, ensure_ascii=False)) + "\n"
+        line = json.dumps(mask(message, self._redact), default=str, ensure_ascii=False) + "\n"
         with self._lock:
             try:
                 self._file.write(line)

@@ -13,15 +13,14 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
+from target_incidentio.settings.numbers import Integer, Number
 from target_incidentio.settings.setting_types import (
     CUSTOM_FIELD_KINDS,
     AttributeMap,
     Boolean,
     Choice,
     Headers,
-    Integer,
     Names,
-    Number,
     OperationName,
     OutputFile,
     SecretText,
@@ -85,6 +84,14 @@ class StreamSettings:
         "Extra headers: `name:value,name2:value2` or an object. `Authorization` and "
         "`Content-Type` are the target's own and cannot be set.",
     )
+    secret_headers: tuple[str, ...] = setting(
+        Names(),
+        "Secret headers",
+        "Names of `request_headers` and `response_webhook_headers` (any level, any case) whose "
+        "values are secrets, masked in logs, response records, dead letters and webhook "
+        "posts: a comma-separated string or an array. `Authorization` and names containing "
+        "key, token, secret, password or credential are secret without it.",
+    )
     exclude_attributes: tuple[str, ...] = setting(
         Names(),
         "Exclude attributes",
@@ -92,7 +99,7 @@ class StreamSettings:
         "`owner.email` reach into nested objects.",
     )
     batch_size_rows: int = setting(
-        Integer(),
+        Integer(at_most=10_000),
         "Records per call",
         "Records per API call for `http` (default 1): above 1 the body is a JSON array of the "
         "records, or `{batch_wrapper_key: [...]}`. The other operations send one record per "
@@ -131,6 +138,20 @@ class StreamSettings:
         "the alert source's firing alerts, nothing is resolved and the run fails (default 0.5); "
         "a broken source query must not resolve everything.",
         default=0.5,
+    )
+    snapshot_complete: str = setting(
+        Choice(("tap_signal", "end_of_input")),
+        "Snapshot complete",
+        "When a stream counts as a whole snapshot, so that the steps that remove what it no "
+        "longer has may run (`catalog_mode: sync` deletion, `resolve_missing_alerts`): "
+        "`tap_signal` (default) only once the tap said it finished the stream, by a STATE "
+        "after its last record whose bookmark for the stream is a finished singer-sdk "
+        "bookmark (a `replication_key_value`, no progress markers), or by an ACTIVATE_VERSION "
+        "after the records of its version. `end_of_input` trusts the end of input: a tap that "
+        "dies halfway under `meltano run` then deletes and resolves what it never sent, so use "
+        "it only for taps that send no signal (singer-sdk FULL_TABLE streams) and when a "
+        "failed tap cannot reach the target's end of input (see docs/promises.md).",
+        default="tap_signal",
     )
     incident_visibility: str = setting(
         Choice(("public", "private")),
@@ -222,7 +243,7 @@ class StreamSettings:
         default=0.5,
     )
     rate_limit_per_minute: float = setting(
-        Number(),
+        Number(at_least=0.01, at_most=1e9),
         "Rate limit per minute",
         "Requests per minute per API key (default 1200, incident.io's limit); set lower to "
         "leave room for other users of the key.",
@@ -236,33 +257,33 @@ class DeliverySettings:
     """How requests are sent: timeouts, retries, limits, concurrency, error policy."""
 
     request_timeout: float = setting(
-        Number(),
+        Number(at_least=0.1, at_most=3600),
         "Request timeout",
         "Seconds to wait for one response before retrying.",
         default=30,
     )
     max_retries: int = setting(
-        Integer(zero=True),
+        Integer(zero=True, at_most=100),
         "Max retries",
         "Retries after the first attempt, on 429, 408, 5xx, timeouts and connection errors. "
         "Other 4xx are never retried.",
         default=8,
     )
     max_retry_wait: float = setting(
-        Number(),
+        Number(at_least=0.01, at_most=3600),
         "Max retry wait",
         "Cap in seconds on one wait between retries.",
         default=60,
     )
     max_concurrency: int = setting(
-        Integer(),
+        Integer(at_most=64),
         "Max concurrency",
         "Requests in flight at once. Records sharing a key (deduplication key, incident, "
         "idempotency key, catalog external id) keep their input order.",
         default=4,
     )
     alert_source_rate_limit_per_minute: float = setting(
-        Number(),
+        Number(at_least=0.01, at_most=1e9),
         "Alert source rate limit",
         "Events per minute per alert source (incident.io allows 120).",
         default=120,
@@ -275,7 +296,7 @@ class DeliverySettings:
         default="fail",
     )
     max_failures: int | None = setting(
-        Integer(zero=True),
+        Integer(zero=True, at_most=1_000_000_000),
         "Max failures",
         "With `on_error: continue`, fail the run at the end if more records than this failed "
         "(unset: never).",
@@ -344,13 +365,13 @@ class ResponseSettings:
         "Headers for the webhook (`name:value,...` or an object), e.g. its auth token.",
     )
     response_webhook_batch_size: int = setting(
-        Integer(),
+        Integer(at_most=10_000),
         "Response webhook batch size",
         "Response records per webhook post; above 1 the body is an array.",
         default=1,
     )
     response_webhook_timeout: float = setting(
-        Number(zero=True),
+        Number(zero=True, at_most=3600),
         "Response webhook time budget",
         "Seconds the webhook may still take after the last call to incident.io; what it has "
         "not posted by then is counted in the summary and stays in the response log. Neither "
@@ -358,13 +379,13 @@ class ResponseSettings:
         default=30,
     )
     progress_interval: float = setting(
-        Number(),
+        Number(at_least=0.1, at_most=86_400),
         "Progress interval",
         "Seconds between progress lines on stderr.",
         default=10,
     )
     state_interval: float = setting(
-        Number(zero=True),
+        Number(zero=True, at_most=86_400),
         "State interval",
         "Most seconds between two STATE messages during the run. A state is emitted only once "
         "every record before it is confirmed, and always at the end; after a crash the next "
@@ -403,6 +424,7 @@ PerStreamSetting = t.Literal[
     "alert_source_token",
     "resolve_missing_alerts",
     "alert_max_resolve_fraction",
+    "snapshot_complete",
     "incident_visibility",
     "custom_fields",
     "create_missing_options",

@@ -15,7 +15,8 @@ from target_incidentio.settings.declarations import (
     STREAMS_TITLE,
     StreamSettings,
 )
-from target_incidentio.settings.setting_types import Text
+from target_incidentio.settings.numbers import Bounded
+from target_incidentio.settings.setting_types import SecretText, Text
 from target_incidentio.settings.spec import declared
 
 if t.TYPE_CHECKING:
@@ -25,6 +26,11 @@ if t.TYPE_CHECKING:
 def _property(name: str, spec: Spec, *, top_level: bool) -> th.Property[t.Any]:
     typed = spec.setting_type
     examples = typed.examples if isinstance(typed, Text) and typed.examples else None
+    description = spec.description
+    if isinstance(typed, Bounded) and description:  # the range, as the checks say it
+        description += f" Range: {typed.range_text()}."
+    if isinstance(typed, SecretText) and description:  # as its parse strips it
+        description += " Whitespace around the value (a newline read from a file) is ignored."
     return th.Property(
         name,
         typed.schema(),
@@ -32,7 +38,7 @@ def _property(name: str, spec: Spec, *, top_level: bool) -> th.Property[t.Any]:
         secret=typed.secret,
         allowed_values=typed.allowed_values(),
         title=spec.title,
-        description=spec.description,
+        description=description,
         examples=examples,
     )
 

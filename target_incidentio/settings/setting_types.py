@@ -14,7 +14,6 @@ import typing as t
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from singer_sdk import typing as th
@@ -24,7 +23,13 @@ from target_incidentio.core.custom_fields import KINDS
 from target_incidentio.core.errors import SettingError
 from target_incidentio.core.secrets import Secret
 from target_incidentio.settings.field_maps import CustomFieldMap, RoleMap
-from target_incidentio.settings.values import RESERVED_HEADERS, check_url, parse_headers, parse_list
+from target_incidentio.settings.values import (
+    RESERVED_HEADERS,
+    check_url,
+    header_value_problem,
+    parse_headers,
+    parse_list,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -141,7 +146,18 @@ class SecretText(SettingType[Secret | None]):
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             # The value is not echoed: it is a secret.
             raise SettingError(where, f"must be text, got {type(value).__name__}.")
-        return Secret(str(value))
+        # Read from a file or a Kubernetes secret, a key often ends in a newline: whitespace
+        # around it is never part of it. Inside, what no header value may hold is refused.
+        text = str(value).strip()
+        if not text:
+            return None
+        if bad := header_value_problem(text):
+            raise SettingError(
+                where,
+                f"holds {bad}, which no HTTP header value may hold (the value is not shown).",
+                "copy the secret again without it.",
+            )
+        return Secret(text)
 
 
 class Url(SettingType[str | None]):
@@ -161,7 +177,7 @@ class Url(SettingType[str | None]):
     def parse(self, where: str, value: object) -> str | None:
         if value is None or value == "":
             return None
-        url = check_url(where, str(value))
+        url = check_url(where, str(value), root=self.root)
         return url.rstrip("/") if self.root else url
 
 
@@ -196,52 +212,6 @@ class Choice(SettingType[str | None]):
         if text not in self.choices:
             raise SettingError(where, f"{value!r} is not one of {', '.join(self.choices)}.")
         return text
-
-
-class Number(SettingType[float | None]):
-    """A number; greater than zero unless `zero` is allowed."""
-
-    def __init__(self, *, zero: bool = False, at_most: float | None = None) -> None:
-        self.zero = zero
-        self.at_most = at_most
-
-    @override
-    def schema(self) -> SchemaType:
-        return th.NumberType
-
-    @override
-    def parse(self, where: str, value: object) -> float | None:
-        if value is None:
-            return None
-        number = _positive(where, value, integer=False, zero=self.zero)
-        if self.at_most is not None and number > self.at_most:
-            raise SettingError(where, f"must be at most {self.at_most:g}, got {value!r}.")
-        return number
-
-    @override
-    def from_env(self, where: str, text: str) -> object:
-        return _env_number(where, text)
-
-
-class Integer(SettingType[int | None]):
-    """A whole number; greater than zero unless `zero` is allowed."""
-
-    def __init__(self, *, zero: bool = False) -> None:
-        self.zero = zero
-
-    @override
-    def schema(self) -> SchemaType:
-        return th.IntegerType
-
-    @override
-    def parse(self, where: str, value: object) -> int | None:
-        if value is None:
-            return None
-        return int(_positive(where, value, integer=True, zero=self.zero))
-
-    @override
-    def from_env(self, where: str, text: str) -> object:
-        return _env_number(where, text)
 
 
 class Boolean(SettingType[bool | None]):
@@ -443,17 +413,6 @@ class AttributeMap(SettingType[Mapping[str, str]]):
         return _env_json(where, text, "{")
 
 
-def _positive(setting: str, value: object, *, integer: bool, zero: bool) -> float:
-    # Config files are read with Decimal for JSON numbers.
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        raise SettingError(setting, f"must be a number, got {value!r}.")
-    if value < 0 or (value == 0 and not zero) or (integer and int(value) != value):
-        kind = "a whole number" if integer else "a number"
-        bound = "zero or more" if zero else "greater than zero"
-        raise SettingError(setting, f"must be {kind} {bound}, got {value!r}.")
-    return float(value)
-
-
 # -- the environment ------------------------------------------------------------------------------
 
 
@@ -465,11 +424,3 @@ def _env_json(where: str, text: str, opening: str) -> object:
         # The text is not echoed: it may hold a token.
         raise SettingError(where, f"cannot be read as JSON ({shape} was expected).") from None
     return value
-
-
-def _env_number(where: str, text: str) -> object:
-    try:
-        number = Decimal(text.strip())
-    except InvalidOperation:
-        raise SettingError(where, f"must be a number, got {text!r}.") from None
-    return int(number) if number == number.to_integral_value() else number
