@@ -34,11 +34,11 @@ def _cut_snapshot(folder: Path, rows: list[dict[str, t.Any]], sent: int) -> dict
     return {"TAP_JSONL_MONITORING_PATH": str(folder / "*.jsonl")}
 
 
-def test_a_tap_failing_halfway_resolves_nothing(tmp_path: Path) -> None:
+def test_a_tap_failing_halfway_resolves_nothing(tmp_path: Path, meltano: Path) -> None:
     (path,) = (DATA / "monitoring").glob("*.jsonl")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     assert len(rows) == 4
-    with sandbox_pipeline(tmp_path) as pipeline:
+    with sandbox_pipeline(tmp_path, meltano) as pipeline:
         sandbox = pipeline.sandbox
         pipeline("--environment=dev", "run", "tap-jsonl-monitoring", "target-incidentio")
         firing = {a["deduplication_key"] for a in sandbox.state()["alerts"]}
