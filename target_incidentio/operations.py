@@ -124,12 +124,20 @@ class AlsoNeeds:
 
 # What `--check` can look up before any data flows, and the settings each reads: an alert
 # source by id, a catalog type by id or name, custom fields by id or name, roles by name.
-IdCheck = t.Literal["alert_source", "catalog_type", "custom_fields", "role_assignments"]
+IdCheck = t.Literal[
+    "alert_source", "catalog_type", "custom_fields", "role_assignments", "incident_sync"
+]
 ID_CHECKS: Mapping[IdCheck, tuple[PerStreamSetting, ...]] = {
     "alert_source": ("alert_source_config_id",),
     "catalog_type": ("catalog_type_id", "catalog_type", "catalog_manage_type"),
     "custom_fields": ("custom_fields",),
     "role_assignments": ("role_assignments",),
+    "incident_sync": (
+        "incident_mode",
+        "incident_key_field",
+        "incident_sync_fields",
+        "close_missing_incidents",
+    ),
 }
 
 
@@ -257,11 +265,11 @@ OPERATIONS: dict[str, Operation] = {
             strategy=_incident_strategy,
             prepare=prepare_incident_sync,
             check_stream=_incident_stream,
+            checks=("custom_fields", "role_assignments", "incident_sync"),
             roles=("incident_creator",),
             scopes="`incidents.create`; `incident_mode: sync` also lists (`incidents.view`) and "
             "edits (`incidents.update_name`, `update_summary` and the `update_*` scope of each "
             "field in `incident_sync_fields`, `update_status` to close)",
-            checks=("custom_fields", "role_assignments"),
             answer="incident",
         ),
         Operation(

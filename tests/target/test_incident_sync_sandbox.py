@@ -381,3 +381,32 @@ def test_create_mode_says_once_when_a_create_met_an_older_incident(sandbox, tmp_
     assert len(writes(sandbox, seq)) == 1  # the create, and no extra call
     assert result.stderr.count("incident_mode: sync") == 1
     assert incidents(sandbox)[0]["name"] == "First"
+
+
+def test_check_says_the_key_field_the_owned_fields_the_close_status_and_the_keyed(
+    sandbox, tmp_path
+):
+    assert run(sandbox, tmp_path, [ticket(1), ticket(2)]).returncode == 0
+    dashboard(sandbox, {"name": "By hand, no key"})
+    seq = last_seq(sandbox)
+    good = config(sandbox, tmp_path, close_missing_incidents="closed",
+                  incident_sync_fields=["name", "Team", "Incident Lead"])  # fmt: skip
+    result = run_cli(good, [], tmp_path, args=["--check"])
+    assert result.returncode == 0, result.stderr
+    assert f"custom field 'Ticket key' → {KEY_FIELD}, a text field" in result.stderr
+    assert "owned: name, Team, Incident Lead" in result.stderr
+    assert f"status 'Closed' → {CLOSED} (closed)" in result.stderr
+    assert "2 of 3 incidents hold a key" in result.stderr
+    assert writes(sandbox, seq) == []
+    # Each is refused, naming what is known.
+    bad = config(sandbox, tmp_path, incident_key_field="Team", close_missing_incidents="Fixing",
+                 incident_sync_fields=["name", "Colour"])  # fmt: skip
+    result = run_cli(bad, [], tmp_path, args=["--check"])
+    assert result.returncode == 1
+    assert "is a single_select field; the key is held in a text field" in result.stderr
+    assert "does not close an incident" in result.stderr
+    wrong_owned = config(sandbox, tmp_path, incident_sync_fields=["name", "Colour"])
+    result = run_cli(wrong_owned, [], tmp_path, args=["--check"])
+    assert result.returncode == 1
+    assert "'Colour' is none of" in result.stderr
+    assert "Ticket key" in result.stderr
