@@ -143,6 +143,7 @@ class StreamWriter:
         self.settings = settings.for_stream(stream_name)
         self.operation = OPERATIONS[self.settings.operation]
         self.key_properties = tuple(key_properties)
+        self.operation.check_stream(self.settings, stream_name, self.key_properties)
         self.schema = schema
         validate = settings.delivery.validate_records
         self.validator = RecordValidator(schema) if validate else None

@@ -41,9 +41,10 @@ from target_incidentio.catalog.compare import (
     normalise,
 )
 from target_incidentio.catalog.listing import Listing, collect_listing
-from target_incidentio.catalog.plan import CatalogPlan, deletions, shown, snapshot_plan
+from target_incidentio.catalog.plan import CatalogPlan, deletions, snapshot_plan
 from target_incidentio.catalog.types import PLANNED
 from target_incidentio.core.errors import DeliveryFailedError, RecordError
+from target_incidentio.reconcile.text import shown
 from target_incidentio.strategies import Strategy
 
 if t.TYPE_CHECKING:

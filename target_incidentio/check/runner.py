@@ -44,10 +44,12 @@ from target_incidentio.check.judges import (
     role_needs,
     stream_of,
 )
+from target_incidentio.check.sync_judges import SyncCheck
 from target_incidentio.core.errors import SettingError
 from target_incidentio.core.secrets import install_redaction, remove_redaction
 from target_incidentio.delivery.engine import Delivery
 from target_incidentio.delivery.retry import RetryPolicy
+from target_incidentio.incidents.listing import listing_path
 from target_incidentio.operations import ID_CHECKS, OPERATIONS, RUN_CHECKS, check_credential
 from target_incidentio.run.directory import lookup_request
 from target_incidentio.settings import check_heartbeat
@@ -184,12 +186,26 @@ def _role_assignments(ask: Ask, where: str, level: StreamSettings) -> Iterator[L
             yield ask("/v2/incident_roles", role_judge(f"{where}{subject}", role.role), subject)
 
 
+def _incident_sync(ask: Ask, where: str, level: StreamSettings) -> Iterator[Lookup]:
+    """`incident_mode: sync`: key field, owned fields, close status, incidents holding a key."""
+    if level.incident_mode != "sync":
+        return
+    judges = SyncCheck(where, level)
+    yield ask("/v2/incident_roles", judges.judge_roles, "incident_sync_fields")
+    yield ask("/v2/custom_fields", judges.judge_fields, "incident_key_field")
+    if level.close_missing_incidents is not None:
+        statuses = "/v1/incident_statuses"
+        yield ask(statuses, judges.judge_status, "close_missing_incidents")
+    yield ask(listing_path(), judges.judge_incidents, "incident_mode")
+
+
 # How each kind of check an operation may declare is made.
 LEVEL_CHECKS: Mapping[IdCheck, LevelCheck] = {
     "alert_source": _alert_source,
     "catalog_type": _catalog_type,
     "custom_fields": _custom_fields,
     "role_assignments": _role_assignments,
+    "incident_sync": _incident_sync,
 }
 
 

@@ -18,8 +18,9 @@ if t.TYPE_CHECKING:
 JSON = t.Any
 # What a call does to incident.io, for the summary: `send` (as built: an upsert, an event),
 # or, where a strategy knows, `create`, `update` or `delete` (a delete's one record is the
-# entry it removes, not an input record), or `resolve` (an alert whose row left a snapshot).
-Effect = t.Literal["send", "create", "update", "delete", "resolve"]
+# entry it removes, not an input record), `resolve` (an alert whose row left a snapshot), or
+# `close` (an incident whose row left a sync's snapshot; its one record is the incident).
+Effect = t.Literal["send", "create", "update", "delete", "resolve", "close"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class ApiRequest:
     # What a write of the target's own is, for its response record (`create catalog type`);
     # empty for a record's call, and for a look-up (a GET carrying no record).
     purpose: str = ""
+    # What a sync did for the record (`action`, `incident_id`, `incident_reference`,
+    # `fields_changed`), for its response record; None for every other call.
+    outcome: Mapping[str, t.Any] | None = None
 
     @property
     def record_count(self) -> int:
@@ -161,6 +165,7 @@ class BuildContext:
         sequences: tuple[int, ...] = (),
         effect: Effect = "send",
         purpose: str = "",
+        outcome: Mapping[str, t.Any] | None = None,
     ) -> ApiRequest:
         """A call a strategy makes itself: the API key, its rate scopes, the stream's headers."""
         settings = self.settings
@@ -179,6 +184,7 @@ class BuildContext:
             sequences=sequences,
             effect=effect,
             purpose=purpose,
+            outcome=outcome,
         )
 
     def stream_cap(self) -> tuple[RateScope, ...]:

@@ -51,6 +51,20 @@ def number_text(number: Decimal) -> str:
     return format(number, "f")
 
 
+def canonical_number(text: str) -> str | None:
+    """A number's text in one spelling ("1.50", "1.5" and "15e-1" are one number), else None.
+
+    For comparing numbers incident.io keeps as text (custom field and catalog values).
+    """
+    try:
+        parsed = Decimal(text.strip())
+    except ArithmeticError:
+        return None
+    if not parsed.is_finite():
+        return None
+    return "0" if parsed.is_zero() else number_text(parsed.normalize())
+
+
 def stream_map_hint(stream: str, field: str, expression: str) -> str:
     """How to fill or fix a field with a Meltano stream map."""
     return f'map it with stream_maps: {{"{stream}": {{"{field}": "{expression}"}}}}.'

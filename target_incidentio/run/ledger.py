@@ -22,6 +22,7 @@ from target_incidentio.run.response_records import (
     ResponseLog,
     invalid_record,
     response_record,
+    skipped_record,
 )
 from target_incidentio.run.webhook import ResponseWebhook
 
@@ -56,6 +57,8 @@ class StreamTally:
     updated: int = 0
     # Entries deleted (catalog sync): calls that carry no input record.
     deleted: int = 0
+    # Incidents closed because their rows left a sync's snapshot (`close_missing_incidents`).
+    closed: int = 0
 
     def line(self, elapsed: float, *, dry_run: bool = False) -> str:
         """One human line with the achieved rate."""
@@ -78,6 +81,9 @@ class StreamTally:
         if self.resolved:
             verb = "would be resolved" if dry_run else "resolved"
             text += f", {self.resolved} alerts {verb} because their rows are gone"
+        if self.closed:
+            verb = "would be closed" if dry_run else "closed"
+            text += f", {self.closed} incidents {verb} because their rows are gone"
         return text
 
     def log_fields(self, stream: str) -> dict[str, t.Any]:
@@ -196,6 +202,8 @@ class Ledger:
                 tally.resolved += request.record_count
             elif request.effect == "delete":
                 tally.deleted += 1
+            elif request.effect == "close":
+                tally.closed += 1
             else:
                 tally.delivered += request.record_count
                 tally.created += request.record_count if request.effect == "create" else 0
@@ -288,6 +296,8 @@ class Ledger:
         """Records that needed no call: counted as unchanged and settled."""
         with self._lock:
             self._tallies[request.stream].unchanged += request.record_count
+        if request.outcome is not None:  # a sync says what each record met, no call or not
+            self._emit(skipped_record(request, reason, redact=self._redact))
         logger.debug(
             "Stream '%s': %s (%s).", request.stream, reason, ", ".join(request.record_keys)
         )

@@ -85,6 +85,12 @@ RESPONSE_SCHEMA: dict[str, t.Any] = {
                 "properties": {"field": _STRING, "name": _STRING, "id": _STRING},
             },
         },
+        # `incident_mode: sync` only: what the record's incident met (`created`, `edited`,
+        # `unchanged`: no call, `closed`: its row left the snapshot), and the fields changed.
+        "action": _STRING,
+        "incident_id": _STRING,
+        "incident_reference": _STRING,
+        "fields_changed": {"type": ["array", "null"], "items": {"type": "string"}},
     },
 }
 
@@ -173,6 +179,50 @@ def response_record(
         "resolved": [
             {"field": found.field, "name": found.name, "id": found.id} for found in request.resolved
         ],
+        **_outcome(request, resource_id, reference),
+    }
+    return _finish(record, redact)
+
+
+def _outcome(
+    request: ApiRequest, resource_id: str | None = None, reference: str | None = None
+) -> dict[str, t.Any]:
+    """A sync's action fields; a create's incident id and reference come from its answer."""
+    if request.outcome is None:
+        return {}
+    found = dict(request.outcome)
+    if found.get("action") == "created":
+        found["incident_id"] = found.get("incident_id") or resource_id
+        found["incident_reference"] = found.get("incident_reference") or reference
+    return found
+
+
+def skipped_record(
+    request: ApiRequest, reason: str, *, redact: Callable[[str], str]
+) -> dict[str, t.Any]:
+    """The response record of a sync's record that needed no call: it says so, and why."""
+    record = {
+        "stream": request.stream,
+        "operation": request.operation,
+        "method": None,
+        "url": None,
+        "status": "unchanged",
+        "status_code": None,
+        "ok": True,
+        "attempts": 0,
+        "throttled": 0,
+        "duration_ms": 0.0,
+        "record_count": request.record_count,
+        "record_keys": list(request.record_keys),
+        "purpose": None,
+        "resource_id": (request.outcome or {}).get("incident_id"),
+        "reference": (request.outcome or {}).get("incident_reference"),
+        "response": None,
+        "response_text": reason,
+        "error": None,
+        "sent_at": datetime.now(timezone.utc).isoformat(),
+        "resolved": [],
+        **_outcome(request),
     }
     return _finish(record, redact)
 

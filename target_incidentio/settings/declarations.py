@@ -189,6 +189,49 @@ class StreamSettings:
         "`incident_edit`: tell the incident's Slack channel about the edit (default false).",
         default=False,
     )
+    incident_mode: str = setting(
+        Choice(("create", "sync")),
+        "Incident mode",
+        "`incident`: `create` (default) opens an incident per record, de-duplicated by its "
+        "idempotency key. `sync` keeps one incident per source key in step across runs: once "
+        "per run it lists the incidents, then creates those whose key no incident holds (the "
+        "key in `incident_key_field`), edits only the owned fields that differ "
+        "(`incident_sync_fields`), and fails a record whose key two incidents hold. The key is "
+        "the stream's key properties, several joined in order with `/`.",
+        default="create",
+    )
+    incident_key_field: str | None = setting(
+        Text(examples=["Ticket key"]),
+        "Incident key field",
+        "`incident_mode: sync`: the text custom field (by name, any letter case, or id) that "
+        "holds each incident's source key. An incident made in the dashboard whose field holds "
+        "a key is adopted, not opened again.",
+    )
+    incident_sync_fields: tuple[str, ...] = setting(
+        Names(),
+        "Incident sync fields",
+        "`incident_mode: sync`: the fields the pipeline keeps in step after creation: `name`, "
+        "`summary`, `severity`, `incident_status`, a custom field's name or an incident role's "
+        "name. Every other field the record gives is set when the incident is created and "
+        "never edited again, so a responder's change stands (default `name`, `summary`).",
+        default=["name", "summary"],
+    )
+    close_missing_incidents: str | None = setting(
+        Text(examples=["Closed"]),
+        "Close missing incidents",
+        "`incident_mode: sync`: the stream is a complete snapshot. Once its calls are confirmed "
+        "(end of the stream, or an ACTIVATE_VERSION), each open incident holding a key the "
+        "snapshot did not carry is edited to this status, which must be in a closed category. "
+        "Unset (default): nothing is closed.",
+    )
+    incident_max_close_fraction: float = setting(
+        Number(zero=True, at_most=1),
+        "Most incidents closed at once",
+        "With `close_missing_incidents`: if a snapshot would close more than this share (0 to "
+        "1) of the open incidents holding a key, nothing is closed and the run fails "
+        "(default 0.5).",
+        default=0.5,
+    )
     catalog_type_id: str | None = setting(
         Text(),
         "Catalog type id",
@@ -430,6 +473,11 @@ PerStreamSetting = t.Literal[
     "create_missing_options",
     "role_assignments",
     "notify_incident_channel",
+    "incident_mode",
+    "incident_key_field",
+    "incident_sync_fields",
+    "close_missing_incidents",
+    "incident_max_close_fraction",
     "catalog_type_id",
     "catalog_type",
     "catalog_manage_type",

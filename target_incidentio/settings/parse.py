@@ -150,6 +150,7 @@ def parse_values(config: Mapping[str, t.Any]) -> Settings:
 def _check_stream(settings: StreamSettings, where: str) -> None:
     """Checks that need the whole resolved picture of a stream."""
     _check_catalog_type(settings, where)
+    _check_incident_sync(settings, where)
     if settings.api_url is not None:
         _check_api_url(settings, f"{where}api_url")
     if settings.api_url and template_fields(settings.api_url) and settings.batch_size_rows > 1:
@@ -178,6 +179,29 @@ def _check_catalog_type(settings: StreamSettings, where: str) -> None:
             "a managed catalog type is found, or created, by its name, not by an id.",
             "replace `catalog_type_id` with `catalog_type` (the type's name), or leave it "
             "unset to use the stream's name.",
+        )
+
+
+def _check_incident_sync(settings: StreamSettings, where: str) -> None:
+    """Sync needs the field its keys live in; closing is a sync's, never a create's.
+
+    What needs the account (the field is a text field, the sync fields and the close status
+    exist) is checked at the start of the run and by `--check`; the key properties when the
+    stream's SCHEMA arrives.
+    """
+    if settings.incident_mode == "sync" and settings.incident_key_field is None:
+        raise SettingError(
+            f"{where}incident_key_field",
+            "is required with `incident_mode: sync`: it names the text custom field that holds "
+            "each incident's source key.",
+            "create a text custom field in incident.io (e.g. 'Ticket key') and name it here.",
+        )
+    if settings.close_missing_incidents is not None and settings.incident_mode != "sync":
+        raise SettingError(
+            f"{where}close_missing_incidents",
+            "closes the incidents whose rows left the source, which only `incident_mode: sync` "
+            "knows.",
+            "set `incident_mode: sync` for the stream, or remove `close_missing_incidents`.",
         )
 
 

@@ -881,4 +881,6 @@ def test_planning_imports_nothing_of_the_target_but_the_payload_helpers():
         # types.py: the SDK's metadata prefix.
         "target_incidentio.payloads.fields",
         "target_incidentio.core.urls",
+        # plan.py: the reconcile engine's id lists (pure, imports nothing of the target).
+        "target_incidentio.reconcile.text",
     }

@@ -220,7 +220,7 @@ def test_the_checks_are_declared_on_the_operations_that_read_their_ids():
     declared = {name: op.checks for name, op in OPERATIONS.items() if op.checks}
     assert declared == {
         "alert_event": ("alert_source",),
-        "incident": ("custom_fields", "role_assignments"),
+        "incident": ("custom_fields", "role_assignments", "incident_sync"),
         "incident_edit": ("custom_fields", "role_assignments"),
         "catalog_entry": ("catalog_type",),
     }

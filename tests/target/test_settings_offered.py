@@ -19,8 +19,14 @@ from target_incidentio.operations import parse_settings
 from target_incidentio.settings import StreamSettings
 from target_incidentio.target import TargetIncidentIO
 
-# Enough for every operation to start: each one's credential and what it requires.
-EVERY_OPERATION = {"api_key": "k", "alert_source_token": "t", "api_url": "/v2/x"}
+# Enough for every operation to start: each one's credential and what it requires (and
+# what `incident_mode: sync` requires).
+EVERY_OPERATION = {
+    "api_key": "k",
+    "alert_source_token": "t",
+    "api_url": "/v2/x",
+    "incident_key_field": "Ticket key",
+}
 
 
 def about_properties() -> dict[str, t.Any]:

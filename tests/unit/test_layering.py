@@ -14,12 +14,13 @@ PACKAGE = "target_incidentio"
 # layer and those below, at run time or for types. Two on one line sit side by side and may
 # not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
+    ("reconcile",),  # the generic, pure reconcile engine: imports nothing of the target
     ("core", "singer_input"),  # urls, secrets, errors, headers, custom_fields, the cache
     ("settings",),  # the config model: never the payload builders
     ("payloads",),  # pure builders: record in, request out
     ("delivery",),  # order, pace, retry, send
     ("strategies",),  # reach the run only through the `Outlet` they are handed
-    ("catalog",),  # planning (pure), and the sync and type setup that run it
+    ("catalog", "incidents"),  # planning (pure), and the syncs and type setup that run it
     ("operations", "run"),  # the operation table; the run's lifecycle, ledger, checkpoints
     ("check",),  # beside the run, never writing anything
     ("stream_writer",),
@@ -48,7 +49,13 @@ RUNTIME_NEVER: dict[str, tuple[str, ...]] = {
         f"catalog.{name}": ("strategies", "delivery")
         for name in ("listing", "compare", "bulk", "plan", "types", "entries")
     },
+    # Incident sync's planning is pure too.
+    **{
+        f"incidents.{name}": ("strategies", "delivery", "run")
+        for name in ("keys", "owned", "values", "listing", "compare", "feature")
+    },
     # The generic pieces: their callers hand them what they need.
+    "reconcile": ("",),
     "core.lookups": ("",),
     "run.checkpoints": ("",),
 }
