@@ -29,6 +29,10 @@ if t.TYPE_CHECKING:
 
 RESPONSE_STREAM = "incidentio_responses"
 RESPONSE_KEY = "call_id"
+# The fields a sync's call fills (`ApiRequest.outcome`); null in every other record.
+NO_OUTCOME: dict[str, t.Any] = dict.fromkeys(
+    ("action", "incident_id", "incident_reference", "fields_changed")
+)
 
 _STRING = {"type": ["string", "null"]}
 _INTEGER = {"type": ["integer", "null"]}
@@ -187,10 +191,13 @@ def response_record(
 def _outcome(
     request: ApiRequest, resource_id: str | None = None, reference: str | None = None
 ) -> dict[str, t.Any]:
-    """A sync's action fields; a create's incident id and reference come from its answer."""
+    """A sync's action fields, null for other calls so every record has the schema's columns.
+
+    A create's incident id and reference come from its answer.
+    """
     if request.outcome is None:
-        return {}
-    found = dict(request.outcome)
+        return dict(NO_OUTCOME)
+    found = {**NO_OUTCOME, **request.outcome}
     if found.get("action") == "created":
         found["incident_id"] = found.get("incident_id") or resource_id
         found["incident_reference"] = found.get("incident_reference") or reference
@@ -245,6 +252,7 @@ def invalid_record(
         "record_count": 1,
         "record_keys": [error.record_key],
         "purpose": None,
+        **NO_OUTCOME,
         "resource_id": None,
         "reference": None,
         "response": None,

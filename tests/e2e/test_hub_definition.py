@@ -172,7 +172,7 @@ def test_the_readme_install_adds_installs_and_runs_the_loader_from_the_definitio
     assert "Group 3: api_key, api_url, operation" in listed
     # The target's own defaults, not "None (default)".
     assert "current value: 'alert_event' (default)" in listed
-    load_method = run("config", "list", "target-incidentio", "--filter", "load_method")
+    load_method = run("config", "list", "target-incidentio", "--filter", "load_method", cwd=project)
     assert "current value: 'append-only' (default)" in load_method
     assert "upsert" not in load_method.split("Load method:")[0]
     assert "hub-SECRET-1" not in listed
