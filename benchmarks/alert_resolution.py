@@ -78,7 +78,7 @@ def fire(url: str, count: int) -> None:
 
 
 def snapshot(kept: int) -> bytes:
-    """SCHEMA and one row per alert still failing."""
+    """SCHEMA, one row per alert still failing, and the tap's finished STATE."""
     lines = [
         {
             "type": "SCHEMA",
@@ -90,6 +90,11 @@ def snapshot(kept: int) -> bytes:
             {"type": "RECORD", "stream": STREAM, "record": {"check_id": key(i)}}
             for i in range(kept)
         ),
+        # The tap's last STATE, a finished singer-sdk bookmark: the snapshot is whole.
+        {
+            "type": "STATE",
+            "value": {"bookmarks": {STREAM: {"replication_key": "at", "replication_key_value": 1}}},
+        },
     ]
     return ("\n".join(json.dumps(line) for line in lines) + "\n").encode()
 

@@ -72,7 +72,7 @@ def row(i: int, *, changed: bool = False) -> dict[str, t.Any]:
 
 
 def stream_input(rows: list[dict[str, t.Any]]) -> bytes:
-    """SCHEMA, the rows, one STATE."""
+    """SCHEMA, the rows, one STATE: the finished bookmark that lets sync delete."""
     properties = {
         "id": {"type": "string"},
         "name": {"type": "string"},
@@ -84,7 +84,8 @@ def stream_input(rows: list[dict[str, t.Any]]) -> bytes:
         {"type": "SCHEMA", "stream": STREAM, "schema": schema, "key_properties": ["id"]}
     ]
     messages += [{"type": "RECORD", "stream": STREAM, "record": r} for r in rows]
-    messages.append({"type": "STATE", "value": {"bookmark": len(rows)}})
+    bookmark = {"replication_key": "at", "replication_key_value": len(rows)}
+    messages.append({"type": "STATE", "value": {"bookmarks": {STREAM: bookmark}}})
     return "".join(json.dumps(m) + "\n" for m in messages).encode()
 
 

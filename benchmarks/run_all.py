@@ -21,6 +21,7 @@ import catalog_sync
 import checkpoints
 import concurrency
 import hostile
+import incident_sync
 import memory
 import names
 import oncall
@@ -43,6 +44,7 @@ FULL: list[tuple[str, Callable[[], list[Check]]]] = [
     ("checkpoints", checkpoints.run),
     ("alert_resolution", alert_resolution.run),
     ("catalog_sync", catalog_sync.run),
+    ("incident_sync", incident_sync.run),
     ("hostile", hostile.run),
     ("names", names.run),
     ("oncall", oncall.run),
@@ -58,6 +60,7 @@ QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("checkpoints", lambda: checkpoints.run(300, 2)),
     ("alert_resolution", lambda: alert_resolution.run(30, 10)),
     ("catalog_sync", lambda: catalog_sync.run(500)),
+    ("incident_sync", lambda: incident_sync.run(500)),
     ("hostile", lambda: hostile.run(50)),
     ("names", lambda: names.run(200, 1)),
     ("oncall", lambda: oncall.run(200, 61)),

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 # Meltano and every one of its dependencies, pinned (requirements/meltano.in, compiled as the
-# README's Development section says); the version is the lock's.
+# docs/development.md says); the version is the lock's.
 MELTANO_LOCK = ROOT / "requirements" / "meltano.txt"
 
 

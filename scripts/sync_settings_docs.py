@@ -1,12 +1,12 @@
 """Write the settings, as `target-incidentio --about` declares them, into the files that list them.
 
-The declarations in `target_incidentio/settings/` are the one source; the README's table, the
-loader's `settings:` list in meltano.yml and the Meltano Hub plugin definition
-(hub/target-incidentio.yml) are generated from them, and tests fail when one is stale. The
-README's table of credentials and roles per operation, and the settings groups of meltano.yml
-and the Hub definition (`settings_group_validation`), come the same way from the operation
-table (`target_incidentio/operations.py`). Run it after adding or changing a setting or an
-operation:
+The declarations in `target_incidentio/settings/` are the one source; the settings reference's
+table (docs/settings.md), the loader's `settings:` list in meltano.yml and the Meltano Hub plugin
+definition (hub/target-incidentio.yml) are generated from them, and tests fail when one is stale.
+The table of credentials and roles per operation (docs/production.md), and the settings groups of
+meltano.yml and the Hub definition (`settings_group_validation`), come the same way from the
+operation table (`target_incidentio/operations.py`). Run it after adding or changing a setting or
+an operation:
 
     python scripts/sync_settings_docs.py          # rewrite the files
     python scripts/sync_settings_docs.py --check  # exit 1 if one is stale
@@ -28,7 +28,8 @@ from target_incidentio.docs import roles_table
 from target_incidentio.operations import OPERATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
+SETTINGS_PAGE = ROOT / "docs" / "settings.md"
+PRODUCTION_PAGE = ROOT / "docs" / "production.md"
 MELTANO = ROOT / "meltano.yml"
 HUB = ROOT / "hub" / "target-incidentio.yml"
 TABLE = re.compile(r"^\| Setting \|.*?(?=\n\n|\Z)", flags=re.MULTILINE | re.DOTALL)
@@ -51,17 +52,25 @@ def about(fmt: str) -> str:
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
 
-def readme_text(current: str) -> str:
-    """README.md with its settings table replaced by the one `--about` prints."""
+def settings_page_text(current: str) -> str:
+    """docs/settings.md with its settings table replaced by the one `--about` prints."""
     match = TABLE.search(about("markdown"))
     if match is None:
         msg = "`--about --format markdown` printed no settings table"
         raise RuntimeError(msg)
     table = match.group(0).strip()
-    updated = TABLE.sub(lambda _: table, current, count=1)
-    updated, count = ROLES_TABLE.subn(lambda _: roles_table(), updated, count=1)
+    updated, count = TABLE.subn(lambda _: table, current, count=1)
     if count != 1:
-        msg = "README.md: the table of credentials and roles per operation was not found"
+        msg = "docs/settings.md: the settings table (`| Setting | ...`) was not found"
+        raise RuntimeError(msg)
+    return updated
+
+
+def production_page_text(current: str) -> str:
+    """docs/production.md with its table of credentials and roles from the operation table."""
+    updated, count = ROLES_TABLE.subn(lambda _: roles_table(), current, count=1)
+    if count != 1:
+        msg = "docs/production.md: the table of credentials and roles per operation was not found"
         raise RuntimeError(msg)
     return updated
 
@@ -169,7 +178,15 @@ def hub_text(_current: str) -> str:
     header = (
         "# Meltano Hub plugin definition, generated from `target-incidentio --about`:\n"
         "#   python scripts/sync_settings_docs.py\n"
-        "# Try it: meltano add loader target-incidentio --from-ref hub/target-incidentio.yml\n"
+        "# target-incidentio is not on PyPI or Meltano Hub yet: `pip_url: target-incidentio`\n"
+        "# cannot be installed today. Add the loader from this file with its pip_url pointed at\n"
+        "# a checkout, a wheel or a git URL (README, Install; tests/e2e/test_hub_definition.py):\n"
+        "#   PIP_URL=/path/to/target-incidentio\n"
+        '#   sed "s|^pip_url: target-incidentio\\$|pip_url: $PIP_URL|" \\\n'
+        "#     /path/to/target-incidentio/hub/target-incidentio.yml > loader.yml\n"
+        "#   meltano add --plugin-type loader target-incidentio --from-ref loader.yml\n"
+        "# (Meltano 4 reads `meltano add loader target-incidentio ...` as two plugin names and\n"
+        "# adds a stray utility `loader`: give the type with --plugin-type.)\n"
     )
     body = yaml.safe_dump(hub_definition(), sort_keys=True, allow_unicode=True, width=100)
     return header + body
@@ -181,7 +198,13 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="only report stale files")
     args = parser.parse_args()
     stale = []
-    for path, render in ((README, readme_text), (MELTANO, meltano_text), (HUB, hub_text)):
+    renders = (
+        (SETTINGS_PAGE, settings_page_text),
+        (PRODUCTION_PAGE, production_page_text),
+        (MELTANO, meltano_text),
+        (HUB, hub_text),
+    )
+    for path, render in renders:
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         wanted = render(current)
         if wanted != current:

@@ -1,4 +1,4 @@
-"""README text generated from the declarations.
+"""Documentation text generated from the declarations (docs/production.md's roles table).
 
 Used by `scripts/sync_settings_docs.py` and the tests; the target never imports it.
 """
@@ -9,7 +9,7 @@ from target_incidentio.operations import OPERATIONS
 
 
 def roles_table() -> str:
-    """The README's "Credentials and ids" table, from the operation table's declarations."""
+    """docs/production.md's "Credentials and ids" table, from the operation table."""
     header = (
         "| Operation | Credential | API key roles (`GET /v1/identity`) "
         "| Scopes (incident.io's spec) |"

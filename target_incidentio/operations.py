@@ -4,7 +4,7 @@ An entry names the operation, its payload builder, the credential its calls carr
 fields it takes by name, the fields its settings map, whether it batches records, and the
 per-stream settings it reads. The `operation` setting's allowed values, the sink chosen, the
 credential check, the "setting does nothing here" checks, the unplaced-field warning, the
-roles `--check` asks for, the key of the answer's resource and the README's credentials
+roles `--check` asks for, the key of the answer's resource and docs/production.md's credentials
 table all come from this table. Every setting an entry names is checked at import against
 the declared per-stream settings. docs/architecture.md walks through adding an operation.
 """
@@ -19,6 +19,9 @@ from target_incidentio.catalog.entries import CATALOG_FIELDS, build_catalog_entr
 from target_incidentio.catalog.sync import CatalogMerge, CatalogSync
 from target_incidentio.catalog.type_setup import prepare_catalog_type
 from target_incidentio.core.errors import SettingError
+from target_incidentio.incidents.keys import require_key_properties
+from target_incidentio.incidents.setup import prepare_incident_sync
+from target_incidentio.incidents.sync import IncidentCreate, IncidentSyncStrategy
 from target_incidentio.payloads.alerts import build_alert_event
 from target_incidentio.payloads.common import top_level
 from target_incidentio.payloads.escalations import (
@@ -47,9 +50,9 @@ from target_incidentio.payloads.timeline import (
     build_incident_timeline_item,
 )
 from target_incidentio.settings import STREAM_OVERRIDABLE
-from target_incidentio.settings.kinds import Choice
 from target_incidentio.settings.parse import parse_values
 from target_incidentio.settings.schema import config_schema as declared_schema
+from target_incidentio.settings.setting_types import Choice
 from target_incidentio.strategies import Prepare, Strategy, as_given
 from target_incidentio.strategies.alerts import AlertSnapshot
 from target_incidentio.strategies.overrides import OverrideSync
@@ -95,6 +98,21 @@ def _override_strategy(_settings: StreamSettings) -> type[Strategy]:
     return OverrideSync
 
 
+def _incident_strategy(settings: StreamSettings) -> type[Strategy]:
+    """`incident_mode`: `create` sends as built; `sync` lists, then creates, edits or skips."""
+    return IncidentSyncStrategy if settings.incident_mode == "sync" else IncidentCreate
+
+
+def _incident_stream(settings: StreamSettings, stream: str, key_properties: Sequence[str]) -> None:
+    """`incident_mode: sync` needs key properties: refused at the stream's SCHEMA."""
+    if settings.incident_mode == "sync":
+        require_key_properties(stream, key_properties)
+
+
+def _any_stream(_settings: StreamSettings, _stream: str, _key_properties: Sequence[str]) -> None:
+    """Most operations take any stream."""
+
+
 def _incident_sources(settings: StreamSettings) -> Iterable[str]:
     """The record fields `custom_fields` and `role_assignments` map."""
     fields = [entry.field for entry in settings.custom_fields]
@@ -119,14 +137,31 @@ class AlsoNeeds:
 # What `--check` can look up before any data flows, and the settings each reads: an alert
 # source by id, a catalog type by id or name, custom fields by id or name, roles by name.
 IdCheck = t.Literal[
-    "alert_source", "catalog_type", "custom_fields", "role_assignments", "schedules"
+    "alert_source",
+    "catalog_type",
+    "custom_fields",
+    "role_assignments",
+    "incident_sync",
+    "schedules",
 ]
 ID_CHECKS: Mapping[IdCheck, tuple[PerStreamSetting, ...]] = {
     "alert_source": ("alert_source_config_id",),
     "catalog_type": ("catalog_type_id", "catalog_type", "catalog_manage_type"),
     "custom_fields": ("custom_fields",),
     "role_assignments": ("role_assignments",),
+    "incident_sync": (
+        "incident_mode",
+        "incident_key_field",
+        "incident_sync_fields",
+        "close_missing_incidents",
+    ),
     "schedules": ("override_schedules",),
+}
+# What `--check` looks up for the run as a whole (settings of no operation, read once per
+# run, in `DeliverySettings`), and the settings each reads: the heartbeat source by id.
+RunCheck = t.Literal["heartbeat"]
+RUN_CHECKS: Mapping[RunCheck, tuple[str, ...]] = {
+    "heartbeat": ("heartbeat_alert_source_config_id", "heartbeat_token"),
 }
 
 
@@ -154,12 +189,15 @@ class Operation:
     # What the stream's settings name that must be looked up (or made) before its first
     # record is built: a catalog type by name, its schema. Gives the settings the ids.
     prepare: Prepare = as_given
+    # What a stream must be for it, checked at its SCHEMA (key properties for incident sync):
+    # a `SettingError` before any record.
+    check_stream: Callable[[StreamSettings, str, Sequence[str]], None] = _any_stream
     # Said after its name where the `operation` setting lists the operations.
     note: str = ""
     # The API key roles its calls need, as `GET /v1/identity` names them; None: they depend
-    # on the endpoint. `--check` checks them; the README's table is generated from them.
+    # on the endpoint. `--check` checks them; docs/production.md's table is generated from them.
     roles: tuple[str, ...] | None = ()
-    # The scopes incident.io's spec names for its calls, for the README's table.
+    # The scopes incident.io's spec names for its calls, for docs/production.md's table.
     scopes: str = ""
     # What `--check` looks up for it (`ID_CHECKS`), in that order; each reads its settings.
     checks: tuple[IdCheck, ...] = ()
@@ -219,6 +257,7 @@ OPERATIONS: dict[str, Operation] = {
                 "alert_source_token",
                 "resolve_missing_alerts",
                 "alert_max_resolve_fraction",
+                "snapshot_complete",
             ),
             also_needs=(
                 AlsoNeeds(
@@ -241,10 +280,22 @@ OPERATIONS: dict[str, Operation] = {
                 "custom_fields",
                 "create_missing_options",
                 "role_assignments",
+                "incident_mode",
+                "incident_key_field",
+                "incident_sync_fields",
+                "close_missing_incidents",
+                "incident_max_close_fraction",
+                "snapshot_complete",
+                "notify_incident_channel",
             ),
+            strategy=_incident_strategy,
+            prepare=prepare_incident_sync,
+            check_stream=_incident_stream,
+            checks=("custom_fields", "role_assignments", "incident_sync"),
             roles=("incident_creator",),
-            scopes="`incidents.create`",
-            checks=("custom_fields", "role_assignments"),
+            scopes="`incidents.create`; `incident_mode: sync` also lists (`incidents.view`) and "
+            "edits (`incidents.update_name`, `update_summary` and the `update_*` scope of each "
+            "field in `incident_sync_fields`, `update_status` to close)",
             answer="incident",
         ),
         Operation(
@@ -306,6 +357,7 @@ OPERATIONS: dict[str, Operation] = {
                 "catalog_references",
                 "catalog_mode",
                 "catalog_max_delete_fraction",
+                "snapshot_complete",
             ),
             roles=("catalog_editor",),
             scopes="`catalog_entries.create` (the same call updates the entry with the same "
@@ -405,6 +457,7 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
                     f"set `{name}`, e.g. {example}.",
                 )
         _check_batching(operation, resolved, where, settings.explicit.get(where, frozenset()))
+        _check_sync_mode(operation, resolved, where, settings.explicit.get(where, frozenset()))
         if not dry_run:
             check_credential(operation, resolved, where)
     _warn_unread(settings)
@@ -421,6 +474,27 @@ def _check_batching(
             f"the `{operation.name}` operation sends one record per call (incident.io's "
             "endpoint takes one), so a batch size does nothing.",
             "remove it, or set it only for `http` streams under `streams.<name>`.",
+        )
+
+
+def _check_sync_mode(
+    operation: Operation, settings: StreamSettings, where: str, explicit: frozenset[str]
+) -> None:
+    """`incident_mode: sync` keeps incidents in step; no other operation has a sync of them.
+
+    Refused where it is set beside another operation; set at the top level alone it is for
+    the incident streams under `streams` (and warned about if no stream reads it).
+    """
+    if (
+        settings.incident_mode == "sync"
+        and "incident_mode" not in operation.reads
+        and "incident_mode" in explicit
+        and (where or "operation" in explicit)
+    ):
+        raise SettingError(
+            f"{where}incident_mode",
+            f"is `sync`, which only the `incident` operation has; this is `{operation.name}`.",
+            "set `operation: incident` for the stream, or remove `incident_mode`.",
         )
 
 

@@ -13,6 +13,7 @@ from singer_sdk.sinks import BatchSink, RecordSink, Sink
 from typing_extensions import override
 
 from target_incidentio.operations import OPERATIONS
+from target_incidentio.payloads.base import Numbered
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -64,7 +65,9 @@ class _CallSink(Sink):
     @override
     def activate_version(self, new_version: int) -> None:
         if self.writer.strategy.uses_versions:
-            self.writer.strategy.boundary()
+            # A candidate end of the snapshot, judged at the stream's next record or the end
+            # of input (run/completion.py): SDK taps send it before a version's records.
+            self.writer.run.completion.activate_version(self.stream_name, new_version)
         else:
             self.writer.run.note_version(self.stream_name, self.writer.operation.name)
 
@@ -76,7 +79,7 @@ class RecordCallSink(_CallSink, RecordSink):
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
         sequence = self.writer.accept(record)
         if sequence is not None:
-            self.writer.send([record], (sequence,))
+            self.writer.send((Numbered(sequence, record),))
 
 
 class BatchCallSink(_CallSink, BatchSink):
@@ -91,14 +94,13 @@ class BatchCallSink(_CallSink, BatchSink):
     def process_record(self, record: dict[str, t.Any], context: dict[str, t.Any]) -> None:
         sequence = self.writer.accept(record)
         if sequence is not None:
-            context.setdefault("records", []).append(record)
-            context.setdefault("sequences", []).append(sequence)
+            context.setdefault("numbered", []).append(Numbered(sequence, record))
 
     @override
     def process_batch(self, context: dict[str, t.Any]) -> None:
-        records: list[dict[str, t.Any]] = context.get("records", [])
+        records: list[Numbered] = context.get("numbered", [])
         if records:
-            self.writer.send(records, context["sequences"])
+            self.writer.send(records)
 
 
 def sink_class(operation: str, batch_size_rows: int) -> type[Sink]:

@@ -26,6 +26,7 @@ if t.TYPE_CHECKING:
 
     from jsonschema import ValidationError
 
+    from target_incidentio.payloads.base import Numbered
     from target_incidentio.run.lifecycle import Run
     from target_incidentio.settings import Settings
 
@@ -118,6 +119,10 @@ def _computed_hint(path: list[str], computed: dict[str, str], problem: Validatio
     return said + f'write it as "{wrap}({expression})".'
 
 
+# The settings that may name what a run looks up before a stream's first record.
+NAMED_SETTINGS = frozenset({"custom_fields", "role_assignments"})
+
+
 class StreamWriter:
     """What every sink of a stream does with a record: number, check, build, submit."""
 
@@ -138,6 +143,7 @@ class StreamWriter:
         self.settings = settings.for_stream(stream_name)
         self.operation = OPERATIONS[self.settings.operation]
         self.key_properties = tuple(key_properties)
+        self.operation.check_stream(self.settings, stream_name, self.key_properties)
         self.schema = schema
         validate = settings.delivery.validate_records
         self.validator = RecordValidator(schema) if validate else None
@@ -148,7 +154,8 @@ class StreamWriter:
             key_rate_per_minute=settings.defaults.rate_limit_per_minute,
             alert_rate_per_minute=settings.delivery.alert_source_rate_limit_per_minute,
             schema_fields=frozenset(schema.get("properties") or ()) or None,
-            lists=self.run.directory,
+            directory=self.run.directory,
+            answer_keys=answer_keys(self.operation),
         )
         self._prepared: BuildContext | None = None
         self._computed = mapped_fields(stream_maps, stream_name)
@@ -166,6 +173,8 @@ class StreamWriter:
         run before any record of the stream is sent.
         """
         if self._prepared is None:
+            if NAMED_SETTINGS & set(self.operation.reads):
+                self.run.resolve_names(self.stream)
             prepared = self.operation.prepare(self.given, self.schema, self.run)
             self._warned_unplaced |= prepared.reported
             self._prepared = replace(self.given, settings=prepared.settings)
@@ -212,25 +221,17 @@ class StreamWriter:
             hint=_FIX.format(how="fill the field with stream_maps"),
         )
 
-    def send(self, records: list[dict[str, t.Any]], sequences: Sequence[int]) -> None:
+    def send(self, records: Sequence[Numbered]) -> None:
         """Build one call for `records` and submit it (blocks only while delivery is full)."""
-        self._warn_unplaced(records)
+        self._warn_unplaced([record for _sequence, record in records])
         try:
             request = self.operation.build(records, self.ctx)
         except RecordError as error:
             self.strategy.rejected(len(records))
-            pairs = zip(sequences, records, strict=True)
-            self.run.report_invalid(error, self.operation.name, pairs)
+            self.run.report_invalid(error, self.operation.name, iter(records))
             return
-        self.strategy.send(
-            replace(
-                request,
-                stream=self.stream,
-                operation=self.operation.name,
-                sequences=tuple(sequences),
-                answer_keys=answer_keys(self.operation),
-            )
-        )
+        self.run.note_idempotency_key(request)
+        self.strategy.send(request)
 
     def _invalid(self, record: dict[str, t.Any], problem: ValidationError) -> RecordError:
         """The validation error as the target's own: stream, record key, field, what was wrong."""

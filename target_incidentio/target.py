@@ -11,8 +11,8 @@ import contextlib
 import gzip
 import importlib.util
 import os
+import signal
 import sys
-import threading
 import traceback
 import typing as t
 
@@ -235,10 +235,20 @@ class TargetIncidentIO(Target):
         run.report_invalid(error, operation, iter([(sequence, t.cast("dict[str, t.Any]", record))]))
 
     @override
+    def _process_record_message(self, message_dict: dict[str, t.Any]) -> None:
+        # Each stream's completion (run/completion.py) hears of the record first: one that
+        # follows an ACTIVATE_VERSION of another version ends the snapshot before it.
+        stream, version = str(message_dict.get("stream")), message_dict.get("version")
+        for stream_map in self._stream_maps(stream) or ():
+            self.run.record_arrives(stream_map.stream_alias, version, source=stream)
+        super()._process_record_message(message_dict)
+
+    @override
     def _process_state_message(self, message_dict: dict[str, t.Any]) -> None:
-        # The state goes out once the records before it are confirmed (checkpoints.py),
+        # The state goes out once the records before it are confirmed (run/checkpoints.py),
         # not when the SDK drains.
         self._assert_line_requires(message_dict, requires={"value"})
+        self.run.completion.state(message_dict["value"])
         self.run.offer_state(message_dict["value"])
         if self.run.checkpoints.overdue():
             # Records held for a batch keep the state back: send them now, not at the end.
@@ -305,14 +315,14 @@ class TargetIncidentIO(Target):
         # however a server answers (`Run.interrupt`). Then the SDK drains (queued calls go out
         # if there is time) and exits 0, and `__exit__` waits for the calls and writes the
         # final state; if the signal came while the main thread held a lock of the run, that
-        # waits until it has let go (see signals.py).
+        # waits until it has let go (see run/signals.py).
         def work() -> None:
             super(TargetIncidentIO, self)._handle_termination(signum, frame)
 
         if self._run is None:
             work()
         else:
-            threading.Thread(target=self._run.interrupt, name="sigterm", daemon=True).start()
+            self._run.interrupt(signal.Signals(signum).name)
             self._run.signals.run_when_safe(work)
 
     # -- the command line ----------------------------------------------------------------------
@@ -402,7 +412,15 @@ def batch_records(
         head, tail = StorageTarget.split_url(url)
         where = storage or StorageTarget.from_url(head)
         with contextlib.ExitStack() as stack:
-            lines: t.IO[bytes] = stack.enter_context(where.open(tail, mode="rb"))
+            try:
+                lines: t.IO[bytes] = stack.enter_context(where.open(tail, mode="rb"))
+            except FileNotFoundError as error:
+                msg = (
+                    f"stream '{stream}': the BATCH manifest names {url}, which does not exist "
+                    f"({error.strerror or error}). Fix: keep the tap's batch files until the "
+                    "target has read them, or point `batch_config.storage.root` where they are."
+                )
+                raise FileNotFoundError(msg) from error
             if encoding.compression == "gzip":
                 lines = t.cast("t.IO[bytes]", stack.enter_context(gzip.open(lines)))
             for line in lines:

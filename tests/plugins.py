@@ -4,13 +4,19 @@ Their pins (tap-jsonl's singer-sdk 0.53, target-jsonl's singer-python 5) conflic
 target's, so each lives in `.venv-plugins/<name>-<version>/` (gitignored), installed on
 first use (a few seconds) and reused by later runs, as `tests/e2e` does for Meltano. Tests
 run them as a user would: executables reading config files and Singer messages.
+Airflow and Dagster (with dagster-meltano) live there too. `python tests/plugins.py` installs
+every one of them (and, with `--with-meltano`, Meltano into `.venv-meltano`), as CI does
+before the tests, so that no test waits for an install.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
+import sys
+import time
 import typing as t
 import venv
 from pathlib import Path
@@ -26,6 +32,24 @@ TARGET_JSONL = ("target-jsonl==0.1.4",)
 # DuckDB 2's sniffer takes the first row for a header and drops it, so pin the DuckDB of
 # its day.
 TARGET_DUCKDB = ("target-duckdb==0.8.0", "duckdb==1.1.3")
+AIRFLOW = ("apache-airflow==3.3.2",)
+
+
+def _example_requirements(name: str) -> tuple[str, ...]:
+    lines = (ROOT / "examples" / name / "requirements.txt").read_text(encoding="utf-8")
+    return tuple(x.strip() for x in lines.splitlines() if x.strip() and not x.startswith("#"))
+
+
+# What examples/dagster/requirements.txt gives a user: Dagster, dagster-meltano, Meltano.
+DAGSTER = _example_requirements("dagster")
+# Every plugin above, by the executable the tests run.
+EVERY = {
+    "tap-jsonl": TAP_JSONL,
+    "target-jsonl": TARGET_JSONL,
+    "target-duckdb": TARGET_DUCKDB,
+    "airflow": AIRFLOW,
+    "dagster": DAGSTER,
+}
 
 
 class Plugin:
@@ -98,3 +122,37 @@ def require(requirements: tuple[str, ...], executable: str) -> Plugin:
             detail = getattr(error, "stderr", b"") or b""
             pytest.skip(f"{plugin.spec} cannot be installed here: {error} {detail.decode()[-500:]}")
     return plugin
+
+
+def main(argv: list[str]) -> int:
+    """Install every plugin (and Meltano, given `--with-meltano`) that is not yet installed."""
+    failed = 0
+    if "--with-meltano" in argv:
+        spec = importlib.util.spec_from_file_location("demo", ROOT / "scripts" / "demo.py")
+        assert spec is not None
+        assert spec.loader is not None
+        demo = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(demo)
+        try:
+            demo.ensure_meltano()
+        except (OSError, subprocess.SubprocessError) as error:
+            sys.stderr.write(f"meltano: {error}\n")
+            failed += 1
+    for executable, requirements in EVERY.items():
+        plugin = Plugin(requirements, executable)
+        if plugin.installed():
+            continue
+        started = time.monotonic()
+        try:
+            plugin.install()
+        except (OSError, subprocess.SubprocessError) as error:
+            detail = getattr(error, "stderr", b"") or b""
+            sys.stderr.write(f"{plugin.spec}: {error} {detail.decode()[-500:]}\n")
+            failed += 1
+            continue
+        sys.stderr.write(f"{plugin.spec}: installed in {time.monotonic() - started:.0f} s\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import typing as t
@@ -12,6 +13,10 @@ from contextlib import redirect_stdout
 from dataclasses import dataclass
 
 from target_incidentio.target import TargetIncidentIO
+
+# A class name as libraries print them in exception text: `_WatchedHTTPSPool(`, `HTTPSConnection`,
+# `NewConnectionError`, `<… object at 0x…>`. No message of the target may contain one.
+CLASS_NAME = re.compile(r"(?<!\w)_[A-Z]\w+|\b[A-Z]\w*(Error|Pool|Connection)\b|object at 0x")
 
 if t.TYPE_CHECKING:
     from pathlib import Path

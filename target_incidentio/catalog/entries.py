@@ -25,7 +25,7 @@ from target_incidentio.payloads.common import (
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from target_incidentio.payloads.base import ApiRequest, BuildContext
+    from target_incidentio.payloads.base import ApiRequest, BuildContext, Numbered
 
 
 def bindings(record: Record, field: str) -> dict[str, t.Any] | None:
@@ -97,7 +97,7 @@ def _external_id(record: Record, given: str | None) -> str:
     )
 
 
-def build_catalog_entry(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> ApiRequest:
+def build_catalog_entry(records: Sequence[Numbered], ctx: BuildContext) -> ApiRequest:
     """Create or update the catalog entry with the record's external id."""
     record = Record.single(records, ctx, "catalog_entry")
     body = read_fields(record, CATALOG_FIELDS)

@@ -16,6 +16,7 @@ from target_incidentio.catalog.bulk import BULK_MAX_ENTRIES, BulkUpdate, bulk_up
 from target_incidentio.catalog.compare import entry_id_of
 from target_incidentio.catalog.listing import ENTRIES_PATH
 from target_incidentio.core.urls import segment
+from target_incidentio.reconcile.text import SHOWN, kind_line
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
@@ -25,20 +26,9 @@ if t.TYPE_CHECKING:
 
 Mode = t.Literal["merge", "sync"]
 DELETE_FRACTION_SETTING = "catalog_max_delete_fraction"
-# Ids named in one log line or dry-run line before "… and N more".
-SHOWN_IDS = 20
-
-
-def shown(ids: Iterable[str], limit: int = SHOWN_IDS) -> str:
-    """Up to `limit` ids, then how many more."""
-    listed = list(ids)
-    more = f" … and {len(listed) - limit} more" if len(listed) > limit else ""
-    return ", ".join(listed[:limit]) + more
-
-
-def _ids(kind: str, ids: list[str], limit: int) -> str:
-    """`kind (n): a, b, … and N more`, or nothing when there are none."""
-    return f"{kind} ({len(ids)}): {shown(ids, limit)}" if ids else ""
+# Ids named in one log line or dry-run line before "… and N more" (the engine's count).
+SHOWN_IDS = SHOWN
+_ids = kind_line
 
 
 @dataclass(frozen=True)

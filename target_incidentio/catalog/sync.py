@@ -41,9 +41,10 @@ from target_incidentio.catalog.compare import (
     normalise,
 )
 from target_incidentio.catalog.listing import Listing, collect_listing
-from target_incidentio.catalog.plan import CatalogPlan, deletions, shown, snapshot_plan
+from target_incidentio.catalog.plan import CatalogPlan, deletions, snapshot_plan
 from target_incidentio.catalog.types import PLANNED
 from target_incidentio.core.errors import DeliveryFailedError, RecordError
+from target_incidentio.reconcile.text import shown
 from target_incidentio.strategies import Strategy
 
 if t.TYPE_CHECKING:
@@ -319,10 +320,15 @@ class CatalogMerge(Strategy):
         snapshots, self._types = self._types, {}
         rejected, self._rejected = self._rejected, 0
         errors: list[str] = []
+        mode = self.mode
         for snapshot in snapshots.values():
             if snapshot.failure is not None:
                 continue
             self._ended_any = True
+            if mode == "sync" and not self.outlet.snapshot_whole(
+                self.ctx.stream, "nothing is deleted (catalog_mode sync)"
+            ):
+                mode = "merge"  # the stream's rows are merged; nothing it lacks is deleted
             if snapshot.repeated:
                 LOG.warning(
                     "Stream '%s': external ids given by more than one row in catalog type %s; "
@@ -335,7 +341,7 @@ class CatalogMerge(Strategy):
                 snapshot.catalog_type_id,
                 snapshot.listed,
                 snapshot.carried,
-                mode=self.mode,
+                mode=mode,
                 max_delete_fraction=self.ctx.settings.catalog_max_delete_fraction,
             )
             with self._lock:
@@ -403,6 +409,7 @@ class CatalogSync(CatalogMerge):
         self.flush()
         self.outlet.wait()
         self._end_snapshot()
+        self.outlet.wait()  # its deletions done before the next snapshot lists the type
 
     def end(self) -> None:
         """End of input: as merge, and say so when an empty stream left the type alone."""

@@ -76,7 +76,7 @@ def prepare_catalog_type(
         fix = (
             "the API key needs the `catalog_editor` role to create and change types"
             if isinstance(error, _TypeCallError) and error.result.status_code in (401, 403)
-            else 'see README, "Catalog types from the stream"'
+            else 'see docs/catalogs.md, "Catalog types from the stream"'
         )
         msg = (
             f"Stream '{ctx.stream}': catalog type {wanted} could not be settled before the "

@@ -11,6 +11,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.delivery.transport import Cause
     from target_incidentio.payloads.base import ApiRequest
 
 Status = t.Literal["passed", "failed", "note"]
@@ -53,11 +54,14 @@ class Answer:
     ok: bool
     body: t.Any
     reason: str  # `GET /v1/identity: rejected (HTTP 401 Unauthorized): message`, redacted
+    # Without an answer: what kept it from coming (`delivery.transport.Cause`).
+    cause: Cause | None = None
 
     @classmethod
     def of(cls, result: DeliveryResult, body: t.Any) -> Answer:  # noqa: ANN401 - any JSON
         """From what `Delivery.call` returned."""
-        return cls(result.status_code, result.status == "delivered", body, describe(result))
+        cause = result.error.cause if result.error is not None else None
+        return cls(result.status_code, result.status == "delivered", body, describe(result), cause)
 
     def item(self, name: str) -> dict[str, t.Any] | None:
         """The body's `name` object (`{"alert_source": {...}}`), when it is one."""

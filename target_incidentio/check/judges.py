@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from target_incidentio.catalog.types import find_type, parse_types
 from target_incidentio.core.custom_fields import kind_of
+from target_incidentio.delivery.transport import PROXY_VARIABLES
 from target_incidentio.operations import OPERATIONS
 from target_incidentio.payloads.names import LISTS, UnresolvedError, find
 
@@ -28,6 +29,8 @@ from target_incidentio.check.findings import Answer, Finding, failed, note, pass
 
 # Alert source types whose events arrive at `POST /v2/alert_events/http/{id}`.
 HTTP_SOURCE_TYPES = frozenset({"http", "http_custom"})
+# The alert source type that takes pings at `/v2/heartbeat/{id}/ping`.
+HEARTBEAT_SOURCE_TYPE = "heartbeat"
 NEW_KEY = (
     "an API key's roles are chosen when it is created: create a key in incident.io "
     "(Settings > API keys) with {roles}, and set it as `api_key` (TARGET_INCIDENTIO_API_KEY)."
@@ -62,19 +65,33 @@ def _refused(answer: Answer, subject: str, what: str, role: str, fix: str) -> Fi
     return failed(subject, f"{what} could not be checked: {answer.reason}.", fix)
 
 
+# What to look at when base_url gives no answer, by what kept it from coming.
+_PROXY_HINT = f"if a proxy should carry the calls, check {PROXY_VARIABLES}"
+UNANSWERED_FIXES: Mapping[str, str] = {
+    "unresolved": "check the host name in `base_url` (default https://api.incident.io) and "
+    f"this machine's DNS; {_PROXY_HINT}.",
+    "refused": "check the host and port in `base_url` (default https://api.incident.io): "
+    f"nothing accepts connections there; {_PROXY_HINT}.",
+    "unreachable": f"check `base_url` and this machine's network route to it; {_PROXY_HINT}.",
+    "timeout": "check `base_url`, and the firewall or proxy between here and incident.io "
+    f"({PROXY_VARIABLES}); `request_timeout` is how long one call may take.",
+    "proxy": f"check the proxy environment variables ({PROXY_VARIABLES}): the proxy they "
+    "name must be running and allow the host of `base_url`, or NO_PROXY must exclude it.",
+    "tls": "set `base_url` to https://api.incident.io; if a proxy on your network re-signs "
+    "TLS, point REQUESTS_CA_BUNDLE at its CA bundle (certificate checks are never switched off).",
+}
+DEFAULT_FIX = f"check `base_url` (default https://api.incident.io), DNS, firewall; {_PROXY_HINT}."
+
+
 def judge_base_url(answer: Answer, base_url: str) -> Finding:
     """Any HTTP answer means the host answers, over TLS that was verified (https)."""
     how = "TLS verified" if urlsplit(base_url).scheme == "https" else "plain http on loopback"
     if answer.status_code is not None:
         return passed("base_url", f"{base_url} answers ({how}).")
-    if "SSLError" in answer.reason or "CERTIFICATE" in answer.reason:
-        fix = (
-            "use https://api.incident.io; if a proxy on your network re-signs TLS, point "
-            "REQUESTS_CA_BUNDLE at its CA bundle (certificate checks are never switched off)."
-        )
+    fix = UNANSWERED_FIXES.get(answer.cause or "", DEFAULT_FIX)
+    if answer.cause == "tls":
         problem = f"{base_url}: its TLS certificate is not trusted ({answer.reason})."
         return failed("base_url", problem, fix)
-    fix = "check the URL (default https://api.incident.io), DNS, proxy and firewall."
     return failed("base_url", f"{base_url} does not answer ({answer.reason}).", fix)
 
 
@@ -171,14 +188,52 @@ def judge_alert_source(answer: Answer, where: str, level: StreamSettings) -> Ite
         )
         return
     yield passed(subject, f"alert source `{source_id}` ({name}) exists and takes HTTP events.")
-    yield from _judge_token(found.get("secret_token"), where, level, source_id)
+    token_subject = f"{where}alert_source_token"
+    yield from _judge_token(
+        found.get("secret_token"), level.alert_source_token, token_subject, source_id
+    )
 
 
-def _judge_token(shown: object, where: str, level: StreamSettings, source_id: str) -> list[Finding]:
-    token: Secret | None = level.alert_source_token
+def judge_heartbeat_source(
+    answer: Answer, source_id: str, token: Secret | None
+) -> Iterator[Finding]:
+    """The heartbeat source exists, is a heartbeat source, and (if it shows it) has the token.
+
+    The ping goes to `/v2/heartbeat/{id}/ping` over HTTP; only a source of type `heartbeat`
+    takes it. A ping itself is not sent: it would count as the run having happened.
+    """
+    subject = "heartbeat_alert_source_config_id"
+    found = answer.item("alert_source")
+    if not answer.ok or found is None:
+        fix = (
+            "copy the id from the heartbeat source's ping URL in incident.io (Alerts > "
+            "Sources): https://api.incident.io/v2/heartbeat/<id>/ping."
+        )
+        yield _refused(answer, subject, f"heartbeat alert source `{source_id}`", "viewer", fix)
+        return
+    kind, name = found.get("source_type"), found.get("name")
+    if kind != HEARTBEAT_SOURCE_TYPE:
+        yield failed(
+            subject,
+            f"alert source `{source_id}` ({name}) is a `{kind}` source, not a heartbeat "
+            "source: it takes no pings, so the heartbeat would never arrive.",
+            "create a heartbeat source in incident.io (Alerts > Sources > Heartbeat) and use "
+            "the id from its ping URL.",
+        )
+        return
+    options = found.get("heartbeat_options")
+    every = options.get("interval_seconds") if isinstance(options, dict) else None
+    expects = f", expecting a ping every {every} s" if isinstance(every, int) else ""
+    yield passed(subject, f"heartbeat alert source `{source_id}` ({name}) exists{expects}.")
+    yield from _judge_token(found.get("secret_token"), token, "heartbeat_token", source_id)
+
+
+def _judge_token(
+    shown: object, token: Secret | None, subject: str, source_id: str
+) -> list[Finding]:
+    """The configured token is the one the source shows (compared in constant time)."""
     if token is None or not isinstance(shown, str) or not shown:
         return []
-    subject = f"{where}alert_source_token"
     if hmac.compare_digest(token.reveal().encode(), shown.encode()):
         return [passed(subject, f"is the token of alert source `{source_id}`.")]
     fix = "copy the token the source shows in incident.io (Alerts > Sources) into it."

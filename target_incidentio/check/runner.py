@@ -7,7 +7,10 @@ through `Delivery.call`, so they are paced and retried like any call, with TLS v
 logs one line per finding on stderr, then a summary.
 
 A check writes nothing: no state, no response records, no dead letters. It is a question, and
-its answer is its lines and its exit code.
+its answer is its lines and its exit code. It wants that answer now, so it does not spend a
+run's retry budget: `check_retry_policy` hands delivery a policy of its own (one short retry
+of a call that got no answer, none of one that timed out, waits capped), and a base_url that
+refuses, does not resolve or does not answer is reported within about `request_timeout`.
 """
 
 from __future__ import annotations
@@ -17,12 +20,22 @@ import typing as t
 from urllib.parse import quote
 
 from target_incidentio.catalog.types import TYPES_PATH
-from target_incidentio.check.findings import LABELS, Answer, Finding, Lookup, Status, note, passed
+from target_incidentio.check.findings import (
+    LABELS,
+    Answer,
+    Finding,
+    Lookup,
+    Status,
+    failed,
+    note,
+    passed,
+)
 from target_incidentio.check.judges import (
     custom_field_judge,
     judge_alert_source,
     judge_base_url,
     judge_catalog_type,
+    judge_heartbeat_source,
     judge_identity,
     level_name,
     named_field_judge,
@@ -32,21 +45,42 @@ from target_incidentio.check.judges import (
     schedule_judge,
     stream_of,
 )
+from target_incidentio.check.sync_judges import SyncCheck
 from target_incidentio.core.errors import SettingError
 from target_incidentio.core.secrets import install_redaction, remove_redaction
 from target_incidentio.delivery.engine import Delivery
-from target_incidentio.operations import ID_CHECKS, OPERATIONS, check_credential
+from target_incidentio.delivery.retry import RetryPolicy
+from target_incidentio.incidents.listing import listing_path
+from target_incidentio.operations import ID_CHECKS, OPERATIONS, RUN_CHECKS, check_credential
 from target_incidentio.run.directory import lookup_request
+from target_incidentio.settings import check_heartbeat
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from target_incidentio.core.secrets import Redactor
-    from target_incidentio.operations import IdCheck
+    from target_incidentio.operations import IdCheck, RunCheck
     from target_incidentio.payloads.base import ApiRequest
-    from target_incidentio.settings import Settings, StreamSettings
+    from target_incidentio.settings import DeliverySettings, Settings, StreamSettings
 
 LOG = logging.getLogger("target-incidentio")
+# The check's retries: a 429 or 5xx is retried as configured but waits at most this long (and
+# at most this many times); a call with no answer is retried once, soon; a timeout is not.
+CHECK_MAX_WAIT = 10.0
+CHECK_MAX_RETRIES = 3
+CHECK_FIRST_WAIT = 0.5
+
+
+def check_retry_policy(delivery: DeliverySettings) -> RetryPolicy:
+    """A question's retries, not a run's: bounded so that `--check` answers in seconds."""
+    return RetryPolicy(
+        max_retries=min(delivery.max_retries, CHECK_MAX_RETRIES),
+        max_wait=min(delivery.max_retry_wait, CHECK_MAX_WAIT),
+        first_wait=CHECK_FIRST_WAIT,
+        unanswered_retries=1,
+        timeout_retries=0,
+    )
+
 
 # -- request builders (pure) -------------------------------------------------------------------
 
@@ -166,14 +200,58 @@ def _schedules(ask: Ask, where: str, level: StreamSettings) -> Iterator[Lookup |
         yield ask("/v2/schedules?page_size=250", schedule_judge(f"{where}{subject}", name), subject)
 
 
+def _incident_sync(ask: Ask, where: str, level: StreamSettings) -> Iterator[Lookup]:
+    """`incident_mode: sync`: key field, owned fields, close status, incidents holding a key."""
+    if level.incident_mode != "sync":
+        return
+    judges = SyncCheck(where, level)
+    yield ask("/v2/incident_roles", judges.judge_roles, "incident_sync_fields")
+    yield ask("/v2/custom_fields", judges.judge_fields, "incident_key_field")
+    if level.close_missing_incidents is not None:
+        statuses = "/v1/incident_statuses"
+        yield ask(statuses, judges.judge_status, "close_missing_incidents")
+    yield ask(listing_path(), judges.judge_incidents, "incident_mode")
+
+
 # How each kind of check an operation may declare is made.
 LEVEL_CHECKS: Mapping[IdCheck, LevelCheck] = {
     "alert_source": _alert_source,
     "catalog_type": _catalog_type,
     "custom_fields": _custom_fields,
     "role_assignments": _role_assignments,
+    "incident_sync": _incident_sync,
     "schedules": _schedules,
 }
+
+
+# -- what the run as a whole asks (`operations.RUN_CHECKS`) --------------------------------------
+
+RunLevelCheck = t.Callable[["Settings"], t.Iterator["Lookup | Finding"]]
+
+
+def run_lookups(settings: Settings) -> Iterator[Lookup | Finding]:
+    """The look-ups of the run's own settings, in `RUN_CHECKS` order."""
+    for check in RUN_CHECKS:
+        yield from RUN_LEVEL_CHECKS[check](settings)
+
+
+def _heartbeat(settings: Settings) -> Iterator[Lookup | Finding]:
+    """The heartbeat source by id, and its token given (a dry run starts without it)."""
+    delivery = settings.delivery
+    try:
+        check_heartbeat(delivery, require_token=True)
+    except SettingError as error:
+        yield failed(error.setting, error.problem, error.fix)
+    source_id = delivery.heartbeat_alert_source_config_id
+    if source_id is not None:
+        request = _lookup(settings, settings.defaults, "", _path("/v2/alert_sources", source_id))
+        subject = "heartbeat_alert_source_config_id"
+        token = delivery.heartbeat_token
+        yield Lookup(request, lambda a: judge_heartbeat_source(a, source_id, token), subject)
+
+
+# How each run-level check is made.
+RUN_LEVEL_CHECKS: Mapping[RunCheck, RunLevelCheck] = {"heartbeat": _heartbeat}
 
 
 def checks(settings: Settings, ask: Callable[[ApiRequest], Answer]) -> Iterator[Finding]:
@@ -182,7 +260,8 @@ def checks(settings: Settings, ask: Callable[[ApiRequest], Answer]) -> Iterator[
     identity = ask(identity_request(settings))
     yield judge_base_url(identity, settings.defaults.base_url)
     items = [
-        item for where, lvl in settings.levels() for item in level_lookups(settings, where, lvl)
+        *run_lookups(settings),
+        *(item for where, lvl in settings.levels() for item in level_lookups(settings, where, lvl)),
     ]
     if identity.status_code is None:
         skipped = sum(isinstance(item, Lookup) for item in items) + 1
@@ -216,6 +295,7 @@ def run_check(settings: Settings, redact: Redactor) -> int:
             on_result=lambda _: None,
             redact=redact,
             origin=settings.defaults.base_url,
+            retry_policy=check_retry_policy(settings.delivery),
         ) as delivery:
             answers: dict[str, Answer] = {}
 

@@ -58,3 +58,7 @@ class OutputFileError(RuntimeError):
 
 class DeliveryFailedError(RuntimeError):
     """A record failed for good and `on_error` says the run must stop."""
+
+
+class RunStoppedError(RuntimeError):
+    """SIGTERM or SIGINT stopped the run before the end of its input: it did not succeed."""

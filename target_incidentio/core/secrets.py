@@ -11,7 +11,7 @@ import typing as t
 from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 
 class Secret:
@@ -76,6 +76,55 @@ class Redactor:
         if self._pattern is None:
             return text
         return self._pattern.sub(REDACTED, text)
+
+
+def mask(value: object, redact: Callable[[str], str]) -> object:
+    """`value` with `redact` applied to every string inside it, keys too.
+
+    Masking a data structure, not its serialised text, so that a mask can never break the
+    JSON (a value `true` masked inside `"ok": true`) nor a record's other values. A value
+    nested deeper than Python can walk (a hostile record) is kept as its masked text.
+    """
+    try:
+        return _mask(value, redact)
+    except RecursionError:
+        return redact(json.dumps(value, default=str)) if _dumps_ok(value) else redact(str(value))
+
+
+def _dumps_ok(value: object) -> bool:
+    try:
+        json.dumps(value, default=str)
+    except (RecursionError, ValueError):
+        return False
+    return True
+
+
+def _mask(value: object, redact: Callable[[str], str]) -> object:
+    # Plain loops, no comprehensions: one frame per level of nesting.
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        masked: dict[str, object] = {}
+        for key, inner in value.items():
+            masked[redact(str(key))] = _mask(inner, redact)
+        return masked
+    if isinstance(value, (list, tuple)):
+        items: list[object] = []
+        for inner in value:
+            items.append(_mask(inner, redact))  # noqa: PERF401 - one frame per level
+        return items
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return redact(str(value))  # anything else is written as its text
+
+
+# A header holds a secret when it is `Authorization` or its name says key, token or secret.
+SECRET_HEADER = re.compile(r"authorization|key|token|secret|password|credential", re.IGNORECASE)
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether a header's value is a secret by its name (Authorization, X-Api-Key, ...)."""
+    return SECRET_HEADER.search(name) is not None
 
 
 class RedactingFilter(logging.Filter):

@@ -360,6 +360,7 @@ class Delivery:
         if self._stop_at is not None:  # stopping: no call runs past `stop_by`'s moment
             seconds = min(seconds, max(0.001, self._stop_at - self._clock()))
         failure: Retry | Rejected | None
+        where = host_port(request.url)
         with self._watchdog.watch(seconds) as call:
             try:
                 response = self._session.request(
@@ -372,22 +373,26 @@ class Delivery:
                     allow_redirects=request.method.upper() == "GET",
                 )
             except (requests.RequestException, OSError) as exc:
-                failure = classify_exception(self._timed_out(seconds) if call.expired else exc)
+                failure = classify_exception(
+                    self._timed_out(seconds) if call.expired else exc, where
+                )
             else:
                 # Headers cut off at the deadline can parse as a complete (false) answer.
-                failure = classify_exception(self._timed_out(seconds)) if call.expired else None
+                timed_out = self._timed_out(seconds)
+                failure = classify_exception(timed_out, where) if call.expired else None
             if failure is None:
                 with response:
                     content = read_bounded(response, LOOKUP_READ_LIMIT if lookup else READ_LIMIT)
                 # A write's status is its outcome; a look-up cut mid-body has no whole answer.
                 if lookup and call.expired:
-                    failure = classify_exception(self._timed_out(seconds))
+                    failure = classify_exception(self._timed_out(seconds), where)
             if failure is not None:
                 self._limiter.answer(
                     permit, request.rate_scopes, {}
                 )  # no answer, no longer in flight
                 reason = self._redact(failure.reason)
-                return _Response(failure, error=ErrorInfo("transport_error", reason, None))
+                error = ErrorInfo("transport_error", reason, None, cause=failure.cause)
+                return _Response(failure, error=error)
         raw = content.decode(_charset(response), errors="replace")
         # Masked before anything judges, keeps or cuts it: no part of a secret survives. Only
         # a look-up's caller gets the answer as sent (`--check` compares a listed token).
@@ -485,6 +490,17 @@ def read_bounded(response: requests.Response, limit: int) -> bytes:
     except (requests.RequestException, OSError):
         pass  # the status is in; what the body had time to say is kept
     return b"".join(chunks)[:limit]
+
+
+def host_port(url: str) -> str:
+    """`api.incident.io:443`: where a call goes, for messages (no userinfo, path or query)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = 443 if parts.scheme == "https" else 80
+    return f"{parts.hostname or '?'}:{port or default}"
 
 
 def request_label(request: ApiRequest) -> str:

@@ -14,8 +14,12 @@ from http import HTTPStatus
 
 import requests
 
+from target_incidentio.delivery.transport import describe_exception
+
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from target_incidentio.delivery.transport import Cause
 
 # Statuses worth another try: throttling, timeouts and transient server trouble.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -34,6 +38,8 @@ class Retry:
 
     after: float | None
     reason: str
+    # None: the server answered (429, 5xx); else what kept an answer from coming.
+    cause: Cause | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class Rejected:
     """Sending the same request again cannot succeed."""
 
     reason: str
+    cause: Cause | None = None  # as `Retry.cause`
 
 
 Outcome: t.TypeAlias = Delivered | Retry | Rejected
@@ -63,6 +70,8 @@ class ErrorInfo:
     message: str
     request_id: str | None
     details: tuple[ErrorDetail, ...] = ()
+    # For a call that got no answer: what kept it from coming (`transport.Cause`).
+    cause: Cause | None = None
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -163,12 +172,16 @@ _PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def classify_exception(exc: BaseException) -> Retry | Rejected:
-    """Connection resets and timeouts are retried; bad URLs, TLS failures and the rest are not."""
-    reason = f"{type(exc).__name__}: {exc}"
+def classify_exception(exc: BaseException, where: str = "the server") -> Retry | Rejected:
+    """Connection resets and timeouts are retried; bad URLs, TLS failures and the rest are not.
+
+    The reason is said in plain words (`transport.describe_exception`); `where` is the
+    `host:port` the call went to.
+    """
+    failure = describe_exception(exc, where)
     if isinstance(exc, _TRANSIENT_ERRORS) and not isinstance(exc, _PERMANENT_ERRORS):
-        return Retry(None, reason)
-    return Rejected(reason)
+        return Retry(None, failure.text, failure.cause)
+    return Rejected(failure.text, failure.cause)
 
 
 def _text(value: object) -> str:

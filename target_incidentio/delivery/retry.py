@@ -34,11 +34,24 @@ class RetryPolicy:
     # Ceiling of the first backoff wait; it doubles each retry up to `max_wait`.
     first_wait: float = 1.0
     jitter: Callable[[float], float] | None = backoff.full_jitter
+    # Of those, the most for a call that got no answer (refused, unresolved, reset), and for
+    # one that timed out; None: `max_retries`. A question (`--check`) wants its answer now.
+    unanswered_retries: int | None = None
+    timeout_retries: int | None = None
 
     @classmethod
     def from_settings(cls, settings: DeliverySettings) -> RetryPolicy:
         """The policy the user configured."""
         return cls(max_retries=settings.max_retries, max_wait=settings.max_retry_wait)
+
+    def most_retries(self, outcome: Retry) -> int:
+        """How many retries an outcome of this kind may have."""
+        most = self.max_retries
+        if outcome.cause == "timeout" and self.timeout_retries is not None:
+            most = min(most, self.timeout_retries)
+        elif outcome.cause is not None and self.unanswered_retries is not None:
+            most = min(most, self.unanswered_retries)
+        return most
 
     def backoff_waits(self) -> Iterator[float]:
         """Waits for retries the server gave no time for: capped exponential, jittered."""
@@ -87,22 +100,27 @@ class Retrier:
         """
         waits = self.policy.backoff_waits()
         attempts = 0
+        retried: dict[str | None, int] = {}
         while True:
             value = attempt()
             attempts += 1
             outcome = outcome_of(value)
+            if not isinstance(outcome, Retry) or halted():
+                return Tried(value, attempts)
+            kind = "timeout" if outcome.cause == "timeout" else outcome.cause and "unanswered"
+            retried[kind] = retried.get(kind, 0) + 1
             exhausted = attempts > self.policy.max_retries
-            if not isinstance(outcome, Retry) or exhausted or halted():
+            if exhausted or retried[kind] > self.policy.most_retries(outcome):
                 return Tried(value, attempts)
             wait = next(waits)
             if outcome.after is not None:
                 wait = min(outcome.after, self.policy.max_wait)
             self._log.warning(
-                "%s failed with %s; retry %d/%d in %.2f s",
+                "%s failed: %s; retry %d/%d in %.2f s",
                 self._redact(label),
                 self._redact(outcome.reason),
                 attempts,
-                self.policy.max_retries,
+                self.policy.most_retries(outcome),
                 wait,
             )
             self._sleep(wait)

@@ -11,7 +11,7 @@ import typing as t
 from urllib.parse import unquote, urlencode, urlsplit
 
 from target_incidentio.core.urls import endpoint_url, segment
-from target_incidentio.payloads.base import ApiRequest, BuildContext, RateScope
+from target_incidentio.payloads.base import ApiRequest, BuildContext, Numbered, RateScope
 from target_incidentio.payloads.common import (
     Reader,
     Record,
@@ -44,7 +44,7 @@ RESOLUTION = "alert_resolution"
 ALERTS_PAGE_SIZE = 50
 
 
-def build_alert_event(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> ApiRequest:
+def build_alert_event(records: Sequence[Numbered], ctx: BuildContext) -> ApiRequest:
     """POST the record to its alert source; a firing/resolved pair shares a deduplication key."""
     record = Record.single(records, ctx, "alert_event")
     config_id = ctx.settings.alert_source_config_id or identifier(record, ALERT_SOURCE_FIELD)

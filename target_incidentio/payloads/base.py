@@ -6,20 +6,21 @@ import typing as t
 from dataclasses import dataclass, field
 
 from target_incidentio.core.urls import endpoint_url
-from target_incidentio.payloads.names import NO_LISTS
+from target_incidentio.payloads.names import NO_DIRECTORY
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from target_incidentio.core.secrets import Secret
-    from target_incidentio.payloads.names import Lists
+    from target_incidentio.payloads.names import ListDirectory
     from target_incidentio.settings import StreamSettings
 
 JSON = t.Any
 # What a call does to incident.io, for the summary: `send` (as built: an upsert, an event),
 # or, where a strategy knows, `create`, `update` or `delete` (a delete's one record is the
-# entry it removes, not an input record), or `resolve` (an alert whose row left a snapshot).
-Effect = t.Literal["send", "create", "update", "delete", "resolve"]
+# entry it removes, not an input record), `resolve` (an alert whose row left a snapshot), or
+# `close` (an incident whose row left a sync's snapshot; its one record is the incident).
+Effect = t.Literal["send", "create", "update", "delete", "resolve", "close"]
 
 
 @dataclass(frozen=True)
@@ -58,25 +59,35 @@ class ApiRequest:
     records: tuple[dict[str, t.Any], ...]
     record_keys: tuple[str, ...]
     headers: Mapping[str, str] = field(default_factory=dict)
-    # Filled in by the sink, for response records and messages, and for the checkpoints:
-    # the sequence numbers of the records this call carries.
+    # The stream and operation, for response records and messages; for the checkpoints, the
+    # sequence numbers of the records this call carries. None of a heartbeat's or webhook's.
     stream: str = ""
     operation: str = ""
     sequences: tuple[int, ...] = ()
     effect: Effect = "send"
-    # Filled in by the sink from the operation table: the keys under which the answer may wrap
-    # what the call created or changed (`incident`, `catalog_entry`), for `resource_id`.
+    # The keys under which the answer may wrap what the call created or changed (`incident`,
+    # `catalog_entry`), from the operation table, for `resource_id`.
     answer_keys: tuple[str, ...] = ()
     # The names the builder looked up for this call, shown in its response record.
     resolved: tuple[Resolved, ...] = ()
     # What a write of the target's own is, for its response record (`create catalog type`);
     # empty for a record's call, and for a look-up (a GET carrying no record).
     purpose: str = ""
+    # What a sync did for the record (`action`, `incident_id`, `incident_reference`,
+    # `fields_changed`), for its response record; None for every other call.
+    outcome: Mapping[str, t.Any] | None = None
 
     @property
     def record_count(self) -> int:
         """Records carried by this call."""
         return len(self.records)
+
+
+class Numbered(t.NamedTuple):
+    """A record and the number the run gave it for the checkpoints (`Run.admit`)."""
+
+    sequence: int
+    record: dict[str, t.Any]
 
 
 @dataclass(frozen=True)
@@ -93,8 +104,47 @@ class BuildContext:
     # The stream's schema properties; a content-derived key reads only these. None: the
     # schema declares none, so every field counts.
     schema_fields: frozenset[str] | None = None
-    # incident.io's lists that names resolve against (a run reads each once); none by default.
-    lists: Lists = NO_LISTS
+    # incident.io's lists that names resolve against: the run's `Directory` (which reads each
+    # once); none by default.
+    directory: ListDirectory = NO_DIRECTORY
+    # Where the answer to a call of the stream's operation (`settings.operation`) names what
+    # it made (`Operation.answer`, from the operation table), for the response record.
+    answer_keys: tuple[str, ...] = ()
+
+    def request(  # noqa: PLR0913 - the parts of a call that depend on what was built
+        self,
+        records: Sequence[Numbered],
+        *,
+        method: str,
+        url: str,
+        body: JSON,
+        credential: Secret | None,
+        order_key: str,
+        rate_scopes: tuple[RateScope, ...],
+        record_keys: tuple[str, ...],
+        resolved: tuple[Resolved, ...] = (),
+    ) -> ApiRequest:
+        """The whole request a builder returns for `records`: the one place it is made.
+
+        The stream, its operation, the records' sequence numbers, the answer's keys and the
+        stream's headers come from here, so no one patches a built request afterwards.
+        """
+        return ApiRequest(
+            method=method,
+            url=url,
+            body=body,
+            credential=credential,
+            order_key=order_key,
+            rate_scopes=rate_scopes,
+            records=tuple(record for _sequence, record in records),
+            record_keys=record_keys,
+            headers=dict(self.settings.request_headers),
+            stream=self.stream,
+            operation=self.settings.operation,
+            sequences=tuple(sequence for sequence, _record in records),
+            answer_keys=self.answer_keys,
+            resolved=resolved,
+        )
 
     def api_key_scopes(self) -> tuple[RateScope, ...]:
         """Buckets of a call made with the API key, plus the stream's cap if it set one."""
@@ -115,6 +165,7 @@ class BuildContext:
         sequences: tuple[int, ...] = (),
         effect: Effect = "send",
         purpose: str = "",
+        outcome: Mapping[str, t.Any] | None = None,
     ) -> ApiRequest:
         """A call a strategy makes itself: the API key, its rate scopes, the stream's headers."""
         settings = self.settings
@@ -133,6 +184,7 @@ class BuildContext:
             sequences=sequences,
             effect=effect,
             purpose=purpose,
+            outcome=outcome,
         )
 
     def stream_cap(self) -> tuple[RateScope, ...]:
@@ -144,10 +196,10 @@ class BuildContext:
 
 
 class PayloadBuilder(t.Protocol):
-    """Turns records into one request; pure, so most tests need no server."""
+    """Turns numbered records into one whole request; pure, so most tests need no server."""
 
     def __call__(
-        self, records: Sequence[dict[str, t.Any]], ctx: BuildContext
+        self, records: Sequence[Numbered], ctx: BuildContext
     ) -> ApiRequest:  # pragma: no cover - protocol
         """Build the request for `records` (one record unless the operation batches)."""
         ...

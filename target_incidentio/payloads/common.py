@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from target_incidentio.core.errors import RecordError
 from target_incidentio.core.urls import endpoint_url
-from target_incidentio.payloads.base import ApiRequest, BuildContext, RateScope, Resolved
+from target_incidentio.payloads.base import BuildContext, Numbered, RateScope, Resolved
 from target_incidentio.payloads.fields import (
     derive_key,
     key_values,
@@ -30,6 +30,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from target_incidentio.core.secrets import Secret
+    from target_incidentio.payloads.base import ApiRequest
 
 INT32_MAX = 2**31 - 1
 
@@ -77,23 +78,24 @@ class Record:
     original: dict[str, t.Any]
     ctx: BuildContext
     key: str
+    # The number the run gave it, which its request carries for the checkpoints.
+    sequence: int
     # The names this record's request resolved (field, name, id), for its response record.
     resolved: list[Resolved] = dataclasses.field(default_factory=list)
 
     @classmethod
-    def single(
-        cls, records: Sequence[dict[str, t.Any]], ctx: BuildContext, operation: str
-    ) -> Record:
+    def single(cls, records: Sequence[Numbered], ctx: BuildContext, operation: str) -> Record:
         """The one record of a call; these operations are one record per request."""
         if len(records) != 1:
             msg = f"the {operation} operation builds one request per record, got {len(records)}"
             raise ValueError(msg)
-        original = records[0]
+        sequence, original = records[0]
         return cls(
             data=sendable(original, ctx),
             original=original,
             ctx=ctx,
             key=record_key(original, ctx.key_properties, ctx.schema_fields),
+            sequence=sequence,
         )
 
     def derived_key(self, purpose: str, ignore: Iterable[str] = ()) -> str:
@@ -156,17 +158,15 @@ class Record:
         rate_scopes: tuple[RateScope, ...],
     ) -> ApiRequest:
         """The POST request for this record."""
-        settings = self.ctx.settings
-        return ApiRequest(
+        return self.ctx.request(
+            (Numbered(self.sequence, self.original),),
             method="POST",
-            url=endpoint_url(settings.base_url, path),
+            url=endpoint_url(self.ctx.settings.base_url, path),
             body=plain_json(body),
             credential=credential,
             order_key=order_key,
             rate_scopes=rate_scopes,
-            records=(self.original,),
             record_keys=(self.key,),
-            headers=dict(settings.request_headers),
             resolved=tuple(self.resolved),
         )
 

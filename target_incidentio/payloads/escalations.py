@@ -25,7 +25,7 @@ from target_incidentio.payloads.incident_fields import resolve_name
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from target_incidentio.payloads.base import ApiRequest, BuildContext
+    from target_incidentio.payloads.base import ApiRequest, BuildContext, Numbered
 
 ESCALATIONS_PATH = "/v2/escalations"
 # "This endpoint is rate-limited to 60 requests per minute" (the spec's POST /v2/escalations).
@@ -61,7 +61,7 @@ def escalation_scopes(ctx: BuildContext) -> tuple[RateScope, ...]:
     return (*ctx.api_key_scopes(), own)
 
 
-def build_escalation(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> ApiRequest:
+def build_escalation(records: Sequence[Numbered], ctx: BuildContext) -> ApiRequest:
     """Page an escalation path or users; a rerun of the same record pages nobody again."""
     record = Record.single(records, ctx, "escalation")
     body = read_fields(record, ESCALATION_FIELDS)

@@ -74,6 +74,27 @@ def record_key(
     return f"#{content_hash(record, fields=fields)[:12]}"
 
 
+_INTEGER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+def key_value(value: t.Any) -> t.Any:  # noqa: ANN401 - any JSON value
+    """A key property's value in its canonical form: what a tap's retyping does not change.
+
+    A whole number is an integer whatever its JSON type: 1, 1.0 and "1" are 1 (the text of an
+    integer exactly as JSON writes one: no sign but '-', no leading zero, no space, so "007"
+    and "+1" stay text). Integers keep the form 0.1.0 hashed; numeric strings did not.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        return int(value)
+    return value
+
+
 def canonical(value: t.Any) -> str:  # noqa: ANN401 - any JSON value
     """Stable JSON text: the same data always gives the same text."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
@@ -136,7 +157,8 @@ def derive_key(  # noqa: PLR0913 - keyword arguments, each a part of what the ke
     """
     values = key_values(record, key_properties)
     if values is not None:
-        basis = canonical([stream, [[k, v] for k, v in zip(key_properties, values, strict=True)]])
+        pairs = sorted(zip(key_properties, map(key_value, values), strict=True))
+        basis = canonical([stream, [list(pair) for pair in pairs]])
     else:
         basis = canonical([stream, content_hash(record, ignore, fields)])
     digest = hashlib.sha256(f"{purpose}\n{basis}".encode()).hexdigest()

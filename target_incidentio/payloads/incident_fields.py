@@ -1,7 +1,7 @@
 """What the incident operations fill from names: severity, status, type, roles, custom fields.
 
 A record may name severities, statuses, types and roles, and give custom field values as an
-option's text or a catalog entry's external id, name or alias. Pure given `BuildContext.lists`:
+option's text or a catalog entry's external id, name or alias. Pure given `BuildContext.directory`:
 each name is matched against incident.io's list for it (see `names.py`), and a name that names
 nothing, or two things, fails its record before anything is sent, naming the field, the value
 and the closest known names.
@@ -79,7 +79,7 @@ def resolve_name(  # noqa: PLR0913 - the record, where, what, its list, and how 
     if is_id(value):
         return value
     try:
-        items = record.ctx.lists.items(names, owner)
+        items = record.ctx.directory.items(names, owner)
     except LookupFailedError as problem:
         raise record.error(
             field, f"{value!r} could not be looked up: {problem}.", LOOKUP_HINT
@@ -113,7 +113,7 @@ def add_names(record: Record, body: dict[str, t.Any], named: Mapping[str, NamedF
 def _definition(record: Record, mapped: CustomFieldMap) -> Item:
     """The incident.io custom field `mapped` names (by id or by name)."""
     try:
-        fields = record.ctx.lists.items("custom_fields")
+        fields = record.ctx.directory.items("custom_fields")
     except LookupFailedError as problem:
         raise record.error(
             mapped.field, f"its custom field could not be looked up: {problem}.", LOOKUP_HINT
@@ -192,7 +192,7 @@ def _option(target: _Target, value: str) -> str:
 
     def create() -> Item:
         try:
-            return record.ctx.lists.create_option(target.field_id, value)
+            return record.ctx.directory.create_option(target.field_id, value)
         except LookupFailedError as failed:
             raise record.error(
                 field,

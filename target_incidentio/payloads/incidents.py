@@ -29,7 +29,7 @@ from target_incidentio.payloads.incident_fields import (
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from target_incidentio.payloads.base import ApiRequest, BuildContext
+    from target_incidentio.payloads.base import ApiRequest, BuildContext, Numbered
 
 # Every incident field the three payloads take, by its name in the spec.
 _READERS: dict[str, Reader] = {
@@ -117,7 +117,7 @@ def _add_named(record: Record, body: dict[str, t.Any], fields: frozenset[str]) -
         body["incident_role_assignments"] = assignments
 
 
-def build_incident(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> ApiRequest:
+def build_incident(records: Sequence[Numbered], ctx: BuildContext) -> ApiRequest:
     """Declare an incident; the idempotency key makes a rerun find the same incident."""
     record = Record.single(records, ctx, "incident")
     body = read_fields(record, INCIDENT_FIELDS)
@@ -129,7 +129,7 @@ def build_incident(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> Ap
     )
 
 
-def build_incident_edit(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> ApiRequest:
+def build_incident_edit(records: Sequence[Numbered], ctx: BuildContext) -> ApiRequest:
     """Edit the incident the record names with the editable fields the record has."""
     record = Record.single(records, ctx, "incident_edit")
     incident_id = required_identifier(
@@ -156,7 +156,7 @@ def build_incident_edit(records: Sequence[dict[str, t.Any]], ctx: BuildContext) 
     )
 
 
-def build_incident_update(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> ApiRequest:
+def build_incident_update(records: Sequence[Numbered], ctx: BuildContext) -> ApiRequest:
     """Share an update on an incident; a rerun of the same record is not shared twice."""
     record = Record.single(records, ctx, "incident_update")
     body = read_fields(record, INCIDENT_UPDATE_FIELDS)

@@ -2,9 +2,9 @@
 
 Each list is declared once in `LISTS` (its path, the key its answer holds it under, what its
 items are called, the fields a name may match, whether it pages). A builder asks its
-`BuildContext.lists` for a list and matches names against it here, so resolving is a pure
-step given the lists, and most tests need no server. The run's `Lists` (`run/directory.py`) reads
-each list at most once per run, when first needed, through delivery.
+`BuildContext.directory` for a list and matches names against it here, so resolving is a pure
+step given the lists, and most tests need no server. The run's `Directory` (`run/directory.py`)
+reads each list at most once per run, when first needed, through delivery.
 
 A value of 26 capital letters and digits is an incident.io id (a ULID): it is sent as it is,
 without a look-up, so records that already carry ids cost no call.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 import typing as t
+import unicodedata
 from dataclasses import dataclass
 
 if t.TYPE_CHECKING:
@@ -100,8 +101,8 @@ class UnresolvedError(ValueError):
         self.matches = tuple(matches)
 
 
-class Lists(t.Protocol):
-    """The lists a builder resolves names against; the run's reads each once."""
+class ListDirectory(t.Protocol):
+    """What a builder asks of the run's `Directory`: the lists it resolves names against."""
 
     def items(self, name: ListName, owner: str | None = None) -> Sequence[Item]:
         """Every item of the list (of `owner`'s list, for options and entries)."""
@@ -112,7 +113,7 @@ class Lists(t.Protocol):
         ...
 
 
-class NoLists:
+class NoDirectory:
     """For a context that reads nothing (`--check`'s own look-ups, tests of id-only records)."""
 
     def items(self, name: ListName, owner: str | None = None) -> Sequence[Item]:  # noqa: ARG002
@@ -126,7 +127,7 @@ class NoLists:
         raise LookupFailedError(msg)
 
 
-NO_LISTS = NoLists()
+NO_DIRECTORY = NoDirectory()
 
 
 def is_id(value: str) -> bool:
@@ -150,19 +151,34 @@ def _label(item: Item, kind: ListKind) -> str:
     return texts[0] if texts else str(item.get("id", "?"))
 
 
+def same_text(text: str) -> str:
+    """The form names are compared in: Unicode NFC, surrounding whitespace ignored.
+
+    'Café' typed in NFD and an option stored as 'Ops ' then match what looks the same.
+    """
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def folded(text: str) -> str:
+    """`same_text`, any case."""
+    return same_text(text).casefold()
+
+
 def find(value: str, items: Sequence[Item], kind: ListKind) -> Item:
     """The one item `value` names: by id, else by a name field, exact case first, then any case.
 
-    Raises `UnresolvedError` naming the closest known names when nothing matches, and every
-    id when more than one item does.
+    Names compare as `same_text` on both sides (NFC, surrounding whitespace ignored). Raises
+    `UnresolvedError` naming the closest known names when nothing matches, and every id when
+    more than one item does.
     """
     by_id = [item for item in items if item.get("id") == value]
     if len(by_id) == 1:
         return by_id[0]
-    exact = [item for item in items if value in _texts(item, kind.names)]
-    folded = value.strip().casefold()
+    wanted = same_text(value)
+    exact = [item for item in items if wanted in map(same_text, _texts(item, kind.names))]
+    fold = folded(value)
     matches = exact or [
-        item for item in items if folded in (text.casefold() for text in _texts(item, kind.names))
+        item for item in items if fold in (folded(text) for text in _texts(item, kind.names))
     ]
     if len(matches) == 1:
         return matches[0]
@@ -180,11 +196,11 @@ def known(value: str, items: Sequence[Item], kind: ListKind) -> str:
     labels = list(dict.fromkeys(_label(item, kind) for item in items))
     if not labels:
         return f"there is no {kind.what} at all"
-    by_fold = {label.casefold(): label for label in labels}
-    folded = value.strip().casefold()
+    by_fold = {folded(label): label for label in labels}
+    fold = folded(value)
     # Similar spellings, then names that contain the value or that it contains ("Lead").
-    similar = difflib.get_close_matches(folded, list(by_fold), n=3, cutoff=0.5)
-    containing = [text for text in by_fold if folded and (folded in text or text in folded)]
+    similar = difflib.get_close_matches(fold, list(by_fold), n=3, cutoff=0.5)
+    containing = [text for text in by_fold if fold and (fold in text or text in fold)]
     close = [by_fold[text] for text in dict.fromkeys([*similar, *containing])][:3]
     ordered = [*close, *(label for label in labels if label not in close)]
     more = len(ordered) - SHOWN_NAMES

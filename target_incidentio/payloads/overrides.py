@@ -32,7 +32,7 @@ from target_incidentio.reconcile.guard import Words
 if t.TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from target_incidentio.payloads.base import ApiRequest, BuildContext
+    from target_incidentio.payloads.base import ApiRequest, BuildContext, Numbered
     from target_incidentio.reconcile.engine import Difference
 
 OVERRIDES_PATH = "/v2/schedule_overrides"
@@ -137,7 +137,7 @@ def request_cover(request: ApiRequest) -> Cover:
 
 def _schedules(record: Record, value: str) -> Item:
     try:
-        items = record.ctx.lists.items("schedules")
+        items = record.ctx.directory.items("schedules")
     except LookupFailedError as problem:
         hint = LOOKUP_HINT.replace("`viewer`", "`schedules_reader`")
         problem_text = f"{value!r} could not be looked up: {problem}."
@@ -188,7 +188,7 @@ def _instant(record: Record, field: str) -> dt.datetime:
     return utc(value)
 
 
-def build_schedule_override(records: Sequence[dict[str, t.Any]], ctx: BuildContext) -> ApiRequest:
+def build_schedule_override(records: Sequence[Numbered], ctx: BuildContext) -> ApiRequest:
     """Create the override a row asks for (the strategy decides whether it is needed)."""
     record = Record.single(records, ctx, "schedule_override")
     schedule = identifier(record, "schedule")

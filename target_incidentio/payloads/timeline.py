@@ -17,7 +17,7 @@ from target_incidentio.payloads.common import (
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from target_incidentio.payloads.base import ApiRequest, BuildContext
+    from target_incidentio.payloads.base import ApiRequest, BuildContext, Numbered
 
 # IncidentTimelineItemsCreatePayloadV2.
 TIMELINE_ITEM_FIELDS: dict[str, Reader] = {
@@ -29,9 +29,7 @@ TIMELINE_ITEM_FIELDS: dict[str, Reader] = {
 }
 
 
-def build_incident_timeline_item(
-    records: Sequence[dict[str, t.Any]], ctx: BuildContext
-) -> ApiRequest:
+def build_incident_timeline_item(records: Sequence[Numbered], ctx: BuildContext) -> ApiRequest:
     """Add an item to an incident's timeline; a rerun of the same record adds it once."""
     record = Record.single(records, ctx, "incident_timeline_item")
     body = read_fields(record, TIMELINE_ITEM_FIELDS)

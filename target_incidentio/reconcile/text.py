@@ -20,7 +20,7 @@ def shown(ids: Iterable[str], limit: int = SHOWN) -> str:
     return ", ".join(listed[:limit]) + more
 
 
-def _line(kind: str, ids: list[str], limit: int) -> str:
+def kind_line(kind: str, ids: list[str], limit: int) -> str:
     """`kind (n): a, b, … and N more`, or nothing when there are none."""
     return f"{kind} ({len(ids)}): {shown(ids, limit)}" if ids else ""
 
@@ -47,19 +47,21 @@ def summary(
     words = plan.words
     lines = [
         headline,
-        _line("create", [c.key for c in plan.creates], limit),
-        _line(words.change, [change_line(c) for c in plan.changes], limit),
-        _line(words.remove, [label(item) for item in plan.verdict.removes], limit),
-        _line("unchanged", [u.key for u in plan.unchanged], limit),
-        _line("left alone", [(kept_label or label)(item) for item in plan.kept], limit),
-        _line(
+        kind_line("create", [c.key for c in plan.creates], limit),
+        kind_line(words.change, [change_line(c) for c in plan.changes], limit),
+        kind_line(words.remove, [label(item) for item in plan.verdict.removes], limit),
+        kind_line("unchanged", [u.key for u in plan.unchanged], limit),
+        kind_line("left alone", [(kept_label or label)(item) for item in plan.kept], limit),
+        kind_line(
             f"refused, several {words.items} hold the {words.key}",
             [f"{c.key} ({', '.join(label(h) for h in c.holders)})" for c in plan.conflicts],
             limit,
         ),
     ]
     if plan.repeated:
-        lines.append(_line(f"duplicate {words.keys}, last row wins", list(plan.repeated), limit))
+        lines.append(
+            kind_line(f"duplicate {words.keys}, last row wins", list(plan.repeated), limit)
+        )
     if plan.verdict.refusal:
         lines.append(f"no {words.removal}: {plan.verdict.refusal}")
     return "\n".join(line for line in lines if line)

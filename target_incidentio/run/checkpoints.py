@@ -69,6 +69,12 @@ class Checkpoints:
                 heapq.heappush(self._open, number)
             return numbers
 
+    @property
+    def admitted(self) -> int:
+        """Records numbered so far: how many the run has read."""
+        with self._lock:
+            return self._admitted
+
     def offer(self, state: JSON) -> None:
         """A STATE message: it covers every record admitted so far."""
         with self._lock:

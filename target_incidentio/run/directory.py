@@ -1,6 +1,6 @@
 """incident.io's lists as one run (or one `--check`) reads them: each at most once, when needed.
 
-`Directory` is the `Lists` a builder resolves names against (`payloads/names.py`) and the
+`Directory` is the `ListDirectory` a builder resolves names against (`payloads/names.py`) and the
 catalog types a stream's type setup reads: each list is read with the API key through the
 caller's `call` (the run's, which paces, retries and writes a response record, or
 `--check`'s), page by page as the API pages it, and kept in a `LookupCache` for the rest of
@@ -26,10 +26,13 @@ from target_incidentio.payloads.names import (
     LookupFailedError,
     UnresolvedError,
     find,
+    folded,
+    same_text,
 )
+from target_incidentio.settings.declarations import STREAMS
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from target_incidentio.catalog.types import CatalogType
     from target_incidentio.delivery.engine import DeliveryResult
@@ -119,15 +122,20 @@ class Directory:
         return self._types.refresh(None)
 
     def create_option(self, custom_field_id: str, value: str) -> Item:
-        """A new option, created once per run even if several records miss it at once."""
+        """A new option, created once per run even if several records miss it at once.
+
+        Never one that matches an option already there under `names.folded` (NFC, whitespace
+        around ignored, any case): that one is used. It is created as `names.same_text` has it.
+        """
         made: list[Item] = []
+        wanted = folded(value)
 
         def add(options: tuple[Item, ...]) -> tuple[Item, ...]:
-            existing = [o for o in options if o.get("value") == value]
+            existing = [o for o in options if folded(str(o.get("value") or "")) == wanted]
             if existing:  # another thread created it while this one waited
                 made.append(existing[0])
                 return options
-            made.append(self._create_option(custom_field_id, value))
+            made.append(self._create_option(custom_field_id, same_text(value)))
             return (*options, made[0])
 
         self._lists.update(("custom_field_options", custom_field_id), add)
@@ -203,13 +211,20 @@ class ConfiguredName:
     names: ListName
 
 
-def configured_names(settings: Settings) -> Iterator[ConfiguredName]:
-    """Every name the settings give, at every level, that a run must resolve first.
+def configured_names(settings: Settings, stream: str | None = None) -> Iterator[ConfiguredName]:
+    """Every name the settings give that must be resolved before a record.
+
+    At every level (`--check`), or only `stream`'s level (a run, when that stream starts).
 
     Also a custom field given by id without a `kind`: its kind comes from its type, so it
     must exist.
     """
-    for where, level in settings.levels():
+    levels: Iterable[tuple[str, StreamSettings]] = settings.levels()
+    if stream is not None:
+        pattern = settings.pattern_for(stream)
+        where = "" if pattern is None else f"{STREAMS}.{pattern}."
+        levels = [(where, settings.for_stream(stream))]
+    for where, level in levels:
         for index, mapped in enumerate(level.custom_fields):
             if mapped.custom_field:
                 at = f"{where}custom_fields[{index}].custom_field"
@@ -233,11 +248,16 @@ def resolve_configured(
         return None, str(problem)
 
 
-def resolve_settings(settings: Settings, lists: Directory) -> dict[str, str]:
-    """Setting -> id for every configured name; a `SettingError` naming all that fail."""
+def resolve_settings(
+    settings: Settings, lists: Directory, stream: str | None = None
+) -> dict[str, str]:
+    """Setting -> id for every configured name (of `stream`'s level, if given).
+
+    A `SettingError` names all that fail, with the known names.
+    """
     found: dict[str, str] = {}
     errors: list[SettingError] = []
-    for name in configured_names(settings):
+    for name in configured_names(settings, stream):
         ident, why = resolve_configured(name, lists)
         if ident is None:
             hint = (

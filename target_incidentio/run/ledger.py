@@ -22,6 +22,7 @@ from target_incidentio.run.response_records import (
     ResponseLog,
     invalid_record,
     response_record,
+    skipped_record,
 )
 from target_incidentio.run.webhook import ResponseWebhook
 
@@ -56,6 +57,8 @@ class StreamTally:
     updated: int = 0
     # Entries deleted (catalog sync): calls that carry no input record.
     deleted: int = 0
+    # Incidents closed because their rows left a sync's snapshot (`close_missing_incidents`).
+    closed: int = 0
 
     def line(self, elapsed: float, *, dry_run: bool = False) -> str:
         """One human line with the achieved rate."""
@@ -78,6 +81,9 @@ class StreamTally:
         if self.resolved:
             verb = "would be resolved" if dry_run else "resolved"
             text += f", {self.resolved} alerts {verb} because their rows are gone"
+        if self.closed:
+            verb = "would be closed" if dry_run else "closed"
+            text += f", {self.closed} incidents {verb} because their rows are gone"
         return text
 
     def log_fields(self, stream: str) -> dict[str, t.Any]:
@@ -94,11 +100,27 @@ class StreamTally:
             setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
 
 
+# What to look at when a call of the run got no answer at all, by what kept it from coming.
+_PROXY = "HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY"
+NO_ANSWER_HINTS: t.Mapping[str, str] = {
+    "refused": f"check the host and port of `base_url`, and {_PROXY} if a proxy should be used",
+    "unresolved": f"check the host name of `base_url`, DNS, and {_PROXY} if a proxy should be used",
+    "unreachable": f"check `base_url` and the network route to it ({_PROXY})",
+    "proxy": f"check the proxy environment variables ({_PROXY})",
+    "tls": "check `base_url`; a proxy that re-signs TLS needs REQUESTS_CA_BUNDLE",
+    "timeout": "check the network to `base_url`; `request_timeout` bounds each call",
+}
+
+
 def describe_failure(result: DeliveryResult) -> str:
     """One clear sentence: stream, record keys, call, status and incident.io's own errors."""
     request = result.request
     keys = ", ".join(request.record_keys[:MAX_KEYS_IN_MESSAGE]) or "(none)"
     text = f"stream '{request.stream}', record {keys}: {describe(result)}"
+    cause = result.error.cause if result.error is not None else None
+    hint = NO_ANSWER_HINTS.get(cause or "") if result.status_code is None else None
+    if hint:
+        text += f" ({hint})"
     if result.error is not None:
         for detail in result.error.details:
             field = f" (field '{detail.field}')" if detail.field else ""
@@ -132,6 +154,9 @@ class Ledger:
         self._dead_letter: JsonLinesFile | None = None
         self._webhook: ResponseWebhook | None = None
         self._progress: threading.Thread | None = None
+        # Results whose response record could not be built: accounted for all the same, but
+        # the run is not clean (no heartbeat).
+        self._unrecorded = 0
 
     def start(self) -> None:
         """Open the output files and start the webhook and progress threads."""
@@ -168,7 +193,7 @@ class Ledger:
             with self._lock:
                 self._tallies[request.stream].not_sent += request.record_count
             return
-        record = response_record(result, redact=self._redact)
+        record = self._response_record(result)
         with self._lock:
             tally = self._count_call(result)
             if not result.ok:
@@ -177,6 +202,8 @@ class Ledger:
                 tally.resolved += request.record_count
             elif request.effect == "delete":
                 tally.deleted += 1
+            elif request.effect == "close":
+                tally.closed += 1
             else:
                 tally.delivered += request.record_count
                 tally.created += request.record_count if request.effect == "create" else 0
@@ -191,6 +218,30 @@ class Ledger:
             )
         if result.ok or not self.stop_on_failure:
             self._settle_if_recorded(request.sequences)
+
+    def _response_record(self, result: DeliveryResult) -> dict[str, t.Any]:
+        """The call's response record; a failure to build it never loses the result itself."""
+        try:
+            return response_record(result, redact=self._redact)
+        except Exception as error:  # noqa: BLE001 - the result is confirmed whatever this is
+            with self._lock:
+                self._unrecorded += 1
+            request = result.request
+            logger.error(  # noqa: TRY400 - the traceback would repeat record values
+                "Stream '%s': the response record of a %s call could not be built (%s); its "
+                "result is still counted and its records settled.",
+                request.stream,
+                request.operation,
+                self._redact(f"{type(error).__name__}: {error}"),
+            )
+            return {
+                "status": result.status,
+                "ok": result.ok,
+                "stream": request.stream,
+                "operation": request.operation,
+                "record_keys": [self._redact(k) for k in request.record_keys],
+                "error": {"code": "unrecorded", "message": type(error).__name__},
+            }
 
     def log_call(self, result: DeliveryResult, status: str | None = None) -> None:
         """A call whose records are accounted for elsewhere: its response record, one call.
@@ -226,15 +277,27 @@ class Ledger:
         with self._lock:
             return self._tallies[stream].failed if stream in self._tallies else 0
 
+    def totals(self) -> StreamTally:
+        """Every stream's counts added up."""
+        total = StreamTally()
+        with self._lock:
+            for tally in self._tallies.values():
+                total.add(tally)
+        return total
+
     def clean(self) -> bool:
         """Every record so far confirmed: none failed, none left unsent."""
         with self._lock:
+            if self._unrecorded:
+                return False
             return not any(tally.failed or tally.not_sent for tally in self._tallies.values())
 
     def on_skipped(self, request: ApiRequest, reason: str) -> None:
         """Records that needed no call: counted as unchanged and settled."""
         with self._lock:
             self._tallies[request.stream].unchanged += request.record_count
+        if request.outcome is not None:  # a sync says what each record met, no call or not
+            self._emit(skipped_record(request, reason, redact=self._redact))
         logger.debug(
             "Stream '%s': %s (%s).", request.stream, reason, ", ".join(request.record_keys)
         )

@@ -9,15 +9,18 @@ this one place. Outcomes flow one way: delivery → ledger → checkpoints.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import threading
 import typing as t
 
-from target_incidentio.core.errors import DeliveryFailedError
+from target_incidentio.core.errors import DeliveryFailedError, RunStoppedError
 from target_incidentio.core.secrets import install_redaction, remove_redaction
 from target_incidentio.delivery.engine import Delivery
 from target_incidentio.payloads.heartbeat import build_heartbeat_ping
 from target_incidentio.run.checkpoints import Checkpoints
+from target_incidentio.run.completion import Completion
 from target_incidentio.run.directory import (
     Directory,
     resolve_settings,
@@ -61,17 +64,70 @@ class Run:
         # The run's one look-up object: incident.io's lists and catalog types, each read once,
         # when first needed, through `call`.
         self.directory = Directory.of(settings, self.call)
+        # What the tap said of each stream's end: the gate of every destructive step.
+        self.completion = Completion()
+        self._incomplete_warned: set[str] = set()
+        self._names_resolved: set[str] = set()
         self._warned: dict[str, set[str]] = {}
         self._versions_noted: dict[str, bool] = {}
+        # Idempotency key -> (digest of the rest of the body, the first record's key).
+        self._idempotency: dict[str, tuple[str, str]] = {}
         self._strategies: dict[str, Strategy] = {}
         self._started = False
         self._input_ended = False
-        self._interrupted = False
+        self._interrupted: str | None = None  # the signal that stopped the run
         self._closed = False
 
     def warned_fields(self, stream: str) -> set[str]:
         """Fields already named in a warning for `stream` (shared by its sinks)."""
         return self._warned.setdefault(stream, set())
+
+    def resolve_names(self, stream: str) -> None:
+        """The names `stream`'s settings give (`custom_field`, `role`), before its first record.
+
+        Only when that stream starts, so that a run carrying other streams never reads those
+        lists; a name that names nothing fails with the known names.
+        """
+        if stream in self._names_resolved:
+            return
+        for setting, found in resolve_settings(self.settings, self.directory, stream).items():
+            LOG.info("Stream '%s': setting `%s` names %s.", stream, setting, found)
+        self._names_resolved.add(stream)
+
+    def record_arrives(self, stream: str, version: object, source: str) -> None:
+        """A RECORD of `stream` (tap name `source`), before it is taken: its completion hears.
+
+        One that follows an ACTIVATE_VERSION of another version ends the snapshot before it.
+        """
+        if self.completion.ends_version(stream, version) and stream in self._strategies:
+            self._strategies[stream].boundary()
+        self.completion.record(stream, version, source)
+
+    def snapshot_whole(self, stream: str, step: str) -> bool:
+        """May `step` (what would be removed) run for `stream`: is its snapshot whole?
+
+        The one gate of every step that removes what a stream no longer carries (catalog sync
+        deletion, alert resolution, incident closing): under `snapshot_complete: tap_signal`
+        only after the tap signalled the stream finished (`completion.py`); under
+        `end_of_input`, always. Refused, it warns once per stream, naming the setting.
+        """
+        if self.settings.for_stream(stream).snapshot_complete == "end_of_input":
+            return True
+        if self.completion.finished(stream):
+            return True
+        if stream not in self._incomplete_warned:
+            self._incomplete_warned.add(stream)
+            LOG.warning(
+                "Stream '%s': the tap did not signal that it finished the stream (no STATE "
+                "with a finished bookmark, no ACTIVATE_VERSION after its records), so %s. A "
+                "tap that dies halfway ends the input the same way. If this tap never sends "
+                "such a signal (singer-sdk FULL_TABLE streams), set `snapshot_complete: "
+                "end_of_input` for the stream, and make sure a failed tap cannot reach the "
+                "target's end of input (see docs/promises.md).",
+                stream,
+                step,
+            )
+        return False
 
     def note_version(self, stream: str, operation: str) -> None:
         """ACTIVATE_VERSION where the operation has no use for it: said once per stream."""
@@ -83,6 +139,34 @@ class Run:
             stream,
             operation,
         )
+
+    def note_idempotency_key(self, request: ApiRequest) -> None:
+        """Warn when a key already sent in this run comes again with other content.
+
+        incident.io de-duplicates a create on its key, so the second call is answered as
+        delivered although its content never arrives (as a repeated external id is warned of
+        by catalog sync).
+        """
+        body = request.body
+        if not isinstance(body, dict) or not isinstance(body.get("idempotency_key"), str):
+            return
+        key = body["idempotency_key"]
+        rest = {k: v for k, v in body.items() if k != "idempotency_key"}
+        digest = hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()
+        record = request.record_keys[0] if request.record_keys else "(no record)"
+        first = self._idempotency.setdefault(key, (digest, record))
+        if first[0] not in (digest, ""):
+            self._idempotency[key] = ("", first[1])  # warned once per key
+            LOG.warning(
+                "Stream '%s': idempotency key %r given twice in this run with different "
+                "content (records %s and %s): incident.io keeps the first and answers the "
+                "second as delivered, so its content never arrives. Fix: give each record its "
+                "own key (key_properties, idempotency_key), or send the change as an update.",
+                request.stream,
+                key,
+                first[1],
+                record,
+            )
 
     @property
     def dry_run(self) -> bool:
@@ -96,9 +180,6 @@ class Run:
         self._started = True
         install_redaction(self.redact)
         self.ledger.start()
-        # Names in the settings fail the run now, before any record, if they name nothing.
-        for setting, found in resolve_settings(self.settings, self.directory).items():
-            LOG.info("Setting `%s` names %s.", setting, found)
         if not self.dry_run:
             self.checkpoints.start()
 
@@ -232,28 +313,34 @@ class Run:
 
     # -- the end -----------------------------------------------------------------------------
 
-    def interrupt(self) -> None:
-        """SIGTERM: end within `request_timeout`, whatever a server does.
+    def interrupt(self, cause: str = "SIGTERM") -> None:
+        """SIGTERM (or SIGINT, `cause`): end within `request_timeout`, whatever a server does.
 
         Nothing is retried from now; a call still running then is cut, one not started by then
-        is not sent. `finish()` then writes the state as far as confirmed. Runs on its own
-        thread, never inside the signal handler, since it takes locks the main thread may hold.
+        is not sent. `finish()` then writes the state as far as confirmed. Called from the
+        signal handler: it only notes the cause and leaves the rest to its own thread, since
+        that takes locks the main thread may hold.
         """
-        self._interrupted = True
-        self.delivery.stop_by(self.settings.delivery.request_timeout)
+        self._interrupted = cause
+        timeout = self.settings.delivery.request_timeout
+        threading.Thread(
+            target=self.delivery.stop_by, args=(timeout,), name="sigterm", daemon=True
+        ).start()
 
     def finish(self) -> None:
         """The run ended well: confirm every call, write the final state, summarise, close.
 
         After SIGTERM, the state covers what was confirmed; calls it could not send make the
-        run fail after that state is written.
+        run fail after that state is written, and so does input left unread: the orchestrator
+        must not take a stopped load for a finished one (`RunStoppedError`, one line saying
+        how far it got).
         """
         if self._closed:
             return
         try:
             self.flush_held()
             self.delivery.wait()
-            self.ledger.raise_if_stopped(unsent_allowed=self._interrupted)
+            self.ledger.raise_if_stopped(unsent_allowed=self._interrupted is not None)
         except BaseException:
             self.abort()
             raise
@@ -263,8 +350,21 @@ class Run:
             self.checkpoints.finish()
             self._ping_heartbeat()
         self._close(raise_errors=True)
-        if self._interrupted:
-            self.ledger.raise_if_stopped()
+        if self._interrupted is None:
+            return
+        self.ledger.raise_if_stopped()
+        if not self._input_ended:
+            raise RunStoppedError(self._how_far(self._interrupted))
+
+    def _how_far(self, cause: str) -> str:
+        """The one line a run stopped before the end of its input ends with."""
+        total = self.ledger.totals()
+        return (
+            f"Stopped by {cause} before the end of the input: {self.checkpoints.admitted} "
+            f"records read, {total.delivered + total.unchanged} delivered or unchanged, "
+            f"{total.failed} failed; the last state written covers what was confirmed, so "
+            "the next run sends the rest."
+        )
 
     def _ping_heartbeat(self) -> None:
         """After the final state of a run that read all its input and delivered every record.

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from target_incidentio.core.errors import OutputFileError
+from target_incidentio.core.secrets import mask
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -28,6 +29,10 @@ if t.TYPE_CHECKING:
 
 RESPONSE_STREAM = "incidentio_responses"
 RESPONSE_KEY = "call_id"
+# The fields a sync's call fills (`ApiRequest.outcome`); null in every other record.
+NO_OUTCOME: dict[str, t.Any] = dict.fromkeys(
+    ("action", "incident_id", "incident_reference", "fields_changed")
+)
 
 _STRING = {"type": ["string", "null"]}
 _INTEGER = {"type": ["integer", "null"]}
@@ -84,6 +89,12 @@ RESPONSE_SCHEMA: dict[str, t.Any] = {
                 "properties": {"field": _STRING, "name": _STRING, "id": _STRING},
             },
         },
+        # `incident_mode: sync` only: what the record's incident met (`created`, `edited`,
+        # `unchanged`: no call, `closed`: its row left the snapshot), and the fields changed.
+        "action": _STRING,
+        "incident_id": _STRING,
+        "incident_reference": _STRING,
+        "fields_changed": {"type": ["array", "null"], "items": {"type": "string"}},
     },
 }
 
@@ -114,10 +125,10 @@ def _answer(body: t.Any) -> tuple[dict[str, t.Any] | None, str | None]:  # noqa:
 
 
 def _finish(record: dict[str, t.Any], redact: Callable[[str], str]) -> dict[str, t.Any]:
-    # A fresh id per response record, then one pass over the serialised record scrubs
-    # secrets wherever they might hide.
+    # A fresh id per response record, then every string inside it is scrubbed (the values,
+    # not the serialised text, so that no mask can break the record).
     record = {RESPONSE_KEY: uuid.uuid4().hex, **record}
-    return t.cast("dict[str, t.Any]", json.loads(redact(json.dumps(record, default=str))))
+    return t.cast("dict[str, t.Any]", mask(record, redact))
 
 
 def _purpose(request: ApiRequest) -> str | None:
@@ -172,6 +183,53 @@ def response_record(
         "resolved": [
             {"field": found.field, "name": found.name, "id": found.id} for found in request.resolved
         ],
+        **_outcome(request, resource_id, reference),
+    }
+    return _finish(record, redact)
+
+
+def _outcome(
+    request: ApiRequest, resource_id: str | None = None, reference: str | None = None
+) -> dict[str, t.Any]:
+    """A sync's action fields, null for other calls so every record has the schema's columns.
+
+    A create's incident id and reference come from its answer.
+    """
+    if request.outcome is None:
+        return dict(NO_OUTCOME)
+    found = {**NO_OUTCOME, **request.outcome}
+    if found.get("action") == "created":
+        found["incident_id"] = found.get("incident_id") or resource_id
+        found["incident_reference"] = found.get("incident_reference") or reference
+    return found
+
+
+def skipped_record(
+    request: ApiRequest, reason: str, *, redact: Callable[[str], str]
+) -> dict[str, t.Any]:
+    """The response record of a sync's record that needed no call: it says so, and why."""
+    record = {
+        "stream": request.stream,
+        "operation": request.operation,
+        "method": None,
+        "url": None,
+        "status": "unchanged",
+        "status_code": None,
+        "ok": True,
+        "attempts": 0,
+        "throttled": 0,
+        "duration_ms": 0.0,
+        "record_count": request.record_count,
+        "record_keys": list(request.record_keys),
+        "purpose": None,
+        "resource_id": (request.outcome or {}).get("incident_id"),
+        "reference": (request.outcome or {}).get("incident_reference"),
+        "response": None,
+        "response_text": reason,
+        "error": None,
+        "sent_at": datetime.now(timezone.utc).isoformat(),
+        "resolved": [],
+        **_outcome(request),
     }
     return _finish(record, redact)
 
@@ -193,6 +251,8 @@ def invalid_record(
         "duration_ms": 0.0,
         "record_count": 1,
         "record_keys": [error.record_key],
+        "purpose": None,
+        **NO_OUTCOME,
         "resource_id": None,
         "reference": None,
         "response": None,
@@ -243,7 +303,7 @@ class JsonLinesFile:
 
     def write(self, message: dict[str, t.Any]) -> None:
         """Append one line; safe to call from delivery threads."""
-        line = self._redact(json.dumps(message, default=str, ensure_ascii=False)) + "\n"
+        line = json.dumps(mask(message, self._redact), default=str, ensure_ascii=False) + "\n"
         with self._lock:
             try:
                 self._file.write(line)

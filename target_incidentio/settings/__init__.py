@@ -1,9 +1,9 @@
 """The settings model: every setting declared once, parsed and checked once, before any request.
 
-- `declarations.py`: the list of settings (name, kind, default, title, description, whether
+- `declarations.py`: the list of settings (name, setting type, default, title, description, whether
   a stream may override it).
-- `spec.py`: how a declaration is made; `kinds.py`: how each kind of value is typed, parsed,
-  checked and read from the environment; `values.py`: the value parsers the kinds share;
+- `spec.py`: how a declaration is made; `setting_types.py`: how each type of setting is typed,
+  parsed, checked and read from the environment; `values.py`: the value parsers they share;
   `field_maps.py`: what `custom_fields` and `role_assignments` parse into.
 - `schema.py` (the `--about` schema), `environment.py` (`TARGET_INCIDENTIO_*` variables),
   `parse.py` (a config into `Settings`) and `redaction.py` (the secrets of a raw config): all
@@ -25,10 +25,10 @@ from target_incidentio.settings.declarations import (
 )
 from target_incidentio.settings.environment import settings_from_env
 from target_incidentio.settings.field_maps import CustomFieldMap, RoleMap
-from target_incidentio.settings.kinds import CUSTOM_FIELD_KINDS
-from target_incidentio.settings.parse import Settings, refuse_unknown
+from target_incidentio.settings.parse import Settings, check_heartbeat, refuse_unknown
 from target_incidentio.settings.redaction import secret_values
 from target_incidentio.settings.schema import config_schema, explain_sdk_settings
+from target_incidentio.settings.setting_types import CUSTOM_FIELD_KINDS
 from target_incidentio.settings.spec import setting
 from target_incidentio.settings.values import check_url, parse_headers, parse_list
 
@@ -44,6 +44,7 @@ __all__ = [
     "RoleMap",
     "Settings",
     "StreamSettings",
+    "check_heartbeat",
     "check_url",
     "config_schema",
     "explain_sdk_settings",

@@ -1,8 +1,8 @@
 """Every setting of target-incidentio, declared once.
 
-Each is a `setting(kind, title, description, default=..., per_stream=...)` field of one of
-three groups: a stream's settings (`streams.<pattern>` may override those marked
-`per_stream`), delivery, and what the run writes. The `--about` schema (`schema.py`), the
+Each is a `setting(setting_type, title, description, default=...)` field of one of three
+groups: a stream's settings (`streams.<pattern>` may override those `PerStreamSetting` names),
+delivery, and what the run writes. The `--about` schema (`schema.py`), the
 environment reader (`environment.py`), the parser (`parse.py`) and the defaults of the typed
 objects all come from these declarations. The values the `operation` setting takes come from
 the operation table (`operations.py`), which checks them.
@@ -13,22 +13,21 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from target_incidentio.settings.kinds import (
+from target_incidentio.settings.numbers import Integer, Number
+from target_incidentio.settings.setting_types import (
     CUSTOM_FIELD_KINDS,
     AttributeMap,
     Boolean,
     Choice,
     Headers,
-    Integer,
     Names,
-    Number,
     OperationName,
     OutputFile,
     SecretText,
     Text,
     Url,
-    custom_fields_kind,
-    role_assignments_kind,
+    custom_fields_type,
+    role_assignments_type,
 )
 from target_incidentio.settings.spec import Spec, declared, setting
 from target_incidentio.settings.values import CONTENT_TYPE
@@ -51,7 +50,7 @@ class StreamSettings:
         SecretText(),
         "API key",
         "incident.io API key, sent as `Authorization: Bearer …`. Needs the roles of the "
-        "operations used (see README).",
+        "operations used (see docs/production.md).",
     )
     base_url: str = setting(
         Url(root=True),
@@ -65,14 +64,12 @@ class StreamSettings:
         "Operation",
         "Which kind of write each record becomes: {operations}.",
         default="alert_event",
-        per_stream=True,
     )
     method: str = setting(
         Choice(METHODS, normalise=str.upper),
         "HTTP method",
         "HTTP method of the `http` operation: POST (default), PUT or PATCH.",
         default="POST",
-        per_stream=True,
     )
     api_url: str | None = setting(
         Text(examples=["/v2/incident_timeline_items"]),
@@ -80,49 +77,50 @@ class StreamSettings:
         "Endpoint of the `http` operation: an absolute https:// URL or a path under `base_url`. "
         "`{field}` placeholders are filled from the record, URL-encoded, e.g. "
         "`/v2/incident_timeline_items/{id}`.",
-        per_stream=True,
     )
     request_headers: Mapping[str, str] = setting(
         Headers(),
         "Request headers",
         "Extra headers: `name:value,name2:value2` or an object. `Authorization` and "
         "`Content-Type` are the target's own and cannot be set.",
-        per_stream=True,
+    )
+    secret_headers: tuple[str, ...] = setting(
+        Names(),
+        "Secret headers",
+        "Names of `request_headers` and `response_webhook_headers` (any level, any case) whose "
+        "values are secrets, masked in logs, response records, dead letters and webhook "
+        "posts: a comma-separated string or an array. `Authorization` and names containing "
+        "key, token, secret, password or credential are secret without it.",
     )
     exclude_attributes: tuple[str, ...] = setting(
         Names(),
         "Exclude attributes",
         "Fields never sent: a comma-separated string or an array; dotted paths such as "
         "`owner.email` reach into nested objects.",
-        per_stream=True,
     )
     batch_size_rows: int = setting(
-        Integer(),
+        Integer(at_most=10_000),
         "Records per call",
         "Records per API call for `http` (default 1): above 1 the body is a JSON array of the "
         "records, or `{batch_wrapper_key: [...]}`. The other operations send one record per "
         "call, as incident.io's endpoints take one.",
         default=1,
-        per_stream=True,
     )
     batch_wrapper_key: str | None = setting(
         Text(),
         "Batch wrapper key",
         'With `http` and `batch_size_rows` > 1, wrap the array as `{"<key>": [...]}`.',
-        per_stream=True,
     )
     alert_source_config_id: str | None = setting(
         Text(),
         "Alert source config id",
         "`alert_event`: the HTTP alert source's id (from its URL in incident.io); else taken "
         "from the record's `alert_source_config_id`.",
-        per_stream=True,
     )
     alert_source_token: Secret | None = setting(
         SecretText(),
         "Alert source token",
         "`alert_event`: the alert source's own secret token (alert events do not use the API key).",
-        per_stream=True,
     )
     resolve_missing_alerts: bool = setting(
         Boolean(),
@@ -132,7 +130,6 @@ class StreamSettings:
         "firing alert of the alert source whose deduplication key is not in the snapshot gets "
         "a `resolved` event. Lists alerts with the API key (default false).",
         default=False,
-        per_stream=True,
     )
     alert_max_resolve_fraction: float = setting(
         Number(zero=True, at_most=1),
@@ -141,24 +138,35 @@ class StreamSettings:
         "the alert source's firing alerts, nothing is resolved and the run fails (default 0.5); "
         "a broken source query must not resolve everything.",
         default=0.5,
-        per_stream=True,
+    )
+    snapshot_complete: str = setting(
+        Choice(("tap_signal", "end_of_input")),
+        "Snapshot complete",
+        "When a stream counts as a whole snapshot, so that the steps that remove what it no "
+        "longer has may run (`catalog_mode: sync` deletion, `resolve_missing_alerts`): "
+        "`tap_signal` (default) only once the tap said it finished the stream, by a STATE "
+        "after its last record whose bookmark for the stream is a finished singer-sdk "
+        "bookmark (a `replication_key_value`, no progress markers), or by an ACTIVATE_VERSION "
+        "after the records of its version. `end_of_input` trusts the end of input: a tap that "
+        "dies halfway under `meltano run` then deletes and resolves what it never sent, so use "
+        "it only for taps that send no signal (singer-sdk FULL_TABLE streams) and when a "
+        "failed tap cannot reach the target's end of input (see docs/promises.md).",
+        default="tap_signal",
     )
     incident_visibility: str = setting(
         Choice(("public", "private")),
         "Incident visibility",
         "`incident`: visibility when the record has none (default `public`).",
         default="public",
-        per_stream=True,
     )
     custom_fields: tuple[CustomFieldMap, ...] = setting(
-        custom_fields_kind(),
+        custom_fields_type(),
         "Custom fields",
         "`incident`/`incident_edit`: record fields that fill custom fields, each named by "
         '`custom_field` (its name) or `custom_field_id`, e.g. `[{"field": "team", '
         '"custom_field": "Team"}]`. The values may be names too: an option\'s text, a catalog '
         "entry's external id, name or alias. `kind` is taken from the field's type unless set: "
         f"{', '.join(CUSTOM_FIELD_KINDS)}.",
-        per_stream=True,
     )
     create_missing_options: bool = setting(
         Boolean(),
@@ -167,22 +175,19 @@ class StreamSettings:
         "is created (`POST /v1/custom_field_options`, once per run; the key needs "
         "`manage_settings`) instead of failing the record (default false).",
         default=False,
-        per_stream=True,
     )
     role_assignments: tuple[RoleMap, ...] = setting(
-        role_assignments_kind(),
+        role_assignments_type(),
         "Role assignments",
         "`incident`/`incident_edit`: record fields holding the e-mail of the user to assign an "
         "incident role to, each role named by `role` (its name) or `incident_role_id`, e.g. "
         '`[{"field": "lead_email", "role": "Incident Lead"}]`.',
-        per_stream=True,
     )
     notify_incident_channel: bool = setting(
         Boolean(),
         "Notify incident channel",
         "`incident_edit`: tell the incident's Slack channel about the edit (default false).",
         default=False,
-        per_stream=True,
     )
     incident_mode: str = setting(
         Choice(("create", "sync")),
@@ -194,7 +199,6 @@ class StreamSettings:
         "(`incident_sync_fields`), and fails a record whose key two incidents hold. The key is "
         "the stream's key properties, several joined in order with `/`.",
         default="create",
-        per_stream=True,
     )
     incident_key_field: str | None = setting(
         Text(examples=["Ticket key"]),
@@ -202,7 +206,6 @@ class StreamSettings:
         "`incident_mode: sync`: the text custom field (by name, any letter case, or id) that "
         "holds each incident's source key. An incident made in the dashboard whose field holds "
         "a key is adopted, not opened again.",
-        per_stream=True,
     )
     incident_sync_fields: tuple[str, ...] = setting(
         Names(),
@@ -212,7 +215,6 @@ class StreamSettings:
         "name. Every other field the record gives is set when the incident is created and "
         "never edited again, so a responder's change stands (default `name`, `summary`).",
         default=["name", "summary"],
-        per_stream=True,
     )
     close_missing_incidents: str | None = setting(
         Text(examples=["Closed"]),
@@ -221,7 +223,6 @@ class StreamSettings:
         "(end of the stream, or an ACTIVATE_VERSION), each open incident holding a key the "
         "snapshot did not carry is edited to this status, which must be in a closed category. "
         "Unset (default): nothing is closed.",
-        per_stream=True,
     )
     incident_max_close_fraction: float = setting(
         Number(zero=True, at_most=1),
@@ -230,13 +231,11 @@ class StreamSettings:
         "1) of the open incidents holding a key, nothing is closed and the run fails "
         "(default 0.5).",
         default=0.5,
-        per_stream=True,
     )
     catalog_type_id: str | None = setting(
         Text(),
         "Catalog type id",
         "`catalog_entry`: the catalog type; else taken from the record.",
-        per_stream=True,
     )
     catalog_type: str | None = setting(
         Text(examples=["Service", 'Custom["Service"]']),
@@ -244,7 +243,6 @@ class StreamSettings:
         "`catalog_entry`: the catalog type by its name or its `type_name` (e.g. "
         '`Custom["Service"]`), instead of `catalog_type_id`. With `catalog_manage_type` it is '
         "the type to create; the stream's name when unset.",
-        per_stream=True,
     )
     catalog_manage_type: bool = setting(
         Boolean(),
@@ -252,9 +250,8 @@ class StreamSettings:
         "`catalog_entry`: the stream owns its catalog type. If none has its name, the target "
         "creates it, and it adds an attribute for each field of the stream's SCHEMA that has "
         "none (`update_schema`), before the first entry. It changes only types it created "
-        '(default false); see README, "Catalog types from the stream".',
+        '(default false); see docs/catalogs.md, "Catalog types from the stream".',
         default=False,
-        per_stream=True,
     )
     catalog_attributes: Mapping[str, str] = setting(
         AttributeMap(),
@@ -262,7 +259,6 @@ class StreamSettings:
         "`catalog_entry`: record field → catalog attribute, by id or name. Scalars become "
         "`{value: {literal}}`, lists `array_value`. With `catalog_manage_type`, the fields "
         "listed here are the type's attributes (default: every field of the stream).",
-        per_stream=True,
     )
     catalog_references: Mapping[str, str] = setting(
         AttributeMap(
@@ -273,7 +269,6 @@ class StreamSettings:
         "`catalog_entry` with `catalog_manage_type`: record field → the catalog type its "
         'values name (its `type_name`, e.g. `Custom["Team"]`). The attribute is created as a '
         "reference to that type; the values are its entries' external ids.",
-        per_stream=True,
     )
     catalog_mode: str = setting(
         Choice(("upsert", "merge", "sync")),
@@ -282,7 +277,6 @@ class StreamSettings:
         "sends only what changed (creates, bulk updates); `sync` also deletes, once the "
         "stream has ended, the entries with an external id the stream did not carry.",
         default="upsert",
-        per_stream=True,
     )
     catalog_max_delete_fraction: float = setting(
         Number(zero=True, at_most=1),
@@ -290,7 +284,6 @@ class StreamSettings:
         "`catalog_entry` with `catalog_mode: sync`: the largest share (0 to 1) of a type's "
         "entries one sync may delete; above it nothing is deleted and the run fails.",
         default=0.5,
-        per_stream=True,
     )
     override_mode: str = setting(
         Choice(("add", "sync")),
@@ -300,7 +293,6 @@ class StreamSettings:
         "schedules in scope that have not ended yet and match no row (a changed row is a "
         "delete plus a create).",
         default="add",
-        per_stream=True,
     )
     override_schedules: tuple[str, ...] = setting(
         Names(),
@@ -308,7 +300,6 @@ class StreamSettings:
         "`schedule_override` with `override_mode: sync`: schedules (names or ids) in scope "
         "besides those the rows name, so a schedule whose rows all left has its future "
         "overrides deleted.",
-        per_stream=True,
     )
     override_max_delete_fraction: float = setting(
         Number(zero=True, at_most=1),
@@ -317,15 +308,13 @@ class StreamSettings:
         "scope's future overrides one sync may delete; above it nothing is written and the "
         "run fails.",
         default=0.5,
-        per_stream=True,
     )
     rate_limit_per_minute: float = setting(
-        Number(),
+        Number(at_least=0.01, at_most=1e9),
         "Rate limit per minute",
         "Requests per minute per API key (default 1200, incident.io's limit); set lower to "
         "leave room for other users of the key.",
         default=1200,
-        per_stream=True,
     )
     add_record_metadata: bool = setting(Boolean(), sdk=True)
 
@@ -335,33 +324,33 @@ class DeliverySettings:
     """How requests are sent: timeouts, retries, limits, concurrency, error policy."""
 
     request_timeout: float = setting(
-        Number(),
+        Number(at_least=0.1, at_most=3600),
         "Request timeout",
         "Seconds to wait for one response before retrying.",
         default=30,
     )
     max_retries: int = setting(
-        Integer(zero=True),
+        Integer(zero=True, at_most=100),
         "Max retries",
         "Retries after the first attempt, on 429, 408, 5xx, timeouts and connection errors. "
         "Other 4xx are never retried.",
         default=8,
     )
     max_retry_wait: float = setting(
-        Number(),
+        Number(at_least=0.01, at_most=3600),
         "Max retry wait",
         "Cap in seconds on one wait between retries.",
         default=60,
     )
     max_concurrency: int = setting(
-        Integer(),
+        Integer(at_most=64),
         "Max concurrency",
         "Requests in flight at once. Records sharing a key (deduplication key, incident, "
         "idempotency key, catalog external id) keep their input order.",
         default=4,
     )
     alert_source_rate_limit_per_minute: float = setting(
-        Number(),
+        Number(at_least=0.01, at_most=1e9),
         "Alert source rate limit",
         "Events per minute per alert source (incident.io allows 120).",
         default=120,
@@ -374,7 +363,7 @@ class DeliverySettings:
         default="fail",
     )
     max_failures: int | None = setting(
-        Integer(zero=True),
+        Integer(zero=True, at_most=1_000_000_000),
         "Max failures",
         "With `on_error: continue`, fail the run at the end if more records than this failed "
         "(unset: never).",
@@ -443,13 +432,13 @@ class ResponseSettings:
         "Headers for the webhook (`name:value,...` or an object), e.g. its auth token.",
     )
     response_webhook_batch_size: int = setting(
-        Integer(),
+        Integer(at_most=10_000),
         "Response webhook batch size",
         "Response records per webhook post; above 1 the body is an array.",
         default=1,
     )
     response_webhook_timeout: float = setting(
-        Number(zero=True),
+        Number(zero=True, at_most=3600),
         "Response webhook time budget",
         "Seconds the webhook may still take after the last call to incident.io; what it has "
         "not posted by then is counted in the summary and stays in the response log. Neither "
@@ -457,13 +446,13 @@ class ResponseSettings:
         default=30,
     )
     progress_interval: float = setting(
-        Number(),
+        Number(at_least=0.1, at_most=86_400),
         "Progress interval",
         "Seconds between progress lines on stderr.",
         default=10,
     )
     state_interval: float = setting(
-        Number(zero=True),
+        Number(zero=True, at_most=86_400),
         "State interval",
         "Most seconds between two STATE messages during the run. A state is emitted only once "
         "every record before it is confirmed, and always at the end; after a crash the next "
@@ -486,9 +475,10 @@ SDK_NOTES: Mapping[str, str] = {
     "`stream_maps`, install it beside the target (Meltano: `pip_url: target-incidentio "
     "faker`). Without Faker the target refuses this setting.",
 }
-STREAM_OVERRIDABLE = tuple(name for name, spec in declared(StreamSettings) if spec.per_stream)
-# The same names as a type, for the operation table: the type checker refuses a misspelt
-# one there, and a fast test holds this list to the declarations above.
+# The settings of `StreamSettings` a stream may override (`streams.<pattern>`), named once:
+# as a type, so that the type checker refuses a misspelt name in the operation table, and
+# `STREAM_OVERRIDABLE` (the schema's and the parser's list) comes from it. A name here that
+# `StreamSettings` does not declare fails at import.
 PerStreamSetting = t.Literal[
     "operation",
     "method",
@@ -501,6 +491,7 @@ PerStreamSetting = t.Literal[
     "alert_source_token",
     "resolve_missing_alerts",
     "alert_max_resolve_fraction",
+    "snapshot_complete",
     "incident_visibility",
     "custom_fields",
     "create_missing_options",
@@ -523,6 +514,19 @@ PerStreamSetting = t.Literal[
     "override_max_delete_fraction",
     "rate_limit_per_minute",
 ]
+
+
+def overridable(group: type, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The settings of `group` that `names` names, in declaration order; refuses a typo."""
+    declared_names = [name for name, _spec in declared(group)]
+    unknown = [name for name in names if name not in declared_names]
+    if unknown:
+        msg = f"{group.__name__} declares no setting {', '.join(map(repr, unknown))}"
+        raise ValueError(msg)
+    return tuple(name for name in declared_names if name in names)
+
+
+STREAM_OVERRIDABLE = overridable(StreamSettings, t.get_args(PerStreamSetting))
 
 
 def all_settings() -> Iterator[tuple[str, Spec]]:

@@ -1,4 +1,4 @@
-"""What `custom_fields` and `role_assignments` parse into: the domain types, not their kind."""
+"""What `custom_fields` and `role_assignments` parse into (their setting types parse them)."""
 
 from __future__ import annotations
 

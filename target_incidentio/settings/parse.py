@@ -82,11 +82,11 @@ def _values(
     """Parse the declared settings of `group` present in `raw`, on top of `base` or defaults."""
     changes: dict[str, t.Any] = {}
     for name, spec in declared(group):
-        if only_per_stream and not spec.per_stream:
+        if only_per_stream and name not in STREAM_OVERRIDABLE:
             continue
         value = raw.get(name)
         if value is not None:
-            parsed = spec.kind.parse(f"{prefix}{name}", value)
+            parsed = spec.setting_type.parse(f"{prefix}{name}", value)
             if parsed is not None:
                 changes[name] = parsed
     if base is None:
@@ -143,7 +143,7 @@ def parse_values(config: Mapping[str, t.Any]) -> Settings:
     for where, resolved in settings.levels():
         _check_stream(resolved, where)
     _check_outputs(settings)
-    _check_heartbeat(settings.delivery)
+    check_heartbeat(settings.delivery, require_token=not settings.delivery.dry_run)
     return settings
 
 
@@ -234,8 +234,11 @@ def _check_api_url(settings: StreamSettings, where: str) -> None:
         raise SettingError(where, "has an empty `{}` placeholder.")
 
 
-def _check_heartbeat(delivery: DeliverySettings) -> None:
-    """The heartbeat needs its source and its token; one without the other does nothing."""
+def check_heartbeat(delivery: DeliverySettings, *, require_token: bool) -> None:
+    """The heartbeat needs its source and its token; one without the other does nothing.
+
+    A dry run pings nothing, so it starts without the token; `--check` asks for it anyway.
+    """
     config_id, token = delivery.heartbeat_alert_source_config_id, delivery.heartbeat_token
     if token is not None and config_id is None:
         raise SettingError(
@@ -244,7 +247,7 @@ def _check_heartbeat(delivery: DeliverySettings) -> None:
             "copy the id from the heartbeat alert source's ping URL in incident.io "
             "(`/v2/heartbeat/<id>/ping`), or remove `heartbeat_token`.",
         )
-    if config_id is not None and token is None and not delivery.dry_run:
+    if config_id is not None and token is None and require_token:
         raise SettingError(
             "heartbeat_token",
             "the heartbeat source is set but its token is not.",

@@ -9,12 +9,14 @@ from singer_sdk import typing as th
 from target_incidentio.settings.declarations import (
     GROUPS,
     SDK_NOTES,
+    STREAM_OVERRIDABLE,
     STREAMS,
     STREAMS_DESCRIPTION,
     STREAMS_TITLE,
     StreamSettings,
 )
-from target_incidentio.settings.kinds import Text
+from target_incidentio.settings.numbers import Bounded
+from target_incidentio.settings.setting_types import SecretText, Text
 from target_incidentio.settings.spec import declared
 
 if t.TYPE_CHECKING:
@@ -22,15 +24,21 @@ if t.TYPE_CHECKING:
 
 
 def _property(name: str, spec: Spec, *, top_level: bool) -> th.Property[t.Any]:
-    examples = spec.kind.examples if isinstance(spec.kind, Text) and spec.kind.examples else None
+    typed = spec.setting_type
+    examples = typed.examples if isinstance(typed, Text) and typed.examples else None
+    description = spec.description
+    if isinstance(typed, Bounded) and description:  # the range, as the checks say it
+        description += f" Range: {typed.range_text()}."
+    if isinstance(typed, SecretText) and description:  # as its parse strips it
+        description += " Whitespace around the value (a newline read from a file) is ignored."
     return th.Property(
         name,
-        spec.kind.schema(),
+        typed.schema(),
         default=spec.default if top_level else None,
-        secret=spec.kind.secret,
-        allowed_values=spec.kind.allowed_values(),
+        secret=typed.secret,
+        allowed_values=typed.allowed_values(),
         title=spec.title,
-        description=spec.description,
+        description=description,
         examples=examples,
     )
 
@@ -41,7 +49,7 @@ def config_schema() -> dict[str, t.Any]:
     per_stream = [
         _property(name, spec, top_level=False)
         for name, spec in declared(StreamSettings)
-        if spec.per_stream
+        if name in STREAM_OVERRIDABLE
     ]
     for group in GROUPS:
         for name, spec in declared(group):

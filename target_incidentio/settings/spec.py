@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from target_incidentio.settings.kinds import Kind
+    from target_incidentio.settings.setting_types import SettingType
 
 _SPEC = "target_incidentio.setting"
 
@@ -17,27 +17,25 @@ _SPEC = "target_incidentio.setting"
 class Spec:
     """What `setting()` records about a field, read back by the schema, parser and env reader."""
 
-    kind: Kind[t.Any]
+    setting_type: SettingType[t.Any]
     title: str
     description: str
     default: object  # as JSON, shown by --about at the top level
-    per_stream: bool
     sdk: bool  # the SDK declares it (schema and --about text are the SDK's)
 
 
-def setting(  # noqa: PLR0913 - a declaration lists what it declares
-    kind: Kind[t.Any],
+def setting(
+    setting_type: SettingType[t.Any],
     title: str = "",
     description: str = "",
     *,
     default: object = None,
-    per_stream: bool = False,
     sdk: bool = False,
 ) -> t.Any:  # noqa: ANN401 - a dataclass field stands for a value of any type
     """Declare a setting as a dataclass field; its default is the parsed JSON default."""
-    spec = Spec(kind, title, description, default, per_stream, sdk)
+    spec = Spec(setting_type, title, description, default, sdk)
     return field(
-        default_factory=lambda: kind.default(default),
+        default_factory=lambda: setting_type.default(default),
         metadata={_SPEC: spec},
     )
 

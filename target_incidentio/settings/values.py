@@ -1,4 +1,4 @@
-"""Value parsers the kinds share, and that checks outside them reuse.
+"""Value parsers the setting types share, and that checks outside them reuse.
 
 Headers (Nexla's `h1:v1,h2:v2` or an object), comma lists, and URLs that may carry a
 credential.
@@ -77,14 +77,42 @@ def parse_list(setting: str, value: object) -> tuple[str, ...]:
     raise SettingError(setting, "must be a comma-separated string or an array of strings.")
 
 
-def check_url(setting: str, url: str) -> str:
-    """Refuse URLs that would send a credential in clear or are not URLs at all."""
+def header_value_problem(text: str) -> str | None:
+    """What in `text` no HTTP header value may hold (a control character, non-Latin-1), or None."""
+    for char in text:
+        if char == "\t":
+            continue
+        if ord(char) < 0x20 or ord(char) == 0x7F:  # noqa: PLR2004 - the C0 controls and DEL
+            return f"a control character ({char!r})"
+        if ord(char) > 0xFF:  # noqa: PLR2004 - what a header's Latin-1 can carry
+            return "a character outside Latin-1"
+    return None
+
+
+def check_url(setting: str, url: str, *, root: bool = False) -> str:
+    """Refuse URLs that would send a credential in clear or are not URLs at all.
+
+    No whitespace or control character anywhere (a newline from a file or a secret); an API
+    root (`root`) also no query string or fragment, since paths are joined onto it.
+    """
     parts = urlsplit(url)
+    if root and (parts.query or parts.fragment or url.endswith(("?", "#"))):
+        raise SettingError(
+            setting,
+            f"{url!r} has a query string or fragment; API paths are joined onto it.",
+            "give the root alone, e.g. `https://api.incident.io` or `https://host/prefix`.",
+        )
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise SettingError(
             setting,
             f"{url!r} is not an absolute https:// URL.",
             "use e.g. `https://api.incident.io`.",
+        )
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):  # noqa: PLR2004
+        raise SettingError(
+            setting,
+            f"{url!r} holds whitespace or a control character (a newline from a file?).",
+            "write the URL alone, e.g. `https://api.incident.io`.",
         )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise SettingError(

@@ -85,6 +85,14 @@ class Outlet(t.Protocol):
         """Records of `stream` reported failed so far (under `on_error: continue`)."""
         ...
 
+    def snapshot_whole(self, stream: str, step: str) -> bool:
+        """May the step that removes what `stream` lacks run (`step`: what it would do)?
+
+        The one gate of every such step: the tap signalled the stream finished, or the user
+        trusts the end of input (`snapshot_complete`); refused, it warns once per stream.
+        """
+        ...
+
     def uninterrupted(self) -> t.ContextManager[None]:
         """A section a SIGTERM must not cut in two (a call and the report of its outcome)."""
         ...

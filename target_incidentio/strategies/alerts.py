@@ -110,6 +110,8 @@ class AlertSnapshot(Strategy):
                 failed,
             )
             return
+        if not self.outlet.snapshot_whole(stream, "no alert is resolved (resolve_missing_alerts)"):
+            return
         if self.ctx.settings.api_key is None:  # only a dry run gets this far without one
             LOG.warning(
                 "Stream '%s': dry run without `api_key`: the firing alerts cannot be listed, "

@@ -174,7 +174,7 @@ class OverrideSync(Strategy):
         scope = dict.fromkeys(str(row.body["schedule_id"]) for row in rows)
         for index, name in enumerate(self.ctx.settings.override_schedules if self.syncs else ()):
             try:
-                found = find(name, self.ctx.lists.items("schedules"), LISTS["schedules"])
+                found = find(name, self.ctx.directory.items("schedules"), LISTS["schedules"])
             except (UnresolvedError, LookupFailedError) as problem:
                 msg = (
                     f"Stream '{self.ctx.stream}': `override_schedules[{index}]`: {problem}; "

@@ -284,7 +284,8 @@ def test_timeout_is_retried_then_fails(server: HTTPServer, harness: Any) -> None
     assert (result.status, result.attempts, result.status_code) == ("failed", 2, None)
     assert result.error is not None
     assert result.error.type == "transport_error"
-    assert "ReadTimeout" in result.error.message
+    assert "timed out: no complete answer within 0.1 s (request_timeout)" in result.error.message
+    assert result.error.cause == "timeout"
     assert handler.calls == 2
 
 
@@ -498,7 +499,8 @@ def test_transport_errors_never_escape(harness: Any) -> None:
     [result] = h.send(make_request("http://127.0.0.1:1/nothing-listens"))
     assert (result.status, result.attempts) == ("failed", 1)
     assert result.error is not None
-    assert "ConnectionError" in result.error.message
+    assert result.error.message == "127.0.0.1:1 refused the connection (nothing listens there)"
+    assert result.error.cause == "refused"
     h.delivery.close()
     with pytest.raises(DeliveryStoppedError):
         h.delivery.submit(make_request("http://127.0.0.1:1/"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+from numbering import numbered
 from support import StaticLists
 
 from target_incidentio.core.secrets import Secret
@@ -19,14 +20,12 @@ ANN = "01HUSER0000000000000000ANN"
 
 
 def test_sixty_go_at_once_and_the_sixty_first_waits_a_minute(fake_time: FakeTime) -> None:
-    ctx = BuildContext("dq", ("n",), StreamSettings(api_key=Secret("k")), lists=StaticLists({}))
+    ctx = BuildContext("dq", ("n",), StreamSettings(api_key=Secret("k")), directory=StaticLists({}))
     rl = RateLimiter(clock=fake_time.clock, sleep=fake_time.sleep)
     start = fake_time.now
     waits = []
     for n in range(61):
-        request = build_escalation(
-            [{"n": n, "title": "t", "users": ["01HUSER0000000000000000ANN"]}], ctx
-        )
+        request = build_escalation(numbered({"n": n, "title": "t", "users": [ANN]}), ctx)
         permit = rl.take(request.rate_scopes)
         rl.answer(permit, request.rate_scopes, {}, None)
         waits.append(fake_time.now - start)

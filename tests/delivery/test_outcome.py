@@ -186,10 +186,12 @@ def test_parse_error_cuts_long_text() -> None:
     ],
 )
 def test_transport_failures_are_retried(exc: BaseException) -> None:
-    outcome = classify_exception(exc)
+    outcome = classify_exception(exc, "api.incident.io:443")
     assert isinstance(outcome, Retry)
     assert outcome.after is None
-    assert type(exc).__name__ in outcome.reason
+    assert outcome.cause in {"timeout", "closed", "other"}
+    assert "api.incident.io:443" in outcome.reason
+    assert type(exc).__name__ not in outcome.reason
 
 
 @pytest.mark.parametrize(

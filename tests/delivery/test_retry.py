@@ -89,6 +89,23 @@ def test_each_retry_is_logged_without_secrets(
     assert record.levelno == logging.WARNING
     message = record.getMessage()
     assert message == (
-        "POST /v2/alert_events/http/01ABC failed with HTTP 429 for ***; retry 1/4 in 1.00 s"
+        "POST /v2/alert_events/http/01ABC failed: HTTP 429 for ***; retry 1/4 in 1.00 s"
     )
     assert secret not in caplog.text
+
+
+REFUSED = Retry(None, "127.0.0.1:1 refused the connection (nothing listens there)", "refused")
+TIMED_OUT = Retry(None, "h:443 timed out: no complete answer within 5 s", "timeout")
+
+
+def test_a_policy_may_cap_calls_without_an_answer_apart(fake_time: FakeTime) -> None:
+    # `--check`'s kind of policy: a server that answers 503 gets its retries, a port that
+    # refuses one, a call that timed out none; the run's policy (unset) treats all alike.
+    policy = RetryPolicy(max_retries=3, jitter=None, unanswered_retries=1, timeout_retries=0)
+    assert run([REFUSED], policy, fake_time) == 2
+    assert run([TIMED_OUT], policy, fake_time) == 1
+    assert run([FLAKY], policy, fake_time) == 4
+    assert run([FLAKY, REFUSED, FLAKY, Delivered()], policy, fake_time) == 4
+    assert run([REFUSED, REFUSED, Delivered()], policy, fake_time) == 2
+    assert run([REFUSED], RetryPolicy(max_retries=3, jitter=None), fake_time) == 4
+    assert run([TIMED_OUT], RetryPolicy(max_retries=3, jitter=None), fake_time) == 4

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import typing as t
+
 import pytest
 from plugins import TAP_JSONL, TARGET_DUCKDB, TARGET_JSONL, Plugin, require
+from test_meltano_pipeline import install_project
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +25,9 @@ def target_jsonl() -> Plugin:
 @pytest.fixture(scope="session")
 def target_duckdb() -> Plugin:
     return require(TARGET_DUCKDB, "target-duckdb")
+
+
+@pytest.fixture(scope="session")
+def meltano(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Meltano, with meltano.yml's plugins installed into `.meltano/`: once a session."""
+    return install_project(tmp_path_factory.mktemp("meltano-install"))

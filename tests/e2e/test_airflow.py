@@ -16,12 +16,11 @@ from typing import Any
 
 import pytest
 import yaml
-from plugins import Plugin, require
+from plugins import AIRFLOW, Plugin, require
 from test_meltano_pipeline import check_delivery, sandbox_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILE = ROOT / "examples" / "airflow" / "incidentio_dag.py"
-AIRFLOW = ("apache-airflow==3.3.2",)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -119,9 +118,9 @@ def test_airflow_parses_one_dag_per_meltano_schedule(parsed: dict[str, Any]) -> 
 
 
 def test_airflow_runs_the_dag_with_secrets_from_its_connection_and_variables(
-    airflow: Plugin, openapi_validator: Any, tmp_path: Path
+    airflow: Plugin, meltano: Path, openapi_validator: Any, tmp_path: Path
 ) -> None:
-    with sandbox_pipeline(tmp_path) as pipeline:
+    with sandbox_pipeline(tmp_path, meltano) as pipeline:
         demo, sandbox = pipeline.demo, pipeline.sandbox
         # The sandbox refuses any other key or token: delivery shows that both came from
         # Airflow, not from the worker's environment.

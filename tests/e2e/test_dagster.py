@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from plugins import Plugin, require
+from plugins import DAGSTER, Plugin, require
 from test_meltano_pipeline import Pipeline, check_delivery, rows, sandbox_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ EXAMPLE = ROOT / "examples" / "dagster"
 DEFINITIONS = EXAMPLE / "definitions.py"
 RUNNER = Path(__file__).with_name("dagster_run.py")
 JOB = "incidentio_demo"
-# The sandbox's handlers of the lists names are looked up in (README: Names instead of ids).
+# The sandbox's handlers of the lists names are looked up in (docs/names.md).
 NAME_LOOKUPS = frozenset(
     {
         "list_severities",
@@ -44,11 +44,6 @@ HEARTBEAT = {"id": "01SANDBOXHEARTBEAT00000000", "token": "sandbox-heartbeat-tok
 ALERT_EVENTS = "/v2/alert_events/http/*"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-def requirements() -> tuple[str, ...]:
-    lines = (EXAMPLE / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 class Dagster:
@@ -91,11 +86,12 @@ class Dagster:
 
 
 @pytest.fixture(scope="module")
-def dagster(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    venv = require(requirements(), "dagster")
-    meltano = venv.executable.with_name("meltano")
+def dagster(meltano: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Dagster's venv, with its own Meltano running the plugins `meltano` installed."""
+    venv = require(DAGSTER, "dagster")
+    own = venv.executable.with_name("meltano")
     seed = {"heartbeat_sources": [HEARTBEAT]}
-    with sandbox_pipeline(tmp_path_factory.mktemp("meltano"), meltano, seed) as pipeline:
+    with sandbox_pipeline(tmp_path_factory.mktemp("meltano"), own, seed) as pipeline:
         yield Dagster(venv, pipeline, tmp_path_factory.mktemp("dagster-home"))
 
 
@@ -112,7 +108,7 @@ def test_definitions_load_as_dagster_dev_loads_them(dagster: Dagster, tmp_path: 
     )
 
     # The Meltano that runs the jobs is the one the project pins.
-    assert f"meltano=={dagster.pipeline.demo.MELTANO_VERSION}" in requirements()
+    assert f"meltano=={dagster.pipeline.demo.MELTANO_VERSION}" in DAGSTER
     described = dagster.runner("describe")
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
     (schedule,) = project["schedules"]

@@ -1,8 +1,9 @@
 """hub/target-incidentio.yml, the Meltano Hub plugin definition: generated, and Meltano takes it.
 
 `scripts/sync_settings_docs.py` writes it from `--about` (as it writes meltano.yml's settings
-and the README's table); these tests keep it so, and add it to a fresh Meltano project with
-`meltano add --from-ref` the way a user would, then install and invoke the target through it.
+and docs/settings.md's table); these tests keep it so, and run the README's install in a fresh
+Meltano project the way a user would: `meltano add --from-ref` with the `pip_url` the README
+gives, `meltano install`, then a run of the target through it against the sandbox.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,11 +20,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
+from incidentio_sandbox import Sandbox
+from incidentio_sandbox.config import DEFAULT_API_KEY
+
 if TYPE_CHECKING:
     from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB = ROOT / "hub" / "target-incidentio.yml"
+BASH = shutil.which("bash") or "/bin/bash"
 SECRETS = {"api_key", "alert_source_token", "response_webhook_headers", "heartbeat_token"}
 
 
@@ -81,9 +88,35 @@ def test_the_hub_definition_is_what_the_generator_writes() -> None:
     )
 
 
+def readme_install_block() -> str:
+    """The README's install commands for Meltano: the `bash` block after its test marker."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(
+        r"<!-- test: tests/e2e/test_hub_definition.py[^>]*-->\n```bash\n(?P<body>.*?)```",
+        readme,
+        flags=re.DOTALL,
+    )
+    assert match, "README.md: no install block marked for tests/e2e/test_hub_definition.py"
+    return match.group("body")
+
+
+def test_the_readme_install_block_adds_the_loader_by_its_type() -> None:
+    """Meltano 4 reads `add loader <name>` as two plugin names; the README gives the type."""
+    block = readme_install_block()
+    assert "meltano add --plugin-type loader target-incidentio --from-ref" in block
+    assert "/path/to/target-incidentio/hub/target-incidentio.yml" in block
+    assert "meltano add loader" not in block
+    assert "meltano add loader" not in HUB.read_text(encoding="utf-8").replace(
+        "`meltano add loader target-incidentio ...` as two", ""
+    )
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(600)
-def test_meltano_adds_installs_and_invokes_the_loader_from_the_definition(tmp_path: Path) -> None:
+@pytest.mark.timeout(900)
+def test_the_readme_install_adds_installs_and_runs_the_loader_from_the_definition(
+    tmp_path: Path,
+) -> None:
+    """README, Install: `meltano add` from the Hub file, pip_url at this checkout, a run."""
     demo = _module("demo", ROOT / "scripts" / "demo.py")
     try:
         meltano = demo.ensure_meltano()
@@ -91,13 +124,14 @@ def test_meltano_adds_installs_and_invokes_the_loader_from_the_definition(tmp_pa
         pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_INCIDENTIO_")}
     env |= {"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
-    project = tmp_path / "project"
+    env["PATH"] = f"{meltano.parent}{os.pathsep}{env.get('PATH', '')}"
 
-    def run(*args: str, extra: dict[str, str] | None = None) -> str:
+    def run(*args: str, cwd: Path, extra: dict[str, str] | None = None, stdin: str = "") -> str:
         result = subprocess.run(
             [str(meltano), *args],
-            cwd=project if project.exists() else tmp_path,
+            cwd=cwd,
             env={**env, **(extra or {})},
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=300,
@@ -106,48 +140,106 @@ def test_meltano_adds_installs_and_invokes_the_loader_from_the_definition(tmp_pa
         assert result.returncode == 0, f"meltano {' '.join(args)}:\n{result.stderr[-4000:]}"
         return result.stdout + result.stderr
 
-    run("init", "project", "--no-usage-stats")
-    # Meltano 4 reads every argument of `add` as a plugin name: the type goes in an option.
-    run(
-        "add",
-        "--plugin-type",
-        "loader",
-        "target-incidentio",
-        "--from-ref",
-        str(HUB),
-        "--no-install",
+    run("init", "project", "--no-usage-stats", cwd=tmp_path)
+    project = tmp_path / "project"
+    # The README's block as written, with this checkout for its placeholder path.
+    script = readme_install_block().replace("/path/to/target-incidentio", str(ROOT))
+    done = subprocess.run(
+        [BASH, "-euo", "pipefail", "-c", script],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, (
+        f"README install block:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
     )
     added = yaml.safe_load((project / "meltano.yml").read_text(encoding="utf-8"))
-    assert set(added["plugins"]) == {"loaders"}
+    assert set(added["plugins"]) == {"loaders"}, "a stray plugin was added"
     (loader,) = added["plugins"]["loaders"]
-    assert (loader["name"], loader["pip_url"]) == ("target-incidentio", "target-incidentio")
+    assert (loader["name"], loader["pip_url"]) == ("target-incidentio", str(ROOT))
 
     listed = run(
-        "config", "list", "target-incidentio", extra={"TARGET_INCIDENTIO_API_KEY": "hub-SECRET-1"}
+        "config",
+        "list",
+        "target-incidentio",
+        cwd=project,
+        extra={"TARGET_INCIDENTIO_API_KEY": "hub-SECRET-1"},
     )
     assert "Group 1: alert_source_token" in listed
     assert "Group 3: api_key, api_url, operation" in listed
     # The target's own defaults, not "None (default)".
     assert "current value: 'alert_event' (default)" in listed
-    load_method = run("config", "list", "target-incidentio", "--filter", "load_method")
+    load_method = run("config", "list", "target-incidentio", "--filter", "load_method", cwd=project)
     assert "current value: 'append-only' (default)" in load_method
     assert "upsert" not in load_method.split("Load method:")[0]
     assert "hub-SECRET-1" not in listed
     assert "(redacted)" in listed
-
-    # Not on PyPI yet: install the target from this checkout, as the definition's pip_url will.
-    loader["pip_url"] = str(ROOT)
-    (project / "meltano.yml").write_text(yaml.safe_dump(added, sort_keys=False))
-    run("install")
-    about = json.loads(
-        subprocess.run(
-            [str(meltano), "invoke", "target-incidentio", "--about", "--format", "json"],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        ).stdout
-    )
+    about = _about_json(meltano, project, env)
     assert [s["name"] for s in loader["settings"]] == list(about["settings"]["properties"])
+
+    # A run through the loader Meltano installed: two tickets become two incidents.
+    schema = {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+    }
+    messages = [
+        {"type": "SCHEMA", "stream": "tickets", "schema": schema, "key_properties": ["id"]},
+        {"type": "RECORD", "stream": "tickets", "record": {"id": 1, "name": "Checkout down"}},
+        {"type": "RECORD", "stream": "tickets", "record": {"id": 2, "name": "Search slow"}},
+        {"type": "STATE", "value": {"bookmarks": {"tickets": {"id": 2}}}},
+    ]
+    with Sandbox(port=0) as sandbox:
+        out = run(
+            "invoke",
+            "target-incidentio",
+            cwd=project,
+            stdin="".join(json.dumps(m) + "\n" for m in messages),
+            extra={
+                "TARGET_INCIDENTIO_BASE_URL": sandbox.url,
+                "TARGET_INCIDENTIO_API_KEY": DEFAULT_API_KEY,
+                "TARGET_INCIDENTIO_OPERATION": "incident",
+            },
+        )
+        names = sorted(i["name"] for i in sandbox.state()["incidents"])
+    assert names == ["Checkout down", "Search slow"], out[-3000:]
+
+
+def _about_json(meltano: Path, project: Path, env: dict[str, str]) -> dict[str, Any]:
+    result = subprocess.run(
+        [str(meltano), "invoke", "target-incidentio", "--about", "--format", "json"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    loaded: dict[str, Any] = json.loads(result.stdout)
+    return loaded
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_meltano_4_reads_add_loader_name_as_two_plugins(tmp_path: Path) -> None:
+    """Why the README writes `--plugin-type loader`: the short form adds a stray utility."""
+    demo = _module("demo", ROOT / "scripts" / "demo.py")
+    try:
+        meltano = demo.ensure_meltano()
+    except (OSError, subprocess.CalledProcessError) as error:
+        pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_INCIDENTIO_")}
+    env |= {"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
+    subprocess.run(
+        [str(meltano), "init", "project", "--no-usage-stats"],
+        cwd=tmp_path, env=env, capture_output=True, timeout=300, check=True,
+    )  # fmt: skip
+    project = tmp_path / "project"
+    subprocess.run(
+        [str(meltano), "add", "loader", "target-incidentio", "--from-ref", HUB, "--no-install"],
+        cwd=project, env=env, capture_output=True, timeout=300, check=False,
+    )  # fmt: skip
+    added = yaml.safe_load((project / "meltano.yml").read_text(encoding="utf-8"))
+    assert "utilities" in added.get("plugins", {}), added.get("plugins")

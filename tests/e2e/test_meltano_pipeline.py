@@ -1,8 +1,9 @@
 """`meltano run` end to end: examples/ data through target-incidentio into the sandbox.
 
-Meltano lives in `.venv-meltano` and the plugins in `.meltano/` (both gitignored, reused
-between runs); the first run installs them (about 30 s). State goes to a temporary
-system database, so a developer's own `meltano run` history is never touched.
+Meltano lives in `.venv-meltano` (gitignored, reused between runs) and the plugins in
+`.meltano/`, installed by `meltano install` once a session (tests/e2e/conftest.py). State
+goes to a temporary system database, so a developer's own `meltano run` history is never
+touched.
 """
 
 from __future__ import annotations
@@ -77,30 +78,48 @@ class Pipeline:
         return result
 
 
+def install_project(tmp: Path) -> Path:
+    """Meltano (`.venv-meltano`'s), after `meltano install` of meltano.yml's plugins passed.
+
+    tests/e2e/conftest.py runs it once a session (the `meltano` fixture): `meltano install`
+    reinstalls every plugin whenever it runs, and the pipelines only run the plugins, so every
+    pipeline of a session shares one install.
+    """
+    demo = load_demo()
+    try:
+        meltano: Path = demo.ensure_meltano()
+    except (OSError, subprocess.CalledProcessError) as error:
+        pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
+    # No sandbox: installing reaches PyPI only.
+    env = demo.meltano_env(
+        "http://127.0.0.1:9",
+        tmp / "responses.jsonl",
+        {"MELTANO_DATABASE_URI": f"sqlite:///{tmp / 'meltano.db'}"},
+    )
+    installed = demo.run_meltano(meltano, ["install"], env, tmp / "meltano.log")
+    assert installed.returncode == 0, (
+        f"meltano install exited {installed.returncode}:\n{installed.stdout[-6000:]}"
+    )
+    return meltano
+
+
 @contextlib.contextmanager
 def sandbox_pipeline(
-    tmp: Path, meltano: Path | None = None, seed: dict[str, Any] | None = None
+    tmp: Path, meltano: Path, seed: dict[str, Any] | None = None
 ) -> Iterator[Pipeline]:
-    """A sandbox, and Meltano (`.venv-meltano`'s unless given) installed and pointed at it.
+    """A sandbox, and `meltano` (the project's plugins installed) pointed at it.
 
-    The sandbox is seeded as the README and the demo start it (examples/sandbox-seed.json),
+    The sandbox is seeded as docs/meltano.md and the demo start it (examples/sandbox-seed.json),
     plus what `seed` adds.
     """
     demo = load_demo()
-    if meltano is None:
-        try:
-            meltano = demo.ensure_meltano()
-        except (OSError, subprocess.CalledProcessError) as error:
-            pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
     with Sandbox(port=0, seed={**demo.sandbox_seed(), **(seed or {})}) as sandbox:
-        run = Pipeline(demo, meltano, sandbox, tmp)
-        run("install")
-        yield run
+        yield Pipeline(demo, meltano, sandbox, tmp)
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    with sandbox_pipeline(tmp_path_factory.mktemp("meltano")) as run:
+def pipeline(meltano: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    with sandbox_pipeline(tmp_path_factory.mktemp("meltano"), meltano) as run:
         yield run
 
 
@@ -266,7 +285,7 @@ def test_jobs_schedules_and_prod_secrets_from_env(pipeline: Pipeline) -> None:
 def test_meltano_invoke_check(pipeline: Pipeline, tmp_path: Path) -> None:
     # Meltano passes --check through with the project's config; the exit code comes back.
     args = ["--environment=dev", "invoke", "target-incidentio", "--check"]
-    # The sandbox as the README starts it: the dev seed holds the Team field the tickets name.
+    # The sandbox as docs/meltano.md starts it: the dev seed holds the Team field the tickets name.
     seed = pipeline.demo.sandbox_seed()
     with Sandbox(port=0, seed=seed) as sandbox:
         run = Pipeline(pipeline.demo, pipeline.meltano, sandbox, tmp_path)
@@ -294,7 +313,7 @@ def test_meltano_invoke_check(pipeline: Pipeline, tmp_path: Path) -> None:
 def test_a_heartbeat_set_up_for_production_reaches_neither_dev_nor_the_demo(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    """README, Going to production, step 4: the token is read by the prod environment only.
+    """docs/production.md, step 4: the token is read by the prod environment only.
 
     `.env` applies to every environment; the step once put TARGET_INCIDENTIO_HEARTBEAT_TOKEN
     there, and every dev run then failed. `--env-file` stands in for the project's `.env`.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +137,11 @@ def test_no_secret_in_prod_and_dev_uses_the_sandbox(project: dict[str, Any]) -> 
     prod = env_loader_config(project, "prod")
     assert prod["base_url"] == "https://api.incident.io"
     # A secret of prod's only is named by a variable no other environment reads.
+    # (docs/production.md: TARGET_INCIDENTIO_* in `.env` would reach dev, and fail there.)
     assert {name: prod[name] for name in SECRETS & set(prod)} == {
-        "heartbeat_token": "$INCIDENTIO_PROD_HEARTBEAT_TOKEN"
+        "api_key": "$INCIDENTIO_PROD_API_KEY",
+        "alert_source_token": "$INCIDENTIO_PROD_ALERT_SOURCE_TOKEN",
+        "heartbeat_token": "$INCIDENTIO_PROD_HEARTBEAT_TOKEN",
     }
     assert not SECRETS & set(loader(project).get("config", {}))
     dev = env_loader_config(project, "dev")
@@ -180,5 +184,23 @@ def test_dev_names_no_catalog_type_the_services_stream_creates_it(project: dict[
     services = loader["config"]["streams"]["services"]
     assert services["catalog_manage_type"] is True
     assert services["catalog_type"] == "Service"
+    page = (ROOT / "docs" / "meltano.md").read_text(encoding="utf-8")
+    assert "incidentio-sandbox --port 8765 --seed-file examples/sandbox-seed.json" in page
+
+
+def test_the_readme_pipeline_is_the_one_in_meltano_yml(project: dict[str, Any]) -> None:
+    """README, "One pipeline, end to end", quotes meltano.yml's tickets pipeline: kept equal."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "incidentio-sandbox --seed-file examples/sandbox-seed.json" in readme
+    section = readme.split("## One pipeline, end to end", 1)[1].split("\n## ", 1)[0]
+    blocks = [
+        yaml.safe_load(textwrap.dedent(block))
+        for block in re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
+    ]
+    assert len(blocks) == 2, "the section quotes the extractors and the loader"
+    declared = {p["name"]: p for p in plugins(project)}
+    for quoted in blocks[0]["plugins"]["extractors"]:
+        assert quoted.items() <= declared[quoted["name"]].items(), quoted["name"]
+    (quoted_loader,) = blocks[1]["loaders"]
+    config = loader(project)["config"]
+    assert quoted_loader["config"]["streams"] == {"tickets": config["streams"]["tickets"]}
+    assert quoted_loader["config"]["stream_maps"] == {"tickets": config["stream_maps"]["tickets"]}

@@ -315,10 +315,10 @@ def test_a_column_added_to_a_keyless_stream_opens_no_second_incident(tap_jsonl, 
 def test_a_keyless_stream_gets_its_identity_from_the_targets_stream_map(
     tap_jsonl, sandbox, tmp_path
 ):
-    """The README's advice, with a tap we did not write: `__key_properties__` on the target.
+    """docs/promises.md's advice, with a tap we did not write: `__key_properties__` on the target.
 
     tap-jsonl (an SDK tap) ignores `table-key-properties` set in the catalog's metadata, as
-    Meltano's `metadata` extra would set it; the README says so, this checks it still holds.
+    Meltano's `metadata` extra would set it; docs/promises.md says so, this checks it still holds.
     """
     folder = tmp_path / "data" / "reports"
     write_rows(folder, "export.jsonl", [{"report_id": "R-1", "name": "Checkout down"}])

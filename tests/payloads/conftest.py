@@ -8,7 +8,7 @@ import pytest
 
 from target_incidentio.core.secrets import Secret
 from target_incidentio.payloads.base import BuildContext
-from target_incidentio.payloads.names import NO_LISTS
+from target_incidentio.payloads.names import NO_DIRECTORY
 from target_incidentio.settings import StreamSettings
 
 API_KEY = Secret("test-api-key")
@@ -28,12 +28,19 @@ def make_ctx() -> MakeContext:
     def make(
         stream: str = "alerts", key_properties: t.Sequence[str] = ("id",), **settings: t.Any
     ) -> BuildContext:
-        lists = settings.pop("lists", NO_LISTS)
+        directory = settings.pop("directory", NO_DIRECTORY)
+        answer_keys = settings.pop("answer_keys", ())
         values: dict[str, t.Any] = {
             "api_key": API_KEY,
             "alert_source_token": ALERT_TOKEN,
             **settings,
         }
-        return BuildContext(stream, tuple(key_properties), StreamSettings(**values), lists=lists)
+        return BuildContext(
+            stream,
+            tuple(key_properties),
+            StreamSettings(**values),
+            directory=directory,
+            answer_keys=answer_keys,
+        )
 
     return make

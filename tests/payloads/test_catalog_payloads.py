@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from numbering import numbered
 
 from target_incidentio.catalog.entries import build_catalog_entry
 from target_incidentio.core.errors import RecordError
@@ -28,7 +29,7 @@ def test_typical_entry_is_valid(ctx, openapi_validator):
         "paging": True,
         "attribute_values": {"01ATTRDOCS": {"value": {"literal": "https://docs"}}},
     }
-    request = build_catalog_entry([record], ctx)
+    request = build_catalog_entry(numbered(record), ctx)
     assert request.url == "https://api.incident.io/v3/catalog_entries"
     assert request.credential == ctx.settings.api_key
     assert request.order_key == f"catalog:{TYPE_ID}:svc-checkout"
@@ -50,7 +51,7 @@ def test_typical_entry_is_valid(ctx, openapi_validator):
 
 def test_minimal_entry_sends_empty_attribute_values(make_ctx, openapi_validator):
     ctx = make_ctx("services", ("id",), catalog_type_id=TYPE_ID)
-    request = build_catalog_entry([{"id": 42, "name": "x"}], ctx)
+    request = build_catalog_entry(numbered({"id": 42, "name": "x"}), ctx)
     assert request.body == {
         "catalog_type_id": TYPE_ID,
         "external_id": "42",
@@ -62,7 +63,7 @@ def test_minimal_entry_sends_empty_attribute_values(make_ctx, openapi_validator)
 
 def test_external_id_from_several_key_properties(make_ctx):
     ctx = make_ctx("services", ("region", "id"), catalog_type_id=TYPE_ID)
-    request = build_catalog_entry([{"region": "eu", "id": 7, "name": "x"}], ctx)
+    request = build_catalog_entry(numbered({"region": "eu", "id": 7, "name": "x"}), ctx)
     assert request.body["external_id"] == "eu:7"
     assert request.order_key == f"catalog:{TYPE_ID}:eu:7"
 
@@ -74,26 +75,26 @@ def test_external_id_from_several_key_properties(make_ctx):
 def test_no_external_id_is_a_record_error(make_ctx, key_properties, record):
     ctx = make_ctx("services", key_properties, catalog_type_id=TYPE_ID)
     with pytest.raises(RecordError, match="field 'external_id'") as caught:
-        build_catalog_entry([record], ctx)
+        build_catalog_entry(numbered(record), ctx)
     assert "stream 'services'" in str(caught.value)
     assert "stream_maps" in str(caught.value)
 
 
 def test_catalog_type_from_the_record(make_ctx, openapi_validator):
     ctx = make_ctx("services", ("id",))
-    request = build_catalog_entry([{"id": 1, "name": "x", "catalog_type_id": "01REC"}], ctx)
+    request = build_catalog_entry(numbered({"id": 1, "name": "x", "catalog_type_id": "01REC"}), ctx)
     assert request.body["catalog_type_id"] == "01REC"
     openapi_validator(request.method, request.url, request.body)
 
 
 def test_no_catalog_type_is_a_record_error(make_ctx):
     with pytest.raises(RecordError, match="field 'catalog_type_id'"):
-        build_catalog_entry([{"id": 1, "name": "x"}], make_ctx("services", ("id",)))
+        build_catalog_entry(numbered({"id": 1, "name": "x"}), make_ctx("services", ("id",)))
 
 
 def test_missing_name(ctx):
     with pytest.raises(RecordError) as caught:
-        build_catalog_entry([{"id": 1}], ctx)
+        build_catalog_entry(numbered({"id": 1}), ctx)
     message = str(caught.value)
     assert "stream 'services', record id=1, field 'name'" in message
     assert 'stream_maps: {"services": {"name": ' in message
@@ -121,7 +122,7 @@ def test_wrong_types(ctx, field, value):
     else:
         record[field] = value
     with pytest.raises(RecordError) as caught:
-        build_catalog_entry([record], ctx)
+        build_catalog_entry(numbered(record), ctx)
     assert caught.value.field == field
     assert f"record id=1, field '{field}'" in str(caught.value)
     assert caught.value.hint
@@ -136,11 +137,11 @@ def test_exclude_nested_attribute_source(make_ctx):
         exclude_attributes=("meta.owner",),
     )
     body = build_catalog_entry(
-        [{"id": 1, "name": "x", "meta": {"tier": 2, "owner": "a"}}], ctx
+        numbered({"id": 1, "name": "x", "meta": {"tier": 2, "owner": "a"}}), ctx
     ).body
     assert body["attribute_values"] == {"01T": {"value": {"literal": "2"}}}
 
 
 def test_one_record_per_call(ctx):
     with pytest.raises(ValueError, match="one request per record"):
-        build_catalog_entry([], ctx)
+        build_catalog_entry(numbered(), ctx)

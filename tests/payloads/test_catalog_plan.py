@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numbering import numbered
 
 import target_incidentio.catalog
 from target_incidentio.catalog.bulk import BULK_UPDATE_PATH, BulkUpdate, bulk_updates
@@ -62,7 +63,7 @@ def ctx(make_ctx):
 
 
 def make_row(ctx, record: dict[str, t.Any]) -> Row:
-    return Row.from_request(build_catalog_entry([record], ctx))
+    return Row.from_request(build_catalog_entry(numbered(record), ctx))
 
 
 def listed(payload: t.Mapping[str, t.Any], entry_id: str) -> dict[str, t.Any]:
@@ -880,4 +881,6 @@ def test_planning_imports_nothing_of_the_target_but_the_payload_helpers():
         # types.py: the SDK's metadata prefix.
         "target_incidentio.payloads.fields",
         "target_incidentio.core.urls",
+        # plan.py: the reconcile engine's id lists (pure, imports nothing of the target).
+        "target_incidentio.reconcile.text",
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from numbering import numbered
 from support import StaticLists
 
 from target_incidentio.core.errors import RecordError
@@ -21,8 +22,8 @@ ROW = {"check_id": "orders_fresh", "title": "Orders are stale", "description": "
 
 
 def _build(make_ctx, row, **settings):
-    ctx = make_ctx("dq_failures", ("check_id",), lists=StaticLists(LISTS), **settings)
-    return build_escalation([row], ctx)
+    ctx = make_ctx("dq_failures", ("check_id",), directory=StaticLists(LISTS), **settings)
+    return build_escalation(numbered(row), ctx)
 
 
 def test_a_path_by_name_becomes_a_valid_escalation(make_ctx, openapi_validator):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from numbering import numbered
 from support import StaticLists
 
 from target_incidentio.core.errors import RecordError
@@ -43,7 +44,7 @@ CUSTOM_FIELDS = (
 
 def test_typical_incident_is_valid(make_ctx, openapi_validator):
     ctx = make_ctx("incidents", ("id",))
-    request = build_incident([INCIDENT], ctx)
+    request = build_incident(numbered(INCIDENT), ctx)
     assert request.url == "https://api.incident.io/v2/incidents"
     assert request.credential == ctx.settings.api_key
     assert request.rate_scopes == ctx.api_key_scopes()
@@ -58,29 +59,33 @@ def test_typical_incident_is_valid(make_ctx, openapi_validator):
 
 def test_minimal_incident_uses_settings_visibility(make_ctx, openapi_validator):
     ctx = make_ctx("incidents", (), incident_visibility="private")
-    request = build_incident([{"name": "x"}], ctx)
+    request = build_incident(numbered({"name": "x"}), ctx)
     assert request.body["visibility"] == "private"
     openapi_validator(request.method, request.url, request.body)
-    own = build_incident([{"name": "x", "visibility": "public"}], ctx)
+    own = build_incident(numbered({"name": "x", "visibility": "public"}), ctx)
     assert own.body["visibility"] == "public"
 
 
 def test_record_idempotency_key_is_used(make_ctx):
-    request = build_incident([{"name": "x", "idempotency_key": 77}], make_ctx("incidents"))
+    request = build_incident(numbered({"name": "x", "idempotency_key": 77}), make_ctx("incidents"))
     assert request.body["idempotency_key"] == "77"
     assert request.order_key == "incident:77"
 
 
 def test_derived_idempotency_keys(make_ctx):
     ctx = make_ctx("incidents", ("id",))
-    first = build_incident([{**INCIDENT, "_sdc_received_at": "a"}], ctx).body["idempotency_key"]
-    rerun = build_incident([{**INCIDENT, "_sdc_received_at": "b"}], ctx).body["idempotency_key"]
-    other = build_incident([{**INCIDENT, "id": "INC-2"}], ctx).body["idempotency_key"]
+    first = build_incident(numbered({**INCIDENT, "_sdc_received_at": "a"}), ctx).body[
+        "idempotency_key"
+    ]
+    rerun = build_incident(numbered({**INCIDENT, "_sdc_received_at": "b"}), ctx).body[
+        "idempotency_key"
+    ]
+    other = build_incident(numbered({**INCIDENT, "id": "INC-2"}), ctx).body["idempotency_key"]
     assert first == rerun
     assert first != other
     # Different purposes never collide, even for the same record.
     update = build_incident_update(
-        [{"incident_id": "INC-1", "message": "m", "id": "INC-1"}], ctx
+        numbered({"incident_id": "INC-1", "message": "m", "id": "INC-1"}), ctx
     ).body["idempotency_key"]
     assert update != first
 
@@ -101,7 +106,7 @@ def test_derived_idempotency_keys(make_ctx):
 )
 def test_incident_wrong_types(make_ctx, field, value):
     with pytest.raises(RecordError) as caught:
-        build_incident([{"id": "INC-1", "name": "x", field: value}], make_ctx("incidents"))
+        build_incident(numbered({"id": "INC-1", "name": "x", field: value}), make_ctx("incidents"))
     assert caught.value.field in (field, f"{field}[0]")
     assert "stream 'incidents', record id='INC-1'" in str(caught.value)
     assert f"field '{field}" in str(caught.value)
@@ -120,7 +125,7 @@ def test_custom_fields_every_kind_appended_to_own_entries(make_ctx, openapi_vali
             ("catalog_entries", "T"): [{"id": "01ENTRY", "name": "Payments API"}],
         }
     )
-    ctx = make_ctx("incidents", ("id",), custom_fields=CUSTOM_FIELDS, lists=lists)
+    ctx = make_ctx("incidents", ("id",), custom_fields=CUSTOM_FIELDS, directory=lists)
     record = {
         **INCIDENT,
         "team_note": "on call: ann",
@@ -129,7 +134,7 @@ def test_custom_fields_every_kind_appended_to_own_entries(make_ctx, openapi_vali
         "teams": ["Payments", "search"],
         "service_id": "Payments API",
     }
-    request = build_incident([record], ctx)
+    request = build_incident(numbered(record), ctx)
     entries = request.body["custom_field_entries"]
     assert entries == [
         {"custom_field_id": "01OWN", "values": [{"value_text": "own"}]},
@@ -151,7 +156,7 @@ def test_custom_fields_every_kind_appended_to_own_entries(make_ctx, openapi_vali
 )
 def test_numeric_custom_field_is_sent_as_plain_text(make_ctx, value, expected):
     ctx = make_ctx("incidents", custom_fields=(CustomFieldMap("cost", "01NUM", "numeric"),))
-    body = build_incident([{"name": "x", "cost": value}], ctx).body
+    body = build_incident(numbered({"name": "x", "cost": value}), ctx).body
     assert body["custom_field_entries"] == [
         {"custom_field_id": "01NUM", "values": [{"value_numeric": expected}]}
     ]
@@ -172,21 +177,21 @@ def test_numeric_custom_field_is_sent_as_plain_text(make_ctx, value, expected):
 def test_custom_field_wrong_types(make_ctx, kind, value):
     ctx = make_ctx("incidents", custom_fields=(CustomFieldMap("cf", "01CF", kind),))
     with pytest.raises(RecordError, match=f"{kind} custom field") as caught:
-        build_incident([{"id": 5, "name": "x", "cf": value}], ctx)
+        build_incident(numbered({"id": 5, "name": "x", "cf": value}), ctx)
     assert caught.value.field == "cf"
     assert "record id=5" in str(caught.value)
 
 
 def test_custom_field_absent_is_skipped_empty_list_clears(make_ctx):
     ctx = make_ctx("incidents", custom_fields=(CustomFieldMap("teams", "01OPT", "option"),))
-    assert "custom_field_entries" not in build_incident([{"name": "x"}], ctx).body
-    cleared = build_incident([{"name": "x", "teams": []}], ctx).body
+    assert "custom_field_entries" not in build_incident(numbered({"name": "x"}), ctx).body
+    cleared = build_incident(numbered({"name": "x", "teams": []}), ctx).body
     assert cleared["custom_field_entries"] == [{"custom_field_id": "01OPT", "values": []}]
 
 
 def test_custom_field_from_nested_path(make_ctx):
     ctx = make_ctx("incidents", custom_fields=(CustomFieldMap("owner.team", "01T", "text"),))
-    body = build_incident([{"name": "x", "owner": {"team": "sre"}}], ctx).body
+    body = build_incident(numbered({"name": "x", "owner": {"team": "sre"}}), ctx).body
     assert body["custom_field_entries"] == [
         {"custom_field_id": "01T", "values": [{"value_text": "sre"}]}
     ]
@@ -205,7 +210,7 @@ def test_exclude_attributes_apply_to_incidents(make_ctx):
             "postmortem_document_url": "u",
         },
     }
-    body = build_incident([record], ctx).body
+    body = build_incident(numbered(record), ctx).body
     assert "summary" not in body
     assert body["retrospective_incident_options"] == {"postmortem_document_url": "u"}
 
@@ -225,7 +230,7 @@ def test_typical_edit_is_valid(make_ctx, openapi_validator):
         "visibility": "private",  # not editable: not sent
         "team_note": "handed over",
     }
-    request = build_incident_edit([record], ctx)
+    request = build_incident_edit(numbered(record), ctx)
     assert request.url == "https://api.incident.io/v2/incidents/01INC%2F1/actions/edit"
     assert request.order_key == "incident-id:01INC/1"
     assert request.credential == ctx.settings.api_key
@@ -247,32 +252,32 @@ def test_typical_edit_is_valid(make_ctx, openapi_validator):
 
 def test_edit_id_from_incident_id_and_notify_settings(make_ctx):
     ctx = make_ctx("changes", ("incident_id",), notify_incident_channel=True)
-    request = build_incident_edit([{"incident_id": "01INC", "summary": "s"}], ctx)
+    request = build_incident_edit(numbered({"incident_id": "01INC", "summary": "s"}), ctx)
     assert request.url.endswith("/v2/incidents/01INC/actions/edit")
     assert request.body["notify_incident_channel"] is True
     quiet = build_incident_edit(
-        [{"incident_id": "01INC", "summary": "s", "notify_incident_channel": False}], ctx
+        numbered({"incident_id": "01INC", "summary": "s", "notify_incident_channel": False}), ctx
     )
     assert quiet.body["notify_incident_channel"] is False
 
 
 def test_edit_without_id_is_a_record_error(make_ctx):
     with pytest.raises(RecordError, match=r"field 'id'.*incident") as caught:
-        build_incident_edit([{"name": "x"}], make_ctx("changes", ()))
+        build_incident_edit(numbered({"name": "x"}), make_ctx("changes", ()))
     assert "stream_maps" in str(caught.value)
 
 
 def test_edit_with_nothing_to_change_is_a_record_error(make_ctx):
     with pytest.raises(RecordError, match="none of the fields an incident edit can change"):
-        build_incident_edit([{"id": "01INC", "visibility": "private"}], make_ctx("changes"))
+        build_incident_edit(numbered({"id": "01INC", "visibility": "private"}), make_ctx("changes"))
 
 
 def test_edit_wrong_type(make_ctx):
     with pytest.raises(RecordError, match="field 'summary'"):
-        build_incident_edit([{"id": "01INC", "summary": 3}], make_ctx("changes"))
+        build_incident_edit(numbered({"id": "01INC", "summary": 3}), make_ctx("changes"))
     with pytest.raises(RecordError, match="field 'notify_incident_channel'"):
         build_incident_edit(
-            [{"id": "01INC", "summary": "s", "notify_incident_channel": "yes"}],
+            numbered({"id": "01INC", "summary": "s", "notify_incident_channel": "yes"}),
             make_ctx("changes"),
         )
 
@@ -289,7 +294,7 @@ def test_typical_update_is_valid(make_ctx, openapi_validator):
         "to_incident_status_id": "01MONITORING",
         "to_severity_id": "01MINOR",
     }
-    request = build_incident_update([record], ctx)
+    request = build_incident_update(numbered(record), ctx)
     assert request.url == "https://api.incident.io/v2/incident_updates"
     body = request.body
     assert body["idempotency_key"].startswith("target-incidentio-")
@@ -300,46 +305,50 @@ def test_typical_update_is_valid(make_ctx, openapi_validator):
 
 
 def test_edits_and_updates_of_one_incident_share_an_order_key(make_ctx):
-    edit = build_incident_edit([{"id": "01INC", "summary": "s"}], make_ctx("a"))
-    update = build_incident_update([{"incident_id": "01INC", "message": "m"}], make_ctx("b"))
+    edit = build_incident_edit(numbered({"id": "01INC", "summary": "s"}), make_ctx("a"))
+    update = build_incident_update(
+        numbered({"incident_id": "01INC", "message": "m"}), make_ctx("b")
+    )
     assert edit.order_key == update.order_key == "incident-id:01INC"
 
 
 def test_update_idempotency_key_is_stable_across_reruns(make_ctx):
     ctx = make_ctx("updates", ())
     record = {"incident_id": "01INC", "message": "m"}
-    first = build_incident_update([{**record, "_sdc_batched_at": "1"}], ctx)
-    second = build_incident_update([{**record, "_sdc_batched_at": "2"}], ctx)
-    other = build_incident_update([{**record, "message": "n"}], ctx)
+    first = build_incident_update(numbered({**record, "_sdc_batched_at": "1"}), ctx)
+    second = build_incident_update(numbered({**record, "_sdc_batched_at": "2"}), ctx)
+    other = build_incident_update(numbered({**record, "message": "n"}), ctx)
     assert first.body["idempotency_key"] == second.body["idempotency_key"]
     assert first.body["idempotency_key"] != other.body["idempotency_key"]
 
 
 def test_update_without_incident_id(make_ctx):
     with pytest.raises(RecordError, match="field 'incident_id'") as caught:
-        build_incident_update([{"id": 3, "message": "m"}], make_ctx("updates"))
+        build_incident_update(numbered({"id": 3, "message": "m"}), make_ctx("updates"))
     assert 'stream_maps: {"updates": {"incident_id": ' in str(caught.value)
 
 
 def test_update_needs_a_change(make_ctx):
     with pytest.raises(RecordError, match="at least one of message"):
-        build_incident_update([{"incident_id": "01INC"}], make_ctx("updates"))
+        build_incident_update(numbered({"incident_id": "01INC"}), make_ctx("updates"))
 
 
 def test_update_wrong_type(make_ctx):
     with pytest.raises(RecordError, match="record id=3, field 'message'"):
-        build_incident_update([{"id": 3, "incident_id": "1", "message": 5}], make_ctx("updates"))
+        build_incident_update(
+            numbered({"id": 3, "incident_id": "1", "message": 5}), make_ctx("updates")
+        )
 
 
 @pytest.mark.parametrize("build", [build_incident, build_incident_edit, build_incident_update])
 def test_one_record_per_call(make_ctx, build):
     with pytest.raises(ValueError, match="one request per record"):
-        build([{"id": 1}, {"id": 2}], make_ctx("s"))
+        build(numbered({"id": 1}, {"id": 2}), make_ctx("s"))
 
 
 @pytest.mark.parametrize("bad", [".", ".."])
 def test_an_edit_id_that_would_move_the_path_is_a_record_error(make_ctx, bad):
     # `..` would post to /v2/actions/edit, `.` to /v2/incidents/actions/edit.
     with pytest.raises(RecordError, match="another path") as caught:
-        build_incident_edit([{"id": bad, "summary": "s"}], make_ctx("changes", ()))
+        build_incident_edit(numbered({"id": bad, "summary": "s"}), make_ctx("changes", ()))
     assert "field 'id'" in str(caught.value)

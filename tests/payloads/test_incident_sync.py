@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from numbering import numbered
 from support import StaticLists
 
 from target_incidentio.core.errors import RecordError, SettingError
@@ -342,8 +343,10 @@ LEADS = (RoleMap("lead", "01ROLELEAD"),)
 
 def built(make_ctx, record: dict[str, t.Any], fields: tuple[SyncField, ...]):
     """A record through the `incident` builder, keyed, and read as the sync wants it."""
-    ctx = make_ctx("tickets", ("id",), custom_fields=MAPPED, role_assignments=LEADS, lists=lists())
-    request = build_incident([record], ctx)
+    ctx = make_ctx(
+        "tickets", ("id",), custom_fields=MAPPED, role_assignments=LEADS, directory=lists()
+    )
+    request = build_incident(numbered(record), ctx)
     key = sync_key(record, ("id",), stream="tickets", record_key=request.record_keys[0])
     body = keyed_create(request.body, stream="tickets", key=key, key_field_id=KEY_FIELD)
     return request, desired(key, body, fields, request.resolved)

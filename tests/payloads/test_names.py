@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from numbering import numbered
 from support import StaticLists
 
 from target_incidentio.core.errors import RecordError
@@ -52,7 +53,7 @@ def lists() -> StaticLists:
 
 
 def test_names_in_any_case_become_ids_and_are_kept_for_the_response(make_ctx, openapi_validator):
-    ctx = make_ctx("tickets", ("ticket_id",), lists=lists())
+    ctx = make_ctx("tickets", ("ticket_id",), directory=lists())
     record = {
         "ticket_id": 1,
         "name": "Checkout down",
@@ -60,7 +61,7 @@ def test_names_in_any_case_become_ids_and_are_kept_for_the_response(make_ctx, op
         "incident_status": " fixing ",
         "incident_type": "security",
     }
-    request = build_incident([record], ctx)
+    request = build_incident(numbered(record), ctx)
     assert request.body["severity_id"] == "01SEVCRITICAL"
     assert request.body["incident_status_id"] == "01STFIX"
     assert request.body["incident_type_id"] == "01TYSEC"
@@ -75,19 +76,22 @@ def test_names_in_any_case_become_ids_and_are_kept_for_the_response(make_ctx, op
 
 def test_an_id_field_wins_over_its_name_and_ids_cost_no_look_up(make_ctx):
     given = lists()
-    ctx = make_ctx("tickets", ("ticket_id",), lists=given)
+    ctx = make_ctx("tickets", ("ticket_id",), directory=given)
     record = {"ticket_id": 1, "name": "x", "severity_id": "01EXPLICIT", "severity": "Nonsense"}
-    assert build_incident([record], ctx).body["severity_id"] == "01EXPLICIT"
+    assert build_incident(numbered(record), ctx).body["severity_id"] == "01EXPLICIT"
     ulid = "01HSEVERITY000000000000000"
     assert is_id(ulid)
-    assert build_incident([{"ticket_id": 2, "severity": ulid}], ctx).body["severity_id"] == ulid
+    assert (
+        build_incident(numbered({"ticket_id": 2, "severity": ulid}), ctx).body["severity_id"]
+        == ulid
+    )
     assert given.reads == []
 
 
 def test_an_unknown_name_fails_the_record_with_the_closest_names(make_ctx):
-    ctx = make_ctx("tickets", ("ticket_id",), lists=lists())
+    ctx = make_ctx("tickets", ("ticket_id",), directory=lists())
     with pytest.raises(RecordError) as caught:
-        build_incident([{"ticket_id": 7, "name": "x", "severity": "Critcal"}], ctx)
+        build_incident(numbered({"ticket_id": 7, "name": "x", "severity": "Critcal"}), ctx)
     error = caught.value
     assert error.field == "severity"
     assert error.record_key == "ticket_id=7"
@@ -107,12 +111,12 @@ def test_a_name_that_names_two_things_fails_naming_both_ids(make_ctx):
         {"id": "01OPAY2", "value": "payments"},
     ]
     mapped = (CustomFieldMap("team", None, None, "Team"),)
-    ctx = make_ctx("tickets", ("ticket_id",), custom_fields=mapped, lists=doubled)
+    ctx = make_ctx("tickets", ("ticket_id",), custom_fields=mapped, directory=doubled)
     # Exact case picks one; any other case matches both.
-    body = build_incident([{"ticket_id": 1, "team": "payments"}], ctx).body
+    body = build_incident(numbered({"ticket_id": 1, "team": "payments"}), ctx).body
     assert body["custom_field_entries"][0]["values"] == [{"value_option_id": "01OPAY2"}]
     with pytest.raises(RecordError, match=r"names 2 of them: 01OPAY1 \('Payments'\), 01OPAY2"):
-        build_incident([{"ticket_id": 2, "team": "PAYMENTS"}], ctx)
+        build_incident(numbered({"ticket_id": 2, "team": "PAYMENTS"}), ctx)
 
 
 def test_custom_fields_by_name_take_their_kind_from_the_field(make_ctx, openapi_validator):
@@ -123,7 +127,7 @@ def test_custom_fields_by_name_take_their_kind_from_the_field(make_ctx, openapi_
         CustomFieldMap("aliases", "01FSVC"),
         CustomFieldMap("notes", None, None, "Notes"),
     )
-    ctx = make_ctx("tickets", ("ticket_id",), custom_fields=mapped, lists=lists())
+    ctx = make_ctx("tickets", ("ticket_id",), custom_fields=mapped, directory=lists())
     record = {
         "ticket_id": 1,
         "team": "Payments",
@@ -132,7 +136,7 @@ def test_custom_fields_by_name_take_their_kind_from_the_field(make_ctx, openapi_
         "aliases": ["payments", "Search"],
         "notes": "seen by ann",
     }
-    request = build_incident([record], ctx)
+    request = build_incident(numbered(record), ctx)
     assert request.body["custom_field_entries"] == [
         {"custom_field_id": "01FTEAM", "values": [{"value_option_id": "01OPAY"}]},
         {
@@ -154,11 +158,11 @@ def test_custom_fields_by_name_take_their_kind_from_the_field(make_ctx, openapi_
 
 def test_an_unknown_option_fails_unless_the_stream_creates_missing_ones(make_ctx):
     mapped = (CustomFieldMap("team", None, None, "Team"),)
-    strict = make_ctx("tickets", ("ticket_id",), custom_fields=mapped, lists=lists())
+    strict = make_ctx("tickets", ("ticket_id",), custom_fields=mapped, directory=lists())
     with pytest.raises(
         RecordError, match="option 'Billing' is not an option; known: Payments"
     ) as caught:
-        build_incident([{"ticket_id": 1, "team": "Billing"}], strict)
+        build_incident(numbered({"ticket_id": 1, "team": "Billing"}), strict)
     assert caught.value.hint.endswith("or send the option's id.")
 
     given = lists()
@@ -167,10 +171,10 @@ def test_an_unknown_option_fails_unless_the_stream_creates_missing_ones(make_ctx
         ("ticket_id",),
         custom_fields=mapped,
         create_missing_options=True,
-        lists=given,
+        directory=given,
     )
-    first = build_incident([{"ticket_id": 1, "team": "Billing"}], creating)
-    second = build_incident([{"ticket_id": 2, "team": "billing"}], creating)
+    first = build_incident(numbered({"ticket_id": 1, "team": "Billing"}), creating)
+    second = build_incident(numbered({"ticket_id": 2, "team": "billing"}), creating)
     sent = [
         r.body["custom_field_entries"][0]["values"][0]["value_option_id"] for r in (first, second)
     ]
@@ -181,25 +185,32 @@ def test_an_unknown_option_fails_unless_the_stream_creates_missing_ones(make_ctx
 
 def test_roles_are_assigned_by_role_name_to_an_email(make_ctx, openapi_validator):
     roles = (RoleMap("lead_email", None, "incident lead"), RoleMap("comms", "01ROLEBYID"))
-    ctx = make_ctx("tickets", ("ticket_id",), role_assignments=roles, lists=lists())
+    ctx = make_ctx("tickets", ("ticket_id",), role_assignments=roles, directory=lists())
     record = {"ticket_id": 1, "name": "x", "lead_email": "ann@example.com", "comms": None}
-    request = build_incident([record], ctx)
+    request = build_incident(numbered(record), ctx)
     assert request.body["incident_role_assignments"] == [
         {"incident_role_id": "01ROLELEAD", "assignee": {"email": "ann@example.com"}}
     ]
     openapi_validator(request.method, request.url, request.body)
     with pytest.raises(RecordError, match="an e-mail address") as caught:
-        build_incident([{"ticket_id": 2, "lead_email": "ann"}], ctx)
+        build_incident(numbered({"ticket_id": 2, "lead_email": "ann"}), ctx)
     assert caught.value.field == "lead_email"
 
 
 def test_edits_and_updates_take_names(make_ctx, openapi_validator):
-    ctx = make_ctx("sync", ("id",), lists=lists())
-    edit = build_incident_edit([{"id": "01INC", "severity": "major"}], ctx)
+    ctx = make_ctx("sync", ("id",), directory=lists())
+    edit = build_incident_edit(numbered({"id": "01INC", "severity": "major"}), ctx)
     assert edit.body["incident"] == {"severity_id": "01SEVMAJOR"}
     openapi_validator(edit.method, edit.url, edit.body)
     update = build_incident_update(
-        [{"id": 9, "incident_id": "01INC", "to_severity": "Minor", "to_incident_status": "triage"}],
+        numbered(
+            {
+                "id": 9,
+                "incident_id": "01INC",
+                "to_severity": "Minor",
+                "to_incident_status": "triage",
+            }
+        ),
         ctx,
     )
     assert update.body["to_severity_id"] == "01SEVMINOR"

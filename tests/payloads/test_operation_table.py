@@ -6,6 +6,8 @@ import typing as t
 from dataclasses import replace
 
 import pytest
+from numbering import numbered
+from support import StaticLists
 
 from target_incidentio.operations import OPERATIONS, AlsoNeeds, config_schema
 from target_incidentio.payloads.http import build_http
@@ -15,6 +17,8 @@ from target_incidentio.settings import (
     PerStreamSetting,
     StreamSettings,
 )
+from target_incidentio.settings.declarations import overridable
+from target_incidentio.settings.spec import declared
 
 BASE = "https://api.incident.io"
 
@@ -33,6 +37,81 @@ def test_every_operation_has_a_builder_credential_and_placement():
     assert {op.credential for name, op in OPERATIONS.items() if name != "alert_event"} == {
         "api_key"
     }
+
+
+# The on-call lists the escalation and override builders resolve names against.
+_ON_CALL = StaticLists(
+    {
+        "escalation_paths": [{"id": "01EDATA", "name": "Data platform"}],
+        "users": [{"id": "01UANN", "name": "Ann", "email": "ann@example.com"}],
+        "schedules": [
+            {
+                "id": "01SPRIMARY",
+                "name": "Primary",
+                "config": {
+                    "rotations": [
+                        {
+                            "id": "01RWEEK",
+                            "name": "Weekly",
+                            "layers": [{"id": "01LDAY", "name": "Day"}],
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+)
+# For each operation, records it can build and the stream settings it needs.
+_BUILDABLE: dict[str, tuple[list[dict[str, t.Any]], dict[str, t.Any]]] = {
+    "alert_event": ([{"id": 1, "title": "t"}], {"alert_source_config_id": "01SRC"}),
+    "incident": ([{"id": 1, "name": "x"}], {}),
+    "incident_edit": ([{"id": "01INC", "summary": "s"}], {}),
+    "incident_update": ([{"id": 1, "incident_id": "01INC", "message": "m"}], {}),
+    "incident_timeline_item": (
+        [{"id": 1, "incident_id": "01INC", "timestamp": "2026-09-01T15:30:00Z", "title": "t"}],
+        {},
+    ),
+    "catalog_entry": ([{"id": 1, "name": "x"}], {"catalog_type_id": "01TYPE"}),
+    "escalation": (
+        [{"id": 1, "title": "t", "escalation_path": "Data platform"}],
+        {"directory": _ON_CALL},
+    ),
+    "schedule_override": (
+        [
+            {
+                "id": 1,
+                "schedule": "primary",
+                "user": "ann@example.com",
+                "start_at": "2031-03-02T09:00:00+01:00",
+                "end_at": "2031-03-02T17:00:00+01:00",
+            }
+        ],
+        {"directory": _ON_CALL},
+    ),
+    "http": ([{"id": 1}, {"id": 2}], {"api_url": "/v2/x", "batch_size_rows": 2}),
+}
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+def test_every_builder_returns_the_whole_request(operation, make_ctx):
+    # Stream, operation, the records' numbers, the answer's keys and the stream's headers
+    # come from the builder: nothing patches the request after it is built.
+    records, settings = _BUILDABLE[operation]
+    ctx = make_ctx(
+        "s",
+        ("id",),
+        operation=operation,
+        request_headers={"X-Team": "sre"},
+        answer_keys=("wrapped",),
+        **settings,
+    )
+    request = OPERATIONS[operation].build(numbered(*records, first=7), ctx)
+    assert request.stream == "s"
+    assert request.operation == operation
+    assert request.sequences == tuple(range(7, 7 + len(records)))
+    assert request.records == tuple(records)
+    assert request.answer_keys == ("wrapped",)
+    assert request.headers == {"X-Team": "sre"}
 
 
 @pytest.mark.parametrize("operation", ["alert_event", "http"])
@@ -180,14 +259,29 @@ def test_the_checks_are_declared_on_the_operations_that_read_their_ids():
     declared = {name: op.checks for name, op in OPERATIONS.items() if op.checks}
     assert declared == {
         "alert_event": ("alert_source",),
-        "incident": ("custom_fields", "role_assignments"),
+        "incident": ("custom_fields", "role_assignments", "incident_sync"),
         "incident_edit": ("custom_fields", "role_assignments"),
         "catalog_entry": ("catalog_type",),
         "schedule_override": ("schedules",),
     }
 
 
-def test_the_per_stream_setting_type_is_the_declarations():
-    # The type checker judges the table's setting names by this Literal; it must be exactly
-    # the settings declared per stream, in their order.
-    assert t.get_args(PerStreamSetting) == STREAM_OVERRIDABLE
+def test_the_per_stream_setting_type_is_the_one_list_of_per_stream_settings():
+    # The type checker judges the table's setting names by this Literal, and the schema and
+    # the parser read the list made from it: the same names, in declaration order.
+    assert set(STREAM_OVERRIDABLE) == set(t.get_args(PerStreamSetting))
+    assert (
+        tuple(n for n, _ in declared(StreamSettings) if n in STREAM_OVERRIDABLE)
+        == STREAM_OVERRIDABLE
+    )
+
+
+@pytest.mark.parametrize("names", [("operation", "opertion"), ("operation", "max_retries")])
+def test_a_per_stream_name_the_stream_settings_do_not_declare_fails_at_import(names):
+    # A typo, or a setting of another group (`max_retries` is a delivery setting).
+    with pytest.raises(ValueError, match=f"StreamSettings declares no setting '{names[1]}'"):
+        overridable(StreamSettings, names)
+    assert overridable(StreamSettings, ("rate_limit_per_minute", "operation")) == (
+        "operation",
+        "rate_limit_per_minute",
+    )

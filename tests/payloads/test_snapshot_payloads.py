@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from numbering import numbered
 
 from target_incidentio.core.secrets import Secret
 from target_incidentio.payloads.alerts import (
@@ -59,7 +60,9 @@ def test_the_spec_check_refuses_a_page_too_large(ctx, openapi_validator):
 
 
 def test_a_resolution_is_an_event_like_any_other(ctx, openapi_validator):
-    event = build_alert_event([{"check_id": "c1", "title": "t", "deduplication_key": "k"}], ctx)
+    event = build_alert_event(
+        numbered({"check_id": "c1", "title": "t", "deduplication_key": "k"}), ctx
+    )
     request = build_alert_resolution(ALERT, CONFIG_ID, ctx)
     assert request.body == {
         "title": "orders-db: disk above 90%",
@@ -90,9 +93,11 @@ def test_an_alert_without_a_title_is_resolved_under_its_key(ctx, openapi_validat
 @pytest.mark.parametrize("config_id", [CONFIG_ID, "source/with spaces"])
 def test_an_event_names_its_source_and_key(make_ctx, config_id):
     ctx = make_ctx("checks", ("check_id",), alert_source_config_id=config_id)
-    event = build_alert_event([{"check_id": "c1", "title": "t", "deduplication_key": "k1"}], ctx)
+    event = build_alert_event(
+        numbered({"check_id": "c1", "title": "t", "deduplication_key": "k1"}), ctx
+    )
     assert event_alert(event) == (config_id, "k1")
-    derived = build_alert_event([{"check_id": "c2", "title": "t"}], ctx)
+    derived = build_alert_event(numbered({"check_id": "c2", "title": "t"}), ctx)
     assert event_alert(derived) == (config_id, derived.body["deduplication_key"])
 
 

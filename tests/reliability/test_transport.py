@@ -66,7 +66,7 @@ def test_untrusted_certificate_is_refused_not_retried(
     assert not ledger.delivered
     for response in ledger.failed.values():
         assert response["attempts"] == 1
-        assert "SSLError" in response["error"]["message"]
+        assert "TLS failure with 127.0.0.1:" in response["error"]["message"]
         assert "CERTIFICATE_VERIFY_FAILED" in response["error"]["message"]
 
 

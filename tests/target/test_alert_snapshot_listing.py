@@ -23,6 +23,8 @@ def config(httpserver, **extra) -> dict:
         "alert_max_resolve_fraction": 1,
         "alert_source_rate_limit_per_minute": 60_000,
         "progress_interval": 60,
+        # The snapshot has no end signal: its tap is run to a file and checked first.
+        "snapshot_complete": "end_of_input",
         **extra,
     }
 

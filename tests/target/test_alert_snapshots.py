@@ -62,7 +62,11 @@ def snapshot(*versions: list[str], activate: bool = False) -> list[dict]:
         if activate:
             messages.append({"type": "ACTIVATE_VERSION", "stream": STREAM, "version": number})
         messages.extend(record(STREAM, {"check_id": key, "service": "db"}) for key in keys)
-    messages.append(state({"snapshot": len(versions)}))
+    if activate:
+        messages.append({"type": "ACTIVATE_VERSION", "stream": STREAM, "version": len(versions)})
+    # The tap says it finished the stream (a singer-sdk INCREMENTAL stream's last STATE).
+    finished = {"replication_key": "at", "replication_key_value": len(versions)}
+    messages.append(state({"bookmarks": {STREAM: finished}}))
     return messages
 
 
@@ -126,7 +130,9 @@ def test_what_left_the_snapshot_is_resolved_and_nothing_else(
     with caplog.at_level(logging.INFO, logger="target-incidentio"):
         states = run_in_process(config(sandbox, tmp_path), snapshot(kept))
 
-    assert states == [{"snapshot": 1}]
+    assert states == [
+        {"bookmarks": {STREAM: {"replication_key": "at", "replication_key_value": 1}}}
+    ]
     assert statuses(sandbox) == {
         **dict.fromkeys(kept, "firing"),
         **dict.fromkeys(TEN[7:], "resolved"),
@@ -205,6 +211,7 @@ def test_the_guard_looks_at_every_source_before_resolving_any(tmp_path):
     messages = [
         schema(STREAM, properties, ["check_id", "source"]),
         *(record(STREAM, row) for row in rows),
+        state({"bookmarks": {STREAM: {"replication_key": "at", "replication_key_value": 1}}}),
     ]
     maps = {STREAM: {**MAPS[STREAM], "alert_source_config_id": "source"}}
     with Sandbox(api_key=API_KEY, alert_sources={SOURCE: TOKEN, OTHER: TOKEN}) as sb:
@@ -224,7 +231,9 @@ def test_an_empty_snapshot_resolves_nothing(sandbox, tmp_path, caplog):
         states = run_in_process(
             config(sandbox, tmp_path, alert_max_resolve_fraction=1), snapshot([])
         )
-    assert states == [{"snapshot": 1}]
+    assert states == [
+        {"bookmarks": {STREAM: {"replication_key": "at", "replication_key_value": 1}}}
+    ]
     assert listings(sandbox) == []
     assert set(statuses(sandbox).values()) == {"firing"}
     assert f"Stream '{STREAM}': the snapshot is empty, so no alert is resolved" in caplog.text

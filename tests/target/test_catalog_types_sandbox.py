@@ -54,7 +54,9 @@ def rows(count: int, *, cost: bool = False) -> list[dict[str, t.Any]]:
 def messages(count: int, *, cost: bool = False) -> list[dict[str, t.Any]]:
     fields = {**BASE_FIELDS, **(COST if cost else {})}
     body = [record(STREAM, r) for r in rows(count, cost=cost)]
-    return [schema(STREAM, fields, ["id"]), *body, state({"bookmark": count})]
+    # The tap's last STATE: a finished singer-sdk bookmark, so sync may delete.
+    finished = {"bookmarks": {STREAM: {"replication_key": "at", "replication_key_value": count}}}
+    return [schema(STREAM, fields, ["id"]), *body, state(finished)]
 
 
 def config(sb: Sandbox, **extra: t.Any) -> dict[str, t.Any]:

@@ -5,10 +5,13 @@ secret was printed and nothing was written."""
 from __future__ import annotations
 
 import re
+import socket
+import time
 import typing as t
+from datetime import datetime, timezone
 
 import pytest
-from support import record, run_cli, run_in_process, schema
+from support import CLASS_NAME, record, run_cli, run_in_process, schema
 
 from incidentio_sandbox import Sandbox
 from incidentio_sandbox.seed import all_roles
@@ -23,7 +26,9 @@ API_KEY = "ik-check-SENTINEL-3Jq9vL"
 ADMIN_KEY = "ik-check-SENTINEL-admin-8Tn"
 TOKEN = "as-check-SENTINEL-token-7Wm2"
 SOURCE = "01HCHECKHTTPSOURCE0000000"
-SECRETS = (API_KEY, ADMIN_KEY, TOKEN)
+HEARTBEAT = "01HCHECKHEARTBEAT00000000"
+HEARTBEAT_TOKEN = "hb-check-SENTINEL-token-4Rk"
+SECRETS = (API_KEY, ADMIN_KEY, TOKEN, HEARTBEAT_TOKEN)
 SERVICE_ATTRIBUTES = [
     {"id": "01ATIER", "name": "tier", "type": "String"},
     {"id": "01AOWNER", "name": "owner", "type": "String"},
@@ -34,6 +39,14 @@ SEED = {
         {"id": "01TTEAM", "name": "Team", "attributes": [{"id": "01ALEAD", "name": "lead"}]},
     ],
     "alert_sources": [{"id": "01SDATADOG", "name": "Datadog", "source_type": "datadog"}],
+    "heartbeat_sources": [
+        {
+            "id": HEARTBEAT,
+            "name": "Nightly sync",
+            "token": HEARTBEAT_TOKEN,
+            "interval_seconds": 3600,
+        }
+    ],
     "custom_fields": [
         {"id": "01FTEAM", "name": "Team", "field_type": "single_select"},
         {
@@ -523,8 +536,12 @@ def test_look_ups_are_retried_like_any_call(tmp_path):
     assert statuses[:2] == [("/v1/identity", 503), ("/v1/identity", 200)]
     assert statuses.count(("/v3/catalog_types/01TSERVICE", 429)) == 1
     assert statuses.count(("/v3/catalog_types/01TSERVICE", 200)) == 1
-    for label in ("GET /v1/identity", "GET /v3/catalog_types/01TSERVICE", "GET /v2/custom_fields/"):
-        assert re.search(rf"{label}\S* failed with .*; retry 1/3", run.stderr), label
+    # Answers (503, 429) get the configured retries, at most 3; a reset (no answer) one.
+    for label in ("GET /v1/identity", "GET /v3/catalog_types/01TSERVICE"):
+        assert re.search(rf"{label}\S* failed: .*; retry 1/3", run.stderr), label
+    assert re.search(
+        r"GET /v2/custom_fields/\S* failed: .*closed the connection.*; retry 1/1", run.stderr
+    )
 
 
 @pytest.mark.slow
@@ -544,14 +561,157 @@ def test_an_untrusted_certificate_fails_clearly(self_signed_server, tmp_path, mo
     assert_a_check(run, None, tmp_path)
 
 
+# A name under `.invalid` (RFC 6761: resolves nowhere) whose first label starts with a hyphen,
+# which glibc's resolver refuses before sending any query: no DNS traffic leaves the machine.
+UNRESOLVABLE = "https://-nowhere.invalid"
+
+
+def logged_seconds(run: Run) -> float:
+    """Seconds from the first to the last timestamped log line of stderr."""
+    pattern = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \|"
+    stamps = [
+        datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=timezone.utc)
+        for stamp in re.findall(pattern, run.stderr, re.MULTILINE)
+    ]
+    assert len(stamps) >= 2, run.stderr
+    return (stamps[-1] - stamps[0]).total_seconds()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.mark.slow
-def test_a_base_url_that_does_not_answer_fails(tmp_path):
-    with Sandbox() as sb:  # a port that was just free
-        url = sb.url
-    run = check(config(url, tmp_path, max_retries=0), tmp_path)
+@pytest.mark.parametrize(
+    ("where", "said", "fix"),
+    [
+        (
+            "refused",
+            "refused the connection (nothing listens there)",
+            "host and port in `base_url`",
+        ),
+        ("unresolved", "-nowhere.invalid does not resolve (DNS)", "host name in `base_url`"),
+    ],
+)
+def test_a_base_url_that_cannot_be_reached_fails_fast_and_plainly(tmp_path, where, said, fix):
+    # The run's retry budget (8 retries, waits up to 60 s) is not a question's: at most one
+    # short retry, so the answer comes within request_timeout plus a few seconds.
+    url = f"http://127.0.0.1:{free_port()}" if where == "refused" else UNRESOLVABLE
+    cfg = config(url, tmp_path, max_retries=8, max_retry_wait=60, request_timeout=5)
+    started = time.monotonic()
+    run = check(cfg, tmp_path)
+    elapsed = time.monotonic() - started
 
     assert run.returncode == 1
-    assert f"{url} does not answer" in one(run, "FAILED", "base_url")
+    # Loose behaviour bounds: the check's own time (its first log line to its summary, so a
+    # busy machine's interpreter start does not count) within request_timeout + 5 s, and the
+    # whole process well under the run's retry budget (which took 82-116 s).
+    assert logged_seconds(run) < 5 + 5, run.stderr
+    assert elapsed < 60, elapsed
+    failure = one(run, "FAILED", "base_url")
+    assert f"{url} does not answer" in failure
+    assert said in failure
+    assert fix in failure.split("Fix: ")[1]
+    assert "HTTPS_PROXY" in failure.split("Fix: ")[1]
+    assert not CLASS_NAME.search(run.stderr), run.stderr
+    assert re.search(r"retry 1/1 in", run.stderr)
+    assert_a_check(run, None, tmp_path)
+
+
+@pytest.mark.slow
+def test_a_run_that_cannot_connect_says_so_plainly(tmp_path):
+    # The same words in a run: its failure line, response record and dead letter.
+    port = free_port()
+    cfg = config(f"http://127.0.0.1:{port}", tmp_path, max_retries=0, operation="incident")
+    del cfg["streams"]
+    run = run_cli(cfg, INCIDENT, tmp_path)
+
+    said = f"127.0.0.1:{port} refused the connection (nothing listens there)"
+    assert run.returncode == 0, run.stderr  # on_error: continue
+    assert said in run.stderr
+    assert f"{said} (check the host and port of `base_url`, and HTTPS_PROXY" in run.stderr
+    assert said in (tmp_path / "dead.jsonl").read_text()
+    assert said in (tmp_path / "responses.jsonl").read_text()
+    for text in (run.stderr, (tmp_path / "responses.jsonl").read_text()):
+        assert not CLASS_NAME.search(text), text
+
+
+# -- the heartbeat -------------------------------------------------------------------------------
+
+
+def heartbeat(sb: Sandbox, tmp_path: Path, **extra: t.Any) -> dict[str, t.Any]:
+    """The issue's pipeline with a heartbeat source."""
+    return config(
+        sb,
+        tmp_path,
+        heartbeat_alert_source_config_id=HEARTBEAT,
+        heartbeat_token=HEARTBEAT_TOKEN,
+        **extra,
+    )
+
+
+@pytest.mark.slow
+def test_a_valid_heartbeat_passes(sandbox, tmp_path):
+    run = check(heartbeat(sandbox, tmp_path), tmp_path)
+
+    assert_a_check(run, sandbox, tmp_path)
+    assert run.returncode == 0, run.stderr
+    passed = one(run, "passed", "heartbeat_alert_source_config_id")
+    assert f"heartbeat alert source `{HEARTBEAT}` (Nightly sync) exists" in passed
+    assert "a ping every 3600 s" in passed
+    assert f"is the token of alert source `{HEARTBEAT}`" in one(run, "passed", "heartbeat_token")
+    # Looked up, never pinged: a ping would say the run happened.
+    paths = [entry["path"] for entry in sandbox.journal()]
+    assert f"/v2/alert_sources/{HEARTBEAT}" in paths
+    assert not [path for path in paths if path.startswith("/v2/heartbeat/")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("change", "subject", "said"),
+    [
+        (
+            {"heartbeat_alert_source_config_id": "01HNOSUCHBEAT"},
+            "heartbeat_alert_source_config_id",
+            "heartbeat alert source `01HNOSUCHBEAT` does not exist in this incident.io account",
+        ),
+        (
+            {"heartbeat_alert_source_config_id": SOURCE},
+            "heartbeat_alert_source_config_id",
+            "is a `http` source, not a heartbeat source",
+        ),
+        (
+            {"heartbeat_alert_source_config_id": "01SDATADOG"},
+            "heartbeat_alert_source_config_id",
+            "alert source `01SDATADOG` (Datadog) is a `datadog` source, not a heartbeat source",
+        ),
+        (
+            {"heartbeat_token": None, "dry_run": True},  # a dry run starts without it
+            "heartbeat_token",
+            "the heartbeat source is set but its token is not.",
+        ),
+        (
+            {"heartbeat_token": "hb-check-SENTINEL-wrong-2Zx"},
+            "heartbeat_token",
+            f"is not the token of alert source `{HEARTBEAT}`",
+        ),
+    ],
+    ids=["missing", "http", "datadog", "no-token", "wrong-token"],
+)
+def test_a_wrong_heartbeat_fails_naming_the_setting(sandbox, tmp_path, change, subject, said):
+    cfg = {k: v for k, v in (heartbeat(sandbox, tmp_path) | change).items() if v is not None}
+    run = check(cfg, tmp_path)
+
+    assert_a_check(run, sandbox, tmp_path)
+    assert run.returncode == 1
+    failure = one(run, "FAILED", subject)
+    assert said in failure
+    assert "Fix: " in failure
+    assert "SENTINEL" not in run.stderr
+    assert len(lines(run, "FAILED")) == 1, run.stderr
 
 
 @pytest.mark.slow

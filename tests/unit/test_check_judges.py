@@ -1,27 +1,34 @@
 """The pure parts of `--check`: judges read incident.io's answers as the spec shapes them, the
-look-ups are GETs on the key's own rate bucket, and the README's roles table is the operations'."""
+look-ups are GETs on the key's own rate bucket, and docs/production.md's roles table is the
+operations'."""
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from target_incidentio.check.findings import Answer
 from target_incidentio.check.judges import (
+    UNANSWERED_FIXES,
+    judge_base_url,
     judge_catalog_type,
     judge_custom_field,
+    judge_heartbeat_source,
     judge_identity,
     judge_named_catalog_type,
 )
+from target_incidentio.check.runner import RUN_LEVEL_CHECKS
 from target_incidentio.core.custom_fields import KINDS, kind_of
+from target_incidentio.core.secrets import Secret
 from target_incidentio.docs import roles_table
-from target_incidentio.operations import OPERATIONS, parse_settings
+from target_incidentio.operations import OPERATIONS, RUN_CHECKS, parse_settings
 from target_incidentio.payloads.base import BuildContext
 from target_incidentio.run.directory import lookup_request
-from target_incidentio.settings import CUSTOM_FIELD_KINDS, CustomFieldMap
+from target_incidentio.settings import CUSTOM_FIELD_KINDS, CustomFieldMap, DeliverySettings
 
 ROOT = Path(__file__).parents[2]
 SPEC = ROOT / "spec" / "incidentio-openapi.json"
@@ -149,10 +156,10 @@ def _roles_table(text: str) -> str:
     return match.group(0)
 
 
-def test_the_readme_roles_table_is_the_operation_tables():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert _roles_table(readme) == roles_table(), (
-        "README's roles table is stale: python scripts/sync_settings_docs.py"
+def test_the_production_page_roles_table_is_the_operation_tables():
+    page = (ROOT / "docs" / "production.md").read_text(encoding="utf-8")
+    assert _roles_table(page) == roles_table(), (
+        "docs/production.md's roles table is stale: python scripts/sync_settings_docs.py"
     )
     assert "| `catalog_entry` | `api_key` | `catalog_editor` |" in roles_table()
     assert "| `http` | `api_key` | those of the endpoint called |" in roles_table()
@@ -194,3 +201,37 @@ def test_a_mapped_field_a_type_made_elsewhere_lacks_fails_with_its_attributes():
         in (lines[1])
     )
     assert "tier = 01GW2G3V0S59R238FAHPDS1R66" in lines[1]
+
+
+@pytest.mark.parametrize("cause", sorted(UNANSWERED_FIXES))
+def test_a_base_url_with_no_answer_names_what_to_look_at(cause):
+    answer = Answer(None, ok=False, body=None, reason="GET /v1/identity: failed: …", cause=cause)
+    finding = judge_base_url(answer, "https://api.incident.io")
+    assert finding.status == "failed"
+    assert finding.text.endswith(f"Fix: {UNANSWERED_FIXES[cause]}")
+    said = "base_url" if cause != "proxy" else "HTTPS_PROXY"
+    assert said in UNANSWERED_FIXES[cause]
+
+
+def test_the_spec_example_alert_source_is_no_heartbeat_source():
+    example = _example("/v2/alert_sources/{id}")
+    assert example["alert_source"]["source_type"] != "heartbeat"
+    [finding] = judge_heartbeat_source(_ok(example), "01X", None)
+    assert finding.status == "failed"
+    assert "not a heartbeat source" in finding.text
+    heartbeat = example["alert_source"] | {"source_type": "heartbeat", "secret_token": "tok"}
+    found = list(judge_heartbeat_source(_ok({"alert_source": heartbeat}), "01X", Secret("tok")))
+    assert [(f.status, f.subject) for f in found] == [
+        ("passed", "heartbeat_alert_source_config_id"),
+        ("passed", "heartbeat_token"),
+    ]
+    missing = Answer(404, ok=False, body={}, reason="GET: rejected (HTTP 404 Not Found)")
+    [finding] = judge_heartbeat_source(missing, "01X", Secret("tok"))
+    assert "heartbeat alert source `01X` does not exist" in finding.text
+
+
+def test_each_run_level_check_reads_run_settings_and_has_its_look_up():
+    declared = {item.name for item in fields(DeliverySettings)}
+    assert set(RUN_LEVEL_CHECKS) == set(RUN_CHECKS)
+    for names in RUN_CHECKS.values():
+        assert set(names) <= declared, names

@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from numbering import numbered
 
 from target_incidentio.core.errors import RecordError
 from target_incidentio.operations import parse_settings
@@ -45,7 +46,9 @@ def _ctx(**config):
 
 
 def test_http_single_record():
-    request = build_http([RECORD], _ctx(api_url="/v2/items/{id}", exclude_attributes="owner.email"))
+    request = build_http(
+        numbered(RECORD), _ctx(api_url="/v2/items/{id}", exclude_attributes="owner.email")
+    )
     assert request.url == "https://api.incident.io/v2/items/7"
     assert request.method == "POST"
     assert request.body == {"id": 7, "title": "Disk full", "owner": {"name": "Ann"}, "tags": ["x"]}
@@ -57,18 +60,18 @@ def test_http_absolute_url_and_method():
     ctx = _ctx(
         base_url="https://other.example", api_url="https://other.example/hook", method="PATCH"
     )
-    request = build_http([RECORD], ctx)
+    request = build_http(numbered(RECORD), ctx)
     assert request.url == "https://other.example/hook"
     assert request.method == "PATCH"
 
 
 def test_http_batch_array_and_wrapped():
     records = [{"id": i} for i in range(3)]
-    plain = build_http(records, _ctx(api_url="/v2/bulk", batch_size_rows=3))
+    plain = build_http(numbered(*records), _ctx(api_url="/v2/bulk", batch_size_rows=3))
     assert plain.body == records
     assert plain.record_count == 3
     wrapped = build_http(
-        records, _ctx(api_url="/v2/bulk", batch_size_rows=3, batch_wrapper_key="entries")
+        numbered(*records), _ctx(api_url="/v2/bulk", batch_size_rows=3, batch_wrapper_key="entries")
     )
     assert wrapped.body == {"entries": records}
     json.dumps(wrapped.body)
@@ -76,7 +79,7 @@ def test_http_batch_array_and_wrapped():
 
 def test_http_body_turns_sdk_decimals_into_json_numbers():
     request = build_http(
-        [{"id": 1, "cpu": Decimal("0.97"), "n": Decimal(3)}], _ctx(api_url="/v2/x")
+        numbered({"id": 1, "cpu": Decimal("0.97"), "n": Decimal(3)}), _ctx(api_url="/v2/x")
     )
     assert request.body == {"id": 1, "cpu": 0.97, "n": 3}
     assert json.dumps(request.body) == '{"id": 1, "cpu": 0.97, "n": 3}'
@@ -101,7 +104,7 @@ def test_exclude_reaches_into_arrays_of_objects():
 def test_http_body_without_excluded_array_fields():
     record = {"id": 3, "lines": [{"sku": "a", "secret": "s1"}, {"sku": "b", "secret": "s2"}]}
     request = build_http(
-        [record], _ctx(api_url="/v2/items/{id}", exclude_attributes="lines.secret")
+        numbered(record), _ctx(api_url="/v2/items/{id}", exclude_attributes="lines.secret")
     )
     assert request.body == {"id": 3, "lines": [{"sku": "a"}, {"sku": "b"}]}
     assert "s1" not in json.dumps(request.body)
@@ -129,9 +132,9 @@ def test_template_keeps_other_dotted_values_to_one_segment(value, segment):
 
 def test_sdc_fields_never_leave_unless_record_metadata_is_on():
     record = {"id": 1, "_sdc_filename": "/home/me/export.jsonl", "_sdc_stream": "s", "n": 2}
-    plain = build_http([record], _ctx(api_url="/v2/items/{id}"))
+    plain = build_http(numbered(record), _ctx(api_url="/v2/items/{id}"))
     assert plain.body == {"id": 1, "n": 2}
-    kept = build_http([record], _ctx(api_url="/v2/items/{id}", add_record_metadata=True))
+    kept = build_http(numbered(record), _ctx(api_url="/v2/items/{id}", add_record_metadata=True))
     assert kept.body == record
 
 

@@ -230,7 +230,7 @@ def test_the_cycle_check_finds_a_cycle():
 
 
 def test_the_target_never_imports_its_docs_generator():
-    """`docs.py` writes README text for scripts and tests; the target does not need it to run."""
+    """`docs.py` writes text of the guide for scripts and tests; the target needs none of it."""
     importers = [
         name
         for name, path in MODULES.items()

@@ -93,7 +93,7 @@ def test_the_lock_pins_every_declared_dependency_within_its_range():
         versions = pins.get(name, [])
         if not any(requirement.specifier.contains(v, prereleases=True) for v in versions):
             stale.append(f"{requirement} (locked: {versions or 'nothing'})")
-    assert not stale, f"requirements/dev.txt is stale for {stale}: refresh it (README, Development)"
+    assert not stale, f"requirements/dev.txt is stale for {stale}: refresh it (docs/development.md)"
 
 
 def test_the_meltano_lock_pins_the_meltano_it_is_compiled_from():

@@ -223,7 +223,7 @@ CATALOG_WORDS = Words(
 
 @dataclass(frozen=True)
 class CatalogFeature:
-    """Catalog sync's hooks, from today's functions (see the reconcile design notes)."""
+    """Catalog sync's hooks, from today's functions."""
 
     mapped: tuple[str, ...] = ()
     words: Words = CATALOG_WORDS

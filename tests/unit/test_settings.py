@@ -75,10 +75,10 @@ def test_exclude_list_forms():
             "response_webhook_url",
             "in clear",
         ),
-        ({**HTTP, "max_concurrency": 0}, "max_concurrency", "greater than zero"),
-        ({**HTTP, "request_timeout": -1}, "request_timeout", "greater than zero"),
+        ({**HTTP, "max_concurrency": 0}, "max_concurrency", "from 1 to 64"),
+        ({**HTTP, "request_timeout": -1}, "request_timeout", "from 0.1 to 3600"),
         ({**HTTP, "max_retries": 1.5}, "max_retries", "whole number"),
-        ({**HTTP, "batch_size_rows": 0}, "batch_size_rows", "greater than zero"),
+        ({**HTTP, "batch_size_rows": 0}, "batch_size_rows", "from 1 to 10000"),
         (
             {**HTTP, "api_url": "/v2/x/{id}", "batch_size_rows": 5},
             "batch_size_rows",
@@ -170,12 +170,21 @@ def test_secrets_listed_for_redaction():
         **HTTP,
         "alert_source_token": "tok-abcdef",
         "response_webhook_headers": "X-Hook-Token:hook-secret,X-Other: two ",
-        "streams": {"a": {"alert_source_token": "tok-other", "operation": "alert_event"}},
+        "request_headers": {"X-Api-Key": "req-key-1", "X-Team": "incident"},
+        "streams": {
+            "a": {
+                "alert_source_token": "tok-other",
+                "operation": "alert_event",
+                "request_headers": "Authorization-Proxy:per-stream-1,X-Debug:true",
+            }
+        },
         "title": "not a secret",
     }
     found = set(secret_values(config))
-    assert {"key-1234", "tok-abcdef", "hook-secret", "two", "tok-other"} <= found
-    assert "not a secret" not in found
+    secrets = {"key-1234", "tok-abcdef", "hook-secret", "tok-other", "req-key-1", "per-stream-1"}
+    assert secrets <= found
+    # Only secret headers' values (issue 28 item 2): plain values are no secrets.
+    assert not {"not a secret", "two", "incident", "true"} & found
     # Secrets of the wrong type are found too, so the error about them can be scrubbed.
     assert set(secret_values({"api_key": {"value": ["deep-1"]}})) == {"deep-1"}
     # The SDK hands the config over as a read-only mapping.

@@ -46,7 +46,7 @@ def test_a_dry_run_needs_no_api_key_to_resolve():
         parse_settings({**ALERTS, "resolve_missing_alerts": True})
 
 
-@pytest.mark.parametrize(("value", "message"), [(1.5, "at most 1"), (-0.1, "zero or more")])
+@pytest.mark.parametrize(("value", "message"), [(1.5, "from 0 to 1"), (-0.1, "from 0 to 1")])
 def test_the_fraction_is_between_zero_and_one(value, message):
     with pytest.raises(SettingError, match="alert_max_resolve_fraction") as info:
         parse_settings({**ALERTS, "alert_max_resolve_fraction": value})

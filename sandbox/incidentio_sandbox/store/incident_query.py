@@ -40,6 +40,18 @@ FLAT_FILTERS: Mapping[str, frozenset[str]] = {
     "incident_type": frozenset({"one_of", "not_in"}),
     "mode": frozenset({"one_of"}),
 }
+# The API's names of the status categories, from the endpoint's description (the dashboard
+# shows "live" as Active and "learning" as Post-incident).
+STATUS_CATEGORIES = (
+    "triage",
+    "live",
+    "learning",
+    "paused",
+    "closed",
+    "declined",
+    "canceled",
+    "merged",
+)
 ROLE_OPERATORS = frozenset({"is_set", "one_of", "is_blank"})
 OPTION_OPERATORS = frozenset({"one_of", "not_in"})
 
@@ -107,6 +119,10 @@ class IncidentQuery:
         return [self._flat(name, operator, values) for operator, values in operators.items()]
 
     def _flat(self, name: str, operator: str, values: list[str]) -> Condition:
+        if name == "status_category" and set(values) - set(STATUS_CATEGORIES):
+            # The parameter's own example says "active": the API value is "live".
+            msg = f"status_category takes {list(STATUS_CATEGORIES)}, not {values}"
+            raise ValueError(msg)
         if name in ("created_at", "updated_at"):
             return self._when(name, operator, values)
         if name == "severity" and operator in ("gte", "lte"):

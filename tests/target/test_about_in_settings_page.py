@@ -1,4 +1,4 @@
-"""The README's settings table is what `--about --format markdown` prints."""
+"""The settings reference's table (docs/settings.md) is what `--about --format markdown` prints."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support import about
 
-README = Path(__file__).parents[2] / "README.md"
+SETTINGS_PAGE = Path(__file__).parents[2] / "docs" / "settings.md"
 
 
 def _settings_table(text: str) -> str:
@@ -19,9 +19,9 @@ def _settings_table(text: str) -> str:
 
 
 @pytest.mark.slow
-def test_readme_table_matches_about():
-    assert _settings_table(README.read_text()) == _settings_table(about("markdown")), (
-        "README settings table is stale: paste `target-incidentio --about --format markdown`"
+def test_the_settings_page_table_matches_about():
+    assert _settings_table(SETTINGS_PAGE.read_text()) == _settings_table(about("markdown")), (
+        "docs/settings.md's table is stale: python scripts/sync_settings_docs.py"
     )
 
 

@@ -1,8 +1,9 @@
-"""Kinds of setting: how a value is typed, parsed, checked and read from the environment.
+"""Setting types: how a setting's value is typed, parsed, checked and read from the environment.
 
-Each declaration in `settings/declarations.py` names one kind; the kinds live here, the value
-parsers they share in `values.py` and the types some parse into in `field_maps.py`, so that
-the declarations read as a list of settings.
+Each declaration in `settings/declarations.py` names one setting type; they live here, the
+value parsers they share in `values.py` and the objects some parse into in `field_maps.py`,
+so that the declarations read as a list of settings. (A custom field's `kind`, the
+`custom_fields` setting's key, is another thing: `core/custom_fields.KINDS`.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import typing as t
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from singer_sdk import typing as th
@@ -23,7 +23,13 @@ from target_incidentio.core.custom_fields import KINDS
 from target_incidentio.core.errors import SettingError
 from target_incidentio.core.secrets import Secret
 from target_incidentio.settings.field_maps import CustomFieldMap, RoleMap
-from target_incidentio.settings.values import RESERVED_HEADERS, check_url, parse_headers, parse_list
+from target_incidentio.settings.values import (
+    RESERVED_HEADERS,
+    check_url,
+    header_value_problem,
+    parse_headers,
+    parse_list,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -37,11 +43,11 @@ TRUE_WORDS = ("true", "1", "yes", "on")
 FALSE_WORDS = ("false", "0", "no", "off", "")
 
 
-# -- kinds: how a setting is typed, parsed, checked and read from the environment ---------------
+# -- setting types: how a setting is typed, parsed, checked and read from the environment -------
 
 
-class Kind(t.Generic[T]):
-    """How one kind of setting becomes a typed value; `where` names the setting in errors."""
+class SettingType(t.Generic[T]):
+    """How one type of setting becomes a typed value; `where` names the setting in errors."""
 
     secret: bool = False
 
@@ -61,12 +67,12 @@ class Kind(t.Generic[T]):
         """The typed value; `None` means unset and gives the default."""
         raise NotImplementedError
 
-    def from_env(self, where: str, text: str) -> object:  # noqa: ARG002 - kinds that parse use it
+    def from_env(self, where: str, text: str) -> object:  # noqa: ARG002 - types that parse use it
         """The value an environment variable holds, as a config file would hold it."""
         return text
 
 
-class Text(Kind[str | None]):
+class Text(SettingType[str | None]):
     """Free text; empty means unset."""
 
     def __init__(self, examples: Sequence[str] = ()) -> None:
@@ -124,7 +130,7 @@ class OutputFile(Text):
         return path
 
 
-class SecretText(Kind[Secret | None]):
+class SecretText(SettingType[Secret | None]):
     """A credential: wrapped so that only the wire ever sees it."""
 
     secret = True
@@ -140,10 +146,21 @@ class SecretText(Kind[Secret | None]):
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             # The value is not echoed: it is a secret.
             raise SettingError(where, f"must be text, got {type(value).__name__}.")
-        return Secret(str(value))
+        # Read from a file or a Kubernetes secret, a key often ends in a newline: whitespace
+        # around it is never part of it. Inside, what no header value may hold is refused.
+        text = str(value).strip()
+        if not text:
+            return None
+        if bad := header_value_problem(text):
+            raise SettingError(
+                where,
+                f"holds {bad}, which no HTTP header value may hold (the value is not shown).",
+                "copy the secret again without it.",
+            )
+        return Secret(text)
 
 
-class Url(Kind[str | None]):
+class Url(SettingType[str | None]):
     """An absolute https:// URL (plain http only to this machine).
 
     An API root (`root=True`) loses a trailing slash, so that paths join onto it.
@@ -160,11 +177,11 @@ class Url(Kind[str | None]):
     def parse(self, where: str, value: object) -> str | None:
         if value is None or value == "":
             return None
-        url = check_url(where, str(value))
+        url = check_url(where, str(value), root=self.root)
         return url.rstrip("/") if self.root else url
 
 
-class Choice(Kind[str | None]):
+class Choice(SettingType[str | None]):
     """One of a fixed list."""
 
     def __init__(
@@ -197,53 +214,7 @@ class Choice(Kind[str | None]):
         return text
 
 
-class Number(Kind[float | None]):
-    """A number; greater than zero unless `zero` is allowed."""
-
-    def __init__(self, *, zero: bool = False, at_most: float | None = None) -> None:
-        self.zero = zero
-        self.at_most = at_most
-
-    @override
-    def schema(self) -> SchemaType:
-        return th.NumberType
-
-    @override
-    def parse(self, where: str, value: object) -> float | None:
-        if value is None:
-            return None
-        number = _positive(where, value, integer=False, zero=self.zero)
-        if self.at_most is not None and number > self.at_most:
-            raise SettingError(where, f"must be at most {self.at_most:g}, got {value!r}.")
-        return number
-
-    @override
-    def from_env(self, where: str, text: str) -> object:
-        return _env_number(where, text)
-
-
-class Integer(Kind[int | None]):
-    """A whole number; greater than zero unless `zero` is allowed."""
-
-    def __init__(self, *, zero: bool = False) -> None:
-        self.zero = zero
-
-    @override
-    def schema(self) -> SchemaType:
-        return th.IntegerType
-
-    @override
-    def parse(self, where: str, value: object) -> int | None:
-        if value is None:
-            return None
-        return int(_positive(where, value, integer=True, zero=self.zero))
-
-    @override
-    def from_env(self, where: str, text: str) -> object:
-        return _env_number(where, text)
-
-
-class Boolean(Kind[bool | None]):
+class Boolean(SettingType[bool | None]):
     """true or false."""
 
     @override
@@ -266,7 +237,7 @@ class Boolean(Kind[bool | None]):
         raise SettingError(where, f"must be true or false, got {text!r}.")
 
 
-class Headers(Kind[Mapping[str, str]]):
+class Headers(SettingType[Mapping[str, str]]):
     """HTTP headers: Nexla's `name:value,name2:value2` text, or an object."""
 
     def __init__(self, *, secret: bool = False, reserved: Mapping[str, str] | None = None) -> None:
@@ -287,7 +258,7 @@ class Headers(Kind[Mapping[str, str]]):
         return _env_json(where, text, "{") if text.lstrip().startswith("{") else text
 
 
-class Names(Kind[tuple[str, ...]]):
+class Names(SettingType[tuple[str, ...]]):
     """A list of names: comma-separated text or an array of strings."""
 
     @override
@@ -304,7 +275,7 @@ class Names(Kind[tuple[str, ...]]):
 
 
 @dataclass(frozen=True)
-class FieldTargets(Kind[tuple[T, ...]]):
+class FieldTargets(SettingType[tuple[T, ...]]):
     """`[{field, <id_key> | <name_key>}]`: record fields filling what is named by id or name.
 
     The shape `custom_fields` and `role_assignments` share: each entry names the record field
@@ -393,8 +364,8 @@ def _role_map(
     return RoleMap(field, ident, name)
 
 
-def custom_fields_kind() -> FieldTargets[CustomFieldMap]:
-    """`custom_fields`: record field → custom field (by id or name), kind from the field's type."""
+def custom_fields_type() -> FieldTargets[CustomFieldMap]:
+    """`custom_fields`: record field → custom field (by id or name); `kind` from its type."""
     return FieldTargets(
         "custom_field_id",
         "custom_field",
@@ -404,7 +375,7 @@ def custom_fields_kind() -> FieldTargets[CustomFieldMap]:
     )
 
 
-def role_assignments_kind() -> FieldTargets[RoleMap]:
+def role_assignments_type() -> FieldTargets[RoleMap]:
     """`role_assignments`: record field holding an e-mail → incident role (by id or name)."""
     return FieldTargets(
         "incident_role_id",
@@ -415,7 +386,7 @@ def role_assignments_kind() -> FieldTargets[RoleMap]:
 
 
 @dataclass(frozen=True)
-class AttributeMap(Kind[Mapping[str, str]]):
+class AttributeMap(SettingType[Mapping[str, str]]):
     """Record field → a catalog attribute (its id or name), or another text per field."""
 
     values: str = "catalog attribute ids or names"
@@ -442,17 +413,6 @@ class AttributeMap(Kind[Mapping[str, str]]):
         return _env_json(where, text, "{")
 
 
-def _positive(setting: str, value: object, *, integer: bool, zero: bool) -> float:
-    # Config files are read with Decimal for JSON numbers.
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        raise SettingError(setting, f"must be a number, got {value!r}.")
-    if value < 0 or (value == 0 and not zero) or (integer and int(value) != value):
-        kind = "a whole number" if integer else "a number"
-        bound = "zero or more" if zero else "greater than zero"
-        raise SettingError(setting, f"must be {kind} {bound}, got {value!r}.")
-    return float(value)
-
-
 # -- the environment ------------------------------------------------------------------------------
 
 
@@ -464,11 +424,3 @@ def _env_json(where: str, text: str, opening: str) -> object:
         # The text is not echoed: it may hold a token.
         raise SettingError(where, f"cannot be read as JSON ({shape} was expected).") from None
     return value
-
-
-def _env_number(where: str, text: str) -> object:
-    try:
-        number = Decimal(text.strip())
-    except InvalidOperation:
-        raise SettingError(where, f"must be a number, got {text!r}.") from None
-    return int(number) if number == number.to_integral_value() else number
