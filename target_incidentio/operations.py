@@ -385,7 +385,12 @@ OPERATIONS: dict[str, Operation] = {
             build_schedule_override,
             "api_key",
             places=OVERRIDE_FIELDS,
-            reads=("override_mode", "override_schedules", "override_max_delete_fraction"),
+            reads=(
+                "override_mode",
+                "override_schedules",
+                "override_max_delete_fraction",
+                "snapshot_complete",
+            ),
             strategy=_override_strategy,
             roles=("viewer", "schedules_reader", "schedule_overrides_editor"),
             scopes="`schedules.view` (schedules with their rotations and layers, and their "

@@ -224,6 +224,17 @@ def overrides_page(schedule_id: str, after: str | None, ctx: BuildContext) -> Ap
     )
 
 
+def outcome(action: str, override: Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """The response record's `action` and, where no answer names it, the override's id.
+
+    `created` (the id comes from the create's answer), `unchanged` (the override that already
+    says what the row says, or none when an earlier row of the stream asked for it first),
+    `deleted` (no row asks for it).
+    """
+    ident = override.get("id") if override is not None else None
+    return {"action": action, "resource_id": ident if isinstance(ident, str) else None}
+
+
 def delete_override(override: Mapping[str, t.Any], ctx: BuildContext) -> ApiRequest:
     """`DELETE /v2/schedule_overrides/{id}`; its one record is the override it removes."""
     cover = listed_cover(override)
@@ -236,6 +247,7 @@ def delete_override(override: Mapping[str, t.Any], ctx: BuildContext) -> ApiRequ
         records=({k: override.get(k) for k in ("id", "schedule_id", "start_at", "end_at")},),
         record_keys=(key,),
         effect="delete",
+        outcome=outcome("deleted", override),
     )
 
 

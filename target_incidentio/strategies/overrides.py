@@ -30,6 +30,7 @@ from target_incidentio.payloads.overrides import (
     OverrideFeature,
     delete_override,
     listed_cover,
+    outcome,
     overrides_page,
     request_cover,
     shown,
@@ -82,14 +83,21 @@ class OverrideSync(Strategy):
         return self.ctx.settings.override_mode == "sync"
 
     def may_delete(self) -> bool:
-        """Whether the snapshot may delete at all: one gate (the stream is whole)."""
-        return self.syncs
+        """Whether this snapshot may delete: `sync`, and the stream whole (`snapshot_complete`).
+
+        Whole means the tap said it finished the stream, or the user trusts the end of input
+        (`snapshot_complete: end_of_input`): a tap that died halfway must delete nothing.
+        """
+        return self.syncs and self.outlet.snapshot_whole(
+            self.ctx.stream, "no override is deleted (override_mode sync)"
+        )
 
     # -- one snapshot ----------------------------------------------------------------------------
 
     def _reconcile(self) -> None:
         rows, self._rows = self._rows, []
         rejected, self._rejected = self._rejected, 0
+        removes = self.may_delete()
         scope = self._scope(rows)
         listed = self._listed(scope, rows)
         rows = [row for row in rows if row.body["schedule_id"] in listed]
@@ -99,7 +107,7 @@ class OverrideSync(Strategy):
         engine: Reconciler[t.Any, Cover, None, ApiRequest] = Reconciler(
             feature,
             everything,
-            removes=self.may_delete(),
+            removes=removes,
             max_fraction=self.ctx.settings.override_max_delete_fraction,
             several="last",
         )
@@ -111,7 +119,8 @@ class OverrideSync(Strategy):
                 creates.append(row)
             elif isinstance(decision, Unchanged):
                 reason = "already so" if decision.current is not None else "same as an earlier row"
-                self.outlet.skip(row, f"override {reason}")
+                unchanged = outcome("unchanged", decision.current)
+                self.outlet.skip(dataclasses.replace(row, outcome=unchanged), f"override {reason}")
         # Planned before any write (deletes go first), so judged as if every row were delivered.
         plan = engine.plan(rejected_records=rejected, assume_delivered=True)
         verdict = plan.verdict
@@ -127,20 +136,20 @@ class OverrideSync(Strategy):
         standing = [o for o in everything if id(o) not in deleted]
         touched = self._touched(creates, standing)
         for row in creates:
-            self.outlet.submit(row)
+            self.outlet.submit(dataclasses.replace(row, outcome=outcome("created")))
         self.outlet.wait()
         if touched and not self.outlet.dry_run:
-            self._again(touched, rows)
+            self._again(touched, rows, removes=removes)
         if verdict.error:
             raise DeliveryFailedError(f"Stream '{self.ctx.stream}': {verdict.refusal}")
 
-    def _again(self, touched: set[str], rows: Sequence[ApiRequest]) -> None:
+    def _again(self, touched: set[str], rows: Sequence[ApiRequest], *, removes: bool) -> None:
         """List the touched schedules again; what is still not as the rows say, made so."""
         wanted = {request_cover(r).key: r for r in rows if r.body["schedule_id"] in touched}
         listed = self._listed(sorted(touched), ())
         fresh = [o for overrides in listed.values() for o in overrides]
         engine: Reconciler[t.Any, Cover, None, ApiRequest] = Reconciler(
-            OverrideFeature(self.clock()), fresh, removes=self.may_delete(), max_fraction=1
+            OverrideFeature(self.clock()), fresh, removes=removes, max_fraction=1
         )
         missing = [
             row
@@ -153,7 +162,12 @@ class OverrideSync(Strategy):
         self.outlet.wait()
         for row in missing:
             again = dataclasses.replace(
-                row, records=(), record_keys=(), sequences=(), purpose="create override again"
+                row,
+                records=(),
+                record_keys=(),
+                sequences=(),
+                purpose="create override again",
+                outcome=outcome("created"),
             )
             self.outlet.submit(again)
         self.outlet.wait()

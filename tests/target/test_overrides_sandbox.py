@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from support import read_jsonl, record, run_in_process, schema
+from support import read_jsonl, record, run_in_process, schema, state
 
 from incidentio_sandbox import Sandbox
 
@@ -71,11 +71,14 @@ def oncall() -> t.Iterator[Sandbox]:
 
 
 def _config(sb: Sandbox, tmp_path, **extra: t.Any) -> dict[str, t.Any]:
+    # These cover tables are files checked before the run, so the end of input is the end of
+    # the snapshot (the tap sends no completion signal here; see the cut-stream test).
     return {
         "api_key": API_KEY,
         "base_url": sb.url,
         "operation": "schedule_override",
         "response_log_path": str(tmp_path / "responses.jsonl"),
+        "snapshot_complete": "end_of_input",
         **extra,
     }
 
@@ -277,3 +280,75 @@ def test_a_dry_run_prints_per_schedule_what_would_change_and_writes_nothing(
             f"{at(17)}); would delete 1 ({old['id']})."
         )
     ]
+
+
+def _finished() -> dict[str, t.Any]:
+    """A singer-sdk INCREMENTAL stream's last STATE: the tap says it finished the stream."""
+    bookmark = {"replication_key": "updated_at", "replication_key_value": "2030-06-01"}
+    return state({"bookmarks": {"cover": bookmark}})
+
+
+def test_a_cut_stream_deletes_nothing_and_says_so(oncall, tmp_path, caplog):
+    """No completion signal under the default `tap_signal`: rows created, nothing deleted."""
+    stale = _place(oncall, PRIMARY, WEEKLY, DAY, BOB, at(9), at(17))
+    rows = [
+        row("a", "Primary", "ann@example.com", at(9), at(17), rotation="Weekly", layer="Shadow")
+    ]
+    config = _config(oncall, tmp_path, override_mode="sync", override_max_delete_fraction=1)
+    del config["snapshot_complete"]
+    with caplog.at_level("WARNING", logger="target-incidentio"):
+        run_in_process(config, [COVER, *rows])
+    assert stale["id"] in {o["id"] for o in oncall.state()["schedule_overrides"]}
+    assert [m for m, _ in _writes(oncall)] == ["POST", "POST"]  # our placing, then row a
+    said = [r.getMessage() for r in caplog.records if "did not signal" in r.getMessage()]
+    assert len(said) == 1
+    assert "Stream 'cover'" in said[0]
+    assert "no override is deleted (override_mode sync)" in said[0]
+    assert "snapshot_complete" in said[0]
+
+    # The same stream, finished by the tap (a finished singer-sdk bookmark): now it deletes.
+    since = len(oncall.journal())
+    run_in_process(config, [COVER, *rows, _finished()])
+    assert _writes(oncall, since) == [("DELETE", f"/v2/schedule_overrides/{stale['id']}")]
+
+
+def test_response_records_say_what_each_override_met(oncall, tmp_path):
+    """`action` and the override's id (`resource_id`): created, unchanged, deleted."""
+    gone = _place(oncall, PRIMARY, WEEKLY, DAY, BOB, at(9, 12), at(17, 12))
+    kept = _place(oncall, PRIMARY, WEEKLY, DAY, ANN, at(9), at(17))
+    rows = [
+        row(
+            "kept",
+            "Primary",
+            "ann@example.com",
+            at(11, 10, "+02:00"),
+            at(19, 10, "+02:00"),
+            rotation="Weekly",
+            layer="Day",
+        ),
+        row(
+            "new",
+            "Primary",
+            "cat@example.com",
+            at(9, 11),
+            at(17, 11),
+            rotation="Weekly",
+            layer="Day",
+        ),
+    ]
+    config = _config(oncall, tmp_path, override_mode="sync", override_max_delete_fraction=1)
+    run_in_process(config, [COVER, *rows])
+    records = read_jsonl(tmp_path / "responses.jsonl")
+    met = {
+        (r["record_keys"][0] if r["method"] != "DELETE" else "-", r["action"], r["resource_id"])
+        for r in records
+        if r["action"] is not None
+    }
+    made = next(o["id"] for o in oncall.state()["schedule_overrides"] if o["user"]["id"] == CAT)
+    assert met == {
+        ("cover_id='kept'", "unchanged", kept["id"]),
+        ("cover_id='new'", "created", made),
+        ("-", "deleted", gone["id"]),
+    }
+    assert all(r["incident_id"] is None for r in records)  # the incident columns stay empty
+    assert all(r["action"] is None for r in records if r["method"] == "GET")  # listings
