@@ -111,7 +111,8 @@ def cover(rows: int = 2000, schedules: int = 20) -> list[Check]:
                 config, _lines("cover", COVER_PROPERTIES, "id", _cover(rows, schedules, 0))
             ).check()
             before = len(sandbox.journal())
-            sync = {**config, "override_mode": "sync"}
+            # The rows are one whole snapshot sent without a tap's completion signal.
+            sync = {**config, "override_mode": "sync", "snapshot_complete": "end_of_input"}
             result = run_target(
                 sync, _lines("cover", COVER_PROPERTIES, "id", _cover(rows, schedules, 100))
             ).check()

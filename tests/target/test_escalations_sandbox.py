@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from support import read_jsonl, record, run_in_process, schema
+from support import read_jsonl, record, run_in_process, sandbox_config, schema
 
 from incidentio_sandbox import Sandbox
 
@@ -59,13 +59,7 @@ def oncall() -> t.Iterator[Sandbox]:
 
 
 def _config(sb: Sandbox, tmp_path, **extra: t.Any) -> dict[str, t.Any]:
-    return {
-        "api_key": API_KEY,
-        "base_url": sb.url,
-        "operation": "escalation",
-        "response_log_path": str(tmp_path / "responses.jsonl"),
-        **extra,
-    }
+    return sandbox_config(sb.url, tmp_path, API_KEY, "escalation", **extra)
 
 
 def test_escalations_page_a_path_or_users_and_a_rerun_pages_nobody(

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from support import read_jsonl, record, run_in_process, schema, state
+from support import read_jsonl, record, run_in_process, sandbox_config, schema, state
 
 from incidentio_sandbox import Sandbox
 
@@ -73,14 +73,8 @@ def oncall() -> t.Iterator[Sandbox]:
 def _config(sb: Sandbox, tmp_path, **extra: t.Any) -> dict[str, t.Any]:
     # These cover tables are files checked before the run, so the end of input is the end of
     # the snapshot (the tap sends no completion signal here; see the cut-stream test).
-    return {
-        "api_key": API_KEY,
-        "base_url": sb.url,
-        "operation": "schedule_override",
-        "response_log_path": str(tmp_path / "responses.jsonl"),
-        "snapshot_complete": "end_of_input",
-        **extra,
-    }
+    whole = {"snapshot_complete": "end_of_input", **extra}
+    return sandbox_config(sb.url, tmp_path, API_KEY, "schedule_override", **whole)
 
 
 def _place(sb: Sandbox, schedule: str, rotation: str, layer: str, user: str, start: str, end: str):
@@ -316,25 +310,10 @@ def test_response_records_say_what_each_override_met(oncall, tmp_path):
     """`action` and the override's id (`resource_id`): created, unchanged, deleted."""
     gone = _place(oncall, PRIMARY, WEEKLY, DAY, BOB, at(9, 12), at(17, 12))
     kept = _place(oncall, PRIMARY, WEEKLY, DAY, ANN, at(9), at(17))
+    kept_at = (at(11, 10, "+02:00"), at(19, 10, "+02:00"))  # 09:00Z to 17:00Z
     rows = [
-        row(
-            "kept",
-            "Primary",
-            "ann@example.com",
-            at(11, 10, "+02:00"),
-            at(19, 10, "+02:00"),
-            rotation="Weekly",
-            layer="Day",
-        ),
-        row(
-            "new",
-            "Primary",
-            "cat@example.com",
-            at(9, 11),
-            at(17, 11),
-            rotation="Weekly",
-            layer="Day",
-        ),
+        row("kept", "Primary", "ann@example.com", *kept_at, rotation="Weekly", layer="Day"),
+        row("new", PRIMARY, CAT, at(9, 11), at(17, 11), rotation=WEEKLY, layer=DAY),
     ]
     config = _config(oncall, tmp_path, override_mode="sync", override_max_delete_fraction=1)
     run_in_process(config, [COVER, *rows])
