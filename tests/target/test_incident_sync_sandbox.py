@@ -20,6 +20,8 @@ from support import read_jsonl, record, run_cli, schema, singer_lines, state
 from incidentio_sandbox import Sandbox
 from incidentio_sandbox.seed.incidents import DashboardIncident
 
+pytestmark = pytest.mark.slow  # each test runs the target as its own process, several times
+
 API_KEY = "ik-test-incident-sync-Hq27"
 KEY_FIELD = "01HKEYFIELD000000000000000"
 TEAM_FIELD = "01HTEAMFIELD00000000000000"
