@@ -8,6 +8,7 @@ Singer messages on stdin.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -24,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
     from typing_extensions import Self
@@ -367,3 +369,14 @@ def print_checks(checks: list[Check]) -> None:
     rows = [["check", "measured", "expected", "verdict"]]
     rows += [[c.name, f"{c.value:.3f} {c.unit}".strip(), c.expectation, c.verdict] for c in checks]
     print_table("Checks", rows)
+
+
+def command_line(doc: str | None, run: Callable[..., list[Check]], **counts: int) -> None:
+    """A benchmark's command line: `--<name> N` for each count (its default given), handed to
+    `run` in order; the checks printed. The description is the module docstring's first line.
+    """
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    for name, default in counts.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
+    args = parser.parse_args()
+    print_checks(run(*(getattr(args, name) for name in counts)))

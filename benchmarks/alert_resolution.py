@@ -23,7 +23,6 @@ Expected: at most 120 events in any 60 s, at most 4 answered 429 (the first cont
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 import urllib.error
@@ -33,7 +32,7 @@ from _common import (
     API_KEY,
     Check,
     SandboxProcess,
-    print_checks,
+    command_line,
     print_table,
     run_target,
     timestamp,
@@ -190,11 +189,7 @@ def run(firing: int = FIRING, kept: int = KEPT) -> list[Check]:
 
 def main() -> None:
     """Command line: `python benchmarks/alert_resolution.py [--firing N] [--kept N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--firing", type=int, default=FIRING)
-    parser.add_argument("--kept", type=int, default=KEPT)
-    args = parser.parse_args()
-    print_checks(run(args.firing, args.kept))
+    command_line(__doc__, run, firing=FIRING, kept=KEPT)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,6 @@ Expected: at most 120 in any window, every event delivered.
 
 from __future__ import annotations
 
-import argparse
-
 from _common import (
     ALERT_SOURCE_ID,
     BenchmarkError,
@@ -26,8 +24,8 @@ from _common import (
     accepted_times,
     alert_config,
     alert_input,
+    command_line,
     most_in_window,
-    print_checks,
     print_table,
     run_target,
 )
@@ -80,9 +78,7 @@ def run(events: int = EVENTS) -> list[Check]:
 
 def main() -> None:
     """Command line: `python benchmarks/alert_window.py [--events N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=EVENTS)
-    print_checks(run(parser.parse_args().events))
+    command_line(__doc__, run, events=EVENTS)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ type down (the default is the issue's 5,000; about 5 minutes, nearly all of it t
 
 from __future__ import annotations
 
-import argparse
 import collections
 import json
 import math
@@ -38,7 +37,7 @@ from _common import (
     SandboxProcess,
     TargetRun,
     catalog_config,
-    print_checks,
+    command_line,
     print_table,
     run_target,
 )
@@ -214,9 +213,7 @@ def run(entries: int = ENTRIES) -> list[Check]:
 
 def main() -> None:
     """`python benchmarks/catalog_sync.py [--entries N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entries", type=int, default=ENTRIES)
-    print_checks(run(parser.parse_args().entries))
+    command_line(__doc__, run, entries=ENTRIES)
 
 
 if __name__ == "__main__":

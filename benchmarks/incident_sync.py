@@ -22,7 +22,6 @@ Expected: sync makes >= 20x fewer calls and finishes >= 10x sooner. `--tickets N
 
 from __future__ import annotations
 
-import argparse
 import collections
 import json
 import math
@@ -32,7 +31,14 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import BenchmarkError, Check, SandboxProcess, TargetRun, print_checks, print_table
+from _common import (
+    BenchmarkError,
+    Check,
+    SandboxProcess,
+    TargetRun,
+    command_line,
+    print_table,
+)
 from _common import run_target as run_process
 
 TICKETS = 5000
@@ -228,9 +234,7 @@ def run(tickets: int = TICKETS) -> list[Check]:
 
 def main() -> None:
     """`python benchmarks/incident_sync.py [--tickets N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tickets", type=int, default=TICKETS)
-    print_checks(run(parser.parse_args().tickets))
+    command_line(__doc__, run, tickets=TICKETS)
 
 
 if __name__ == "__main__":
