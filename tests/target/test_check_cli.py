@@ -223,29 +223,38 @@ def test_an_attribute_named_by_its_name_gets_its_id_as_the_fix(sandbox, tmp_path
 
 
 @pytest.mark.slow
-def test_an_unknown_catalog_type_fails_with_its_id(sandbox, tmp_path):
+@pytest.mark.parametrize(
+    ("stream", "setting", "unknown", "says"),
+    [
+        (
+            "services",
+            "catalog_type_id",
+            "01TFROMSTAGING",
+            ["catalog type `01TFROMSTAGING` does not exist", "GET /v3/catalog_types"],
+        ),
+        (
+            "monitoring_*",
+            "alert_source_config_id",
+            "01HTYPO",
+            [
+                "alert source `01HTYPO` does not exist in this incident.io account",
+                "/v2/alert_events/http/<id>",
+            ],
+        ),
+    ],
+    ids=["catalog type", "alert source"],
+)
+def test_an_unknown_id_fails_naming_it_and_where_to_find_one(
+    sandbox, tmp_path, stream, setting, unknown, says
+):
     cfg = config(sandbox, tmp_path)
-    cfg["streams"]["services"]["catalog_type_id"] = "01TFROMSTAGING"
+    cfg["streams"][stream][setting] = unknown
     run = check(cfg, tmp_path)
 
     assert_a_check(run, sandbox, tmp_path)
     assert run.returncode == 1
-    failure = one(run, "FAILED", "streams.services.catalog_type_id")
-    assert "catalog type `01TFROMSTAGING` does not exist" in failure
-    assert "GET /v3/catalog_types" in failure
-
-
-@pytest.mark.slow
-def test_an_unknown_alert_source_fails_with_its_id(sandbox, tmp_path):
-    cfg = config(sandbox, tmp_path)
-    cfg["streams"]["monitoring_*"]["alert_source_config_id"] = "01HTYPO"
-    run = check(cfg, tmp_path)
-
-    assert_a_check(run, sandbox, tmp_path)
-    assert run.returncode == 1
-    failure = one(run, "FAILED", "streams.monitoring_*.alert_source_config_id")
-    assert "alert source `01HTYPO` does not exist in this incident.io account" in failure
-    assert "/v2/alert_events/http/<id>" in failure
+    failure = one(run, "FAILED", f"streams.{stream}.{setting}")
+    assert [text for text in says if text not in failure] == []
 
 
 @pytest.mark.slow
