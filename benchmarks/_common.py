@@ -317,17 +317,6 @@ def timestamp(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def most_in_window(times: list[float], seconds: float) -> int:
-    """The largest number of `times` inside any half-open window [t, t + seconds)."""
-    ordered = sorted(times)
-    most = start = 0
-    for end, moment in enumerate(ordered):
-        while moment - ordered[start] >= seconds:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
-
-
 def accepted_times(journal: list[dict[str, t.Any]], path_prefix: str) -> list[float]:
     """Arrival times (`received_at`) of the 2xx answers to requests under `path_prefix`."""
     return [
