@@ -28,15 +28,7 @@ import time
 import urllib.error
 import urllib.request
 
-from _common import (
-    API_KEY,
-    Check,
-    SandboxProcess,
-    command_line,
-    print_table,
-    run_target,
-    timestamp,
-)
+from _common import API_KEY, Check, SandboxProcess, command_line, print_table, run_target, timestamp
 
 SOURCE = "01BENCHALERTSOURCE00000000"
 TOKEN = "bench-alert-token"  # noqa: S105 - the sandbox's, for this run only

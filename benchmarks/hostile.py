@@ -25,14 +25,7 @@ import time
 import typing as t
 from pathlib import Path
 
-from _common import (
-    API_KEY,
-    BenchmarkError,
-    Check,
-    command_line,
-    print_table,
-    run_target,
-)
+from _common import API_KEY, BenchmarkError, Check, command_line, print_table, run_target
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 from hostile_server import (  # the tests' own hostile servers

@@ -13,14 +13,7 @@ Expected: target peak RSS ratio (100k / 10k) < 1.3.
 
 from __future__ import annotations
 
-from _common import (
-    Check,
-    catalog_config,
-    catalog_input,
-    command_line,
-    print_table,
-    run_target,
-)
+from _common import Check, catalog_config, catalog_input, command_line, print_table, run_target
 from overhead import DISCARD_COMMAND
 
 SMALL, LARGE = 10_000, 100_000

@@ -24,14 +24,7 @@ import typing as t
 import urllib.request
 from pathlib import Path
 
-from _common import (
-    API_KEY,
-    Check,
-    SandboxProcess,
-    command_line,
-    print_table,
-    run_target,
-)
+from _common import API_KEY, Check, SandboxProcess, command_line, print_table, run_target
 
 RECORDS = 1000
 ROUNDS = 2
