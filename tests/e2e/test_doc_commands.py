@@ -16,7 +16,6 @@ must still reach the dev sandbox with the sandbox's own key: the secrets step ca
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import re
@@ -26,14 +25,12 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
+from loading import load_script, meltano_or_skip
 
 from incidentio_sandbox import Sandbox
-
-if TYPE_CHECKING:
-    from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
 MELTANO_PAGE = ROOT / "docs" / "meltano.md"
@@ -74,15 +71,6 @@ def test_the_pages_keep_their_commands_in_bash_blocks_with_known_placeholders() 
     # The secrets step writes only variables prod alone reads.
     assert "config set target-incidentio api_key" not in script
     assert "TARGET_INCIDENTIO_API_KEY" not in script
-
-
-def _load_demo() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("demo", ROOT / "scripts" / "demo.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _free_port() -> int:
@@ -142,11 +130,8 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_the_meltano_and_production_pages_run_as_written(tmp_path: Path) -> None:
-    demo = _load_demo()
-    try:
-        meltano = demo.ensure_meltano()
-    except (OSError, subprocess.CalledProcessError) as error:
-        pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
+    demo = load_script("demo")
+    meltano = meltano_or_skip(demo)
     venv_bin = Path(sys.executable).parent
     if not (venv_bin / "incidentio-sandbox").exists():
         pytest.skip(f"no incidentio-sandbox command beside {sys.executable}")
