@@ -374,11 +374,18 @@ def test_the_dry_run_prints_the_plan(sandbox, tmp_path):
     seq = last_seq(sandbox)
     rows = [ticket(1, name="Renamed"), ticket(3)]
     result = run(sandbox, tmp_path, rows, dry_run=True, close_missing_incidents="Closed",
-                 incident_max_close_fraction=1)  # fmt: skip
+                 incident_max_close_fraction=1, **WHOLE)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert writes(sandbox, seq) == []
     assert "1 to create, 1 to edit, 0 unchanged, 1 to close" in result.stderr
     assert "name: 'Ticket 1' -> 'Renamed'" in result.stderr
+    # A snapshot the tap did not say it finished closes nothing, and its dry run says so.
+    cut = run(sandbox, tmp_path, rows, dry_run=True, close_missing_incidents="Closed",
+              incident_max_close_fraction=1)  # fmt: skip
+    assert cut.returncode == 0, cut.stderr
+    assert "1 to create, 1 to edit, 0 unchanged, 0 to close" in cut.stderr
+    assert "no incident is closed (close_missing_incidents)" in cut.stderr
+    assert writes(sandbox, seq) == []
 
 
 def test_sync_is_refused_on_another_operation(sandbox, tmp_path):
