@@ -15,6 +15,7 @@ import time
 import typing as t
 
 import pytest
+import requests
 from support import read_jsonl, record, run_cli, schema, singer_lines, state
 
 from incidentio_sandbox import Sandbox
@@ -435,3 +436,21 @@ def test_check_says_the_key_field_the_owned_fields_the_close_status_and_the_keye
     assert result.returncode == 1
     assert "'Colour' is none of" in result.stderr
     assert "Ticket key" in result.stderr
+
+
+def test_check_counts_the_keyed_incidents_of_every_page(sandbox, tmp_path):
+    # 260 keyed and 3 unkeyed incidents: two pages of 250; the first alone would say 250.
+    for n in range(263):
+        entries = [{"custom_field_id": KEY_FIELD, "values": [{"value_text": f"k{n}"}]}]
+        body = {"name": f"Seeded {n}", "custom_field_entries": entries if n >= 3 else []}
+        made = requests.post(f"{sandbox.url}/_sandbox/incidents", json=body, timeout=10)
+        assert made.status_code == 201, made.text
+    seq = last_seq(sandbox)
+    result = run_cli(config(sandbox, tmp_path), [], tmp_path, args=["--check"])
+    assert result.returncode == 0, result.stderr
+    assert "sync: 260 of 263 incidents hold a key (2 pages)" in result.stderr
+    pages = lists(sandbox, seq)
+    assert len(pages) == 2
+    assert "after" not in pages[0]["query"]
+    assert pages[1]["query"]["after"]
+    assert writes(sandbox, seq) == []
