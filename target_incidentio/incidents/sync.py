@@ -218,8 +218,11 @@ class IncidentSyncStrategy(ReconcileStrategy["Listed", "Desired", dict[str, t.An
         feature = IncidentSync(
             self.ctx.stream, setup.owned, notify=self.ctx.settings.notify_incident_channel
         )
+        # A stream whose map fixes its incident type lists only that type (two such
+        # streams may then close on one key field: `operations.parse_settings`).
+        fixed_type = self.ctx.constants.get("incident_type_id")
         listing = read_listing(
-            lambda after: self.fetch(listing_request(self.ctx, after)),
+            lambda after: self.fetch(listing_request(self.ctx, after, fixed_type)),
             setup.key_field_id,
             setup.owned,
         )

@@ -454,3 +454,21 @@ def test_check_counts_the_keyed_incidents_of_every_page(sandbox, tmp_path):
     assert "after" not in pages[0]["query"]
     assert pages[1]["query"]["after"]
     assert writes(sandbox, seq) == []
+
+
+def test_a_stream_that_fixes_its_incident_type_lists_and_closes_only_that_type(tmp_path):
+    types = [{"id": "01HTYPETICKET0000000000000", "name": "Ticket", "is_default": True},
+             {"id": "01HTYPEBUG000000000000000", "name": "Bug"}]  # fmt: skip
+    with Sandbox(api_key=API_KEY, seed={**SEED, "incident_types": types}) as sb:
+        bug = {"custom_field_id": KEY_FIELD, "values": [{"value_text": "9"}]}
+        dashboard(sb, {"name": "Another stream's", "incident_type_id": types[1]["id"],
+                       "custom_field_entries": [bug]})  # fmt: skip
+        maps = {STREAM: {"incident_type_id": f"'{types[0]['id']}'"}}
+        conf = config(sb, tmp_path, close_missing_incidents="Closed", stream_maps=maps,
+                      incident_max_close_fraction=1, **WHOLE)  # fmt: skip
+        result = run_cli(conf, messages([ticket(1)]), tmp_path)
+        assert result.returncode == 0, result.stderr
+        [listing] = lists(sb)
+        assert listing["query"]["incident_type[one_of]"] == types[0]["id"]
+        assert [e["path"] for e in writes(sb)] == ["/v2/incidents"]  # the create; no close
+        assert by_key(sb)["9"][0]["incident_status"]["id"] != CLOSED
