@@ -47,7 +47,7 @@ RUNTIME_NEVER: dict[str, tuple[str, ...]] = {
     # Catalog planning is pure: no strategies, no delivery (its sync does the HTTP).
     **{
         f"catalog.{name}": ("strategies", "delivery")
-        for name in ("listing", "compare", "bulk", "plan", "types", "entries")
+        for name in ("listing", "compare", "bulk", "feature", "types", "entries")
     },
     # Incident sync's planning is pure too.
     **{
