@@ -8,11 +8,13 @@ import typing as t
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 if t.TYPE_CHECKING:
     from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
+LOCKS = ROOT / ".venv-plugins"  # beside the installs they guard (gitignored)
 
 
 def load_file(name: str, path: Path) -> ModuleType:
@@ -30,10 +32,17 @@ def load_script(name: str) -> ModuleType:
     return load_file(name, ROOT / "scripts" / f"{name}.py")
 
 
+def one_install(name: str) -> FileLock:
+    """Held while `name` is installed, so that parallel test workers (`pytest -n`) install once."""
+    LOCKS.mkdir(exist_ok=True)
+    return FileLock(LOCKS / f".{name}.lock")
+
+
 def meltano_or_skip(demo: ModuleType) -> Path:
     """The pinned Meltano `scripts/demo.py` installs; the test is skipped where it cannot be."""
-    try:
-        meltano: Path = demo.ensure_meltano()
-    except (OSError, subprocess.CalledProcessError) as error:
-        pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
+    with one_install("meltano"):  # one install however many test workers ask at once
+        try:
+            meltano: Path = demo.ensure_meltano()
+        except (OSError, subprocess.CalledProcessError) as error:
+            pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
     return meltano

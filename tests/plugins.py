@@ -21,7 +21,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from loading import load_script
+from loading import load_script, one_install
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = ROOT / ".venv-plugins"
@@ -115,12 +115,13 @@ class Plugin:
 def require(requirements: tuple[str, ...], executable: str) -> Plugin:
     """The plugin, installed if need be; the test is skipped if PyPI cannot provide it."""
     plugin = Plugin(requirements, executable)
-    if not plugin.installed():
-        try:
-            plugin.install()
-        except (OSError, subprocess.SubprocessError) as error:
-            detail = getattr(error, "stderr", b"") or b""
-            pytest.skip(f"{plugin.spec} cannot be installed here: {error} {detail.decode()[-500:]}")
+    with one_install(plugin.venv.name):
+        if not plugin.installed():
+            try:
+                plugin.install()
+            except (OSError, subprocess.SubprocessError) as error:
+                detail = getattr(error, "stderr", b"") or b""
+                pytest.skip(f"{plugin.spec} cannot be installed: {error} {detail.decode()[-500:]}")
     return plugin
 
 
