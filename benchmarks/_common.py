@@ -8,6 +8,7 @@ Singer messages on stdin.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -24,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 if t.TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
     from typing_extensions import Self
@@ -315,17 +317,6 @@ def timestamp(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def most_in_window(times: list[float], seconds: float) -> int:
-    """The largest number of `times` inside any half-open window [t, t + seconds)."""
-    ordered = sorted(times)
-    most = start = 0
-    for end, moment in enumerate(ordered):
-        while moment - ordered[start] >= seconds:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
-
-
 def accepted_times(journal: list[dict[str, t.Any]], path_prefix: str) -> list[float]:
     """Arrival times (`received_at`) of the 2xx answers to requests under `path_prefix`."""
     return [
@@ -367,3 +358,34 @@ def print_checks(checks: list[Check]) -> None:
     rows = [["check", "measured", "expected", "verdict"]]
     rows += [[c.name, f"{c.value:.3f} {c.unit}".strip(), c.expectation, c.verdict] for c in checks]
     print_table("Checks", rows)
+
+
+def command_line(doc: str | None, run: Callable[..., list[Check]], **counts: int) -> None:
+    """A benchmark's command line: `--<name> N` for each count (its default given), handed to
+    `run` in order; the checks printed. The description is the module docstring's first line.
+    """
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    for name, default in counts.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
+    args = parser.parse_args()
+    print_checks(run(*(getattr(args, name) for name in counts)))
+
+
+# A sync benchmark's day, as the issue sizes it: 1% of the rows changed, 0.2% new, 0.2% gone.
+CHANGED, NEW, GONE = 0.01, 0.002, 0.002
+
+
+def sync_day(
+    rows: int, row: Callable[..., dict[str, t.Any]]
+) -> tuple[list[dict[str, t.Any]], list[dict[str, t.Any]]]:
+    """The base rows and the day's (changed, new and gone by the shares above).
+
+    `row(i)` makes row `i`; `row(i, changed=True)` the same row as it reads once changed.
+    """
+    changed, new, gone = (max(1, round(rows * share)) for share in (CHANGED, NEW, GONE))
+    base = [row(i) for i in range(rows)]
+    step = (rows - gone) // changed
+    renamed = {gone + k * step for k in range(changed)}
+    today = [row(i, changed=i in renamed) for i in range(gone, rows)]
+    today += [row(rows + i) for i in range(new)]
+    return base, today

@@ -23,21 +23,12 @@ Expected: at most 120 events in any 60 s, at most 4 answered 429 (the first cont
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 import urllib.error
 import urllib.request
 
-from _common import (
-    API_KEY,
-    Check,
-    SandboxProcess,
-    print_checks,
-    print_table,
-    run_target,
-    timestamp,
-)
+from _common import API_KEY, Check, SandboxProcess, command_line, print_table, run_target, timestamp
 
 SOURCE = "01BENCHALERTSOURCE00000000"
 TOKEN = "bench-alert-token"  # noqa: S105 - the sandbox's, for this run only
@@ -190,11 +181,7 @@ def run(firing: int = FIRING, kept: int = KEPT) -> list[Check]:
 
 def main() -> None:
     """Command line: `python benchmarks/alert_resolution.py [--firing N] [--kept N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--firing", type=int, default=FIRING)
-    parser.add_argument("--kept", type=int, default=KEPT)
-    args = parser.parse_args()
-    print_checks(run(args.firing, args.kept))
+    command_line(__doc__, run, firing=FIRING, kept=KEPT)
 
 
 if __name__ == "__main__":

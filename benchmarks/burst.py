@@ -15,15 +15,13 @@ Expected: ratio >= 3.5, no record lost, no 429.
 
 from __future__ import annotations
 
-import argparse
-
 from _common import (
     Check,
     SandboxProcess,
     TargetRun,
     catalog_config,
     catalog_input,
-    print_checks,
+    command_line,
     print_table,
     run_target,
 )
@@ -90,9 +88,7 @@ def run(records: int = RECORDS) -> list[Check]:
 
 def main() -> None:
     """Command line: `python benchmarks/burst.py [--records N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=RECORDS)
-    print_checks(run(parser.parse_args().records))
+    command_line(__doc__, run, records=RECORDS)
 
 
 if __name__ == "__main__":

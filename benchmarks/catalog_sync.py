@@ -20,7 +20,6 @@ type down (the default is the issue's 5,000; about 5 minutes, nearly all of it t
 
 from __future__ import annotations
 
-import argparse
 import collections
 import json
 import math
@@ -32,19 +31,20 @@ from pathlib import Path
 
 from _common import (
     CATALOG_TYPE_ID,
+    GONE,
     STREAM,
     BenchmarkError,
     Check,
     SandboxProcess,
     TargetRun,
     catalog_config,
-    print_checks,
+    command_line,
     print_table,
     run_target,
+    sync_day,
 )
 
 ENTRIES = 5000
-CHANGED, NEW, GONE = 0.01, 0.002, 0.002
 EXPECTED_CALL_RATIO = 20
 EXPECTED_TIME_RATIO = 10
 LOAD_PER_KEY = 1000  # under a key's 1,200 burst: loading never waits for the refill
@@ -87,17 +87,6 @@ def stream_input(rows: list[dict[str, t.Any]]) -> bytes:
     bookmark = {"replication_key": "at", "replication_key_value": len(rows)}
     messages.append({"type": "STATE", "value": {"bookmarks": {STREAM: bookmark}}})
     return "".join(json.dumps(m) + "\n" for m in messages).encode()
-
-
-def scenario(entries: int) -> tuple[list[dict[str, t.Any]], list[dict[str, t.Any]]]:
-    """The base rows and the day's rows (changed, new and gone by the issue's shares)."""
-    changed, new, gone = (max(1, round(entries * share)) for share in (CHANGED, NEW, GONE))
-    base = [row(i) for i in range(entries)]
-    step = (entries - gone) // changed
-    renamed = {gone + k * step for k in range(changed)}
-    today = [row(i, changed=i in renamed) for i in range(gone, entries)]
-    today += [row(entries + i) for i in range(new)]
-    return base, today
 
 
 def entry_payload(r: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -164,7 +153,7 @@ def measure(
 
 def run(entries: int = ENTRIES) -> list[Check]:
     """Upsert, then sync, each from the same 5,000 entries; return the two ratio checks."""
-    base, today = scenario(entries)
+    base, today = sync_day(entries, row)
     keys = [f"bench-load-key-{n}" for n in range(math.ceil(entries / LOAD_PER_KEY))]
     with tempfile.TemporaryDirectory(prefix="bench-catalog-") as tmp:
         seed = Path(tmp) / "seed.json"
@@ -214,9 +203,7 @@ def run(entries: int = ENTRIES) -> list[Check]:
 
 def main() -> None:
     """`python benchmarks/catalog_sync.py [--entries N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entries", type=int, default=ENTRIES)
-    print_checks(run(parser.parse_args().entries))
+    command_line(__doc__, run, entries=ENTRIES)
 
 
 if __name__ == "__main__":

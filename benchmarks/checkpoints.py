@@ -14,7 +14,6 @@ one state's worth of records and the calls in flight.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import signal
@@ -32,7 +31,7 @@ from _common import (
     BenchmarkError,
     Check,
     SandboxProcess,
-    print_checks,
+    command_line,
     print_table,
 )
 
@@ -157,11 +156,7 @@ def run(records: int = RECORDS, trials: int = TRIALS, seed: int = 7) -> list[Che
 
 def main() -> None:
     """Run the trials and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=RECORDS)
-    parser.add_argument("--trials", type=int, default=TRIALS)
-    args = parser.parse_args()
-    print_checks(run(args.records, args.trials))
+    command_line(__doc__, run, records=RECORDS, trials=TRIALS)
 
 
 if __name__ == "__main__":

@@ -14,15 +14,13 @@ Expected: ratio >= 3.5. `--records N` scales the run down (the default is the is
 
 from __future__ import annotations
 
-import argparse
-
 from _common import (
     Check,
     SandboxProcess,
     TargetRun,
     catalog_config,
     catalog_input,
-    print_checks,
+    command_line,
     print_table,
     run_target,
 )
@@ -76,10 +74,7 @@ def run(records: int = RECORDS) -> list[Check]:
 
 def main() -> None:
     """Command line: `python benchmarks/concurrency.py [--records N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=RECORDS)
-    checks = run(parser.parse_args().records)
-    print_checks(checks)
+    command_line(__doc__, run, records=RECORDS)
 
 
 if __name__ == "__main__":

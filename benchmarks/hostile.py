@@ -16,7 +16,6 @@ end after SIGTERM <= request_timeout + 3 s.
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
 import subprocess
@@ -26,7 +25,7 @@ import time
 import typing as t
 from pathlib import Path
 
-from _common import API_KEY, BenchmarkError, Check, print_checks, print_table, run_target
+from _common import API_KEY, BenchmarkError, Check, command_line, print_table, run_target
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 from hostile_server import (  # the tests' own hostile servers
@@ -168,10 +167,7 @@ def run(records: int = 200) -> list[Check]:
 
 def main() -> None:
     """Command line: `python benchmarks/hostile.py [--records N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=200)
-    args = parser.parse_args()
-    print_checks(run(args.records))
+    command_line(__doc__, run, records=200)
 
 
 if __name__ == "__main__":

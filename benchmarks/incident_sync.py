@@ -22,7 +22,6 @@ Expected: sync makes >= 20x fewer calls and finishes >= 10x sooner. `--tickets N
 
 from __future__ import annotations
 
-import argparse
 import collections
 import json
 import math
@@ -32,11 +31,18 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import BenchmarkError, Check, SandboxProcess, TargetRun, print_checks, print_table
+from _common import (
+    BenchmarkError,
+    Check,
+    SandboxProcess,
+    TargetRun,
+    command_line,
+    print_table,
+    sync_day,
+)
 from _common import run_target as run_process
 
 TICKETS = 5000
-CHANGED, NEW, GONE = 0.01, 0.002, 0.002
 EXPECTED_CALL_RATIO = 20
 EXPECTED_TIME_RATIO = 10
 PAGE = 250
@@ -51,17 +57,6 @@ def ticket(i: int, *, changed: bool = False) -> dict[str, t.Any]:
     """Ticket `i`; a changed one has a new title."""
     name = f"Ticket {i}{' (renamed)' if changed else ''}"
     return {"id": i, "name": name, "summary": f"What ticket {i} is about"}
-
-
-def scenario(tickets: int) -> tuple[list[dict[str, t.Any]], list[dict[str, t.Any]]]:
-    """The base tickets and the day's (changed, new and gone by the issue's shares)."""
-    changed, new, gone = (max(1, round(tickets * share)) for share in (CHANGED, NEW, GONE))
-    base = [ticket(i) for i in range(tickets)]
-    step = (tickets - gone) // changed
-    renamed = {gone + k * step for k in range(changed)}
-    today = [ticket(i, changed=i in renamed) for i in range(gone, tickets)]
-    today += [ticket(tickets + i) for i in range(new)]
-    return base, today
 
 
 def stream_input(rows: list[dict[str, t.Any]], id_type: str) -> bytes:
@@ -152,7 +147,7 @@ def measure(
 
 def run(tickets: int = TICKETS) -> list[Check]:
     """Edit every row by id, then sync twice, each from the same incidents."""
-    base, today = scenario(tickets)
+    base, today = sync_day(tickets, ticket)
     keys = [f"bench-load-key-{n}" for n in range(math.ceil(tickets / LOAD_PER_KEY))]
     sync_config = {
         "operation": "incident",
@@ -228,9 +223,7 @@ def run(tickets: int = TICKETS) -> list[Check]:
 
 def main() -> None:
     """`python benchmarks/incident_sync.py [--tickets N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tickets", type=int, default=TICKETS)
-    print_checks(run(parser.parse_args().tickets))
+    command_line(__doc__, run, tickets=TICKETS)
 
 
 if __name__ == "__main__":

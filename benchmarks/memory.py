@@ -13,9 +13,7 @@ Expected: target peak RSS ratio (100k / 10k) < 1.3.
 
 from __future__ import annotations
 
-import argparse
-
-from _common import Check, catalog_config, catalog_input, print_checks, print_table, run_target
+from _common import Check, catalog_config, catalog_input, command_line, print_table, run_target
 from overhead import DISCARD_COMMAND
 
 SMALL, LARGE = 10_000, 100_000
@@ -59,11 +57,7 @@ def run(small: int = SMALL, large: int = LARGE) -> list[Check]:
 
 def main() -> None:
     """Command line: `python benchmarks/memory.py [--small N] [--large N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", type=int, default=SMALL)
-    parser.add_argument("--large", type=int, default=LARGE)
-    args = parser.parse_args()
-    print_checks(run(args.small, args.large))
+    command_line(__doc__, run, small=SMALL, large=LARGE)
 
 
 if __name__ == "__main__":

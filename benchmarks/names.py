@@ -17,7 +17,6 @@ Expected: GETs of the names run <= 12, none in the ids run; mean wall(names) / m
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import tempfile
@@ -25,7 +24,7 @@ import typing as t
 import urllib.request
 from pathlib import Path
 
-from _common import API_KEY, Check, SandboxProcess, print_checks, print_table, run_target
+from _common import API_KEY, Check, SandboxProcess, command_line, print_table, run_target
 
 RECORDS = 1000
 ROUNDS = 2
@@ -257,11 +256,7 @@ def _comparable(body: dict[str, t.Any], entries: dict[str, str]) -> dict[str, t.
 
 def main() -> None:
     """Command line: `python benchmarks/names.py [--records N] [--rounds N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=RECORDS)
-    parser.add_argument("--rounds", type=int, default=ROUNDS)
-    args = parser.parse_args()
-    print_checks(run(args.records, args.rounds))
+    command_line(__doc__, run, records=RECORDS, rounds=ROUNDS)
 
 
 if __name__ == "__main__":

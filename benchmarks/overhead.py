@@ -24,7 +24,6 @@ on its own.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import typing as t
 from pathlib import Path
@@ -34,7 +33,7 @@ from _common import (
     Check,
     SandboxProcess,
     catalog_input,
-    print_checks,
+    command_line,
     print_table,
     run_target,
 )
@@ -140,9 +139,7 @@ def run(records: int = RECORDS) -> list[Check]:
 
 def main() -> None:
     """Command line: `python benchmarks/overhead.py [--records N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=RECORDS)
-    print_checks(run(parser.parse_args().records))
+    command_line(__doc__, run, records=RECORDS)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,12 @@ Expected: ratio >= 0.95, under 1% of requests answered 429, no record lost.
 
 from __future__ import annotations
 
-import argparse
-
 from _common import (
     Check,
     SandboxProcess,
     catalog_config,
     catalog_input,
-    print_checks,
+    command_line,
     print_table,
     run_target,
     timestamp,
@@ -102,9 +100,7 @@ def run(records: int = RECORDS) -> list[Check]:
 
 def main() -> None:
     """Command line: `python benchmarks/ratelimit.py [--records N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=RECORDS)
-    print_checks(run(parser.parse_args().records))
+    command_line(__doc__, run, records=RECORDS)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Expected: ratio >= 0.9, at most 5% of requests answered 429, no record lost.
 
 from __future__ import annotations
 
-import argparse
 import threading
 
 from _common import (
@@ -25,7 +24,7 @@ from _common import (
     TargetRun,
     catalog_config,
     catalog_input,
-    print_checks,
+    command_line,
     print_table,
     run_target,
     timestamp,
@@ -109,11 +108,7 @@ def run(records: int = RECORDS, runs: int = RUNS) -> list[Check]:
 
 def main() -> None:
     """Command line: `python benchmarks/shared_key.py [--records N] [--runs N]`."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=RECORDS, help="per run")
-    parser.add_argument("--runs", type=int, default=RUNS)
-    args = parser.parse_args()
-    print_checks(run(args.records, args.runs))
+    command_line(__doc__, run, records=RECORDS, runs=RUNS)
 
 
 if __name__ == "__main__":

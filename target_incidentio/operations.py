@@ -29,7 +29,7 @@ from target_incidentio.payloads.escalations import (
     ESCALATION_NAME_FIELDS,
     build_escalation,
 )
-from target_incidentio.payloads.fields import SDC_PREFIX
+from target_incidentio.payloads.fields import SDC_PREFIX, constant_fields
 from target_incidentio.payloads.http import build_http
 from target_incidentio.payloads.incidents import (
     INCIDENT_EDIT_FIELDS,
@@ -465,8 +465,42 @@ def parse_settings(config: Mapping[str, t.Any]) -> Settings:
         _check_sync_mode(operation, resolved, where, settings.explicit.get(where, frozenset()))
         if not dry_run:
             check_credential(operation, resolved, where)
+    _check_closing_streams(settings, config.get("stream_maps"))
     _warn_unread(settings)
     return settings
+
+
+def _check_closing_streams(settings: Settings, stream_maps: object) -> None:
+    """Two sync streams closing on one key field would each close the other's incidents.
+
+    Each lists every incident holding a key in that field, so the other stream's keys are
+    missing from its snapshot. Refused unless both fix different incident types with a
+    stream map (`incident_type_id` set to a literal id), which narrows each one's listing.
+    """
+    closing: list[tuple[str, str, str | None]] = []
+    for where, level in settings.levels():
+        if not where or level.operation != "incident" or level.incident_mode != "sync":
+            continue
+        if level.close_missing_incidents is None or level.incident_key_field is None:
+            continue
+        stream = where.removeprefix("streams.").removesuffix(".")
+        fixed = constant_fields(stream_maps, stream).get("incident_type_id")
+        field = level.incident_key_field
+        for other, other_field, other_fixed in closing:
+            apart = fixed is not None and other_fixed is not None and fixed != other_fixed
+            if other_field.casefold() == field.casefold() and not apart:
+                raise SettingError(
+                    f"{where}close_missing_incidents",
+                    f"streams '{other}' and '{stream}' both sync incidents on the key field "
+                    f"'{field}' and close those missing from their snapshot, so each would "
+                    "close the other's incidents.",
+                    "give each stream its own `incident_key_field`, set "
+                    "`close_missing_incidents` on one of them only, or fix a different "
+                    "incident type for each with a stream map (e.g. "
+                    f'`{{"{stream}": {{"incident_type_id": "\'<id>\'"}}}}`), which also '
+                    "narrows each one's listing to its type.",
+                )
+        closing.append((stream, field, fixed))
 
 
 def _check_batching(

@@ -18,7 +18,7 @@ from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR
 from target_incidentio.core.errors import DeliveryFailedError, RecordError
 from target_incidentio.operations import OPERATIONS, answer_keys
 from target_incidentio.payloads.base import BuildContext
-from target_incidentio.payloads.fields import record_key
+from target_incidentio.payloads.fields import constant_fields, mapped_fields, record_key
 
 if t.TYPE_CHECKING:
     import logging
@@ -71,22 +71,6 @@ _FIX = (
 
 # Expressions the SDK types by their first call (`singer_sdk.mapper`), so never as a string.
 _TYPED_CALLS = ("int(", "float(", "bool(", "str(", "json.dumps(", "datetime.")
-
-
-def mapped_fields(stream_maps: object, stream: str) -> dict[str, str]:
-    """Field -> expression of the stream map entries that compute the stream's fields."""
-    if not isinstance(stream_maps, dict):
-        return {}
-    computed: dict[str, str] = {}
-    for name, entry in stream_maps.items():
-        if isinstance(entry, dict) and stream in (name, entry.get("__alias__")):
-            computed.update(
-                (field, expression)
-                for field, expression in entry.items()
-                if isinstance(expression, str) and not field.startswith("__")
-                if expression != "__NULL__"
-            )
-    return computed
 
 
 def _computed_hint(path: list[str], computed: dict[str, str], problem: ValidationError) -> str:
@@ -156,6 +140,7 @@ class StreamWriter:
             schema_fields=frozenset(schema.get("properties") or ()) or None,
             directory=self.run.directory,
             answer_keys=answer_keys(self.operation),
+            constants=constant_fields(stream_maps, stream_name),
         )
         self._prepared: BuildContext | None = None
         self._computed = mapped_fields(stream_maps, stream_name)

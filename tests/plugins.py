@@ -11,7 +11,6 @@ before the tests, so that no test waits for an install.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -22,6 +21,7 @@ import venv
 from pathlib import Path
 
 import pytest
+from loading import load_script, one_install
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = ROOT / ".venv-plugins"
@@ -115,12 +115,13 @@ class Plugin:
 def require(requirements: tuple[str, ...], executable: str) -> Plugin:
     """The plugin, installed if need be; the test is skipped if PyPI cannot provide it."""
     plugin = Plugin(requirements, executable)
-    if not plugin.installed():
-        try:
-            plugin.install()
-        except (OSError, subprocess.SubprocessError) as error:
-            detail = getattr(error, "stderr", b"") or b""
-            pytest.skip(f"{plugin.spec} cannot be installed here: {error} {detail.decode()[-500:]}")
+    with one_install(plugin.venv.name):
+        if not plugin.installed():
+            try:
+                plugin.install()
+            except (OSError, subprocess.SubprocessError) as error:
+                detail = getattr(error, "stderr", b"") or b""
+                pytest.skip(f"{plugin.spec} cannot be installed: {error} {detail.decode()[-500:]}")
     return plugin
 
 
@@ -128,13 +129,8 @@ def main(argv: list[str]) -> int:
     """Install every plugin (and Meltano, given `--with-meltano`) that is not yet installed."""
     failed = 0
     if "--with-meltano" in argv:
-        spec = importlib.util.spec_from_file_location("demo", ROOT / "scripts" / "demo.py")
-        assert spec is not None
-        assert spec.loader is not None
-        demo = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(demo)
         try:
-            demo.ensure_meltano()
+            load_script("demo").ensure_meltano()
         except (OSError, subprocess.SubprocessError) as error:
             sys.stderr.write(f"meltano: {error}\n")
             failed += 1

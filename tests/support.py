@@ -12,6 +12,7 @@ import typing as t
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 
+from incidentio_sandbox import Sandbox
 from target_incidentio.target import TargetIncidentIO
 
 # A class name as libraries print them in exception text: `_WatchedHTTPSPool(`, `HTTPSConnection`,
@@ -162,3 +163,29 @@ class StaticLists:
         option = {"id": f"01NEWOPTION{len(self.created):015d}", "value": value}
         self.lists.setdefault(("custom_field_options", custom_field_id), []).append(option)
         return option
+
+
+@dataclass(frozen=True)
+class SandboxAccount:
+    """A test file's own sandbox credentials (its own, so that a leak names the file), the
+    sandbox that takes them, and the config that points the target at it."""
+
+    api_key: str
+    token: str
+    source: str
+
+    def sandbox(self) -> Sandbox:
+        """A sandbox taking the key, with one HTTP alert source and its token."""
+        return Sandbox(api_key=self.api_key, alert_sources={self.source: self.token})
+
+    def config(self, base_url: str, tmp_path: Path, **extra: t.Any) -> dict[str, t.Any]:
+        """Alert events to that sandbox, responses logged under `tmp_path`; `extra` on top."""
+        return {
+            "api_key": self.api_key,
+            "alert_source_token": self.token,
+            "alert_source_config_id": self.source,
+            "base_url": base_url,
+            "response_log_path": str(tmp_path / "responses.jsonl"),
+            "progress_interval": 60,
+            **extra,
+        }

@@ -63,6 +63,14 @@ class Endpoint:
         return Rule(re.sub(r"\{(\w+)\}", r"<\1>", self.path), methods=[self.method], endpoint=self)
 
 
+def _reads(path: str, listing: Handler, show: Handler, role: str) -> tuple[Endpoint, Endpoint]:
+    """A resource's list at ``path`` and one of it at ``path/{id}``: two reads, one role."""
+    return (
+        Endpoint("GET", path, listing, role=role),
+        Endpoint("GET", f"{path}/{{id}}", show, role=role),
+    )
+
+
 ENDPOINTS: tuple[Endpoint, ...] = (
     # alerts
     Endpoint(
@@ -71,26 +79,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         alerts.alert_event,
         credential="alert_source",
     ),
-    Endpoint("GET", "/v2/alerts", alerts.list_alerts, role="viewer"),
-    Endpoint("GET", "/v2/alerts/{id}", alerts.show_alert, role="viewer"),
-    Endpoint("GET", "/v2/alert_sources", alerts.list_alert_sources, role="viewer"),
-    Endpoint("GET", "/v2/alert_sources/{id}", alerts.show_alert_source, role="viewer"),
-    Endpoint(
-        "GET",
-        "/v2/heartbeat/{alert_source_config_id}/ping",
-        alerts.heartbeat_ping,
-        credential="heartbeat_source",
-    ),
-    Endpoint(
-        "POST",
-        "/v2/heartbeat/{alert_source_config_id}/ping",
-        alerts.heartbeat_ping,
-        credential="heartbeat_source",
+    *_reads("/v2/alerts", alerts.list_alerts, alerts.show_alert, "viewer"),
+    *_reads("/v2/alert_sources", alerts.list_alert_sources, alerts.show_alert_source, "viewer"),
+    *(
+        Endpoint(
+            method,
+            "/v2/heartbeat/{alert_source_config_id}/ping",
+            alerts.heartbeat_ping,
+            credential="heartbeat_source",
+        )
+        for method in ("GET", "POST")
     ),
     # incidents
-    Endpoint("GET", "/v2/incidents", incidents.list_incidents, role="viewer"),
+    *_reads("/v2/incidents", incidents.list_incidents, incidents.show_incident, "viewer"),
     Endpoint("POST", "/v2/incidents", incidents.create_incident, role="incident_creator"),
-    Endpoint("GET", "/v2/incidents/{id}", incidents.show_incident, role="viewer"),
     Endpoint(
         "POST",
         "/v2/incidents/{id}/actions/edit",
@@ -107,13 +109,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         role="incident_editor",
     ),
     # the account
-    Endpoint("GET", "/v2/custom_fields", account.list_custom_fields, role="viewer"),
-    Endpoint("GET", "/v2/custom_fields/{id}", account.show_custom_field, role="viewer"),
+    *_reads("/v2/custom_fields", account.list_custom_fields, account.show_custom_field, "viewer"),
     Endpoint("GET", "/v1/identity", account.identity),
     # catalog
-    Endpoint("GET", "/v3/catalog_entries", catalog.list_catalog_entries, role="catalog_viewer"),
+    *_reads(
+        "/v3/catalog_entries",
+        catalog.list_catalog_entries,
+        catalog.show_catalog_entry,
+        "catalog_viewer",
+    ),
     Endpoint("POST", "/v3/catalog_entries", catalog.upsert_catalog_entry, role="catalog_editor"),
-    Endpoint("GET", "/v3/catalog_entries/{id}", catalog.show_catalog_entry, role="catalog_viewer"),
     Endpoint(
         "DELETE", "/v3/catalog_entries/{id}", catalog.delete_catalog_entry, role="catalog_editor"
     ),
@@ -123,8 +128,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         catalog.bulk_update_catalog_entries,
         role="catalog_editor",
     ),
-    Endpoint("GET", "/v3/catalog_types", catalog.list_catalog_types, role="catalog_viewer"),
-    Endpoint("GET", "/v3/catalog_types/{id}", catalog.show_catalog_type, role="catalog_viewer"),
+    *_reads(
+        "/v3/catalog_types", catalog.list_catalog_types, catalog.show_catalog_type, "catalog_viewer"
+    ),
     Endpoint("POST", "/v3/catalog_types", catalog.create_catalog_type, role="catalog_editor"),
     Endpoint(
         "POST",
@@ -148,21 +154,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     # on-call: roles by the spec's scopes (schedules.view, schedule_overrides.*, users.view,
     # escalation_paths.view, escalations.create / .view)
-    Endpoint("GET", "/v2/users", oncall.list_users, role="viewer"),
-    Endpoint("GET", "/v2/users/{id}", oncall.show_user, role="viewer"),
-    Endpoint("GET", "/v2/schedules", oncall.list_schedules, role="schedules_reader"),
-    Endpoint("GET", "/v2/schedules/{id}", oncall.show_schedule, role="schedules_reader"),
-    Endpoint(
-        "GET", "/v2/schedule_overrides", oncall.list_schedule_overrides, role="schedules_reader"
+    *_reads("/v2/users", oncall.list_users, oncall.show_user, "viewer"),
+    *_reads("/v2/schedules", oncall.list_schedules, oncall.show_schedule, "schedules_reader"),
+    *_reads(
+        "/v2/schedule_overrides",
+        oncall.list_schedule_overrides,
+        oncall.show_schedule_override,
+        "schedules_reader",
     ),
     Endpoint(
         "POST",
         "/v2/schedule_overrides",
         oncall.create_schedule_override,
         role="schedule_overrides_editor",
-    ),
-    Endpoint(
-        "GET", "/v2/schedule_overrides/{id}", oncall.show_schedule_override, role="schedules_reader"
     ),
     Endpoint(
         "PUT",
@@ -176,9 +180,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         oncall.delete_schedule_override,
         role="schedule_overrides_editor",
     ),
-    Endpoint("GET", "/v2/escalation_paths", oncall.list_escalation_paths, role="on_call_viewer"),
-    Endpoint(
-        "GET", "/v2/escalation_paths/{id}", oncall.show_escalation_path, role="on_call_viewer"
+    *_reads(
+        "/v2/escalation_paths",
+        oncall.list_escalation_paths,
+        oncall.show_escalation_path,
+        "on_call_viewer",
     ),
     Endpoint(
         "POST",
@@ -187,8 +193,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         role="escalation_creator",
         per_minute=60,
     ),
-    Endpoint("GET", "/v2/escalations", oncall.list_escalations, role="on_call_viewer"),
-    Endpoint("GET", "/v2/escalations/{id}", oncall.show_escalation, role="on_call_viewer"),
+    *_reads("/v2/escalations", oncall.list_escalations, oncall.show_escalation, "on_call_viewer"),
 )
 
 URL_MAP = Map(

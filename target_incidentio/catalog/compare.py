@@ -1,4 +1,4 @@
-"""One row against its listed entry: unchanged, or the update that makes them equal.
+"""One row against its listed entry, normalised: what differs, and the update that mends it.
 
 Comparison works on what the target would send, normalised the way incident.io returns it
 (see `normalise`), so an unchanged row is never rewritten: the bug catalog-importer users hit
@@ -10,9 +10,8 @@ from __future__ import annotations
 import typing as t
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
-from target_incidentio.payloads.common import number_text
+from target_incidentio.payloads.common import canonical_number
 
 if t.TYPE_CHECKING:
     from target_incidentio.catalog.listing import JSONObject
@@ -124,13 +123,7 @@ def _literal(value: object, kind: str | None) -> str | None:
 def _canonical(text: str, kind: str | None) -> str:
     """Number and Bool literals in one spelling; other types keep theirs."""
     if kind == NUMBER_TYPE:
-        try:
-            number = Decimal(text.strip())
-        except InvalidOperation:
-            return text
-        if not number.is_finite():
-            return text
-        return "0" if number.is_zero() else number_text(number.normalize())
+        return canonical_number(text) or text
     if kind == BOOL_TYPE and text.strip().lower() in {"true", "false"}:
         return text.strip().lower()
     return text
@@ -167,7 +160,7 @@ class Row:
 
 
 class _FromRows:
-    """Records an action answers for: several when an external id repeated (the last wins)."""
+    """Records an update answers for: several when an external id repeated (the last wins)."""
 
     rows: tuple[Row, ...]
 
@@ -188,23 +181,6 @@ class _FromRows:
 
 
 @dataclass(frozen=True)
-class Create(_FromRows):
-    """A new external id: one `POST /v3/catalog_entries` with the last row's payload."""
-
-    rows: tuple[Row, ...]
-
-    @property
-    def payload(self) -> JSONObject:
-        """The `CatalogCreateEntryPayloadV3` to send."""
-        return self.rows[-1].payload
-
-    @property
-    def external_id(self) -> str:
-        """The external id being created."""
-        return self.rows[-1].external_id
-
-
-@dataclass(frozen=True)
 class Update(_FromRows):
     """An existing entry that differs: one `PartialEntryPayloadV3` of a bulk update."""
 
@@ -217,39 +193,6 @@ class Update(_FromRows):
     # What differs, as `EntryState.differences` names it; for dry runs and logs.
     changed: tuple[str, ...]
     rows: tuple[Row, ...]
-
-
-@dataclass(frozen=True)
-class Unchanged(_FromRows):
-    """An entry that already matches its row: no call."""
-
-    entry_id: str
-    external_id: str
-    rows: tuple[Row, ...]
-
-
-def compare(
-    entry: JSONObject,
-    rows: tuple[Row, ...],
-    *,
-    mapped_attribute_ids: Iterable[str],
-    attribute_types: Mapping[str, str] = NO_TYPES,
-) -> Update | Unchanged:
-    """The listed `entry` against the rows that carry its external id (the last one wins).
-
-    `mapped_attribute_ids` are the `catalog_attributes` setting's values.
-    """
-    payload = rows[-1].payload
-    external_id = rows[-1].external_id
-    managed = managed_attributes(payload, mapped_attribute_ids)
-    changed = normalise(payload, managed, attribute_types).differences(
-        normalise(entry, managed, attribute_types)
-    )
-    entry_id = entry_id_of(entry)
-    if not changed:
-        return Unchanged(entry_id, external_id, rows)
-    body = update_body(entry_id, payload, managed)
-    return Update(entry_id, external_id, body, tuple(sorted(managed)), changed, rows)
 
 
 def entry_id_of(entry: JSONObject) -> str:

@@ -76,3 +76,6 @@ class Lookup:
     request: ApiRequest
     judge: Callable[[Answer], Iterable[Finding]]
     subject: str  # named if the look-up cannot be made
+    # A listing judged whole: its items' key and the request of the page after a cursor.
+    # The judge then sees one answer holding every page's items (or the first that failed).
+    pages: tuple[str, Callable[[str], ApiRequest]] | None = None

@@ -18,7 +18,7 @@ from target_incidentio.operations import OPERATIONS
 from target_incidentio.payloads.names import LISTS, UnresolvedError, find
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 
     from target_incidentio.catalog.types import CatalogType
     from target_incidentio.core.secrets import Secret
@@ -166,27 +166,53 @@ def judge_identity(answer: Answer, needs: Mapping[str, list[str]]) -> Iterator[F
     yield passed("api_key", f"{name} works" + (f" and holds {held}." if held else "."))
 
 
+def _source_of_type(  # noqa: PLR0913 - each says what to tell the user
+    answer: Answer,
+    subject: str,
+    source_id: str,
+    types: t.Collection[str],
+    *,
+    what: str,
+    find: str,
+    wrong: str,
+    make: str,
+) -> Generator[Finding, None, dict[str, t.Any] | None]:
+    """The alert source looked up, if it exists and is of one of `types`; else why not.
+
+    `what` names it in a refusal, `find` says where its id is copied from, `wrong` what a
+    source of another type cannot do, `make` how to create one that can.
+    """
+    found = answer.item("alert_source")
+    if not answer.ok or found is None:
+        yield _refused(answer, subject, what, "viewer", find)
+        return None
+    kind, name = found.get("source_type"), found.get("name")
+    if kind not in types:
+        yield failed(
+            subject, f"alert source `{source_id}` ({name}) is a `{kind}` source{wrong}", make
+        )
+        return None
+    return found
+
+
 def judge_alert_source(answer: Answer, where: str, level: StreamSettings) -> Iterator[Finding]:
     """The source exists, takes HTTP events, and (when it shows it) has the configured token."""
     source_id = level.alert_source_config_id or ""
     subject = f"{where}alert_source_config_id"
-    found = answer.item("alert_source")
-    if not answer.ok or found is None:
-        fix = (
-            "copy the id from the HTTP source's URL in incident.io (Alerts > Sources): "
-            "https://api.incident.io/v2/alert_events/http/<id>."
-        )
-        yield _refused(answer, subject, f"alert source `{source_id}`", "viewer", fix)
+    found = yield from _source_of_type(
+        answer,
+        subject,
+        source_id,
+        HTTP_SOURCE_TYPES,
+        what=f"alert source `{source_id}`",
+        find="copy the id from the HTTP source's URL in incident.io (Alerts > Sources): "
+        "https://api.incident.io/v2/alert_events/http/<id>.",
+        wrong="; alert events go to HTTP sources.",
+        make="create an HTTP source in incident.io (Alerts > Sources > HTTP) and use its id.",
+    )
+    if found is None:
         return
-    kind, name = found.get("source_type"), found.get("name")
-    if kind not in HTTP_SOURCE_TYPES:
-        yield failed(
-            subject,
-            f"alert source `{source_id}` ({name}) is a `{kind}` source; "
-            "alert events go to HTTP sources.",
-            "create an HTTP source in incident.io (Alerts > Sources > HTTP) and use its id.",
-        )
-        return
+    name = found.get("name")
     yield passed(subject, f"alert source `{source_id}` ({name}) exists and takes HTTP events.")
     token_subject = f"{where}alert_source_token"
     yield from _judge_token(
@@ -203,24 +229,21 @@ def judge_heartbeat_source(
     takes it. A ping itself is not sent: it would count as the run having happened.
     """
     subject = "heartbeat_alert_source_config_id"
-    found = answer.item("alert_source")
-    if not answer.ok or found is None:
-        fix = (
-            "copy the id from the heartbeat source's ping URL in incident.io (Alerts > "
-            "Sources): https://api.incident.io/v2/heartbeat/<id>/ping."
-        )
-        yield _refused(answer, subject, f"heartbeat alert source `{source_id}`", "viewer", fix)
+    found = yield from _source_of_type(
+        answer,
+        subject,
+        source_id,
+        {HEARTBEAT_SOURCE_TYPE},
+        what=f"heartbeat alert source `{source_id}`",
+        find="copy the id from the heartbeat source's ping URL in incident.io (Alerts > "
+        "Sources): https://api.incident.io/v2/heartbeat/<id>/ping.",
+        wrong=", not a heartbeat source: it takes no pings, so the heartbeat would never arrive.",
+        make="create a heartbeat source in incident.io (Alerts > Sources > Heartbeat) and use "
+        "the id from its ping URL.",
+    )
+    if found is None:
         return
-    kind, name = found.get("source_type"), found.get("name")
-    if kind != HEARTBEAT_SOURCE_TYPE:
-        yield failed(
-            subject,
-            f"alert source `{source_id}` ({name}) is a `{kind}` source, not a heartbeat "
-            "source: it takes no pings, so the heartbeat would never arrive.",
-            "create a heartbeat source in incident.io (Alerts > Sources > Heartbeat) and use "
-            "the id from its ping URL.",
-        )
-        return
+    name = found.get("name")
     options = found.get("heartbeat_options")
     every = options.get("interval_seconds") if isinstance(options, dict) else None
     expects = f", expecting a ping every {every} s" if isinstance(every, int) else ""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import typing as t
+from dataclasses import replace
 from urllib.parse import quote
 
 from target_incidentio.catalog.types import TYPES_PATH
@@ -47,6 +48,7 @@ from target_incidentio.check.judges import (
 )
 from target_incidentio.check.sync_judges import SyncCheck
 from target_incidentio.core.errors import SettingError
+from target_incidentio.core.lookups import follow_pages
 from target_incidentio.core.secrets import install_redaction, remove_redaction
 from target_incidentio.delivery.engine import Delivery
 from target_incidentio.delivery.retry import RetryPolicy
@@ -123,7 +125,24 @@ def _credential_error(level: StreamSettings, where: str) -> str | None:
     return None
 
 
-Ask = t.Callable[[str, t.Callable[[Answer], t.Iterable[Finding]], str], Lookup]
+class Ask(t.Protocol):
+    """Make a level's look-up of `path`.
+
+    `pages`: a listing read whole (its items' key, and the path of the page after a cursor).
+    """
+
+    def __call__(
+        self,
+        path: str,
+        judge: Callable[[Answer], Iterable[Finding]],
+        subject: str,
+        *,
+        pages: tuple[str, Callable[[str], str]] | None = None,
+    ) -> Lookup:
+        """The look-up."""
+        ...
+
+
 LevelCheck = t.Callable[[Ask, str, "StreamSettings"], t.Iterator["Lookup | Finding"]]
 
 
@@ -133,8 +152,18 @@ def level_lookups(
     """The look-ups a level's operation declares (`Operation.checks`), in `ID_CHECKS` order."""
     declared = OPERATIONS[level.operation].checks
 
-    def ask(path: str, judge: Callable[[Answer], Iterable[Finding]], subject: str) -> Lookup:
-        return Lookup(_lookup(settings, level, where, path), judge, f"{where}{subject}")
+    def ask(
+        path: str,
+        judge: Callable[[Answer], Iterable[Finding]],
+        subject: str,
+        *,
+        pages: tuple[str, Callable[[str], str]] | None = None,
+    ) -> Lookup:
+        paged = None
+        if pages is not None:
+            key, page_path = pages
+            paged = (key, lambda after: _lookup(settings, level, where, page_path(after)))
+        return Lookup(_lookup(settings, level, where, path), judge, f"{where}{subject}", paged)
 
     for check in ID_CHECKS:
         if check in declared:
@@ -210,7 +239,8 @@ def _incident_sync(ask: Ask, where: str, level: StreamSettings) -> Iterator[Look
     if level.close_missing_incidents is not None:
         statuses = "/v1/incident_statuses"
         yield ask(statuses, judges.judge_status, "close_missing_incidents")
-    yield ask(listing_path(), judges.judge_incidents, "incident_mode")
+    pages = ("incidents", listing_path)
+    yield ask(listing_path(), judges.judge_incidents, "incident_mode", pages=pages)
 
 
 # How each kind of check an operation may declare is made.
@@ -279,7 +309,42 @@ def checks(settings: Settings, ask: Callable[[ApiRequest], Answer]) -> Iterator[
         elif unasked:
             yield note(item.subject, unasked)
         else:
-            yield from item.judge(ask(item.request))
+            yield from item.judge(answered(item, ask))
+
+
+class _PageFailedError(RuntimeError):
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.reason)
+        self.answer = answer
+
+
+def answered(item: Lookup, ask: Callable[[ApiRequest], Answer]) -> Answer:
+    """A look-up's answer.
+
+    A listing's holds every page's items (`follow_pages`), or is the first page that failed,
+    or says why the pages could not be followed.
+    """
+    first = ask(item.request)
+    if item.pages is None or not first.ok:
+        return first
+    key, next_page = item.pages
+    pages = 0
+
+    def fetch(after: str | None) -> object:
+        nonlocal pages
+        answer = first if after is None else ask(next_page(after))
+        if not answer.ok:
+            raise _PageFailedError(answer)
+        pages += 1
+        return answer.body
+
+    try:
+        items = follow_pages(fetch, key)
+    except _PageFailedError as failed:
+        return failed.answer
+    except (TypeError, ValueError) as error:
+        return replace(first, ok=False, reason=f"{first.reason}; its pages: {error}")
+    return replace(first, body={key: items, "pages": pages})
 
 
 # -- the runner -----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Judged with the same resolution a run's prepare step makes (`incidents/owned.py`), against
 the lists the check reads (roles, custom fields, statuses), then how many incidents hold a
-key, from the first page of `GET /v2/incidents`. The judges of one level share what an
+key, from every page of `GET /v2/incidents`. The judges of one level share what an
 earlier one found (the roles, the key field's id), since they are asked in order.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from target_incidentio.check.findings import failed, passed
 from target_incidentio.core.errors import SettingError
-from target_incidentio.incidents.listing import PAGE_SIZE, read_incident
+from target_incidentio.incidents.listing import read_incident
 from target_incidentio.incidents.owned import (
     resolve_close_status,
     resolve_key_field,
@@ -111,7 +111,7 @@ class SyncCheck:
         )
 
     def judge_incidents(self, answer: Answer) -> Iterator[Finding]:
-        """How many incidents hold a key (of the first page, when there are more)."""
+        """How many incidents hold a key, of every page (the runner follows the cursors)."""
         subject = self._subject("incident_mode")
         listed = _listed(answer, "incidents")
         if listed is None:
@@ -121,12 +121,10 @@ class SyncCheck:
             return  # the key field failed already
         field_id = self.key_field_id
         keyed = sum(1 for raw in listed if raw.get("id") and _key(raw, field_id) is not None)
-        meta = answer.body.get("pagination_meta") if isinstance(answer.body, dict) else None
-        total = meta.get("total_record_count") if isinstance(meta, dict) else None
-        more = isinstance(meta, dict) and bool(meta.get("after"))
-        if more:
-            of = f" of {total}" if isinstance(total, int) else ""
-            text = f"{keyed} of the first {PAGE_SIZE} incidents listed{of} hold a key."
-        else:
-            text = f"{keyed} of {len(listed)} incidents hold a key; a run lists them all once."
-        yield passed(subject, f"sync: {text}")
+        pages = answer.body.get("pages") if isinstance(answer.body, dict) else None
+        read = f" ({pages} pages)" if isinstance(pages, int) and pages > 1 else ""
+        yield passed(
+            subject,
+            f"sync: {keyed} of {len(listed)} incidents hold a key{read}; a run lists them all "
+            "once.",
+        )

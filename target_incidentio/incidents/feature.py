@@ -121,22 +121,24 @@ class Close:
     body: Mapping[str, t.Any]
 
 
+def closing(item: Listed, status_id: str, *, notify: bool) -> Close:
+    """The edit that closes one incident whose row left the source."""
+    return Close(item, edit_path(item.id), close_body(status_id, notify=notify))
+
+
 def closes(plan: IncidentPlan, status_id: str, *, notify: bool) -> tuple[Close, ...]:
     """The edits the plan's verdict allows, in listing order."""
-    return tuple(
-        Close(item, edit_path(item.id), close_body(status_id, notify=notify))
-        for item in plan.verdict.removes
-    )
+    return tuple(closing(item, status_id, notify=notify) for item in plan.verdict.removes)
 
 
 def _label(item: Listed) -> str:
     return f"{item.key} ({item.label})" if item.key else item.label
 
 
-def plan_text(plan: IncidentPlan, stream: str) -> str:
+def plan_text(plan: IncidentPlan) -> str:
     """The dry run's plan: to create, to edit (old -> new per field), unchanged, to close."""
     headline = (
-        f"stream '{stream}' (incident_mode sync): {len(plan.creates)} to create, "
+        f"incidents (incident_mode sync): {len(plan.creates)} to create, "
         f"{len(plan.changes)} to edit, {len(plan.unchanged)} unchanged, "
         f"{len(plan.verdict.removes)} to close, {len(plan.conflicts)} refused (several "
         f"incidents hold the key); {plan.listed} incidents listed, {plan.pool} open with a key"

@@ -19,13 +19,13 @@ import threading
 import typing as t
 from dataclasses import replace
 
-from target_incidentio.core.errors import DeliveryFailedError, RecordError
+from target_incidentio.core.errors import RecordError
 from target_incidentio.core.urls import endpoint_url
 from target_incidentio.incidents.compare import after_edit, desired, keyed_create, stale_fields
 from target_incidentio.incidents.feature import (
     IncidentSync,
     closed_outcome,
-    closes,
+    closing,
     conflict_holders,
     edit_path,
     outcome,
@@ -37,11 +37,12 @@ from target_incidentio.incidents.listing import listing_request, read_incident, 
 from target_incidentio.incidents.setup import sync_setup
 from target_incidentio.reconcile.engine import Change, Create, Unchanged
 from target_incidentio.strategies import Strategy
+from target_incidentio.strategies.reconciling import ReconcileStrategy
 
 if t.TYPE_CHECKING:
     from target_incidentio.delivery.engine import DeliveryResult
     from target_incidentio.incidents.compare import Desired
-    from target_incidentio.incidents.feature import Close
+    from target_incidentio.incidents.feature import IncidentPlan
     from target_incidentio.incidents.listing import Listed
     from target_incidentio.incidents.setup import SyncSetup
     from target_incidentio.payloads.base import ApiRequest, BuildContext
@@ -51,24 +52,21 @@ if t.TYPE_CHECKING:
 LOG = logging.getLogger("target-incidentio")
 # The scope a key needs to list incidents, for the error when the listing fails.
 LIST_SCOPE = "incidents.view"
+# A stream's incidents are one scope.
+SCOPE = "incidents"
+
+IncidentReconciler: t.TypeAlias = "Reconciler[Listed, Desired, dict[str, t.Any], t.Any]"
 
 
-class _ListingFailedError(RuntimeError):
-    """A page of the incidents listing did not come back."""
-
-
-class IncidentSyncStrategy(Strategy):
+class IncidentSyncStrategy(ReconcileStrategy["Listed", "Desired", dict[str, t.Any], t.Any]):
     """`incident_mode: sync`: list once, then create, edit only what differs, or skip."""
 
     uses_versions = True
+    withheld = "no incident is closed (close_missing_incidents)"
 
     def __init__(self, outlet: Outlet, ctx: BuildContext) -> None:
         super().__init__(outlet, ctx)
         self._setup: SyncSetup | None = None
-        self._reconciler: Reconciler[Listed, Desired, dict[str, t.Any], t.Any] | None = None
-        self._feature: IncidentSync | None = None
-        self._failure: str | None = None
-        self._rejected = 0  # records that failed before their key was known
         self._made: set[str] = set()
         self._lock = threading.Lock()
 
@@ -77,13 +75,18 @@ class IncidentSyncStrategy(Strategy):
         super().prepared(ctx)
         self._setup = sync_setup(ctx)
 
+    def _settings(self) -> SyncSetup:
+        if self._setup is None:  # prepared() runs before the first row; a guard for mypy
+            self._setup = sync_setup(self.ctx)
+        return self._setup
+
     # -- the snapshot's gate -----------------------------------------------------------------
 
     def may_remove(self) -> bool:
         """May this stream's snapshot close what it did not carry? (`close_missing_incidents`).
 
         The one place a destructive step asks; a stream the tap did not signal complete
-        will answer no here.
+        will answer no at the snapshot's end (`Outlet.snapshot_whole`).
         """
         return self._setup is not None and self._setup.close_status_id is not None
 
@@ -91,11 +94,9 @@ class IncidentSyncStrategy(Strategy):
 
     def send(self, request: ApiRequest) -> None:
         """One built create: decided against the listing, then sent, skipped or failed."""
-        setup = self._setup
-        if setup is None:  # prepared() runs before the first row; a guard for mypy
-            setup = self._setup = sync_setup(self.ctx)
-        engine = self._reconciler or self._list(setup)
-        if self._failure is not None or engine is None:
+        setup = self._settings()
+        engine = self.scope(SCOPE)
+        if engine is None:
             self.outlet.fail(request, self._unlisted(request))
             return
         record_key = request.record_keys[0] if request.record_keys else ""
@@ -107,7 +108,7 @@ class IncidentSyncStrategy(Strategy):
                 record_key=record_key,
             )
         except RecordError as error:
-            self._rejected += 1
+            self.rejected(1)
             self.outlet.fail(request, error)
             return
         body = keyed_create(
@@ -118,7 +119,7 @@ class IncidentSyncStrategy(Strategy):
 
     def _act(
         self,
-        engine: Reconciler[Listed, Desired, dict[str, t.Any], t.Any],
+        engine: IncidentReconciler,
         request: ApiRequest,
         key: str,
         wanted: Desired,
@@ -168,7 +169,7 @@ class IncidentSyncStrategy(Strategy):
             return set(self._made)
 
     def _after_create(
-        self, engine: Reconciler[Listed, Desired, dict[str, t.Any], t.Any], key: str
+        self, engine: IncidentReconciler, key: str
     ) -> t.Callable[[DeliveryResult], None]:
         setup = self._setup
 
@@ -192,7 +193,7 @@ class IncidentSyncStrategy(Strategy):
 
     def _after_edit(
         self,
-        engine: Reconciler[Listed, Desired, dict[str, t.Any], t.Any],
+        engine: IncidentReconciler,
         change: Change[Listed, Desired, dict[str, t.Any], t.Any],
     ) -> t.Callable[[DeliveryResult], None]:
         owned = self._setup.owned if self._setup is not None else ()
@@ -207,30 +208,25 @@ class IncidentSyncStrategy(Strategy):
 
         return then
 
-    def rejected(self, records: int) -> None:
-        """Records whose key is unknown: while any are, nothing is closed."""
-        self._rejected += records
-
     # -- the listing -------------------------------------------------------------------------
 
-    def _list(
-        self, setup: SyncSetup
-    ) -> Reconciler[Listed, Desired, dict[str, t.Any], t.Any] | None:
-        """Every incident, page by page, once per snapshot; a failure is kept for the rows."""
+    def list_scope(self, scope: str) -> IncidentReconciler:
+        """Every incident, page by page, once per snapshot, as the stream's reconciler."""
+        del scope
+        setup = self._settings()
         self._made = set()
         feature = IncidentSync(
             self.ctx.stream, setup.owned, notify=self.ctx.settings.notify_incident_channel
         )
-        try:
-            listing = read_listing(self._fetch, setup.key_field_id, setup.owned)
-        except _ListingFailedError as error:
-            self._failure = str(error)
-            return None
-        except (TypeError, ValueError) as error:
-            self._failure = f"the listing could not be read: {error}"
-            return None
-        self._feature = feature
-        self._reconciler = reconciler(
+        # A stream whose map fixes its incident type lists only that type (two such
+        # streams may then close on one key field: `operations.parse_settings`).
+        fixed_type = self.ctx.constants.get("incident_type_id")
+        listing = read_listing(
+            lambda after: self.fetch(listing_request(self.ctx, after, fixed_type)),
+            setup.key_field_id,
+            setup.owned,
+        )
+        engine = reconciler(
             feature,
             listing,
             closes=self.may_remove(),
@@ -245,14 +241,7 @@ class IncidentSyncStrategy(Strategy):
             listing.pages,
             held,
         )
-        return self._reconciler
-
-    def _fetch(self, after: str | None) -> object:
-        """One page through the outlet (sent in a dry run too: it changes nothing)."""
-        result, body = self.outlet.call(listing_request(self.ctx, after))
-        if not result.ok:
-            raise _ListingFailedError(result.summary)
-        return body
+        return engine
 
     def _unlisted(self, request: ApiRequest) -> RecordError:
         return RecordError(
@@ -260,7 +249,7 @@ class IncidentSyncStrategy(Strategy):
             record_key=request.record_keys[0] if request.record_keys else "",
             field=None,
             problem=(
-                f"the incidents could not be listed ({self._failure}), so it is not known "
+                f"the incidents could not be listed ({self.failure(SCOPE)}), so it is not known "
                 "whether this record's incident exists; nothing was written for it."
             ),
             hint=f"the API key needs the `{LIST_SCOPE}` scope (the `viewer` role); run again.",
@@ -268,46 +257,16 @@ class IncidentSyncStrategy(Strategy):
 
     # -- the snapshot's end ------------------------------------------------------------------
 
-    def boundary(self) -> None:
-        """ACTIVATE_VERSION: the rows so far are one snapshot; the next lists again."""
-        self.outlet.wait()
-        self._finish()
-        self.outlet.wait()
+    def plan_text(self, scope: str, plan: IncidentPlan, *, removes: bool) -> str:
+        """The dry run's plan: to create, to edit (old -> new per field), unchanged, to close."""
+        del scope, removes
+        return plan_text(plan)
 
-    def end(self) -> None:
-        """End of input, every call confirmed: plan the closes and send them."""
-        self._finish()
-
-    def _finish(self) -> None:
-        engine, self._reconciler = self._reconciler, None
-        setup = self._setup
-        rejected, self._rejected = self._rejected, 0
-        self._failure = None
-        if engine is None or setup is None:
-            return
-        plan = engine.plan(rejected_records=rejected, assume_delivered=self.outlet.dry_run)
-        stream = self.ctx.stream
-        if self.outlet.dry_run:
-            LOG.info("Dry run, %s", plan_text(plan, stream))
-        if not self.may_remove() or setup.close_status_id is None:
-            return
-        if not self.outlet.snapshot_whole(
-            stream, "no incident is closed (close_missing_incidents)"
-        ):
-            return  # the tap did not say it finished the stream (snapshot_complete)
-        verdict = plan.verdict
-        if verdict.error:
-            raise DeliveryFailedError(f"Stream '{stream}': {verdict.refusal}")
-        if verdict.refusal:
-            LOG.warning("Stream '%s': %s", stream, verdict.refusal)
-            return
-        notify = self.ctx.settings.notify_incident_channel
-        for close in closes(plan, setup.close_status_id, notify=notify):
-            self.outlet.submit(self._close(close))
-
-    def _close(self, close: Close) -> ApiRequest:
+    def removal(self, scope: str, item: Listed) -> ApiRequest:
         """The edit to the close status; its one record is the incident, keyed by its key."""
-        item = close.incident
+        del scope
+        status_id = self._settings().close_status_id or ""
+        close = closing(item, status_id, notify=self.ctx.settings.notify_incident_channel)
         key = item.key or ""
         return self.ctx.api_key_call(
             "POST",

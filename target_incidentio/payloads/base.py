@@ -110,6 +110,9 @@ class BuildContext:
     # Where the answer to a call of the stream's operation (`settings.operation`) names what
     # it made (`Operation.answer`, from the operation table), for the response record.
     answer_keys: tuple[str, ...] = ()
+    # Fields a stream map sets to one text for every record (`fields.constant_fields`): an
+    # incident sync stream's fixed incident type narrows its listing.
+    constants: Mapping[str, str] = field(default_factory=dict)
 
     def request(  # noqa: PLR0913 - the parts of a call that depend on what was built
         self,

@@ -185,12 +185,30 @@ class Record:
 Reader = t.Callable[[Record, str], t.Any]
 
 
-def text(record: Record, field: str) -> str | None:
-    """A string field."""
-    value = record.get(field)
-    if value is None or isinstance(value, str):
-        return value
-    raise record.wrong_type(field, value, "a string", f"str({field})")
+_Value = t.TypeVar("_Value")
+
+
+def _exactly(
+    kind: type[_Value], wanted: str, cast: str
+) -> t.Callable[[Record, str], _Value | None]:
+    """A reader of a field that holds a `kind`, sent as it is; any other value is refused.
+
+    `wanted` names the kind in the error; `cast` is the stream map function its hint offers.
+    """
+
+    def read(record: Record, field: str) -> _Value | None:
+        value = record.get(field)
+        if value is None or isinstance(value, kind):
+            return value
+        raise record.wrong_type(field, value, wanted, f"{cast}({field})")
+
+    return read
+
+
+# A string field.
+text = _exactly(str, "a string", "str")
+# A true/false field.
+boolean = _exactly(bool, "true or false", "bool")
 
 
 def identifier(record: Record, field: str) -> str | None:
@@ -217,14 +235,6 @@ def date_time(record: Record, field: str) -> str | None:
             field, value, "an RFC 3339 date-time with its offset", f"{field} + 'Z'"
         )
     return str(value)
-
-
-def boolean(record: Record, field: str) -> bool | None:
-    """A true/false field."""
-    value = record.get(field)
-    if value is None or isinstance(value, bool):
-        return value
-    raise record.wrong_type(field, value, "true or false", f"bool({field})")
 
 
 def int32(record: Record, field: str) -> int | None:

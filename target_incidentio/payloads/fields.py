@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import json
@@ -235,3 +236,36 @@ def plain_json(value: t.Any) -> t.Any:  # noqa: ANN401 - any JSON value
     if isinstance(value, list):
         return [plain_json(item) for item in value]
     return value
+
+
+def mapped_fields(stream_maps: object, stream: str) -> dict[str, str]:
+    """Field -> expression of the stream map entries that compute the stream's fields."""
+    if not isinstance(stream_maps, dict):
+        return {}
+    computed: dict[str, str] = {}
+    for name, entry in stream_maps.items():
+        if isinstance(entry, dict) and stream in (name, entry.get("__alias__")):
+            computed.update(
+                (field, expression)
+                for field, expression in entry.items()
+                if isinstance(expression, str) and not field.startswith("__")
+                if expression != "__NULL__"
+            )
+    return computed
+
+
+def constant_fields(stream_maps: object, stream: str) -> dict[str, str]:
+    """Field -> value of the stream map entries that set a field to one text for every record.
+
+    `{"tickets": {"incident_type_id": "'01TYPE'"}}` fixes the stream's incident type: an
+    expression that is a string literal and nothing else.
+    """
+    fixed: dict[str, str] = {}
+    for name, expression in mapped_fields(stream_maps, stream).items():
+        try:
+            value = ast.literal_eval(expression)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        if isinstance(value, str) and value:
+            fixed[name] = value
+    return fixed

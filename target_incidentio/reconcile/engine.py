@@ -146,7 +146,8 @@ class Plan(t.Generic[C, D, W, R]):
     conflicts: tuple[Conflict[C, R], ...]
     # What the guards let the snapshot remove, and why not, if they did not.
     verdict: Verdict[C]
-    # Listed objects not carried and not removed (unkeyed, closed already, or no removal mode).
+    # Listed objects not carried and never removal candidates (unkeyed, closed already, no
+    # removal mode); a candidate the guards refused is in neither list (`verdict.refusal`).
     kept: tuple[C, ...]
     # Keys given by more than one row, in first-seen order; the last row wins.
     repeated: tuple[str, ...]
@@ -242,6 +243,10 @@ class Reconciler(t.Generic[C, D, W, R]):
         with self._lock:
             self._delivered.add(key)
 
+    def current(self, key: str) -> C | None:
+        """What the object of `key` holds: as listed, or as a confirmed change left it."""
+        return self._current.get(key)
+
     def applied(self, key: str, current: C) -> None:
         """What the object of `key` holds once a confirmed change is applied (later rows)."""
         self._current[key] = current
@@ -252,14 +257,20 @@ class Reconciler(t.Generic[C, D, W, R]):
         return frozenset(self._carried)
 
     def plan(
-        self, *, rejected_records: int = 0, assume_delivered: bool = False
+        self,
+        *,
+        rejected_records: int = 0,
+        assume_delivered: bool = False,
+        removes: bool | None = None,
     ) -> Plan[C, D, W, R]:
         """The snapshot so far, and its removals behind the guards.
 
         `rejected_records`: records that failed before their key was known. `assume_delivered`:
-        a dry run, where nothing is confirmed: judge as if every row were.
+        a dry run, where nothing is confirmed: judge as if every row were. `removes`: False
+        withholds every removal this once (a snapshot the tap did not say was whole).
         """
         feature = self.feature
+        removing = self.removes if removes is None else removes and self.removes
         absent = [
             item
             for item in self.listed
@@ -268,7 +279,7 @@ class Reconciler(t.Generic[C, D, W, R]):
         candidates = [
             item
             for item in absent
-            if self.removes and feature.key_of(item) is not None and feature.removable(item)
+            if removing and feature.key_of(item) is not None and feature.removable(item)
         ]
         with self._lock:
             delivered = bool(self._delivered) or (assume_delivered and bool(self._carried))
@@ -282,11 +293,12 @@ class Reconciler(t.Generic[C, D, W, R]):
             rejected_records=rejected_records,
             max_fraction=self.max_fraction,
         )
-        removed = {id(item) for item in verdict.removes}
+        # A candidate the guards refused is neither removed nor left alone: the refusal says it.
+        candidate = {id(item) for item in candidates}
         kept = tuple(
             item
             for item in absent
-            if id(item) not in removed
+            if id(item) not in candidate
             and (feature.key_of(item) is not None or feature.counted(item))
         )
         decisions = list(self._decisions.values())

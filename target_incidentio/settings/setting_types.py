@@ -72,6 +72,19 @@ class SettingType(t.Generic[T]):
         return text
 
 
+def _text(where: str, value: object, kinds: tuple[type, ...]) -> str | None:
+    """A text setting's value, None when unset (`None` or empty), else `str` of one of `kinds`.
+
+    A value of another type (an object, a list, a boolean) is refused by its type alone: the
+    value is never echoed, as it may be a secret.
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        raise SettingError(where, f"must be text, got {type(value).__name__}.")
+    return str(value)
+
+
 class Text(SettingType[str | None]):
     """Free text; empty means unset."""
 
@@ -84,11 +97,7 @@ class Text(SettingType[str | None]):
 
     @override
     def parse(self, where: str, value: object) -> str | None:
-        if value is None or value == "":
-            return None
-        if isinstance(value, (dict, list, bool)):
-            raise SettingError(where, "must be text.")
-        return str(value)
+        return _text(where, value, (str, int, float))
 
 
 class OperationName(Text):
@@ -141,14 +150,11 @@ class SecretText(SettingType[Secret | None]):
 
     @override
     def parse(self, where: str, value: object) -> Secret | None:
-        if value is None or value == "":
-            return None
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            # The value is not echoed: it is a secret.
-            raise SettingError(where, f"must be text, got {type(value).__name__}.")
+        # A float is refused: its text need not be the digits the secret was written with.
+        text = _text(where, value, (str, int))
         # Read from a file or a Kubernetes secret, a key often ends in a newline: whitespace
         # around it is never part of it. Inside, what no header value may hold is refused.
-        text = str(value).strip()
+        text = None if text is None else text.strip()
         if not text:
             return None
         if bad := header_value_problem(text):

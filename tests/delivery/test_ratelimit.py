@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from delivery_helpers import make_request
+from windows import most_in_window
 
 from incidentio_sandbox import Sandbox
 from target_incidentio.core.secrets import Secret
@@ -326,17 +327,6 @@ def test_others_stopping_gives_the_whole_rate_back(fake_time: FakeTime) -> None:
 
 
 # -- alert sources: a sliding window ------------------------------------------------------------
-
-
-def most_in_window(times: list[float], seconds: float = 60.0) -> int:
-    """The largest number of `times` in any half-open window [t, t + seconds)."""
-    ordered = sorted(times)
-    most = start = 0
-    for end, moment in enumerate(ordered):
-        while moment - ordered[start] >= seconds:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 def test_most_in_window_counts_what_it_should() -> None:

@@ -12,6 +12,15 @@ if t.TYPE_CHECKING:
     from pathlib import Path
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the `meltano` fixture share one worker under `pytest -n`: they all run
+    meltano.yml's project in the checkout, whose `.meltano/` a `meltano install` rewrites."""
+    for item in items:
+        if "meltano" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("meltano-project"))
+
+
 @pytest.fixture(scope="session")
 def tap_jsonl() -> Plugin:
     return require(TAP_JSONL, "tap-jsonl")

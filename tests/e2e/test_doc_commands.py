@@ -16,7 +16,6 @@ must still reach the dev sandbox with the sandbox's own key: the secrets step ca
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from loading import load_script, meltano_or_skip
 
 from incidentio_sandbox import Sandbox
 
@@ -76,15 +76,6 @@ def test_the_pages_keep_their_commands_in_bash_blocks_with_known_placeholders() 
     # The secrets step writes only variables prod alone reads.
     assert "config set target-incidentio api_key" not in script
     assert "TARGET_INCIDENTIO_API_KEY" not in script
-
-
-def _load_demo() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("demo", ROOT / "scripts" / "demo.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _free_port() -> int:
@@ -151,11 +142,8 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
 
 def _demo_copy(tmp_path: Path) -> tuple[ModuleType, Path, dict[str, str]]:
     """A fresh copy of the project as `./scripts/demo.sh` leaves it, and a clean environment."""
-    demo = _load_demo()
-    try:
-        meltano = demo.ensure_meltano()
-    except (OSError, subprocess.CalledProcessError) as error:
-        pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
+    demo = load_script("demo")
+    meltano = meltano_or_skip(demo)
     venv_bin = Path(sys.executable).parent
     if not (venv_bin / "incidentio-sandbox").exists():
         pytest.skip(f"no incidentio-sandbox command beside {sys.executable}")

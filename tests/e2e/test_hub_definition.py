@@ -8,23 +8,20 @@ gives, `meltano install`, then a run of the target through it against the sandbo
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 import yaml
+from loading import load_script, meltano_or_skip
 
 from incidentio_sandbox import Sandbox
 from incidentio_sandbox.config import DEFAULT_API_KEY
-
-if TYPE_CHECKING:
-    from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB = ROOT / "hub" / "target-incidentio.yml"
@@ -32,13 +29,14 @@ BASH = shutil.which("bash") or "/bin/bash"
 SECRETS = {"api_key", "alert_source_token", "response_webhook_headers", "heartbeat_token"}
 
 
-def _module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def meltano_cli() -> tuple[Path, dict[str, str]]:
+    """The pinned Meltano, and an environment for it with none of the caller's target settings."""
+    meltano = meltano_or_skip(load_script("demo"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_INCIDENTIO_")}
+    env |= {"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
+    env["PATH"] = f"{meltano.parent}{os.pathsep}{env.get('PATH', '')}"
+    return meltano, env
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +80,7 @@ def test_the_settings_groups_state_what_each_operation_needs(hub: dict[str, Any]
 
 @pytest.mark.slow
 def test_the_hub_definition_is_what_the_generator_writes() -> None:
-    sync = _module("sync_settings_docs", ROOT / "scripts" / "sync_settings_docs.py")
+    sync = load_script("sync_settings_docs")
     assert HUB.read_text(encoding="utf-8") == sync.hub_text(""), (
         "hub/target-incidentio.yml is stale: python scripts/sync_settings_docs.py"
     )
@@ -114,17 +112,10 @@ def test_the_readme_install_block_adds_the_loader_by_its_type() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_the_readme_install_adds_installs_and_runs_the_loader_from_the_definition(
-    tmp_path: Path,
+    tmp_path: Path, meltano_cli: tuple[Path, dict[str, str]]
 ) -> None:
     """README, Install: `meltano add` from the Hub file, pip_url at this checkout, a run."""
-    demo = _module("demo", ROOT / "scripts" / "demo.py")
-    try:
-        meltano = demo.ensure_meltano()
-    except (OSError, subprocess.CalledProcessError) as error:
-        pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_INCIDENTIO_")}
-    env |= {"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
-    env["PATH"] = f"{meltano.parent}{os.pathsep}{env.get('PATH', '')}"
+    meltano, env = meltano_cli
 
     def run(*args: str, cwd: Path, extra: dict[str, str] | None = None, stdin: str = "") -> str:
         result = subprocess.run(
@@ -223,15 +214,11 @@ def _about_json(meltano: Path, project: Path, env: dict[str, str]) -> dict[str, 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_meltano_4_reads_add_loader_name_as_two_plugins(tmp_path: Path) -> None:
+def test_meltano_4_reads_add_loader_name_as_two_plugins(
+    tmp_path: Path, meltano_cli: tuple[Path, dict[str, str]]
+) -> None:
     """Why the README writes `--plugin-type loader`: the short form adds a stray utility."""
-    demo = _module("demo", ROOT / "scripts" / "demo.py")
-    try:
-        meltano = demo.ensure_meltano()
-    except (OSError, subprocess.CalledProcessError) as error:
-        pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_INCIDENTIO_")}
-    env |= {"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
+    meltano, env = meltano_cli
     subprocess.run(
         [str(meltano), "init", "project", "--no-usage-stats"],
         cwd=tmp_path, env=env, capture_output=True, timeout=300, check=True,

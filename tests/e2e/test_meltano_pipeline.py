@@ -9,18 +9,18 @@ touched.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pytest
+from loading import load_script, meltano_or_skip
 
 from incidentio_sandbox import Sandbox
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Iterator
     from types import ModuleType
 
@@ -37,15 +37,6 @@ INTERNAL = ("escalation_policy_internal", "ingest_batch_id", "requester_email",
             "pagerduty_service_key", "_sdc_filename")  # fmt: skip
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-
-
-def load_demo() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("demo", ROOT / "scripts" / "demo.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def rows(name: str) -> list[dict[str, Any]]:
@@ -85,11 +76,8 @@ def install_project(tmp: Path) -> Path:
     reinstalls every plugin whenever it runs, and the pipelines only run the plugins, so every
     pipeline of a session shares one install.
     """
-    demo = load_demo()
-    try:
-        meltano: Path = demo.ensure_meltano()
-    except (OSError, subprocess.CalledProcessError) as error:
-        pytest.skip(f"meltano=={demo.MELTANO_VERSION} cannot be installed here: {error}")
+    demo = load_script("demo")
+    meltano = meltano_or_skip(demo)
     # No sandbox: installing reaches PyPI only.
     env = demo.meltano_env(
         "http://127.0.0.1:9",
@@ -112,7 +100,7 @@ def sandbox_pipeline(
     The sandbox is seeded as docs/meltano.md and the demo start it (examples/sandbox-seed.json),
     plus what `seed` adds.
     """
-    demo = load_demo()
+    demo = load_script("demo")
     with Sandbox(port=0, seed={**demo.sandbox_seed(), **(seed or {})}) as sandbox:
         yield Pipeline(demo, meltano, sandbox, tmp)
 

@@ -13,20 +13,21 @@ import json
 import typing as t
 
 import pytest
-from support import read_jsonl, run_cli
-
-from incidentio_sandbox import Sandbox
+from support import SandboxAccount, read_jsonl, run_cli
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
     from plugins import Plugin
 
+    from incidentio_sandbox import Sandbox
+
 pytestmark = pytest.mark.slow
 
 API_KEY = "ik-e2e-tapjsonl-Vq82"
 TOKEN = "as-e2e-tapjsonl-Kd41"
 SOURCE = "01HTAPJSONLSOURCE00000000"
+ACCOUNT = SandboxAccount(API_KEY, TOKEN, SOURCE)
 BATCH = {"encoding": {"format": "jsonl", "compression": "gzip"}}
 
 
@@ -147,20 +148,12 @@ def test_http_batch_size_rows_groups_batch_records(tap_jsonl, httpserver, tmp_pa
 
 @pytest.fixture
 def sandbox():
-    with Sandbox(api_key=API_KEY, alert_sources={SOURCE: TOKEN}) as sb:
+    with ACCOUNT.sandbox() as sb:
         yield sb
 
 
 def sandbox_config(sb: Sandbox, tmp_path: Path, **extra: t.Any) -> dict[str, t.Any]:
-    return {
-        "api_key": API_KEY,
-        "alert_source_token": TOKEN,
-        "alert_source_config_id": SOURCE,
-        "base_url": sb.url,
-        "response_log_path": str(tmp_path / "responses.jsonl"),
-        "progress_interval": 60,
-        **extra,
-    }
+    return ACCOUNT.config(sb.url, tmp_path, **extra)
 
 
 def run_tap_into_target(

@@ -1,5 +1,8 @@
 """Catalog planning: normalisation, comparison, the sync snapshot, bulk bodies, bisect, guards.
 
+The snapshot is decided on the reconcile engine with catalog sync's feature
+(`catalog/feature.py`), row by row as the strategy decides it.
+
 `listed` plays incident.io: it turns a create payload into the `CatalogEntryV3` the listing
 would return (labels and sort keys added, empty arrays dropped, aliases and rank filled in),
 so "nothing changed" is tested against the API's shape, not the payload's.
@@ -11,7 +14,7 @@ import ast
 import json
 import math
 import typing as t
-from dataclasses import replace
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,28 +26,29 @@ from numbering import numbered
 import target_incidentio.catalog
 from target_incidentio.catalog.bulk import BULK_UPDATE_PATH, BulkUpdate, bulk_updates
 from target_incidentio.catalog.compare import (
-    Create,
     Row,
-    Unchanged,
     Update,
-    compare,
     managed_attributes,
     normalise,
     update_body,
 )
 from target_incidentio.catalog.entries import build_catalog_entry
+from target_incidentio.catalog.feature import (
+    DELETE_FRACTION_SETTING,
+    CatalogPlan,
+    CatalogReconciler,
+    as_update,
+    delete_path,
+    plan_text,
+    reconciler,
+)
 from target_incidentio.catalog.listing import (
     ENTRIES_PATH,
     collect_listing,
     listing_path,
     parse_listing_page,
 )
-from target_incidentio.catalog.plan import (
-    DELETE_FRACTION_SETTING,
-    CatalogPlan,
-    deletions,
-    snapshot_plan,
-)
+from target_incidentio.reconcile.engine import Change, Create, Unchanged
 from target_incidentio.settings import StreamSettings
 
 BASE = "https://api.incident.io"
@@ -102,37 +106,75 @@ def entry_id(n: int) -> str:
     return f"01ENTRY{n:05d}"
 
 
+@dataclass
+class Decided:
+    """A whole stream decided as the strategy decides it: every decision, in order."""
+
+    engine: CatalogReconciler
+    decisions: list[t.Any]
+
+    def plan(self, **options: t.Any) -> CatalogPlan:
+        return self.engine.plan(**options)
+
+    @property
+    def creates(self) -> tuple[Create[Row, Row], ...]:
+        return self.plan().creates
+
+    @property
+    def updates(self) -> tuple[Update, ...]:
+        """The bulk updates' entries the strategy sends (each key's last decision)."""
+        return tuple(as_update(c) for c in self.plan().changes)
+
+    @property
+    def unchanged(self) -> tuple[Unchanged[t.Any, Row], ...]:
+        return self.plan().unchanged
+
+    @property
+    def verdict(self) -> t.Any:
+        """The deletions allowed were every row delivered (a dry run's)."""
+        return self.plan(assume_delivered=True).verdict
+
+    def bulk_updates(self) -> tuple[BulkUpdate, ...]:
+        return bulk_updates(TYPE_ID, self.updates)
+
+    def summary(self, limit: int = 20) -> str:
+        return plan_text(self.plan(assume_delivered=True), TYPE_ID, self.mode, limit)
+
+    @property
+    def mode(self) -> t.Literal["merge", "sync"]:
+        return "sync" if self.engine.removes else "merge"
+
+
 def plan(
     rows: list[Row],
     entries: list[dict[str, t.Any]],
     *,
     mode: t.Literal["merge", "sync"] = "sync",
     max_delete_fraction: float = StreamSettings().catalog_max_delete_fraction,
-) -> CatalogPlan:
-    """A whole stream decided as the strategy decides it: each external id's rows compared
-    with its listed entry (or created), then what the listing holds that the stream did not."""
-    grouped: dict[str, list[Row]] = {}
+) -> Decided:
+    """Each row decided against the listing as `CatalogMerge.send` decides it: a changed
+    entry's rows wait together for the bulk call, so a later row of its key answers for all."""
+    engine = reconciler(
+        TYPE_ID,
+        entries,
+        mapped=MAPPED.values(),
+        attribute_types=TYPES,
+        mode=mode,
+        max_delete_fraction=max_delete_fraction,
+    )
+    held: dict[str, tuple[Row, ...]] = {}
+    decisions = []
     for row in rows:
-        grouped.setdefault(row.external_id, []).append(row)
-    live = {e.get("external_id"): e for e in entries if not e.get("archived_at")}
-    decided = [
-        compare(
-            live[key], tuple(group), mapped_attribute_ids=MAPPED.values(), attribute_types=TYPES
-        )
-        if key in live
-        else Create(tuple(group))
-        for key, group in grouped.items()
-    ]
-    snapshot = snapshot_plan(
-        TYPE_ID, entries, grouped, mode=mode, max_delete_fraction=max_delete_fraction
-    )
-    return replace(
-        snapshot,
-        creates=tuple(d for d in decided if isinstance(d, Create)),
-        updates=tuple(d for d in decided if isinstance(d, Update)),
-        unchanged=tuple(d for d in decided if isinstance(d, Unchanged)),
-        duplicates=tuple(key for key, group in grouped.items() if len(group) > 1),
-    )
+        waiting = held.pop(row.external_id, ())
+        decided = engine.decide(row.external_id, row, (*waiting, row))
+        if isinstance(decided, Change):
+            held[row.external_id] = decided.rows
+        decisions.append(decided)
+    return Decided(engine, decisions)
+
+
+def keys(decisions: t.Iterable[t.Any]) -> list[str]:
+    return [d.key for d in decisions]
 
 
 # -- normalisation ---------------------------------------------------------------------
@@ -389,15 +431,17 @@ def scenario(ctx):
 def test_sync_scenario(scenario, openapi_validator):
     rows, entries, renamed, gone = scenario
     result = plan(rows, entries)
-    assert [c.external_id for c in result.creates] == ["600", "601", "602"]
+    assert keys(result.creates) == ["600", "601", "602"]
     assert [u.external_id for u in result.updates] == [str(n) for n in sorted(renamed)]
     assert all(u.changed == ("name",) for u in result.updates)
     assert len(result.unchanged) == 600 - len(gone) - len(renamed)
-    assert [d.external_id for d in result.deletes] == [str(n) for n in sorted(gone)]
-    assert [d.entry_id for d in result.deletes] == [entry_id(n) for n in sorted(gone)]
-    assert result.kept == result.duplicates == ()
-    assert result.entry_count == 600
-    assert result.verdict.deletes == result.deletes
+    # Delivered (here, by the unchanged rows alone), the gone entries are deleted.
+    deletes = result.plan().verdict.removes
+    assert [d["external_id"] for d in deletes] == [str(n) for n in sorted(gone)]
+    assert [d["id"] for d in deletes] == [entry_id(n) for n in sorted(gone)]
+    assert result.plan().kept == result.plan().repeated == ()
+    assert result.plan().listed == 600
+    assert result.verdict.removes == deletes
     assert result.verdict.refusal is None
 
     (bulk,) = result.bulk_updates()
@@ -405,19 +449,21 @@ def test_sync_scenario(scenario, openapi_validator):
     assert bulk.record_keys == tuple(u.record_keys[0] for u in result.updates)
     openapi_validator("POST", BASE + BULK_UPDATE_PATH, bulk.body)
     for create in result.creates:
-        openapi_validator("POST", BASE + ENTRIES_PATH, create.payload)
-    for delete in result.deletes:
-        assert delete.delete_path == f"{ENTRIES_PATH}/{delete.entry_id}"
-        openapi_validator("DELETE", BASE + delete.delete_path, None)
+        openapi_validator("POST", BASE + ENTRIES_PATH, create.desired.payload)
+    for delete in deletes:
+        assert delete_path(delete["id"]) == f"{ENTRIES_PATH}/{delete['id']}"
+        openapi_validator("DELETE", BASE + delete_path(delete["id"]), None)
 
 
 def test_merge_never_deletes(scenario):
     rows, entries, renamed, gone = scenario
     result = plan(rows, entries, mode="merge")
     assert (len(result.creates), len(result.updates)) == (3, len(renamed))
-    assert result.deletes == ()
-    assert [e.external_id for e in result.kept] == [str(n) for n in sorted(gone)]
-    assert deletions(result, [r.external_id for r in rows]).deletes == ()
+    assert result.verdict.removes == ()
+    assert [e["external_id"] for e in result.plan().kept] == [str(n) for n in sorted(gone)]
+    for row in rows:
+        result.engine.confirmed(row.external_id)
+    assert result.plan().verdict.removes == ()
     assert result.verdict.refusal is None
 
 
@@ -468,7 +514,7 @@ def test_attributes_managed_elsewhere_do_not_count_as_changes(ctx):
     entry = listed(row.payload, entry_id(1))
     entry["attribute_values"][DOCS] = {"value": {"literal": "set in the dashboard"}}
     result = plan([row], [entry])
-    assert [u.external_id for u in result.unchanged] == ["1"]
+    assert keys(result.unchanged) == ["1"]
 
 
 def test_a_records_own_attribute_values_are_managed(ctx):
@@ -486,16 +532,21 @@ def test_duplicate_external_ids_last_row_wins(ctx):
     other = make_row(ctx, service(2))
     new_first = make_row(ctx, service(3, name="A"))
     new_last = make_row(ctx, service(3, name="B"))
-    entries = [listed(first.payload, entry_id(1)), listed(other.payload, entry_id(2))]
+    before = make_row(ctx, service(1, name="Before"))
+    entries = [listed(before.payload, entry_id(1)), listed(other.payload, entry_id(2))]
     result = plan([first, new_first, other, last, new_last], entries)
-    assert result.duplicates == ("1", "3")
+    assert result.plan().repeated == ("1", "3")
     (update,) = result.updates
     assert update.body["name"] == "Last"
     assert update.rows == (first, last)
     assert update.record_keys == (first.record_key, last.record_key)
+    # Each row of the new id is created as it comes, the second again (it says otherwise):
+    # together they answer for both records, and the last one's payload is what stays.
+    creates = [d for d in result.decisions if isinstance(d, Create)]
+    assert [(c.key, c.again) for c in creates] == [("3", False), ("3", True)]
+    assert [r.record for c in creates for r in c.rows] == [new_first.record, new_last.record]
     (create,) = result.creates
-    assert create.payload["name"] == "B"
-    assert create.records == (new_first.record, new_last.record)
+    assert create.desired.payload["name"] == "B"
     assert BulkUpdate(TYPE_ID, (update,)).record_keys == update.record_keys
 
 
@@ -504,20 +555,21 @@ def test_entries_without_external_id_are_never_deleted(ctx):
     manual = listed({**row.payload, "external_id": None, "name": "By hand"}, "01MANUAL")
     archived = {**listed(make_row(ctx, service(9)).payload, "01OLD"), "archived_at": "2026"}
     result = plan([row], [listed(row.payload, entry_id(1)), manual, archived])
-    assert result.deletes == ()
-    assert [(e.entry_id, e.external_id, e.name) for e in result.kept] == [
+    assert result.verdict.removes == ()
+    assert [(e["id"], e.get("external_id"), e["name"]) for e in result.plan().kept] == [
         ("01MANUAL", None, "By hand")
     ]
-    assert result.entry_count == 2  # archived entries are not the type's
+    assert result.plan().listed == 2  # archived entries are not the type's
     full = plan([], [manual], max_delete_fraction=1.0)
-    assert full.deletes == ()
-    assert deletions(full, ["anything"]) == deletions(full, [])
+    assert full.verdict == full.plan().verdict
+    assert full.plan().verdict.removes == ()
+    assert full.plan().verdict.refusal is None  # no candidate at all, not a withheld one
 
 
 def test_an_archived_entry_is_not_matched(ctx):
     row = make_row(ctx, service(1))
     archived = {**listed(row.payload, entry_id(1)), "archived_at": "2026-01-02T00:00:00Z"}
-    assert [c.external_id for c in plan([row], [archived]).creates] == ["1"]
+    assert keys(plan([row], [archived]).creates) == ["1"]
 
 
 @pytest.mark.parametrize(
@@ -553,11 +605,11 @@ def six_hundred(ctx):
 def test_an_empty_stream_deletes_nothing(six_hundred):
     _, entries = six_hundred
     result = plan([], entries, max_delete_fraction=1.0)
-    assert len(result.deletes) == 600
-    verdict = deletions(result, [])
-    assert verdict.deletes == ()
+    verdict = result.plan().verdict
+    assert verdict.removes == ()
     assert verdict.refusal is not None
     assert "delivered no records" in verdict.refusal
+    assert "the 600 entries of catalog type" in verdict.refusal  # every one a candidate
     assert not verdict.error
     assert result.verdict == verdict
 
@@ -565,9 +617,10 @@ def test_an_empty_stream_deletes_nothing(six_hundred):
 def test_too_many_deletions_are_refused_naming_the_setting_and_counts(six_hundred):
     rows, entries = six_hundred
     result = plan(rows[:100], entries)
-    assert len(result.deletes) == 500
-    verdict = deletions(result, [r.external_id for r in rows[:100]])
-    assert verdict.deletes == ()
+    for row in rows[:100]:
+        result.engine.confirmed(row.external_id)
+    verdict = result.plan().verdict
+    assert verdict.removes == ()
     assert verdict.error
     assert verdict.refusal is not None
     for part in (f"`{DELETE_FRACTION_SETTING}` (0.5)", "500 of the 600", "83%", "carried 100"):
@@ -579,7 +632,7 @@ def test_deleting_exactly_the_fraction_is_allowed(six_hundred, kept, allowed):
     rows, entries = six_hundred
     result = plan(rows[:kept], entries)
     verdict = result.verdict
-    assert (len(verdict.deletes) == 600 - kept) is allowed
+    assert (len(verdict.removes) == 600 - kept) is allowed
     assert verdict.error is not allowed
 
 
@@ -590,10 +643,11 @@ def test_a_failed_create_or_update_is_still_in_the_stream(ctx, six_hundred):
     stream = [*rows[:5], renamed, *rows[6:590], new]  # 10 gone
     result = plan(stream, entries)
     assert [u.external_id for u in result.updates] == ["5"]
-    assert [c.external_id for c in result.creates] == ["700"]
-    # The create and the update failed: nothing else is deleted, and their entries stay.
-    verdict = deletions(result, [])
-    assert [d.external_id for d in verdict.deletes] == [str(n) for n in range(590, 600)]
+    assert keys(result.creates) == ["700"]
+    # The create and the update failed (never confirmed): nothing else is deleted, and their
+    # entries stay; the unchanged rows delivered themselves.
+    verdict = result.plan().verdict
+    assert [d["external_id"] for d in verdict.removes] == [str(n) for n in range(590, 600)]
     assert verdict.refusal is None
 
 
@@ -602,28 +656,30 @@ def test_nothing_delivered_and_nothing_unchanged_deletes_nothing(ctx, six_hundre
     stream = [make_row(ctx, service(n, name="changed")) for n in range(590)]
     result = plan(stream, entries)
     assert len(result.updates) == 590
-    assert len(result.deletes) == 10
-    failed = deletions(result, [])
-    assert failed.deletes == ()
+    assert len(result.verdict.removes) == 10
+    failed = result.plan().verdict
+    assert failed.removes == ()
     assert failed.refusal is not None
     assert "delivered no records" in failed.refusal
-    assert len(deletions(result, ["3"]).deletes) == 10
+    result.engine.confirmed("3")
+    assert len(result.plan().verdict.removes) == 10
 
 
 def test_rejected_records_block_deletion(six_hundred):
     rows, entries = six_hundred
     result = plan(rows[:590], entries)
-    verdict = deletions(result, [], rejected_records=2)
-    assert verdict.deletes == ()
+    verdict = result.plan(rejected_records=2).verdict
+    assert verdict.removes == ()
     assert verdict.refusal is not None
     assert "2 record(s)" in verdict.refusal
     assert not verdict.error
 
 
-def test_delivered_ids_outside_the_plan_protect_their_entries(six_hundred):
+def test_ids_the_stream_carried_protect_their_entries_delivered_or_not(ctx, six_hundred):
     rows, entries = six_hundred
-    result = plan(rows[:590], entries)
-    assert len(deletions(result, ["595", "596"]).deletes) == 8
+    failed = [make_row(ctx, service(n, name="changed")) for n in (595, 596)]
+    result = plan([*rows[:590], *failed], entries)
+    assert len(result.plan().verdict.removes) == 8
 
 
 # -- bulk bodies and bisect ------------------------------------------------------------
@@ -788,11 +844,11 @@ def test_listing_what_was_sent_plans_nothing(ctx, stream):
     rows = [make_row(ctx, {"id": n, **r}) for n, r in enumerate(stream)]
     entries = [respelled(listed(row.payload, entry_id(n))) for n, row in enumerate(rows)]
     result = plan(rows, entries)
-    assert (result.creates, result.updates, result.deletes) == ((), (), ())
+    assert (result.creates, result.updates, result.verdict.removes) == ((), (), ())
     assert len(result.unchanged) == len(rows)
 
 
-def applied(entries: list[dict[str, t.Any]], result: CatalogPlan) -> list[dict[str, t.Any]]:
+def applied(entries: list[dict[str, t.Any]], result: Decided) -> list[dict[str, t.Any]]:
     """The listing after incident.io carried out the plan, per the spec's rules."""
     by_id = {e["id"]: dict(e) for e in entries}
     for batch in result.bulk_updates():
@@ -809,9 +865,11 @@ def applied(entries: list[dict[str, t.Any]], result: CatalogPlan) -> list[dict[s
                 if attribute_id in shown["attribute_values"]:
                     values[attribute_id] = shown["attribute_values"][attribute_id]
             entry["attribute_values"] = values
-    for delete in result.verdict.deletes:
-        del by_id[delete.entry_id]
-    created = [listed(c.payload, f"01NEW{n:05d}") for n, c in enumerate(result.creates)]
+    for delete in result.verdict.removes:
+        del by_id[delete["id"]]
+    # Every create the strategy sent; a later one of an external id upserts the same entry.
+    sent = {d.key: d.desired.payload for d in result.decisions if isinstance(d, Create)}
+    created = [listed(payload, f"01NEW{n:05d}") for n, payload in enumerate(sent.values())]
     return [*by_id.values(), *created]
 
 
@@ -826,7 +884,7 @@ def test_a_plan_once_applied_leaves_nothing_to_do(ctx, before, after):
     new = [make_row(ctx, {"id": n % 6, **r}) for n, r in enumerate(after)]
     result = plan(new, entries, max_delete_fraction=1.0)
     again = plan(new, applied(entries, result), max_delete_fraction=1.0)
-    assert (again.creates, again.updates, again.deletes) == ((), (), ())
+    assert (again.creates, again.updates, again.verdict.removes) == ((), (), ())
     assert len(again.unchanged) == len({row.external_id for row in new})
 
 
@@ -867,7 +925,7 @@ def test_summary_shows_a_refusal(six_hundred):
 def test_planning_imports_nothing_of_the_target_but_the_payload_helpers():
     runtime = set()
     # The planning, not the strategies beside it (sync.py, type_setup.py) that do the HTTP.
-    for name in ("listing", "compare", "bulk", "plan", "types", "entries"):
+    for name in ("listing", "compare", "bulk", "feature", "types", "entries"):
         path = Path(target_incidentio.catalog.__file__).parent / f"{name}.py"
         tree = ast.parse(path.read_text(encoding="utf-8"))
         runtime |= {
@@ -881,6 +939,8 @@ def test_planning_imports_nothing_of_the_target_but_the_payload_helpers():
         # types.py: the SDK's metadata prefix.
         "target_incidentio.payloads.fields",
         "target_incidentio.core.urls",
-        # plan.py: the reconcile engine's id lists (pure, imports nothing of the target).
+        # feature.py: the reconcile engine (pure, imports nothing of the target).
+        "target_incidentio.reconcile.engine",
+        "target_incidentio.reconcile.guard",
         "target_incidentio.reconcile.text",
     }

@@ -112,6 +112,26 @@ def test_incident_wrong_types(make_ctx, field, value):
     assert f"field '{field}" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("name", 12, ["expected a string, got int 12.", '"name": "str(name)"']),
+        (
+            "notify_incident_channel",
+            "yes",
+            ["expected true or false, got str 'yes'.", '"notify_incident_channel": "bool('],
+        ),
+    ],
+)
+def test_a_text_or_boolean_field_of_another_type_names_the_kind_and_its_cast(
+    make_ctx, field, value, says
+):
+    record = {"id": "INC-1", "incident_id": "01INC", "name": "x", field: value}
+    with pytest.raises(RecordError) as caught:
+        build_incident_edit(numbered(record), make_ctx("incidents"))
+    assert [text for text in says if text not in str(caught.value)] == []
+
+
 def test_custom_fields_every_kind_appended_to_own_entries(make_ctx, openapi_validator):
     lists = StaticLists(
         {

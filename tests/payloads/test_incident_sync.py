@@ -517,9 +517,9 @@ def test_a_stream_is_planned_created_edited_refused_and_closed(make_ctx, openapi
     assert isinstance(decided["5"], Conflict)
     assert isinstance(decided["7"], Unchanged)
     assert conflict_holders(decided["5"]) == [("INC-05", "01I05"), ("INC-06", "01I06")]
-    assert plan_text(sync.plan(assume_delivered=True), "tickets").splitlines() == [
+    assert plan_text(sync.plan(assume_delivered=True)).splitlines() == [
         (
-            "stream 'tickets' (incident_mode sync): 1 to create, 1 to edit, 1 unchanged, 1 to "
+            "incidents (incident_mode sync): 1 to create, 1 to edit, 1 unchanged, 1 to "
             "close, 1 refused (several incidents hold the key); 7 incidents listed, 5 open "
             "with a key"
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -107,6 +108,76 @@ def test_custom_fields_are_configured(http: requests.Session) -> None:
 def test_seed_refuses_what_the_spec_does_not_allow(seed: dict[str, t.Any], complaint: str) -> None:
     with pytest.raises(ValueError, match=complaint):
         Seed.from_json(seed)
+
+
+# One of every seeded kind, each field set to what is not its default.
+EVERY_KIND: dict[str, t.Any] = {
+    "catalog_types": [
+        {
+            "id": "T",
+            "name": "Service",
+            "attributes": [{"id": "A", "name": "tier", "type": "Number", "array": True}],
+            "description": "d",
+            "ranked": True,
+            "annotations": {"tool": "x"},
+            "version": 3,
+        }
+    ],
+    "alert_sources": [{"id": "S", "name": "Datadog", "source_type": "datadog"}],
+    "heartbeat_sources": [{"id": "H", "token": "hb", "interval_seconds": 30}],
+    "custom_fields": [
+        {
+            "id": "F",
+            "name": "Team",
+            "field_type": "single_select",
+            "catalog_type_id": "T",
+            "options": [{"id": "O", "value": "Payments"}],
+        }
+    ],
+    "users": [{"id": "U", "name": "Ann", "email": "ann@example.com", "is_active": False}],
+    "schedules": [
+        {
+            "id": "S1",
+            "name": "Primary",
+            "rotations": [
+                {"id": "R", "name": "Daily", "user_ids": ["U"], "handover_interval_type": "daily"}
+            ],
+            "team_ids": ["team"],
+        }
+    ],
+    "escalation_paths": [{"id": "E", "name": "Urgent", "user_ids": ["U"]}],
+}
+
+
+def test_every_seeded_kind_survives_a_round_trip() -> None:
+    seed = Seed.from_json(EVERY_KIND)
+    assert Seed.from_json(seed.to_json()) == seed
+    written = seed.to_json()
+    assert written["catalog_types"][0]["attributes"] == [
+        {"id": "A", "name": "tier", "type": "Number", "array": True, "mode": ""}
+    ]
+    assert written["custom_fields"][0]["options"] == [{"id": "O", "value": "Payments"}]
+    assert written["schedules"][0]["rotations"][0]["layers"] == [{"id": "R-L1", "name": "Layer 1"}]
+    assert written["heartbeat_sources"][0]["interval_seconds"] == 30
+    assert written["users"][0]["is_active"] is False
+
+
+@pytest.mark.parametrize(
+    ("where", "item", "complaint"),
+    [
+        ("users", {"id": "U", "name": "Ann", "mail": "a@b"}, "unknown user settings: ['mail']"),
+        ("users", {"id": "U"}, "a user needs a non-empty string 'name'"),
+        ("escalation_paths", {"name": "x"}, "an escalation path needs a non-empty string 'id'"),
+        (
+            "schedules",
+            {"id": "S", "name": "s", "rotations": [{"id": "R", "name": "r", "layer": []}]},
+            "unknown schedule rotation settings: ['layer']",
+        ),
+    ],
+)
+def test_a_seeded_item_names_its_kind_in_errors(where: str, item: t.Any, complaint: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(complaint)):
+        Seed.from_json({where: [item]})
 
 
 def test_roles_for_an_unknown_key_are_refused() -> None:

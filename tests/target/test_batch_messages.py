@@ -11,9 +11,7 @@ import json
 import typing as t
 
 import pytest
-from support import read_jsonl, run_cli, run_in_process, schema, state
-
-from incidentio_sandbox import Sandbox
+from support import SandboxAccount, read_jsonl, run_cli, run_in_process, schema, state
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -21,6 +19,7 @@ if t.TYPE_CHECKING:
 API_KEY = "ik-batch-msg-T6w1"
 TOKEN = "as-batch-msg-P0z8"
 SOURCE = "01HBATCHSOURCE00000000000"
+ACCOUNT = SandboxAccount(API_KEY, TOKEN, SOURCE)
 
 
 def batch(
@@ -40,22 +39,18 @@ def batch(
 
 @pytest.fixture
 def sandbox():
-    with Sandbox(api_key=API_KEY, alert_sources={SOURCE: TOKEN}) as sb:
+    with ACCOUNT.sandbox() as sb:
         yield sb
 
 
 def _config(url: str, tmp_path: Path, **extra: t.Any) -> dict[str, t.Any]:
-    return {
-        "api_key": API_KEY,
-        "alert_source_token": TOKEN,
-        "alert_source_config_id": SOURCE,
-        "base_url": url.rstrip("/"),
-        "response_log_path": str(tmp_path / "responses.jsonl"),
-        "dead_letter_path": str(tmp_path / "dead.jsonl"),
-        "alert_source_rate_limit_per_minute": 10**6,
-        "progress_interval": 60,
+    return ACCOUNT.config(
+        url.rstrip("/"),
+        tmp_path,
+        dead_letter_path=str(tmp_path / "dead.jsonl"),
+        alert_source_rate_limit_per_minute=10**6,
         **extra,
-    }
+    )
 
 
 ROWS = [

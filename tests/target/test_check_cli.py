@@ -234,52 +234,51 @@ def test_an_attribute_named_by_its_name_gets_its_id_as_the_fix(sandbox, tmp_path
 
 
 @pytest.mark.slow
-def test_an_unknown_catalog_type_fails_with_its_id(sandbox, tmp_path):
+@pytest.mark.parametrize(
+    ("stream", "setting", "wrong", "says"),
+    [
+        (
+            "services",
+            "catalog_type_id",
+            "01TFROMSTAGING",
+            ["catalog type `01TFROMSTAGING` does not exist", "GET /v3/catalog_types"],
+        ),
+        (
+            "monitoring_*",
+            "alert_source_config_id",
+            "01HTYPO",
+            [
+                "alert source `01HTYPO` does not exist in this incident.io account",
+                "/v2/alert_events/http/<id>",
+            ],
+        ),
+        (
+            "monitoring_*",
+            "alert_source_config_id",
+            "01SDATADOG",
+            ["alert source `01SDATADOG` (Datadog) is a `datadog` source"],
+        ),
+        (
+            "monitoring_*",
+            "alert_source_token",
+            "as-check-SENTINEL-wrong-1Qz",
+            [f"is not the token of alert source `{SOURCE}`"],
+        ),
+    ],
+    ids=["unknown catalog type", "unknown alert source", "not an HTTP source", "wrong token"],
+)
+def test_a_wrong_id_or_token_fails_naming_the_setting_and_what_is_wrong(
+    sandbox, tmp_path, stream, setting, wrong, says
+):
     cfg = config(sandbox, tmp_path)
-    cfg["streams"]["services"]["catalog_type_id"] = "01TFROMSTAGING"
+    cfg["streams"][stream][setting] = wrong
     run = check(cfg, tmp_path)
 
     assert_a_check(run, sandbox, tmp_path)
     assert run.returncode == 1
-    failure = one(run, "FAILED", "streams.services.catalog_type_id")
-    assert "catalog type `01TFROMSTAGING` does not exist" in failure
-    assert "GET /v3/catalog_types" in failure
-
-
-@pytest.mark.slow
-def test_an_unknown_alert_source_fails_with_its_id(sandbox, tmp_path):
-    cfg = config(sandbox, tmp_path)
-    cfg["streams"]["monitoring_*"]["alert_source_config_id"] = "01HTYPO"
-    run = check(cfg, tmp_path)
-
-    assert_a_check(run, sandbox, tmp_path)
-    assert run.returncode == 1
-    failure = one(run, "FAILED", "streams.monitoring_*.alert_source_config_id")
-    assert "alert source `01HTYPO` does not exist in this incident.io account" in failure
-    assert "/v2/alert_events/http/<id>" in failure
-
-
-@pytest.mark.slow
-def test_an_alert_source_that_is_not_http_fails(sandbox, tmp_path):
-    cfg = config(sandbox, tmp_path)
-    cfg["streams"]["monitoring_*"]["alert_source_config_id"] = "01SDATADOG"
-    run = check(cfg, tmp_path)
-
-    assert run.returncode == 1
-    failure = one(run, "FAILED", "streams.monitoring_*.alert_source_config_id")
-    assert "alert source `01SDATADOG` (Datadog) is a `datadog` source" in failure
-
-
-@pytest.mark.slow
-def test_a_token_that_is_not_the_sources_fails_without_showing_either(sandbox, tmp_path):
-    cfg = config(sandbox, tmp_path)
-    cfg["streams"]["monitoring_*"]["alert_source_token"] = "as-check-SENTINEL-wrong-1Qz"
-    run = check(cfg, tmp_path)
-
-    assert run.returncode == 1
-    failure = one(run, "FAILED", "streams.monitoring_*.alert_source_token")
-    assert f"is not the token of alert source `{SOURCE}`" in failure
-    assert "SENTINEL" not in run.stderr
+    failure = one(run, "FAILED", f"streams.{stream}.{setting}")
+    assert [text for text in says if text not in failure] == []
+    assert "SENTINEL" not in run.stderr  # a wrong token is not shown either
 
 
 @pytest.mark.slow

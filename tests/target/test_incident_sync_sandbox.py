@@ -15,10 +15,13 @@ import time
 import typing as t
 
 import pytest
+import requests
 from support import read_jsonl, record, run_cli, schema, singer_lines, state
 
 from incidentio_sandbox import Sandbox
 from incidentio_sandbox.seed.incidents import DashboardIncident
+
+pytestmark = pytest.mark.slow  # each test runs the target as its own process, several times
 
 API_KEY = "ik-test-incident-sync-Hq27"
 KEY_FIELD = "01HKEYFIELD000000000000000"
@@ -374,11 +377,18 @@ def test_the_dry_run_prints_the_plan(sandbox, tmp_path):
     seq = last_seq(sandbox)
     rows = [ticket(1, name="Renamed"), ticket(3)]
     result = run(sandbox, tmp_path, rows, dry_run=True, close_missing_incidents="Closed",
-                 incident_max_close_fraction=1)  # fmt: skip
+                 incident_max_close_fraction=1, **WHOLE)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert writes(sandbox, seq) == []
     assert "1 to create, 1 to edit, 0 unchanged, 1 to close" in result.stderr
     assert "name: 'Ticket 1' -> 'Renamed'" in result.stderr
+    # A snapshot the tap did not say it finished closes nothing, and its dry run says so.
+    cut = run(sandbox, tmp_path, rows, dry_run=True, close_missing_incidents="Closed",
+              incident_max_close_fraction=1)  # fmt: skip
+    assert cut.returncode == 0, cut.stderr
+    assert "1 to create, 1 to edit, 0 unchanged, 0 to close" in cut.stderr
+    assert "no incident is closed (close_missing_incidents)" in cut.stderr
+    assert writes(sandbox, seq) == []
 
 
 def test_sync_is_refused_on_another_operation(sandbox, tmp_path):
@@ -428,3 +438,39 @@ def test_check_says_the_key_field_the_owned_fields_the_close_status_and_the_keye
     assert result.returncode == 1
     assert "'Colour' is none of" in result.stderr
     assert "Ticket key" in result.stderr
+
+
+def test_check_counts_the_keyed_incidents_of_every_page(sandbox, tmp_path):
+    # 260 keyed and 3 unkeyed incidents: two pages of 250; the first alone would say 250.
+    for n in range(263):
+        entries = [{"custom_field_id": KEY_FIELD, "values": [{"value_text": f"k{n}"}]}]
+        body = {"name": f"Seeded {n}", "custom_field_entries": entries if n >= 3 else []}
+        made = requests.post(f"{sandbox.url}/_sandbox/incidents", json=body, timeout=10)
+        assert made.status_code == 201, made.text
+    seq = last_seq(sandbox)
+    result = run_cli(config(sandbox, tmp_path), [], tmp_path, args=["--check"])
+    assert result.returncode == 0, result.stderr
+    assert "sync: 260 of 263 incidents hold a key (2 pages)" in result.stderr
+    pages = lists(sandbox, seq)
+    assert len(pages) == 2
+    assert "after" not in pages[0]["query"]
+    assert pages[1]["query"]["after"]
+    assert writes(sandbox, seq) == []
+
+
+def test_a_stream_that_fixes_its_incident_type_lists_and_closes_only_that_type(tmp_path):
+    types = [{"id": "01HTYPETICKET0000000000000", "name": "Ticket", "is_default": True},
+             {"id": "01HTYPEBUG000000000000000", "name": "Bug"}]  # fmt: skip
+    with Sandbox(api_key=API_KEY, seed={**SEED, "incident_types": types}) as sb:
+        bug = {"custom_field_id": KEY_FIELD, "values": [{"value_text": "9"}]}
+        dashboard(sb, {"name": "Another stream's", "incident_type_id": types[1]["id"],
+                       "custom_field_entries": [bug]})  # fmt: skip
+        maps = {STREAM: {"incident_type_id": f"'{types[0]['id']}'"}}
+        conf = config(sb, tmp_path, close_missing_incidents="Closed", stream_maps=maps,
+                      incident_max_close_fraction=1, **WHOLE)  # fmt: skip
+        result = run_cli(conf, messages([ticket(1)]), tmp_path)
+        assert result.returncode == 0, result.stderr
+        [listing] = lists(sb)
+        assert listing["query"]["incident_type[one_of]"] == types[0]["id"]
+        assert [e["path"] for e in writes(sb)] == ["/v2/incidents"]  # the create; no close
+        assert by_key(sb)["9"][0]["incident_status"]["id"] != CLOSED

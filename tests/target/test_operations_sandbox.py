@@ -5,31 +5,24 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import read_jsonl, record, run_cli, run_in_process, schema, state
+from support import SandboxAccount, read_jsonl, record, run_cli, run_in_process, schema, state
 
 from incidentio_sandbox import Sandbox
 
 API_KEY = "ik-test-Q7pv2cXX-api"
 TOKEN = "as-test-token-9Zr4-alerts"
 SOURCE = "01HSOURCE0000000000000000"
+ACCOUNT = SandboxAccount(API_KEY, TOKEN, SOURCE)
 
 
 @pytest.fixture
 def sandbox():
-    with Sandbox(api_key=API_KEY, alert_sources={SOURCE: TOKEN}) as sb:
+    with ACCOUNT.sandbox() as sb:
         yield sb
 
 
 def _config(sb, tmp_path, **extra):
-    return {
-        "api_key": API_KEY,
-        "alert_source_token": TOKEN,
-        "alert_source_config_id": SOURCE,
-        "base_url": sb.url,
-        "response_log_path": str(tmp_path / "responses.jsonl"),
-        "progress_interval": 60,
-        **extra,
-    }
+    return ACCOUNT.config(sb.url, tmp_path, **extra)
 
 
 def _assert_spec_valid(sb, openapi_validator):

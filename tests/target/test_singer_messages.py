@@ -10,13 +10,15 @@ import json
 import typing as t
 
 import pytest
-from support import http_config, read_jsonl, record, run_cli, schema, state
+from support import SandboxAccount, http_config, read_jsonl, record, run_cli, schema, state
 
-from incidentio_sandbox import Sandbox
+if t.TYPE_CHECKING:
+    from incidentio_sandbox import Sandbox
 
 API_KEY = "ik-messages-SECRET-77c2"
 TOKEN = "as-messages-SECRET-1f0a"
 SOURCE = "01HMESSAGESSOURCE00000000"
+ACCOUNT = SandboxAccount(API_KEY, TOKEN, SOURCE)
 
 
 def _http(httpserver, tmp_path, **extra: t.Any) -> dict[str, t.Any]:
@@ -113,20 +115,12 @@ def test_http_bodies_carry_date_times_as_written(httpserver, tmp_path):
 
 @pytest.fixture
 def sandbox():
-    with Sandbox(api_key=API_KEY, alert_sources={SOURCE: TOKEN}) as sb:
+    with ACCOUNT.sandbox() as sb:
         yield sb
 
 
 def _sandbox_config(sb: Sandbox, tmp_path, **extra: t.Any) -> dict[str, t.Any]:
-    return {
-        "api_key": API_KEY,
-        "alert_source_token": TOKEN,
-        "alert_source_config_id": SOURCE,
-        "base_url": sb.url,
-        "response_log_path": str(tmp_path / "responses.jsonl"),
-        "progress_interval": 60,
-        **extra,
-    }
+    return ACCOUNT.config(sb.url, tmp_path, **extra)
 
 
 @pytest.mark.slow

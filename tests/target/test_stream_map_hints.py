@@ -11,7 +11,7 @@ import pytest
 from support import read_jsonl, record, run_in_process, schema
 
 from incidentio_sandbox import Sandbox
-from target_incidentio.stream_writer import mapped_fields
+from target_incidentio.payloads.fields import mapped_fields
 
 STREAM = "checks"
 SOURCE = "01SANDBOXALERTSOURCE000000"

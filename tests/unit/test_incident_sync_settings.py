@@ -87,3 +87,50 @@ def test_the_environment_sets_them_too():
     assert found["incident_mode"] == "sync"
     assert found["incident_sync_fields"] == ["name", "Incident Lead"]
     assert found["incident_max_close_fraction"] == 0.25
+
+
+CLOSING = {"incident_mode": "sync", "incident_key_field": "Ticket key",
+           "close_missing_incidents": "Closed"}  # fmt: skip
+
+
+def two_streams(first: dict, second: dict, **extra: object) -> dict:
+    return {**INCIDENTS, "streams": {"tickets": first, "bugs": second}, **extra}
+
+
+def test_two_streams_closing_on_one_key_field_are_refused_naming_both_and_the_field():
+    other_case = {**CLOSING, "incident_key_field": "TICKET KEY"}
+    with pytest.raises(SettingError) as refused:
+        parse_settings(two_streams(CLOSING, other_case))
+    text = str(refused.value)
+    assert "streams.bugs.close_missing_incidents" in text
+    assert "streams 'tickets' and 'bugs'" in text
+    assert "'TICKET KEY'" in text
+    assert "close the other's incidents" in text
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        {**CLOSING, "incident_key_field": "Bug key"},  # another key field
+        {k: v for k, v in CLOSING.items() if k != "close_missing_incidents"},  # closes nothing
+        {"operation": "incident_edit"},  # not a sync
+    ],
+)
+def test_streams_that_cannot_close_each_others_incidents_are_allowed(second):
+    parse_settings(two_streams(CLOSING, second))
+
+
+def test_different_fixed_incident_types_keep_them_apart_and_the_same_one_does_not():
+    def fixed(bugs_type: str) -> dict:
+        maps = {"tickets": {"incident_type_id": "'01TYPETICKET'"},
+                "bugs": {"incident_type_id": f"'{bugs_type}'"}}  # fmt: skip
+        return two_streams(CLOSING, CLOSING, stream_maps=maps)
+
+    parse_settings(fixed("01TYPEBUG"))
+    with pytest.raises(SettingError, match="streams 'tickets' and 'bugs'"):
+        parse_settings(fixed("01TYPETICKET"))
+    # A type computed per record is not fixed: refused.
+    computed = {"tickets": {"incident_type_id": "'01TYPETICKET'"},
+                "bugs": {"incident_type_id": "record['type']"}}  # fmt: skip
+    with pytest.raises(SettingError, match="incident_type_id"):
+        parse_settings(two_streams(CLOSING, CLOSING, stream_maps=computed))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
+import imports
 import pytest
 
 ROOT = Path(__file__).parents[2]
@@ -47,7 +47,7 @@ RUNTIME_NEVER: dict[str, tuple[str, ...]] = {
     # Catalog planning is pure: no strategies, no delivery (its sync does the HTTP).
     **{
         f"catalog.{name}": ("strategies", "delivery")
-        for name in ("listing", "compare", "bulk", "plan", "types", "entries")
+        for name in ("listing", "compare", "bulk", "feature", "types", "entries")
     },
     # Incident sync's planning is pure too.
     **{
@@ -59,31 +59,6 @@ RUNTIME_NEVER: dict[str, tuple[str, ...]] = {
     "core.lookups": ("",),
     "run.checkpoints": ("",),
 }
-
-
-def _imports(path: Path, *, types: bool = True) -> set[str]:
-    """Modules imported; with `types=False`, not those under `if TYPE_CHECKING:`."""
-    tree = ast.parse(path.read_text())
-    typing_only = {
-        id(inner)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-        for inner in ast.walk(node)
-    }
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if not types and id(node) in typing_only:
-            continue
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
-
-
-def _module(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def _ours(name: str) -> str | None:
@@ -101,7 +76,7 @@ def _within(name: str, prefix: str) -> bool:
     return prefix in ("", name) or name.startswith(prefix + ".")
 
 
-MODULES = {_module(path): path for path in (ROOT / PACKAGE).rglob("*.py")}
+MODULES = imports.modules(ROOT / PACKAGE)
 
 
 def test_every_room_has_a_layer():
@@ -116,13 +91,13 @@ def test_no_import_runs_back_up(module):
         return
     room = _room(inner)
     offending = []
-    for name in _imports(MODULES[module]):
+    for name in imports.imports(MODULES[module]):
         other = _ours(name)
         if other is None or _room(other) == room:
             continue
         if other == "" or RANK[_room(other)] > RANK[room] or _room(other) in SIDE_BY_SIDE[room]:
             offending.append(f"{module} imports {name}")
-    runtime = {_ours(name) for name in _imports(MODULES[module], types=False)} - {None}
+    runtime = {_ours(name) for name in imports.imports(MODULES[module], types=False)} - {None}
     for where, never in RUNTIME_NEVER.items():
         if _within(inner, where):
             offending += [
@@ -136,13 +111,15 @@ def test_no_import_runs_back_up(module):
 
 def test_the_check_sees_imports():
     # The tests above would pass vacuously if _imports found nothing.
-    writer = _imports(ROOT / "target_incidentio/stream_writer.py")
+    writer = imports.imports(ROOT / "target_incidentio/stream_writer.py")
     assert "target_incidentio.operations" in writer
     assert "target_incidentio.run.lifecycle" in writer  # a type
-    assert "target_incidentio.run.lifecycle" not in _imports(
+    assert "target_incidentio.run.lifecycle" not in imports.imports(
         ROOT / "target_incidentio/stream_writer.py", types=False
     )
-    assert "incidentio_sandbox.app" in _imports(ROOT / "sandbox/incidentio_sandbox/server.py")
+    assert "incidentio_sandbox.app" in imports.imports(
+        ROOT / "sandbox/incidentio_sandbox/server.py"
+    )
 
 
 def test_the_check_refuses_a_module_importing_upward(tmp_path):
@@ -151,8 +128,9 @@ def test_the_check_refuses_a_module_importing_upward(tmp_path):
     module.write_text(
         "import typing as t\nif t.TYPE_CHECKING:\n    from target_incidentio.run.ledger import L\n"
     )
-    (found,) = {_ours(name) for name in _imports(module)} - {None, "typing"}
-    assert RANK[_room(found or "")] > RANK["payloads"]
+    found = {_ours(name) for name in imports.imports(module)} - {None, "typing"}
+    assert found == {"run.ledger", "run.ledger.L"}
+    assert all(RANK[_room(name or "")] > RANK["payloads"] for name in found)
 
 
 @pytest.mark.parametrize(
@@ -168,7 +146,7 @@ def test_the_sandbox_and_the_target_never_import_each_other(where, never):
     offending = [
         f"{path.relative_to(ROOT)} imports {name}"
         for path in sorted((ROOT / where).rglob("*.py"))
-        for name in _imports(path)
+        for name in imports.imports(path)
         if name == never or name.startswith(never + ".")
     ]
     assert offending == []
@@ -178,55 +156,21 @@ def test_the_check_refuses_a_target_module_importing_the_sandbox(tmp_path):
     # Live: the rule that keeps the sandbox out of the target sees both import forms.
     module = tmp_path / "m.py"
     module.write_text("import incidentio_sandbox\nfrom incidentio_sandbox.app import X\n")
-    found = _imports(module)
+    found = imports.imports(module)
     assert {"incidentio_sandbox", "incidentio_sandbox.app"} <= found
-
-
-def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
-    """A path that comes back to where it started, or []."""
-    state: dict[str, int] = {}
-
-    def visit(node: str, stack: list[str]) -> list[str]:
-        state[node] = 1
-        for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == 1:
-                return [*stack, node, nxt]
-            if nxt not in state and (found := visit(nxt, [*stack, node])):
-                return found
-        state[node] = 2
-        return []
-
-    for node in sorted(graph):
-        if node not in state and (found := visit(node, [])):
-            return found
-    return []
-
-
-def _graph(*, types: bool) -> dict[str, set[str]]:
-    return {
-        name: {
-            other
-            for imported in _imports(path, types=types)
-            for other in MODULES
-            if other != name
-            and (imported == other or imported.startswith(other + "."))
-            and not name.startswith(other + ".")  # a module's own package is no cycle
-        }
-        for name, path in MODULES.items()
-    }
 
 
 @pytest.mark.parametrize("types", [False, True], ids=["run time", "with types"])
 def test_no_import_cycle(types):
     # `if TYPE_CHECKING:` imports count too: a cycle for types is a cycle of ideas.
-    graph = _graph(types=types)
+    graph = imports.graph(MODULES, types=types)
     assert "target_incidentio.operations" in graph["target_incidentio.target"]
-    assert _find_cycle(graph) == []
+    assert imports.find_cycle(graph) == []
 
 
 def test_the_cycle_check_finds_a_cycle():
-    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
-    assert _find_cycle({"a": {"b"}, "b": set()}) == []
+    assert imports.find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert imports.find_cycle({"a": {"b"}, "b": set()}) == []
 
 
 def test_the_target_never_imports_its_docs_generator():
@@ -234,6 +178,6 @@ def test_the_target_never_imports_its_docs_generator():
     importers = [
         name
         for name, path in MODULES.items()
-        if name != "target_incidentio.docs" and "target_incidentio.docs" in _imports(path)
+        if name != "target_incidentio.docs" and "target_incidentio.docs" in imports.imports(path)
     ]
     assert importers == []

@@ -6,7 +6,6 @@ Development tools are a dependency group (never published metadata), pinned by t
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import zipfile
 from email.parser import Parser
 from pathlib import Path
 
+import imports
 import pytest
 from packaging.requirements import Requirement
 
@@ -218,13 +218,11 @@ def test_the_sandbox_distribution_declares_what_it_imports():
     assert sandbox["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [
         "incidentio_sandbox"
     ]
-    imported: set[str] = set()
-    for file in (SANDBOX / "incidentio_sandbox").rglob("*.py"):
-        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                imported.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                imported.add(node.module.split(".")[0])
+    imported = {
+        name.split(".")[0]
+        for file in imports.modules(SANDBOX / "incidentio_sandbox").values()
+        for name in imports.imports(file)
+    }
     third_party = {
         name
         for name in imported

@@ -8,10 +8,11 @@ is covered as it lands.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from loading import load_file
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -34,12 +35,7 @@ MACHINE_PATHS = re.compile(
 
 def _root_conftest() -> ModuleType:
     """tests/conftest.py (`import conftest` may find another folder's)."""
-    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "tests" / "conftest.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("root_conftest", ROOT / "tests" / "conftest.py")
 
 
 def _code_files() -> list[Path]:

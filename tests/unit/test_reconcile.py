@@ -1,20 +1,19 @@
 """The reconcile engine: decisions against a listing, the removal guards, the plan's text.
 
-A toy feature (objects `{"id", "key", "name", "open"}`) drives the engine; a catalog
-feature built from today's `catalog/compare.py` shows that the engine's guards say what
-`catalog/plan.py`'s do, word for word; an override-like feature (key = every field, no
+A toy feature (objects `{"id", "key", "name", "open"}`) drives the engine; catalog sync's
+feature (`catalog/feature.py`) shows that the engine's guards say what `catalog/plan.py`'s
+did before the move, word for word; an override-like feature (key = every field, no
 change, delete before create, list again after writes) shows the third user fits.
 """
 
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass
 
 import pytest
 
-from target_incidentio.catalog.compare import Row, compare, managed_attributes, normalise
-from target_incidentio.catalog.plan import deletions, snapshot_plan
+from target_incidentio.catalog.compare import Row
+from target_incidentio.catalog.feature import reconciler as catalog_reconciler
 from target_incidentio.reconcile.engine import (
     Change,
     Conflict,
@@ -213,44 +212,23 @@ def test_the_plan_text_names_each_kind():
     assert shown([str(i) for i in range(25)], 3) == "0, 1, 2 … and 22 more"
 
 
-# -- catalog sync on the engine: the guards say what catalog/plan.py says --------------------
+# -- catalog sync on the engine: the guards say what catalog/plan.py said ----------------------
 
-CATALOG_WORDS = Words(
-    "entry", "entries", "entries of catalog type 01T", "external id", "delete", "deleted",
-    "deletion", "update", "sync", "catalog_max_delete_fraction",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class CatalogFeature:
-    """Catalog sync's hooks, from today's functions."""
-
-    mapped: tuple[str, ...] = ()
-    words: Words = CATALOG_WORDS
-
-    def key_of(self, item: Obj) -> str | None:
-        return item.get("external_id") or None
-
-    def differences(self, current: Obj, desired: Row) -> tuple[Difference, ...]:
-        decided = compare(current, (desired,), mapped_attribute_ids=self.mapped)
-        return tuple(Difference(name) for name in getattr(decided, "changed", ()))
-
-    def change(self, current: Obj, desired: Row, differences: tuple[Difference, ...]) -> t.Any:
-        return compare(current, (desired,), mapped_attribute_ids=self.mapped)
-
-    def differs_from_sent(self, sent: Row, desired: Row) -> bool:
-        managed = managed_attributes(desired.payload, self.mapped) | managed_attributes(
-            sent.payload, self.mapped
-        )
-        return bool(
-            normalise(desired.payload, managed).differences(normalise(sent.payload, managed))
-        )
-
-    def removable(self, item: Obj) -> bool:
-        return True
-
-    def counted(self, item: Obj) -> bool:
-        return True
+# Today's texts, word for word, as catalog/plan.py's `deletions` gave them before the move.
+TOO_MANY = (
+    "sync would delete 6 of the 11 entries of catalog type 01T (55%; the stream carried 4 "
+    "external ids), more than `catalog_max_delete_fraction` (0.5) allows; nothing was deleted. "
+    "Fix: check the stream sent every row, or raise `catalog_max_delete_fraction` for this stream."
+)
+NONE_DELIVERED = (
+    "the stream delivered no records; the 3 entries of catalog type 01T the stream did not "
+    "carry were kept."
+)
+REJECTED = (
+    "2 record(s) of the stream were rejected before their external id was known, and any entry "
+    "could be theirs; the 3 entries of catalog type 01T the stream did not carry were kept. Fix "
+    "the rejected records to let sync delete."
+)
 
 
 def entry(ident: str, external_id: str | None, name: str = "n") -> Obj:
@@ -263,38 +241,35 @@ def row(external_id: str, name: str = "n") -> Row:
 
 
 @pytest.mark.parametrize(
-    ("carried", "delivered", "rejected"),
+    ("carried", "delivered", "rejected", "refusal", "error", "removed"),
     [
-        (10, 10, 0),  # nothing to delete
-        (7, 7, 0),  # 3 of 10: allowed
-        (4, 4, 0),  # 6 of 10: refused, an error
-        (7, 0, 0),  # nothing delivered: withheld
-        (7, 7, 2),  # rejected records: withheld
+        (10, 10, 0, None, False, []),  # nothing to delete
+        (7, 7, 0, None, False, ["07", "08", "09"]),  # 3 of 11: allowed
+        (4, 4, 0, TOO_MANY, True, []),  # 6 of 11: refused, an error
+        (7, 0, 0, NONE_DELIVERED, False, []),  # nothing delivered: withheld
+        (7, 7, 2, REJECTED, False, []),  # rejected records: withheld
     ],
 )
-def test_catalog_guards_on_the_engine_say_what_catalog_plan_says(carried, delivered, rejected):
+def test_catalog_guards_on_the_engine_say_what_catalog_plan_said(
+    carried, delivered, rejected, refusal, error, removed
+):
     listed = [entry(f"0{i}", f"ext{i}", "n") for i in range(10)] + [entry("0X", None)]
     keys = [f"ext{i}" for i in range(carried)]
-    today = deletions(
-        snapshot_plan("01T", listed, keys, mode="sync", max_delete_fraction=0.5),
-        keys[:delivered],
-        rejected_records=rejected,
-    )
-    sync = Reconciler(CatalogFeature(), listed, removes=True, several="last")
+    sync = catalog_reconciler("01T", listed, mode="sync", max_delete_fraction=0.5)
     for key in keys:
         decided = sync.decide(key, row(key, "changed"))
         assert isinstance(decided, Change)
     for key in keys[:delivered]:
         sync.confirmed(key)
     verdict = sync.plan(rejected_records=rejected).verdict
-    assert verdict.refusal == today.refusal
-    assert verdict.error == today.error
-    assert [e["id"] for e in verdict.removes] == [d.entry_id for d in today.deletes]
+    assert verdict.refusal == refusal
+    assert verdict.error == error
+    assert [e["id"] for e in verdict.removes] == removed
 
 
-def test_catalog_comparison_on_the_engine_is_todays():
+def test_catalog_comparison_on_the_engine():
     listed = [entry("01", "a", "same"), entry("02", "b", "old")]
-    sync = Reconciler(CatalogFeature(), listed, removes=False, several="last")
+    sync = catalog_reconciler("01T", listed, mode="merge")
     assert isinstance(sync.decide("a", row("a", "same")), Unchanged)
     changed = sync.decide("b", row("b", "new"))
     assert isinstance(changed, Change)
@@ -303,6 +278,25 @@ def test_catalog_comparison_on_the_engine_is_todays():
     sync.decide("c", row("c", "x"))
     assert isinstance(sync.decide("c", row("c", "x")), Unchanged)
     assert isinstance(sync.decide("c", row("c", "y")), Create)
+
+
+def test_a_row_equal_to_a_create_counts_delivered_only_once_that_create_is_confirmed():
+    # The deliberate change of the move: catalog counted such a row delivered at once, so a
+    # stream whose only create failed passed the nothing-delivered guard and deleted.
+    listed = [entry("01", "gone"), entry("02", "kept"), entry("03", "kept2")]
+    sync = catalog_reconciler("01T", listed, mode="sync", max_delete_fraction=1)
+    for key in ("kept", "kept2"):
+        assert isinstance(sync.decide(key, row(key, "changed")), Change)
+    assert isinstance(sync.decide("new", row("new")), Create)
+    assert sync.decide("new", row("new")) == Unchanged("new", None, ())
+    verdict = sync.plan().verdict
+    assert verdict.removes == ()
+    assert verdict.refusal == (
+        "the stream delivered no records; the 1 entries of catalog type 01T the stream did not "
+        "carry were kept."
+    )
+    sync.confirmed("new")  # the create's answer came
+    assert [e["id"] for e in sync.plan().verdict.removes] == ["01"]
 
 
 # -- a third user: schedule overrides (issue 29) ---------------------------------------------

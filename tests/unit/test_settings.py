@@ -15,6 +15,7 @@ from target_incidentio.settings import (
     parse_list,
     secret_values,
 )
+from target_incidentio.settings.setting_types import SecretText, Text
 from target_incidentio.target import TargetIncidentIO
 
 HTTP = {"operation": "http", "api_url": "/v2/things", "api_key": "key-1234"}
@@ -50,6 +51,30 @@ def test_headers_bad_input_names_the_setting(value, message):
     with pytest.raises(SettingError, match="Setting `request_headers`") as info:
         parse_headers("request_headers", value)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "message"),
+    [
+        (Text(), {"a": 1}, "must be text, got dict."),
+        (Text(), True, "must be text, got bool."),
+        (SecretText(), ["key-1234"], "must be text, got list."),
+        (SecretText(), 12.5, "must be text, got float."),
+    ],
+)
+def test_text_settings_refuse_other_values_by_their_type_alone(kind, value, message):
+    with pytest.raises(SettingError, match="Setting `s`") as info:
+        kind.parse("s", value)
+    assert message in str(info.value)
+    assert "1234" not in str(info.value)
+
+
+def test_text_settings_read_numbers_and_treat_empty_as_unset():
+    assert Text().parse("s", 7) == "7"
+    assert Text().parse("s", 1.5) == "1.5"
+    assert Text().parse("s", "") is None
+    assert SecretText().parse("s", 1234).reveal() == "1234"  # type: ignore[union-attr]
+    assert SecretText().parse("s", " \n") is None
 
 
 def test_exclude_list_forms():

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from incidentio_sandbox.seed.parsing import (
     JSONObject,
+    SeedItem,
     check_choice,
     field_types,
-    known_keys,
+    items_of,
     required,
     unique_ids,
 )
@@ -21,17 +22,13 @@ SELECT_TYPES = frozenset({"single_select", "multi_select"})
 
 
 @dataclass(frozen=True)
-class FieldOption:
+class FieldOption(SeedItem):
     """One option of a select custom field."""
+
+    KIND = "custom field option"
 
     id: str
     value: str
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> FieldOption:
-        """Parse an option; ``id`` and ``value`` are required."""
-        known_keys(data, cls, "custom field option")
-        return cls(required(data, "id", "an option"), required(data, "value", "an option"))
 
 
 @dataclass(frozen=True)
@@ -103,8 +100,10 @@ NAMED_LISTS: Mapping[str, tuple[Named, ...]] = {
 
 
 @dataclass(frozen=True)
-class CustomField:
+class CustomField(SeedItem):
     """A custom field (``CustomFieldV2``)."""
+
+    KIND = "custom field"
 
     id: str
     name: str
@@ -112,7 +111,7 @@ class CustomField:
     description: str = ""
     catalog_type_id: str | None = None
     # A select field's options (``CustomFieldOptionV1``): id and value, in sort order.
-    options: tuple[FieldOption, ...] = ()
+    options: tuple[FieldOption, ...] = items_of(FieldOption.from_json)
 
     def __post_init__(self) -> None:
         check_choice(self.field_type, field_types(), "custom field type")
@@ -123,28 +122,3 @@ class CustomField:
             )
             raise ValueError(msg)
         unique_ids(self.options, f"options of custom field {self.id!r}")
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> CustomField:
-        """Parse a custom field; ``id`` and ``name`` are required."""
-        known_keys(data, cls, "custom field")
-        type_id = data.get("catalog_type_id")
-        return cls(
-            id=required(data, "id", "a custom field"),
-            name=required(data, "name", "a custom field"),
-            field_type=str(data.get("field_type", "text")),
-            description=str(data.get("description", "")),
-            catalog_type_id=None if type_id is None else str(type_id),
-            options=tuple(FieldOption.from_json(o) for o in data.get("options", ())),
-        )
-
-    def to_json(self) -> JSONObject:
-        """The seed shape."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "field_type": self.field_type,
-            "description": self.description,
-            "catalog_type_id": self.catalog_type_id,
-            "options": [{"id": o.id, "value": o.value} for o in self.options],
-        }

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from incidentio_sandbox.seed.parsing import (
     JSONObject,
+    SeedItem,
     check_choice,
-    known_keys,
-    required,
+    items_of,
     spec_problems,
     unique_ids,
 )
@@ -40,8 +40,10 @@ SANDBOX_EPOCH = "2026-01-05T09:00:00Z"  # a Monday: handovers of the seeded rota
 
 
 @dataclass(frozen=True)
-class User:
+class User(SeedItem):
     """A user of the account (``UserWithRolesV2``), found by id, e-mail or Slack user id."""
+
+    KIND = "user"
 
     id: str
     name: str
@@ -72,52 +74,26 @@ class User:
             out["slack_user_id"] = self.slack_user_id
         return out
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> User:
-        """Parse a user; ``id`` and ``name`` are required."""
-        known_keys(data, cls, "user")
-        return cls(
-            id=required(data, "id", "a user"),
-            name=required(data, "name", "a user"),
-            email=str(data.get("email", "")),
-            slack_user_id=str(data.get("slack_user_id", "")),
-            role=str(data.get("role", "responder")),
-            is_active=bool(data.get("is_active", True)),
-        )
-
-    def to_json(self) -> JSONObject:
-        """The seed shape."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "email": self.email,
-            "slack_user_id": self.slack_user_id,
-            "role": self.role,
-            "is_active": self.is_active,
-        }
-
 
 @dataclass(frozen=True)
-class Layer:
+class Layer(SeedItem):
     """One layer of a rotation; overrides sit on a layer, and never overlap on it."""
 
+    KIND = "schedule layer"
+
     id: str
     name: str
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Layer:
-        """Parse a layer; ``id`` and ``name`` are required."""
-        known_keys(data, cls, "schedule layer")
-        return cls(required(data, "id", "a layer"), required(data, "name", "a layer"))
 
 
 @dataclass(frozen=True)
-class Rotation:
+class Rotation(SeedItem):
     """A rotation of a schedule: its layers and the users it hands over between."""
+
+    KIND = "schedule rotation"
 
     id: str
     name: str
-    layers: tuple[Layer, ...] = ()
+    layers: tuple[Layer, ...] = items_of(Layer.from_json)
     user_ids: tuple[str, ...] = ()
     handover_start_at: str = SANDBOX_EPOCH
     handover_interval_type: str = "weekly"
@@ -133,39 +109,17 @@ class Rotation:
         """The layer with this id, if the rotation has it."""
         return next((layer for layer in self.layers if layer.id == layer_id), None)
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Rotation:
-        """Parse a rotation; ``id`` and ``name`` are required."""
-        known_keys(data, cls, "schedule rotation")
-        return cls(
-            id=required(data, "id", "a rotation"),
-            name=required(data, "name", "a rotation"),
-            layers=tuple(Layer.from_json(item) for item in data.get("layers", ())),
-            user_ids=tuple(map(str, data.get("user_ids", ()))),
-            handover_start_at=str(data.get("handover_start_at", SANDBOX_EPOCH)),
-            handover_interval_type=str(data.get("handover_interval_type", "weekly")),
-        )
-
-    def to_json(self) -> JSONObject:
-        """The seed shape."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "layers": [{"id": layer.id, "name": layer.name} for layer in self.layers],
-            "user_ids": list(self.user_ids),
-            "handover_start_at": self.handover_start_at,
-            "handover_interval_type": self.handover_interval_type,
-        }
-
 
 @dataclass(frozen=True)
-class Schedule:
+class Schedule(SeedItem):
     """An on-call schedule (``ScheduleV2``): its rotations, each with its layers."""
+
+    KIND = "schedule"
 
     id: str
     name: str
     timezone: str = "UTC"
-    rotations: tuple[Rotation, ...] = ()
+    rotations: tuple[Rotation, ...] = items_of(Rotation.from_json)
     team_ids: tuple[str, ...] = ()
     annotations: Mapping[str, str] = field(default_factory=dict)
 
@@ -179,38 +133,16 @@ class Schedule:
         """The rotation with this id, if the schedule has it."""
         return next((r for r in self.rotations if r.id == rotation_id), None)
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Schedule:
-        """Parse a schedule; ``id`` and ``name`` are required."""
-        known_keys(data, cls, "schedule")
-        return cls(
-            id=required(data, "id", "a schedule"),
-            name=required(data, "name", "a schedule"),
-            timezone=str(data.get("timezone", "UTC")),
-            rotations=tuple(Rotation.from_json(item) for item in data.get("rotations", ())),
-            team_ids=tuple(map(str, data.get("team_ids", ()))),
-            annotations={str(k): str(v) for k, v in data.get("annotations", {}).items()},
-        )
-
-    def to_json(self) -> JSONObject:
-        """The seed shape."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "timezone": self.timezone,
-            "rotations": [rotation.to_json() for rotation in self.rotations],
-            "team_ids": list(self.team_ids),
-            "annotations": dict(self.annotations),
-        }
-
 
 @dataclass(frozen=True)
-class EscalationPath:
+class EscalationPath(SeedItem):
     """An escalation path (``EscalationPathV2``): the spec's nodes, or one level of users."""
+
+    KIND = "escalation path"
 
     id: str
     name: str
-    path: tuple[JSONObject, ...] = ()
+    path: tuple[JSONObject, ...] = items_of(dict)
     # A path without nodes: one level paging these users (the seed's ``user_ids``).
     user_ids: tuple[str, ...] = ()
     team_ids: tuple[str, ...] = ()
@@ -251,25 +183,3 @@ class EscalationPath:
             branch = node.get("if_else", {})
             pending += [*branch.get("then_path", ()), *branch.get("else_path", ())]
         return list(dict.fromkeys(found))
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> EscalationPath:
-        """Parse a path; ``id`` and ``name`` are required."""
-        known_keys(data, cls, "escalation path")
-        return cls(
-            id=required(data, "id", "an escalation path"),
-            name=required(data, "name", "an escalation path"),
-            path=tuple(dict(node) for node in data.get("path", ())),
-            user_ids=tuple(map(str, data.get("user_ids", ()))),
-            team_ids=tuple(map(str, data.get("team_ids", ()))),
-        )
-
-    def to_json(self) -> JSONObject:
-        """The seed shape."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "path": [dict(node) for node in self.path],
-            "user_ids": list(self.user_ids),
-            "team_ids": list(self.team_ids),
-        }
