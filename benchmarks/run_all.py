@@ -24,6 +24,7 @@ import hostile
 import incident_sync
 import memory
 import names
+import oncall
 import overhead
 import ratelimit
 import shared_key
@@ -46,6 +47,7 @@ FULL: list[tuple[str, Callable[[], list[Check]]]] = [
     ("incident_sync", incident_sync.run),
     ("hostile", hostile.run),
     ("names", names.run),
+    ("oncall", oncall.run),
 ]
 QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("concurrency", lambda: concurrency.run(400)),
@@ -61,6 +63,7 @@ QUICK: list[tuple[str, Callable[[], list[Check]]]] = [
     ("incident_sync", lambda: incident_sync.run(500)),
     ("hostile", lambda: hostile.run(50)),
     ("names", lambda: names.run(200, 1)),
+    ("oncall", lambda: oncall.run(200, 61)),
 ]
 
 

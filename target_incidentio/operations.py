@@ -24,6 +24,11 @@ from target_incidentio.incidents.setup import prepare_incident_sync
 from target_incidentio.incidents.sync import IncidentCreate, IncidentSyncStrategy
 from target_incidentio.payloads.alerts import build_alert_event
 from target_incidentio.payloads.common import top_level
+from target_incidentio.payloads.escalations import (
+    ESCALATION_FIELDS,
+    ESCALATION_NAME_FIELDS,
+    build_escalation,
+)
 from target_incidentio.payloads.fields import SDC_PREFIX, constant_fields
 from target_incidentio.payloads.http import build_http
 from target_incidentio.payloads.incidents import (
@@ -39,6 +44,7 @@ from target_incidentio.payloads.incidents import (
     build_incident_edit,
     build_incident_update,
 )
+from target_incidentio.payloads.overrides import OVERRIDE_FIELDS, build_schedule_override
 from target_incidentio.payloads.timeline import (
     TIMELINE_ITEM_FIELDS,
     build_incident_timeline_item,
@@ -49,6 +55,7 @@ from target_incidentio.settings.schema import config_schema as declared_schema
 from target_incidentio.settings.setting_types import Choice
 from target_incidentio.strategies import Prepare, Strategy, as_given
 from target_incidentio.strategies.alerts import AlertSnapshot
+from target_incidentio.strategies.overrides import OverrideSync
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -84,6 +91,11 @@ def _alert_strategy(settings: StreamSettings) -> type[Strategy]:
 def _catalog_strategy(settings: StreamSettings) -> type[Strategy]:
     """`catalog_mode`: `upsert` sends as built; `merge` and `sync` list and compare first."""
     return {"merge": CatalogMerge, "sync": CatalogSync}.get(settings.catalog_mode, Strategy)
+
+
+def _override_strategy(_settings: StreamSettings) -> type[Strategy]:
+    """Both modes list the schedules' overrides first: a row with a match needs no call."""
+    return OverrideSync
 
 
 def _incident_strategy(settings: StreamSettings) -> type[Strategy]:
@@ -125,7 +137,12 @@ class AlsoNeeds:
 # What `--check` can look up before any data flows, and the settings each reads: an alert
 # source by id, a catalog type by id or name, custom fields by id or name, roles by name.
 IdCheck = t.Literal[
-    "alert_source", "catalog_type", "custom_fields", "role_assignments", "incident_sync"
+    "alert_source",
+    "catalog_type",
+    "custom_fields",
+    "role_assignments",
+    "incident_sync",
+    "schedules",
 ]
 ID_CHECKS: Mapping[IdCheck, tuple[PerStreamSetting, ...]] = {
     "alert_source": ("alert_source_config_id",),
@@ -138,6 +155,7 @@ ID_CHECKS: Mapping[IdCheck, tuple[PerStreamSetting, ...]] = {
         "incident_sync_fields",
         "close_missing_incidents",
     ),
+    "schedules": ("override_schedules",),
 }
 # What `--check` looks up for the run as a whole (settings of no operation, read once per
 # run, in `DeliverySettings`), and the settings each reads: the heartbeat source by id.
@@ -351,6 +369,35 @@ OPERATIONS: dict[str, Operation] = {
             prepare=prepare_catalog_type,
             checks=("catalog_type",),
             answer="catalog_entry",
+        ),
+        Operation(
+            "escalation",
+            build_escalation,
+            "api_key",
+            places=frozenset({*ESCALATION_FIELDS, *ESCALATION_NAME_FIELDS}),
+            roles=("viewer", "on_call_viewer", "escalation_creator"),
+            scopes="`escalations.create`; an `escalation_path` by name lists the paths "
+            "(`escalation_paths.view`), `users` by e-mail list the users (`users.view`)",
+            answer="escalation",
+        ),
+        Operation(
+            "schedule_override",
+            build_schedule_override,
+            "api_key",
+            places=OVERRIDE_FIELDS,
+            reads=(
+                "override_mode",
+                "override_schedules",
+                "override_max_delete_fraction",
+                "snapshot_complete",
+            ),
+            strategy=_override_strategy,
+            roles=("viewer", "schedules_reader", "schedule_overrides_editor"),
+            scopes="`schedules.view` (schedules with their rotations and layers, and their "
+            "overrides), `users.view` (users by e-mail), `schedule_overrides.create`; "
+            "`override_mode: sync` also `schedule_overrides.destroy`",
+            checks=("schedules",),
+            answer="override",
         ),
         Operation(
             "http",

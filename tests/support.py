@@ -106,6 +106,19 @@ def about(fmt: str) -> str:
     ).stdout
 
 
+def sandbox_config(
+    sb_url: str, tmp_path: Path, api_key: str, operation: str, **extra: t.Any
+) -> dict[str, t.Any]:
+    """`operation` against a sandbox at `sb_url`, with a response log in `tmp_path`."""
+    return {
+        "api_key": api_key,
+        "base_url": sb_url,
+        "operation": operation,
+        "response_log_path": str(tmp_path / "responses.jsonl"),
+        **extra,
+    }
+
+
 def http_config(base_url: str, tmp_path: Path, api_key: str, **extra: t.Any) -> dict[str, t.Any]:
     """The `http` operation to `/v2/items/{id}` on a local server, with a response log."""
     return {

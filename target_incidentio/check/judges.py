@@ -464,6 +464,28 @@ def judge_name(answer: Answer, subject: str, value: str, names: ListName) -> Ite
     yield passed(subject, f"{kind.what} {value!r} → {found.get('id')}.")
 
 
+def schedule_judge(subject: str, value: str) -> Callable[[Answer], Iterable[Finding]]:
+    """The judge of the schedules listing for a schedule `override_schedules` names."""
+
+    def judge(answer: Answer) -> Iterator[Finding]:
+        findings = list(judge_name(answer, subject, value, "schedules"))
+        if any(finding.status != "passed" for finding in findings):
+            yield from findings
+            return
+        listed = [i for i in answer.body["schedules"] if isinstance(i, dict)]
+        found = find(value, listed, LISTS["schedules"])
+        rotations = found.get("config", {}).get("rotations") or []
+        parts = "; ".join(
+            f"rotation {r.get('name')!r}: layers "
+            + ", ".join(repr(layer.get("name")) for layer in r.get("layers") or [])
+            for r in rotations
+            if isinstance(r, dict)
+        )
+        yield passed(subject, f"schedule {value!r} → {found.get('id')} ({parts or 'no rotation'}).")
+
+    return judge
+
+
 def judge_named_custom_field(
     answer: Answer, where: str, index: int, mapped: CustomFieldMap
 ) -> Iterator[Finding]:

@@ -43,6 +43,7 @@ from target_incidentio.check.judges import (
     named_type_judge,
     role_judge,
     role_needs,
+    schedule_judge,
     stream_of,
 )
 from target_incidentio.check.sync_judges import SyncCheck
@@ -215,6 +216,19 @@ def _role_assignments(ask: Ask, where: str, level: StreamSettings) -> Iterator[L
             yield ask("/v2/incident_roles", role_judge(f"{where}{subject}", role.role), subject)
 
 
+def _schedules(ask: Ask, where: str, level: StreamSettings) -> Iterator[Lookup | Finding]:
+    """Each schedule `override_schedules` names, with its rotations and layers."""
+    if not level.override_schedules:
+        yield note(
+            f"{where}override_schedules",
+            "none named: the schedules, rotations and layers each row names are resolved "
+            "once per run.",
+        )
+    for index, name in enumerate(level.override_schedules):
+        subject = f"override_schedules[{index}]"
+        yield ask("/v2/schedules?page_size=250", schedule_judge(f"{where}{subject}", name), subject)
+
+
 def _incident_sync(ask: Ask, where: str, level: StreamSettings) -> Iterator[Lookup]:
     """`incident_mode: sync`: key field, owned fields, close status, incidents holding a key."""
     if level.incident_mode != "sync":
@@ -236,6 +250,7 @@ LEVEL_CHECKS: Mapping[IdCheck, LevelCheck] = {
     "custom_fields": _custom_fields,
     "role_assignments": _role_assignments,
     "incident_sync": _incident_sync,
+    "schedules": _schedules,
 }
 
 

@@ -67,6 +67,13 @@ LISTS: Mapping[str, ListKind] = {
         owner="catalog_type_id",
         paged=True,
     ),
+    # On-call: users by e-mail (any letter case) or id, escalation paths, and schedules, each
+    # schedule carrying its rotations and their layers.
+    "users": ListKind("/v2/users", "users", "user", names=("email",), paged=True),
+    "escalation_paths": ListKind(
+        "/v2/escalation_paths", "escalation_paths", "escalation path", paged=True, page_size=25
+    ),
+    "schedules": ListKind("/v2/schedules", "schedules", "schedule", paged=True),
 }
 ListName = t.Literal[
     "severities",
@@ -76,6 +83,9 @@ ListName = t.Literal[
     "custom_fields",
     "custom_field_options",
     "catalog_entries",
+    "users",
+    "escalation_paths",
+    "schedules",
 ]
 
 
@@ -176,7 +186,7 @@ def find(value: str, items: Sequence[Item], kind: ListKind) -> Item:
         ids = ", ".join(f"{item.get('id')} ({_label(item, kind)!r})" for item in matches)
         msg = f"{kind.what} {value!r} names {len(matches)} of them: {ids}"
         raise UnresolvedError(msg, matches)
-    article = "an" if kind.what[0] in "aeiou" else "a"
+    article = "an" if kind.what[0] in "aeio" else "a"  # "a user"
     msg = f"{kind.what} {value!r} is not {article} {kind.what}; {known(value, items, kind)}"
     raise UnresolvedError(msg)
 

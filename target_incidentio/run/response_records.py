@@ -89,8 +89,10 @@ RESPONSE_SCHEMA: dict[str, t.Any] = {
                 "properties": {"field": _STRING, "name": _STRING, "id": _STRING},
             },
         },
-        # `incident_mode: sync` only: what the record's incident met (`created`, `edited`,
-        # `unchanged`: no call, `closed`: its row left the snapshot), and the fields changed.
+        # What a sync did: `incident_mode: sync`, to the record's incident (`created`,
+        # `edited`, `unchanged`: no call, `closed`: its row left the snapshot), and the fields
+        # changed; `schedule_override`, to an override (`created`, `unchanged`: no call,
+        # `deleted`: no row asks for it), whose id is `resource_id`.
         "action": _STRING,
         "incident_id": _STRING,
         "incident_reference": _STRING,
@@ -174,7 +176,7 @@ def response_record(
         "record_count": request.record_count,
         "record_keys": list(request.record_keys),
         "purpose": _purpose(request),
-        "resource_id": resource_id,
+        "resource_id": resource_id or _acted_on(request),
         "reference": reference,
         "response": response,  # delivery already cut it to a bounded size
         "response_text": response_text,
@@ -197,11 +199,21 @@ def _outcome(
     """
     if request.outcome is None:
         return dict(NO_OUTCOME)
-    found = {**NO_OUTCOME, **request.outcome}
-    if found.get("action") == "created":
+    found = {**NO_OUTCOME, **{k: v for k, v in request.outcome.items() if k in NO_OUTCOME}}
+    if found.get("action") == "created" and "incident_id" in request.outcome:
         found["incident_id"] = found.get("incident_id") or resource_id
         found["incident_reference"] = found.get("incident_reference") or reference
     return found
+
+
+def _acted_on(request: ApiRequest) -> str | None:
+    """The id a sync's outcome names for what it acted on, when no answer names it.
+
+    A `DELETE` answers nothing, and a row that needed no call has no answer: the outcome's
+    `resource_id` (a schedule override's id) says which one.
+    """
+    found = (request.outcome or {}).get("resource_id")
+    return found if isinstance(found, str) else None
 
 
 def skipped_record(
@@ -222,7 +234,7 @@ def skipped_record(
         "record_count": request.record_count,
         "record_keys": list(request.record_keys),
         "purpose": None,
-        "resource_id": (request.outcome or {}).get("incident_id"),
+        "resource_id": _acted_on(request) or (request.outcome or {}).get("incident_id"),
         "reference": (request.outcome or {}).get("incident_reference"),
         "response": None,
         "response_text": reason,

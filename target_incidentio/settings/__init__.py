@@ -1,7 +1,7 @@
 """The settings model: every setting declared once, parsed and checked once, before any request.
 
 - `declarations.py`: the list of settings (name, setting type, default, title, description, whether
-  a stream may override it).
+  a stream may override it); `call_settings.py`: the first of a stream's, how every call is made.
 - `spec.py`: how a declaration is made; `setting_types.py`: how each type of setting is typed,
   parsed, checked and read from the environment; `values.py`: the value parsers they share;
   `field_maps.py`: what `custom_fields` and `role_assignments` parse into.
@@ -13,9 +13,8 @@ The one public parse is `operations.parse_settings`: it adds the checks the oper
 makes, which this package, below the payload builders, cannot.
 """
 
+from target_incidentio.settings.call_settings import DEFAULT_BASE_URL, METHODS
 from target_incidentio.settings.declarations import (
-    DEFAULT_BASE_URL,
-    METHODS,
     STREAM_OVERRIDABLE,
     DeliverySettings,
     PerStreamSetting,

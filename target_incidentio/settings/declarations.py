@@ -1,11 +1,12 @@
 """Every setting of target-incidentio, declared once.
 
 Each is a `setting(setting_type, title, description, default=...)` field of one of three
-groups: a stream's settings (`streams.<pattern>` may override those `PerStreamSetting` names),
-delivery, and what the run writes. The `--about` schema (`schema.py`), the
-environment reader (`environment.py`), the parser (`parse.py`) and the defaults of the typed
-objects all come from these declarations. The values the `operation` setting takes come from
-the operation table (`operations.py`), which checks them.
+groups: a stream's settings (`streams.<pattern>` may override those `PerStreamSetting` names;
+the first of them, how every call is made, are `call_settings.py`'s `CallSettings`, which
+`StreamSettings` inherits), delivery, and what the run writes. The `--about` schema
+(`schema.py`), the environment reader (`environment.py`), the parser (`parse.py`) and the
+defaults of the typed objects all come from these declarations. The values the `operation`
+setting takes come from the operation table (`operations.py`), which checks them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
+from target_incidentio.settings.call_settings import CallSettings
 from target_incidentio.settings.numbers import Integer, Number
 from target_incidentio.settings.setting_types import (
     CUSTOM_FIELD_KINDS,
@@ -21,7 +23,6 @@ from target_incidentio.settings.setting_types import (
     Choice,
     Headers,
     Names,
-    OperationName,
     OutputFile,
     SecretText,
     Text,
@@ -38,79 +39,15 @@ if t.TYPE_CHECKING:
     from target_incidentio.core.secrets import Secret
     from target_incidentio.settings.field_maps import CustomFieldMap, RoleMap
 
-DEFAULT_BASE_URL = "https://api.incident.io"
-METHODS = ("POST", "PUT", "PATCH")
-
 
 @dataclass(frozen=True)
-class StreamSettings:
-    """Everything a payload builder needs for one stream, overrides applied."""
+class StreamSettings(CallSettings):
+    """Everything a payload builder needs for one stream, overrides applied.
 
-    api_key: Secret | None = setting(
-        SecretText(),
-        "API key",
-        "incident.io API key, sent as `Authorization: Bearer …`. Needs the roles of the "
-        "operations used (see docs/production.md).",
-    )
-    base_url: str = setting(
-        Url(root=True),
-        "Base URL",
-        "incident.io API root. Plain http:// is accepted only for loopback addresses "
-        "(the local sandbox).",
-        default=DEFAULT_BASE_URL,
-    )
-    operation: str = setting(
-        OperationName(),
-        "Operation",
-        "Which kind of write each record becomes: {operations}.",
-        default="alert_event",
-    )
-    method: str = setting(
-        Choice(METHODS, normalise=str.upper),
-        "HTTP method",
-        "HTTP method of the `http` operation: POST (default), PUT or PATCH.",
-        default="POST",
-    )
-    api_url: str | None = setting(
-        Text(examples=["/v2/incident_timeline_items"]),
-        "API URL",
-        "Endpoint of the `http` operation: an absolute https:// URL or a path under `base_url`. "
-        "`{field}` placeholders are filled from the record, URL-encoded, e.g. "
-        "`/v2/incident_timeline_items/{id}`.",
-    )
-    request_headers: Mapping[str, str] = setting(
-        Headers(),
-        "Request headers",
-        "Extra headers: `name:value,name2:value2` or an object. `Authorization` and "
-        "`Content-Type` are the target's own and cannot be set.",
-    )
-    secret_headers: tuple[str, ...] = setting(
-        Names(),
-        "Secret headers",
-        "Names of `request_headers` and `response_webhook_headers` (any level, any case) whose "
-        "values are secrets, masked in logs, response records, dead letters and webhook "
-        "posts: a comma-separated string or an array. `Authorization` and names containing "
-        "key, token, secret, password or credential are secret without it.",
-    )
-    exclude_attributes: tuple[str, ...] = setting(
-        Names(),
-        "Exclude attributes",
-        "Fields never sent: a comma-separated string or an array; dotted paths such as "
-        "`owner.email` reach into nested objects.",
-    )
-    batch_size_rows: int = setting(
-        Integer(at_most=10_000),
-        "Records per call",
-        "Records per API call for `http` (default 1): above 1 the body is a JSON array of the "
-        "records, or `{batch_wrapper_key: [...]}`. The other operations send one record per "
-        "call, as incident.io's endpoints take one.",
-        default=1,
-    )
-    batch_wrapper_key: str | None = setting(
-        Text(),
-        "Batch wrapper key",
-        'With `http` and `batch_size_rows` > 1, wrap the array as `{"<key>": [...]}`.',
-    )
+    `CallSettings`' fields (how every call is made) come first, then what each operation
+    does with the stream.
+    """
+
     alert_source_config_id: str | None = setting(
         Text(),
         "Alert source config id",
@@ -283,6 +220,30 @@ class StreamSettings:
         "Catalog max delete fraction",
         "`catalog_entry` with `catalog_mode: sync`: the largest share (0 to 1) of a type's "
         "entries one sync may delete; above it nothing is deleted and the run fails.",
+        default=0.5,
+    )
+    override_mode: str = setting(
+        Choice(("add", "sync")),
+        "Override mode",
+        "`schedule_override`: `add` (default) creates the rows no override matches and never "
+        "deletes; `sync` also deletes, once the stream has ended, the overrides of the "
+        "schedules in scope that have not ended yet and match no row (a changed row is a "
+        "delete plus a create).",
+        default="add",
+    )
+    override_schedules: tuple[str, ...] = setting(
+        Names(),
+        "Override schedules",
+        "`schedule_override` with `override_mode: sync`: schedules (names or ids) in scope "
+        "besides those the rows name, so a schedule whose rows all left has its future "
+        "overrides deleted.",
+    )
+    override_max_delete_fraction: float = setting(
+        Number(zero=True, at_most=1),
+        "Override max delete fraction",
+        "`schedule_override` with `override_mode: sync`: the largest share (0 to 1) of the "
+        "scope's future overrides one sync may delete; above it nothing is written and the "
+        "run fails.",
         default=0.5,
     )
     rate_limit_per_minute: float = setting(
@@ -485,6 +446,9 @@ PerStreamSetting = t.Literal[
     "catalog_references",
     "catalog_mode",
     "catalog_max_delete_fraction",
+    "override_mode",
+    "override_schedules",
+    "override_max_delete_fraction",
     "rate_limit_per_minute",
 ]
 

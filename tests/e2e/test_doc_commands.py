@@ -1,4 +1,4 @@
-"""Every command of docs/meltano.md and docs/production.md runs, as written, in a fresh copy.
+"""Every command of docs/meltano.md, docs/production.md and docs/oncall.md runs, as written.
 
 The pages are the test's script: each `bash` block is taken from the Markdown and run in the
 page's order, the blocks of a page in one shell, so a page and this test cannot drift. What the
@@ -25,16 +25,20 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from loading import load_script, meltano_or_skip
 
 from incidentio_sandbox import Sandbox
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
 ROOT = Path(__file__).resolve().parents[2]
 MELTANO_PAGE = ROOT / "docs" / "meltano.md"
 PRODUCTION_PAGE = ROOT / "docs" / "production.md"
+ONCALL_PAGE = ROOT / "docs" / "oncall.md"
 BASH = shutil.which("bash") or "/bin/bash"
 BASH_BLOCK = re.compile(r"^```bash\n(?P<body>.*?)^```", flags=re.MULTILINE | re.DOTALL)
 # A fence whose commands would not run: these pages keep commands in `bash` blocks only.
@@ -58,15 +62,16 @@ def bash_blocks(page: Path) -> list[str]:
 
 
 def test_the_pages_keep_their_commands_in_bash_blocks_with_known_placeholders() -> None:
-    for page in (MELTANO_PAGE, PRODUCTION_PAGE):
+    for page in (MELTANO_PAGE, PRODUCTION_PAGE, ONCALL_PAGE):
         text = page.read_text(encoding="utf-8")
         assert bash_blocks(page), page.name
         assert not OTHER_SHELL_FENCE.search(text), f"{page.name}: a command block this test skips"
     script = "\n".join(bash_blocks(PRODUCTION_PAGE))
     assert set(PLACEHOLDER.findall(script)) == set(PROD)
     assert not PLACEHOLDER.findall("\n".join(bash_blocks(MELTANO_PAGE)))
+    assert not PLACEHOLDER.findall("\n".join(bash_blocks(ONCALL_PAGE)))
     # One way to call Meltano: `meltano` on the PATH, never a path into a venv.
-    for page in (MELTANO_PAGE, PRODUCTION_PAGE):
+    for page in (MELTANO_PAGE, PRODUCTION_PAGE, ONCALL_PAGE):
         assert ".venv-meltano/bin/meltano" not in page.read_text(encoding="utf-8"), page.name
     # The secrets step writes only variables prod alone reads.
     assert "config set target-incidentio api_key" not in script
@@ -117,6 +122,14 @@ def _run_script(script: str, cwd: Path, env: dict[str, str], log: Path) -> str:
     return output
 
 
+def _run_page(page: Path, cwd: Path, env: dict[str, str], log: Path) -> str:
+    """A page that starts the dev sandbox: its blocks, with the sandbox on a free port."""
+    port = str(_free_port())
+    script = "\n".join(bash_blocks(page)).replace(SANDBOX_PORT, port)
+    dev = {**env, "TARGET_INCIDENTIO_BASE_URL": f"http://127.0.0.1:{port}"}
+    return _run_script(script, cwd, dev, log)
+
+
 def _json_lines(text: str) -> list[dict[str, Any]]:
     found = []
     for line in text.splitlines():
@@ -127,9 +140,8 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
     return found
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
-def test_the_meltano_and_production_pages_run_as_written(tmp_path: Path) -> None:
+def _demo_copy(tmp_path: Path) -> tuple[ModuleType, Path, dict[str, str]]:
+    """A fresh copy of the project as `./scripts/demo.sh` leaves it, and a clean environment."""
     demo = load_script("demo")
     meltano = meltano_or_skip(demo)
     venv_bin = Path(sys.executable).parent
@@ -146,14 +158,16 @@ def test_the_meltano_and_production_pages_run_as_written(tmp_path: Path) -> None
         if not k.startswith(("TARGET_INCIDENTIO_", "INCIDENTIO_PROD_", "MELTANO_"))
     }
     base |= {"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
+    return demo, project, base
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_the_meltano_and_production_pages_run_as_written(tmp_path: Path) -> None:
+    demo, project, base = _demo_copy(tmp_path)
 
     # docs/meltano.md, from `export PATH=...` to `kill %1`, against the sandbox it starts.
-    port = str(_free_port())
-    script = "\n".join(bash_blocks(MELTANO_PAGE)).replace(SANDBOX_PORT, port)
-    dev_url = f"http://127.0.0.1:{port}"
-    output = _run_script(
-        script, project, {**base, "TARGET_INCIDENTIO_BASE_URL": dev_url}, tmp_path / "meltano.log"
-    )
+    output = _run_page(MELTANO_PAGE, project, base, tmp_path / "meltano.log")
     assert "check: all" in output, output[-4000:]
     assert "dev:tap-jsonl-tickets-to-target-incidentio" in output
     assert "job incidentio-every-15-minutes: incidentio-demo" in output
@@ -215,3 +229,28 @@ def test_the_meltano_and_production_pages_run_as_written(tmp_path: Path) -> None
     assert dev_state["incidents"]
     assert not any(e["path"].startswith("/v2/heartbeat/") for e in dev_journal)
     assert {e["status"] for e in dev_journal} <= {200, 201, 202}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_the_oncall_page_runs_as_written(tmp_path: Path) -> None:
+    """docs/oncall.md: the cover table and the findings through `meltano run`, each twice."""
+    _demo, project, base = _demo_copy(tmp_path)
+    output = _run_page(ONCALL_PAGE, project, base, tmp_path / "oncall.log")
+    (state,) = [line for line in _json_lines(output) if "schedule_overrides" in line]
+    # The two rows, as incident.io holds them (the second written at +01:00), once each.
+    assert sorted(
+        (o["user"]["id"], o["start_at"], o["end_at"]) for o in state["schedule_overrides"]
+    ) == [
+        ("01SANDBOXUSERANNALEE00000", "2031-03-10T09:00:00Z", "2031-03-14T17:00:00Z"),
+        ("01SANDBOXUSERBENOKAFOR000", "2031-03-03T09:00:00Z", "2031-03-07T17:00:00Z"),
+    ]
+    # Two findings, each paged once though the table was read twice.
+    escalations = state["escalations"]
+    assert len(escalations) == 2
+    assert {e.get("escalation_path_id") for e in escalations} >= {"01SANDBOXESCPATHPAYMENTS0"}
+    log = project / "output" / "dev" / "incidentio-responses.jsonl"
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert {r["status"] for r in records} == {"delivered", "unchanged"}
+    cover = [r for r in records if r["stream"] == "cover" and r["action"]]
+    assert sorted(r["action"] for r in cover) == ["created", "created", "unchanged", "unchanged"]

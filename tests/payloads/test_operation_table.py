@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 from numbering import numbered
+from support import StaticLists
 
 from target_incidentio.operations import OPERATIONS, AlsoNeeds, config_schema
 from target_incidentio.payloads.http import build_http
@@ -38,6 +39,28 @@ def test_every_operation_has_a_builder_credential_and_placement():
     }
 
 
+# The on-call lists the escalation and override builders resolve names against.
+_ON_CALL = StaticLists(
+    {
+        "escalation_paths": [{"id": "01EDATA", "name": "Data platform"}],
+        "users": [{"id": "01UANN", "name": "Ann", "email": "ann@example.com"}],
+        "schedules": [
+            {
+                "id": "01SPRIMARY",
+                "name": "Primary",
+                "config": {
+                    "rotations": [
+                        {
+                            "id": "01RWEEK",
+                            "name": "Weekly",
+                            "layers": [{"id": "01LDAY", "name": "Day"}],
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+)
 # For each operation, records it can build and the stream settings it needs.
 _BUILDABLE: dict[str, tuple[list[dict[str, t.Any]], dict[str, t.Any]]] = {
     "alert_event": ([{"id": 1, "title": "t"}], {"alert_source_config_id": "01SRC"}),
@@ -49,6 +72,22 @@ _BUILDABLE: dict[str, tuple[list[dict[str, t.Any]], dict[str, t.Any]]] = {
         {},
     ),
     "catalog_entry": ([{"id": 1, "name": "x"}], {"catalog_type_id": "01TYPE"}),
+    "escalation": (
+        [{"id": 1, "title": "t", "escalation_path": "Data platform"}],
+        {"directory": _ON_CALL},
+    ),
+    "schedule_override": (
+        [
+            {
+                "id": 1,
+                "schedule": "primary",
+                "user": "ann@example.com",
+                "start_at": "2031-03-02T09:00:00+01:00",
+                "end_at": "2031-03-02T17:00:00+01:00",
+            }
+        ],
+        {"directory": _ON_CALL},
+    ),
     "http": ([{"id": 1}, {"id": 2}], {"api_url": "/v2/x", "batch_size_rows": 2}),
 }
 
@@ -223,6 +262,7 @@ def test_the_checks_are_declared_on_the_operations_that_read_their_ids():
         "incident": ("custom_fields", "role_assignments", "incident_sync"),
         "incident_edit": ("custom_fields", "role_assignments"),
         "catalog_entry": ("catalog_type",),
+        "schedule_override": ("schedules",),
     }
 
 

@@ -59,6 +59,17 @@ SEED = {
         {"id": "01FCOST", "name": "Cost", "field_type": "numeric"},
         {"id": "01FDOC", "name": "Runbook", "field_type": "link"},
     ],
+    "users": [{"id": "01HUSERANN0000000000000000", "name": "Ann", "email": "ann@example.com"}],
+    "schedules": [
+        {"id": "01HSCHED", "name": "Primary", "rotations": [{"id": "01HROT", "name": "All"}]}
+    ],
+    "escalation_paths": [
+        {
+            "id": "01HPATH0000000000000000000",
+            "name": "Data",
+            "user_ids": ["01HUSERANN0000000000000000"],
+        }
+    ],
 }
 CUSTOM_FIELDS = [
     {"field": "team", "custom_field_id": "01FTEAM", "kind": "option"},
@@ -357,6 +368,23 @@ def _followers(incident_id: str) -> dict[str, list[dict[str, t.Any]]]:
                     "incident_id": incident_id,
                     "timestamp": "2026-09-01T15:30:00Z",
                     "title": "Rolled back",
+                },
+            ),
+        ],
+        "escalation": [
+            schema("s", {"n": {"type": "integer"}}, ["n"]),
+            record("s", {"n": 1, "title": "Orders stale", "escalation_path": "data"}),
+        ],
+        "schedule_override": [
+            schema("s", {"n": {"type": "integer"}}, ["n"]),
+            record(
+                "s",
+                {
+                    "n": 1,
+                    "schedule": "primary",
+                    "user": "ann@example.com",
+                    "start_at": "2030-06-10T09:00:00Z",
+                    "end_at": "2030-06-10T17:00:00Z",
                 },
             ),
         ],
@@ -691,3 +719,28 @@ def test_check_is_on_the_command_line(tmp_path):
     assert run.returncode == 0
     assert "--check" in run.stdout
     assert "GET requests only" in " ".join(run.stdout.split())
+
+
+def test_check_resolves_the_schedules_an_override_stream_names_and_its_roles(tmp_path):
+    roles = OPERATIONS["schedule_override"].roles or ()
+    with _sandbox(roles=roles) as sb:
+        cfg = {
+            "api_key": API_KEY,
+            "base_url": sb.url,
+            "operation": "schedule_override",
+            "override_mode": "sync",
+            "override_schedules": ["primary", "Primry2"],
+        }
+        checked = check(cfg, tmp_path)
+        assert "→ 01HSCHED (rotation 'All': layers 'Layer 1')" in one(
+            checked, "passed", "override_schedules[0]"
+        )
+        assert "closest: Primary" in one(checked, "FAILED", "override_schedules[1]")
+        assert_a_check(checked, sb, tmp_path)
+        reads = [e["path"] for e in sb.journal() if e["path"] == "/v2/schedules"]
+        assert reads == ["/v2/schedules"]  # one listing for both names
+    with _sandbox(roles=["viewer"]) as sb:
+        cfg["base_url"] = sb.url
+        refused = check({**cfg, "override_schedules": []}, tmp_path)
+        assert "schedule_overrides_editor" in refused.stderr
+        assert refused.returncode == 1
