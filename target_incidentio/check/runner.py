@@ -53,7 +53,8 @@ from target_incidentio.core.secrets import install_redaction, remove_redaction
 from target_incidentio.delivery.engine import Delivery
 from target_incidentio.delivery.retry import RetryPolicy
 from target_incidentio.incidents.listing import listing_path
-from target_incidentio.operations import ID_CHECKS, OPERATIONS, RUN_CHECKS, check_credential
+from target_incidentio.operation_entry import ID_CHECKS, RUN_CHECKS
+from target_incidentio.operations import OPERATIONS, check_credential
 from target_incidentio.run.directory import lookup_request
 from target_incidentio.settings import check_heartbeat
 
@@ -61,7 +62,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from target_incidentio.core.secrets import Redactor
-    from target_incidentio.operations import IdCheck, RunCheck
+    from target_incidentio.operation_entry import IdCheck, RunCheck
     from target_incidentio.payloads.base import ApiRequest
     from target_incidentio.settings import DeliverySettings, Settings, StreamSettings
 
@@ -254,7 +255,7 @@ LEVEL_CHECKS: Mapping[IdCheck, LevelCheck] = {
 }
 
 
-# -- what the run as a whole asks (`operations.RUN_CHECKS`) --------------------------------------
+# -- what the run as a whole asks (`operation_entry.RUN_CHECKS`) ---------------------------
 
 RunLevelCheck = t.Callable[["Settings"], t.Iterator["Lookup | Finding"]]
 
