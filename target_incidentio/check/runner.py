@@ -21,6 +21,7 @@ from dataclasses import replace
 from urllib.parse import quote
 
 from target_incidentio.catalog.types import TYPES_PATH
+from target_incidentio.check.alert_source_judges import judge_alert_source, judge_heartbeat_source
 from target_incidentio.check.findings import (
     LABELS,
     Answer,
@@ -33,10 +34,8 @@ from target_incidentio.check.findings import (
 )
 from target_incidentio.check.judges import (
     custom_field_judge,
-    judge_alert_source,
     judge_base_url,
     judge_catalog_type,
-    judge_heartbeat_source,
     judge_identity,
     level_name,
     named_field_judge,

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from target_incidentio.check.alert_source_judges import judge_heartbeat_source
 from target_incidentio.check.findings import Answer
 from target_incidentio.check.judges import (
     UNANSWERED_FIXES,
     judge_base_url,
     judge_catalog_type,
     judge_custom_field,
-    judge_heartbeat_source,
     judge_identity,
     judge_named_catalog_type,
 )
