@@ -6,14 +6,15 @@ per-stream settings it reads. The `operation` setting's allowed values, the sink
 credential check, the "setting does nothing here" checks, the unplaced-field warning, the
 roles `--check` asks for, the key of the answer's resource and docs/production.md's credentials
 table all come from this table. Every setting an entry names is checked at import against
-the declared per-stream settings. docs/architecture.md walks through adding an operation.
+the declared per-stream settings. An entry's type, `Operation`, and the kinds of look-up
+`--check` makes are declared in `operation_entry.py`. docs/architecture.md walks through
+adding an operation.
 """
 
 from __future__ import annotations
 
 import logging
 import typing as t
-from dataclasses import dataclass
 
 from target_incidentio.catalog.entries import CATALOG_FIELDS, build_catalog_entry
 from target_incidentio.catalog.sync import CatalogMerge, CatalogSync
@@ -22,6 +23,7 @@ from target_incidentio.core.errors import SettingError
 from target_incidentio.incidents.keys import require_key_properties
 from target_incidentio.incidents.setup import prepare_incident_sync
 from target_incidentio.incidents.sync import IncidentCreate, IncidentSyncStrategy
+from target_incidentio.operation_entry import COMMON_SETTINGS, AlsoNeeds, Operation
 from target_incidentio.payloads.alerts import build_alert_event
 from target_incidentio.payloads.common import top_level
 from target_incidentio.payloads.escalations import (
@@ -29,7 +31,7 @@ from target_incidentio.payloads.escalations import (
     ESCALATION_NAME_FIELDS,
     build_escalation,
 )
-from target_incidentio.payloads.fields import SDC_PREFIX, constant_fields
+from target_incidentio.payloads.fields import constant_fields
 from target_incidentio.payloads.http import build_http
 from target_incidentio.payloads.incidents import (
     INCIDENT_EDIT_FIELDS,
@@ -49,38 +51,20 @@ from target_incidentio.payloads.timeline import (
     TIMELINE_ITEM_FIELDS,
     build_incident_timeline_item,
 )
-from target_incidentio.settings import STREAM_OVERRIDABLE
 from target_incidentio.settings.parse import parse_values
 from target_incidentio.settings.schema import config_schema as declared_schema
 from target_incidentio.settings.setting_types import Choice
-from target_incidentio.strategies import Prepare, Strategy, as_given
+from target_incidentio.strategies import Strategy
 from target_incidentio.strategies.alerts import AlertSnapshot
 from target_incidentio.strategies.overrides import OverrideSync
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
-    from target_incidentio.payloads.base import PayloadBuilder
-    from target_incidentio.settings import PerStreamSetting, Settings, StreamSettings
+    from target_incidentio.operation_entry import Credential
+    from target_incidentio.settings import Settings, StreamSettings
 
 LOG = logging.getLogger("target-incidentio")
-
-Credential = t.Literal["api_key", "alert_source_token"]
-# Per-stream settings every operation reads.
-COMMON_SETTINGS: tuple[PerStreamSetting, ...] = (
-    "operation",
-    "exclude_attributes",
-    "request_headers",
-    "rate_limit_per_minute",
-)
-
-
-def _no_mapped_fields(_settings: StreamSettings) -> Iterable[str]:
-    return ()
-
-
-def _send_as_built(_settings: StreamSettings) -> type[Strategy]:
-    return Strategy
 
 
 def _alert_strategy(settings: StreamSettings) -> type[Strategy]:
@@ -109,10 +93,6 @@ def _incident_stream(settings: StreamSettings, stream: str, key_properties: Sequ
         require_key_properties(stream, key_properties)
 
 
-def _any_stream(_settings: StreamSettings, _stream: str, _key_properties: Sequence[str]) -> None:
-    """Most operations take any stream."""
-
-
 def _incident_sources(settings: StreamSettings) -> Iterable[str]:
     """The record fields `custom_fields` and `role_assignments` map."""
     fields = [entry.field for entry in settings.custom_fields]
@@ -122,125 +102,6 @@ def _incident_sources(settings: StreamSettings) -> Iterable[str]:
 
 def _catalog_attribute_sources(settings: StreamSettings) -> Iterable[str]:
     return top_level(settings.catalog_attributes)
-
-
-@dataclass(frozen=True)
-class AlsoNeeds:
-    """A per-stream setting that, when on, makes the stream need a second credential."""
-
-    setting: PerStreamSetting
-    credential: Credential
-    # Why, for the error that says so.
-    because: str
-
-
-# What `--check` can look up before any data flows, and the settings each reads: an alert
-# source by id, a catalog type by id or name, custom fields by id or name, roles by name.
-IdCheck = t.Literal[
-    "alert_source",
-    "catalog_type",
-    "custom_fields",
-    "role_assignments",
-    "incident_sync",
-    "schedules",
-]
-ID_CHECKS: Mapping[IdCheck, tuple[PerStreamSetting, ...]] = {
-    "alert_source": ("alert_source_config_id",),
-    "catalog_type": ("catalog_type_id", "catalog_type", "catalog_manage_type"),
-    "custom_fields": ("custom_fields",),
-    "role_assignments": ("role_assignments",),
-    "incident_sync": (
-        "incident_mode",
-        "incident_key_field",
-        "incident_sync_fields",
-        "close_missing_incidents",
-    ),
-    "schedules": ("override_schedules",),
-}
-# What `--check` looks up for the run as a whole (settings of no operation, read once per
-# run, in `DeliverySettings`), and the settings each reads: the heartbeat source by id.
-RunCheck = t.Literal["heartbeat"]
-RUN_CHECKS: Mapping[RunCheck, tuple[str, ...]] = {
-    "heartbeat": ("heartbeat_alert_source_config_id", "heartbeat_token"),
-}
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One kind of write."""
-
-    name: str
-    build: PayloadBuilder
-    credential: Credential
-    # Record fields taken by name; None: every field is sent (alert metadata, an http body).
-    places: frozenset[str] | None
-    # Record fields the stream's settings map (custom fields, catalog attributes).
-    maps: Callable[[StreamSettings], Iterable[str]] = _no_mapped_fields
-    # Whether several records may share one call (`batch_size_rows`).
-    batches: bool = False
-    # Per-stream settings it reads besides COMMON_SETTINGS.
-    reads: tuple[PerStreamSetting, ...] = ()
-    # Settings it cannot do without, each with an example for the error that says so.
-    requires: tuple[tuple[PerStreamSetting, str], ...] = ()
-    # Credentials its settings may add to `credential`.
-    also_needs: tuple[AlsoNeeds, ...] = ()
-    # How a stream's calls reach incident.io, by its settings (see strategies/).
-    strategy: Callable[[StreamSettings], type[Strategy]] = _send_as_built
-    # What the stream's settings name that must be looked up (or made) before its first
-    # record is built: a catalog type by name, its schema. Gives the settings the ids.
-    prepare: Prepare = as_given
-    # What a stream must be for it, checked at its SCHEMA (key properties for incident sync):
-    # a `SettingError` before any record.
-    check_stream: Callable[[StreamSettings, str, Sequence[str]], None] = _any_stream
-    # Said after its name where the `operation` setting lists the operations.
-    note: str = ""
-    # The API key roles its calls need, as `GET /v1/identity` names them; None: they depend
-    # on the endpoint. `--check` checks them; docs/production.md's table is generated from them.
-    roles: tuple[str, ...] | None = ()
-    # The scopes incident.io's spec names for its calls, for docs/production.md's table.
-    scopes: str = ""
-    # What `--check` looks up for it (`ID_CHECKS`), in that order; each reads its settings.
-    checks: tuple[IdCheck, ...] = ()
-    # The key under which incident.io's answer wraps what the call created or changed; its
-    # `id` becomes the response record's `resource_id`. None: any operation's (`http`), or
-    # none (an alert event's answer names its `deduplication_key`).
-    answer: str | None = None
-
-    def __post_init__(self) -> None:
-        """A setting named here that the model does not declare per stream is a typo."""
-        named = [
-            *self.reads,
-            *(name for name, _example in self.requires),
-            *(rule.setting for rule in self.also_needs),
-        ]
-        unknown = [name for name in named if name not in STREAM_OVERRIDABLE]
-        if unknown:
-            msg = f"operation {self.name!r} names settings no stream has: {', '.join(unknown)}"
-            raise ValueError(msg)
-        unread = [
-            name for check in self.checks for name in ID_CHECKS[check] if name not in self.reads
-        ]
-        if unread:
-            msg = f"operation {self.name!r} checks settings it does not read: {', '.join(unread)}"
-            raise ValueError(msg)
-
-    def unplaced_fields(
-        self,
-        record: Mapping[str, t.Any],
-        settings: StreamSettings,
-        key_properties: Sequence[str] = (),
-    ) -> set[str]:
-        """Top-level record fields this operation would silently drop, for a warning.
-
-        Not counted: fields taken by name, fields the settings map, key properties (they
-        make the idempotency key or external id), fields `exclude_attributes` drops on
-        purpose, and `_sdc_*` metadata.
-        """
-        if self.places is None:
-            return set()
-        used = {*self.places, *key_properties, *settings.exclude_attributes}
-        used.update(self.maps(settings))
-        return {name for name in record if name not in used and not name.startswith(SDC_PREFIX)}
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -415,9 +276,6 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-_unknown_settings = [name for name in COMMON_SETTINGS if name not in STREAM_OVERRIDABLE]
-if _unknown_settings:
-    raise ValueError(f"COMMON_SETTINGS names settings no stream has: {_unknown_settings}")
 # Every key an answer may wrap its object under, for a call whose operation names none.
 ANSWER_KEYS = tuple(dict.fromkeys(op.answer for op in OPERATIONS.values() if op.answer))
 

@@ -16,7 +16,7 @@ if t.TYPE_CHECKING:
 
     from target_incidentio.catalog.bulk import BulkUpdate
     from target_incidentio.catalog.compare import Update
-    from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.delivery.results import DeliveryResult
     from target_incidentio.payloads.base import ApiRequest
     from target_incidentio.strategies import Outlet
 

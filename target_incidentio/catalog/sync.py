@@ -46,7 +46,7 @@ if t.TYPE_CHECKING:
     from target_incidentio.catalog.compare import Update
     from target_incidentio.catalog.feature import CatalogPlan, CatalogReconciler, Mode
     from target_incidentio.catalog.listing import JSONObject
-    from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.delivery.results import DeliveryResult
     from target_incidentio.payloads.base import ApiRequest, BuildContext
     from target_incidentio.strategies import Outlet
 

@@ -35,7 +35,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
     from target_incidentio.catalog.types import CatalogType, TypePlan
-    from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.delivery.results import DeliveryResult
     from target_incidentio.payloads.base import ApiRequest, BuildContext
     from target_incidentio.strategies import Outlet
 

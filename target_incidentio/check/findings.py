@@ -5,12 +5,12 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
-from target_incidentio.delivery.engine import describe
+from target_incidentio.delivery.results import describe
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-    from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.delivery.results import DeliveryResult
     from target_incidentio.delivery.transport import Cause
     from target_incidentio.payloads.base import ApiRequest
 

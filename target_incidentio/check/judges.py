@@ -1,11 +1,11 @@
 """The judges of `--check`: pure functions from a look-up's answer to findings.
 
-Each says passed, failed (with the fix), or a note; none sends anything.
+Each says passed, failed (with the fix), or a note; none sends anything. The alert sources'
+judges are in `alert_source_judges.py`, incident sync's in `sync_judges.py`.
 """
 
 from __future__ import annotations
 
-import hmac
 import typing as t
 from collections import defaultdict
 from dataclasses import replace
@@ -18,19 +18,14 @@ from target_incidentio.operations import OPERATIONS
 from target_incidentio.payloads.names import LISTS, UnresolvedError, find
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from target_incidentio.catalog.types import CatalogType
-    from target_incidentio.core.secrets import Secret
     from target_incidentio.payloads.names import ListName
     from target_incidentio.settings import CustomFieldMap, Settings, StreamSettings
 
 from target_incidentio.check.findings import Answer, Finding, failed, note, passed
 
-# Alert source types whose events arrive at `POST /v2/alert_events/http/{id}`.
-HTTP_SOURCE_TYPES = frozenset({"http", "http_custom"})
-# The alert source type that takes pings at `/v2/heartbeat/{id}/ping`.
-HEARTBEAT_SOURCE_TYPE = "heartbeat"
 NEW_KEY = (
     "an API key's roles are chosen when it is created: create a key in incident.io "
     "(Settings > API keys) with {roles}, and set it as `api_key` (TARGET_INCIDENTIO_API_KEY)."
@@ -52,7 +47,7 @@ def level_name(where: str) -> str:
     return f"stream `{pattern}`"
 
 
-def _refused(answer: Answer, subject: str, what: str, role: str, fix: str) -> Finding:
+def refused(answer: Answer, subject: str, what: str, role: str, fix: str) -> Finding:
     """A look-up that did not succeed: why, and what to do."""
     if answer.status_code == 404:  # noqa: PLR2004 - HTTP status
         return failed(subject, f"{what} does not exist in this incident.io account.", fix)
@@ -166,103 +161,6 @@ def judge_identity(answer: Answer, needs: Mapping[str, list[str]]) -> Iterator[F
     yield passed("api_key", f"{name} works" + (f" and holds {held}." if held else "."))
 
 
-def _source_of_type(  # noqa: PLR0913 - each says what to tell the user
-    answer: Answer,
-    subject: str,
-    source_id: str,
-    types: t.Collection[str],
-    *,
-    what: str,
-    find: str,
-    wrong: str,
-    make: str,
-) -> Generator[Finding, None, dict[str, t.Any] | None]:
-    """The alert source looked up, if it exists and is of one of `types`; else why not.
-
-    `what` names it in a refusal, `find` says where its id is copied from, `wrong` what a
-    source of another type cannot do, `make` how to create one that can.
-    """
-    found = answer.item("alert_source")
-    if not answer.ok or found is None:
-        yield _refused(answer, subject, what, "viewer", find)
-        return None
-    kind, name = found.get("source_type"), found.get("name")
-    if kind not in types:
-        yield failed(
-            subject, f"alert source `{source_id}` ({name}) is a `{kind}` source{wrong}", make
-        )
-        return None
-    return found
-
-
-def judge_alert_source(answer: Answer, where: str, level: StreamSettings) -> Iterator[Finding]:
-    """The source exists, takes HTTP events, and (when it shows it) has the configured token."""
-    source_id = level.alert_source_config_id or ""
-    subject = f"{where}alert_source_config_id"
-    found = yield from _source_of_type(
-        answer,
-        subject,
-        source_id,
-        HTTP_SOURCE_TYPES,
-        what=f"alert source `{source_id}`",
-        find="copy the id from the HTTP source's URL in incident.io (Alerts > Sources): "
-        "https://api.incident.io/v2/alert_events/http/<id>.",
-        wrong="; alert events go to HTTP sources.",
-        make="create an HTTP source in incident.io (Alerts > Sources > HTTP) and use its id.",
-    )
-    if found is None:
-        return
-    name = found.get("name")
-    yield passed(subject, f"alert source `{source_id}` ({name}) exists and takes HTTP events.")
-    token_subject = f"{where}alert_source_token"
-    yield from _judge_token(
-        found.get("secret_token"), level.alert_source_token, token_subject, source_id
-    )
-
-
-def judge_heartbeat_source(
-    answer: Answer, source_id: str, token: Secret | None
-) -> Iterator[Finding]:
-    """The heartbeat source exists, is a heartbeat source, and (if it shows it) has the token.
-
-    The ping goes to `/v2/heartbeat/{id}/ping` over HTTP; only a source of type `heartbeat`
-    takes it. A ping itself is not sent: it would count as the run having happened.
-    """
-    subject = "heartbeat_alert_source_config_id"
-    found = yield from _source_of_type(
-        answer,
-        subject,
-        source_id,
-        {HEARTBEAT_SOURCE_TYPE},
-        what=f"heartbeat alert source `{source_id}`",
-        find="copy the id from the heartbeat source's ping URL in incident.io (Alerts > "
-        "Sources): https://api.incident.io/v2/heartbeat/<id>/ping.",
-        wrong=", not a heartbeat source: it takes no pings, so the heartbeat would never arrive.",
-        make="create a heartbeat source in incident.io (Alerts > Sources > Heartbeat) and use "
-        "the id from its ping URL.",
-    )
-    if found is None:
-        return
-    name = found.get("name")
-    options = found.get("heartbeat_options")
-    every = options.get("interval_seconds") if isinstance(options, dict) else None
-    expects = f", expecting a ping every {every} s" if isinstance(every, int) else ""
-    yield passed(subject, f"heartbeat alert source `{source_id}` ({name}) exists{expects}.")
-    yield from _judge_token(found.get("secret_token"), token, "heartbeat_token", source_id)
-
-
-def _judge_token(
-    shown: object, token: Secret | None, subject: str, source_id: str
-) -> list[Finding]:
-    """The configured token is the one the source shows (compared in constant time)."""
-    if token is None or not isinstance(shown, str) or not shown:
-        return []
-    if hmac.compare_digest(token.reveal().encode(), shown.encode()):
-        return [passed(subject, f"is the token of alert source `{source_id}`.")]
-    fix = "copy the token the source shows in incident.io (Alerts > Sources) into it."
-    return [failed(subject, f"is not the token of alert source `{source_id}`.", fix)]
-
-
 def judge_catalog_type(answer: Answer, where: str, level: StreamSettings) -> Iterator[Finding]:
     """The type exists and every mapped attribute id is one of its schema's."""
     type_id = level.catalog_type_id or ""
@@ -272,7 +170,7 @@ def judge_catalog_type(answer: Answer, where: str, level: StreamSettings) -> Ite
         fix = (
             "copy the id from the type's page in incident.io (Catalog) or `GET /v3/catalog_types`."
         )
-        yield _refused(answer, subject, f"catalog type `{type_id}`", "catalog_viewer", fix)
+        yield refused(answer, subject, f"catalog type `{type_id}`", "catalog_viewer", fix)
         return
     name = found.get("name")
     yield passed(subject, f"catalog type `{type_id}` ({name}) exists.")
@@ -313,7 +211,7 @@ def judge_named_catalog_type(
         return
     if not answer.ok:
         fix = "give the key the `catalog_viewer` role, or name the type by `catalog_type_id`."
-        yield _refused(answer, subject, "the catalog types", "catalog_viewer", fix)
+        yield refused(answer, subject, "the catalog types", "catalog_viewer", fix)
         return
     try:
         types = parse_types(answer.body)
@@ -403,7 +301,7 @@ def judge_custom_field(
             f"copy the id of the field that `{mapped.field}` should fill from incident.io "
             "(Settings > Custom fields), or `GET /v2/custom_fields`."
         )
-        yield _refused(answer, subject, f"custom field `{field_id}`", "viewer", fix)
+        yield refused(answer, subject, f"custom field `{field_id}`", "viewer", fix)
         return
     name, field_type = found.get("name"), found.get("field_type")
     fits = kind_of(found)
@@ -454,7 +352,7 @@ def judge_name(answer: Answer, subject: str, value: str, names: ListName) -> Ite
     listed = answer.body.get(kind.items_key) if isinstance(answer.body, dict) else None
     if not answer.ok or not isinstance(listed, list):
         fix = "make sure the API key has the `viewer` role, or give the id instead of the name."
-        yield _refused(answer, subject, f"the {kind.items_key.replace('_', ' ')}", "viewer", fix)
+        yield refused(answer, subject, f"the {kind.items_key.replace('_', ' ')}", "viewer", fix)
         return
     try:
         found = find(value, [item for item in listed if isinstance(item, dict)], kind)

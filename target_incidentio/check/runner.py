@@ -21,6 +21,7 @@ from dataclasses import replace
 from urllib.parse import quote
 
 from target_incidentio.catalog.types import TYPES_PATH
+from target_incidentio.check.alert_source_judges import judge_alert_source, judge_heartbeat_source
 from target_incidentio.check.findings import (
     LABELS,
     Answer,
@@ -33,10 +34,8 @@ from target_incidentio.check.findings import (
 )
 from target_incidentio.check.judges import (
     custom_field_judge,
-    judge_alert_source,
     judge_base_url,
     judge_catalog_type,
-    judge_heartbeat_source,
     judge_identity,
     level_name,
     named_field_judge,
@@ -53,7 +52,8 @@ from target_incidentio.core.secrets import install_redaction, remove_redaction
 from target_incidentio.delivery.engine import Delivery
 from target_incidentio.delivery.retry import RetryPolicy
 from target_incidentio.incidents.listing import listing_path
-from target_incidentio.operations import ID_CHECKS, OPERATIONS, RUN_CHECKS, check_credential
+from target_incidentio.operation_entry import ID_CHECKS, RUN_CHECKS
+from target_incidentio.operations import OPERATIONS, check_credential
 from target_incidentio.run.directory import lookup_request
 from target_incidentio.settings import check_heartbeat
 
@@ -61,7 +61,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from target_incidentio.core.secrets import Redactor
-    from target_incidentio.operations import IdCheck, RunCheck
+    from target_incidentio.operation_entry import IdCheck, RunCheck
     from target_incidentio.payloads.base import ApiRequest
     from target_incidentio.settings import DeliverySettings, Settings, StreamSettings
 
@@ -254,7 +254,7 @@ LEVEL_CHECKS: Mapping[IdCheck, LevelCheck] = {
 }
 
 
-# -- what the run as a whole asks (`operations.RUN_CHECKS`) --------------------------------------
+# -- what the run as a whole asks (`operation_entry.RUN_CHECKS`) ---------------------------
 
 RunLevelCheck = t.Callable[["Settings"], t.Iterator["Lookup | Finding"]]
 

@@ -1,7 +1,7 @@
 """`Delivery`: sends `ApiRequest`s in parallel, paced, retried and in per-key order.
 
-Every submitted request ends in exactly one `DeliveryResult`, handed to `on_result`; nothing
-raised while sending is lost or escapes to the caller.
+Every submitted request ends in exactly one `DeliveryResult` (`results.py`), handed to
+`on_result`; nothing raised while sending is lost or escapes to the caller.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import typing as t
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
-from urllib.parse import urlsplit
 
 import requests
 from typing_extensions import Self
@@ -33,9 +32,15 @@ from target_incidentio.delivery.outcome import (
     classify,
     classify_exception,
     parse_error,
-    status_text,
 )
 from target_incidentio.delivery.ratelimit import Permit, RateLimiter
+from target_incidentio.delivery.results import (
+    RESPONSE_BODY_LIMIT,
+    DeliveryResult,
+    Status,
+    host_port,
+    request_label,
+)
 from target_incidentio.delivery.retry import Retrier, RetryPolicy
 from target_incidentio.delivery.session import make_session
 
@@ -46,27 +51,15 @@ if t.TYPE_CHECKING:
     from target_incidentio.payloads.base import ApiRequest
     from target_incidentio.settings import DeliverySettings
 
-__all__ = [
-    "Delivery",
-    "DeliveryResult",
-    "DeliveryStoppedError",
-    "ErrorDetail",
-    "ErrorInfo",
-    "describe",
-    "request_label",
-]
+__all__ = ["Delivery", "DeliveryStoppedError", "ErrorDetail", "ErrorInfo"]
 
 LOG = logging.getLogger(__name__)
-# Longest response body kept on a result (characters of its JSON or text).
-RESPONSE_BODY_LIMIT = 4096
 # Queued-or-running requests per worker before `submit` blocks.
 PENDING_PER_WORKER = 8
 # Most bytes of an answer read: enough for any error body (only RESPONSE_BODY_LIMIT
 # characters are kept); a look-up whose body the caller reads (a listing page) may read more.
 READ_LIMIT = 64 * 1024
 LOOKUP_READ_LIMIT = 16 * 1024 * 1024
-
-Status = t.Literal["delivered", "rejected", "failed", "dry_run", "cancelled"]
 
 
 def _never() -> bool:
@@ -79,32 +72,6 @@ def _utc_now() -> datetime:
 
 class DeliveryStoppedError(RuntimeError):
     """`submit` was called after `stop()` or `close()`."""
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    """How one request ended."""
-
-    request: ApiRequest
-    # failed = retries exhausted, a transport error, or a request that could not be sent at all.
-    status: Status
-    status_code: int | None
-    attempts: int  # HTTP attempts made (0 for dry_run/cancelled)
-    throttled: int  # 429s met
-    duration_ms: float
-    sent_at: datetime  # UTC, first attempt (for dry_run: when handled; cancelled: when queued)
-    response_body: t.Any  # parsed JSON or text, cut to RESPONSE_BODY_LIMIT
-    error: ErrorInfo | None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the records count as handled successfully."""
-        return self.status in ("delivered", "dry_run")
-
-    @property
-    def summary(self) -> str:
-        """`describe(self)`, for callers that hold a result but import no delivery code."""
-        return describe(self)
 
 
 @dataclass
@@ -490,27 +457,3 @@ def read_bounded(response: requests.Response, limit: int) -> bytes:
     except (requests.RequestException, OSError):
         pass  # the status is in; what the body had time to say is kept
     return b"".join(chunks)[:limit]
-
-
-def host_port(url: str) -> str:
-    """`api.incident.io:443`: where a call goes, for messages (no userinfo, path or query)."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    default = 443 if parts.scheme == "https" else 80
-    return f"{parts.hostname or '?'}:{port or default}"
-
-
-def request_label(request: ApiRequest) -> str:
-    """`POST /v2/alert_events/http/x`: names a call in logs without query string or headers."""
-    return f"{request.method.upper()} {urlsplit(request.url).path or '/'}"
-
-
-def describe(result: DeliveryResult) -> str:
-    """One line for logs: `POST /v2/alert_events/http/x: rejected (HTTP 422 …): message`."""
-    where = request_label(result.request)
-    code = f" ({status_text(result.status_code)})" if result.status_code else ""
-    message = f": {result.error.message}" if result.error and result.error.message else ""
-    return f"{where}: {result.status}{code}{message}"

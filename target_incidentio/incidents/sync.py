@@ -40,7 +40,7 @@ from target_incidentio.strategies import Strategy
 from target_incidentio.strategies.reconciling import ReconcileStrategy
 
 if t.TYPE_CHECKING:
-    from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.delivery.results import DeliveryResult
     from target_incidentio.incidents.compare import Desired
     from target_incidentio.incidents.feature import IncidentPlan
     from target_incidentio.incidents.listing import Listed

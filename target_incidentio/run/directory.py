@@ -35,7 +35,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from target_incidentio.catalog.types import CatalogType
-    from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.delivery.results import DeliveryResult
     from target_incidentio.settings import Settings, StreamSettings
 
 Call = t.Callable[[ApiRequest], tuple["DeliveryResult", t.Any]]

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, fields, replace
 
 from target_incidentio.core.errors import DeliveryFailedError, OutputFileError
-from target_incidentio.delivery.engine import describe
+from target_incidentio.delivery.results import describe
 from target_incidentio.run.response_records import (
     JsonLinesFile,
     ResponseLog,
@@ -30,7 +30,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from target_incidentio.core.errors import RecordError
-    from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.delivery.results import DeliveryResult
     from target_incidentio.payloads.base import ApiRequest
     from target_incidentio.settings import Settings
 

@@ -33,7 +33,7 @@ if t.TYPE_CHECKING:
 
     from target_incidentio.core.errors import RecordError
     from target_incidentio.core.secrets import Redactor
-    from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.delivery.results import DeliveryResult
     from target_incidentio.payloads.base import ApiRequest
     from target_incidentio.settings import Settings
     from target_incidentio.strategies import Strategy

@@ -24,7 +24,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from target_incidentio.core.errors import RecordError
-    from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.delivery.results import DeliveryResult
     from target_incidentio.payloads.base import ApiRequest
 
 RESPONSE_STREAM = "incidentio_responses"

@@ -16,12 +16,13 @@ import time
 import typing as t
 from dataclasses import replace
 
-from target_incidentio.delivery.engine import Delivery, DeliveryResult
+from target_incidentio.delivery.engine import Delivery
 from target_incidentio.payloads.base import ApiRequest
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
+    from target_incidentio.delivery.results import DeliveryResult
     from target_incidentio.settings import DeliverySettings, ResponseSettings
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from target_incidentio.core.errors import RecordError
-    from target_incidentio.delivery.engine import DeliveryResult
+    from target_incidentio.delivery.results import DeliveryResult
     from target_incidentio.payloads.base import ApiRequest, BuildContext
     from target_incidentio.settings import StreamSettings
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from typing_extensions import override
 
-from target_incidentio.delivery.engine import describe
+from target_incidentio.delivery.results import describe
 from target_incidentio.payloads.alerts import (
     build_alert_resolution,
     event_alert,

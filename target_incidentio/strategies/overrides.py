@@ -23,7 +23,7 @@ from typing_extensions import override
 
 from target_incidentio.core.errors import DeliveryFailedError, RecordError
 from target_incidentio.core.lookups import follow_pages
-from target_incidentio.delivery.engine import describe
+from target_incidentio.delivery.results import describe
 from target_incidentio.payloads.names import LISTS, LookupFailedError, UnresolvedError, find
 from target_incidentio.payloads.overrides import (
     Cover,

@@ -17,12 +17,8 @@ from hostile_server import HostileServer, answer, drip_body
 from werkzeug import Request, Response
 
 from target_incidentio.core.secrets import Redactor
-from target_incidentio.delivery.engine import (
-    Delivery,
-    DeliveryResult,
-    DeliveryStoppedError,
-    describe,
-)
+from target_incidentio.delivery.engine import Delivery, DeliveryStoppedError
+from target_incidentio.delivery.results import DeliveryResult, describe
 from target_incidentio.delivery.retry import RetryPolicy
 from target_incidentio.payloads.base import RateScope
 from target_incidentio.settings import DeliverySettings

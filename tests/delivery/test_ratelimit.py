@@ -13,7 +13,7 @@ from windows import most_in_window
 
 from incidentio_sandbox import Sandbox
 from target_incidentio.core.secrets import Secret
-from target_incidentio.delivery.engine import Delivery, DeliveryResult
+from target_incidentio.delivery.engine import Delivery
 from target_incidentio.delivery.limits import (
     GIVE_UP_AFTER,
     WINDOW_POLL,
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from delivery_helpers import FakeTime
+
+    from target_incidentio.delivery.results import DeliveryResult
 
 KEY = RateScope("api_key:abc", 1200)  # incident.io's bucket: 1200, refilling 20/s
 SOURCE = RateScope("alert_source:xyz", 120, "window")  # 120 in any 60 s

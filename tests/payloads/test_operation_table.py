@@ -9,7 +9,8 @@ import pytest
 from numbering import numbered
 from support import StaticLists
 
-from target_incidentio.operations import OPERATIONS, AlsoNeeds, config_schema
+from target_incidentio.operation_entry import AlsoNeeds
+from target_incidentio.operations import OPERATIONS, config_schema
 from target_incidentio.payloads.http import build_http
 from target_incidentio.settings import (
     STREAM_OVERRIDABLE,

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from target_incidentio.check.alert_source_judges import judge_heartbeat_source
 from target_incidentio.check.findings import Answer
 from target_incidentio.check.judges import (
     UNANSWERED_FIXES,
     judge_base_url,
     judge_catalog_type,
     judge_custom_field,
-    judge_heartbeat_source,
     judge_identity,
     judge_named_catalog_type,
 )
@@ -25,7 +25,8 @@ from target_incidentio.check.runner import RUN_LEVEL_CHECKS
 from target_incidentio.core.custom_fields import KINDS, kind_of
 from target_incidentio.core.secrets import Secret
 from target_incidentio.docs import roles_table
-from target_incidentio.operations import OPERATIONS, RUN_CHECKS, parse_settings
+from target_incidentio.operation_entry import RUN_CHECKS
+from target_incidentio.operations import OPERATIONS, parse_settings
 from target_incidentio.payloads.base import BuildContext
 from target_incidentio.run.directory import lookup_request
 from target_incidentio.settings import CUSTOM_FIELD_KINDS, CustomFieldMap, DeliverySettings

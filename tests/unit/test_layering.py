@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("payloads",),  # pure builders: record in, request out
     ("delivery",),  # order, pace, retry, send
     ("strategies",),  # reach the run only through the `Outlet` they are handed
+    ("operation_entry",),  # what an entry of the operation table declares
     ("catalog", "incidents"),  # planning (pure), and the syncs and type setup that run it
     ("operations", "run"),  # the operation table; the run's lifecycle, ledger, checkpoints
     ("check",),  # beside the run, never writing anything
