@@ -9,7 +9,9 @@ in UTC) needs no call; a row with no match is created. Under `override_mode: syn
 override in scope that has not ended and matches no row is deleted, behind the engine's
 guards (`override_max_delete_fraction`), and deletes go before creates. A schedule whose
 creates covered an override still there is listed again afterwards and reconciled anew on
-that listing (never on ids from before the write).
+that listing (never on ids from before the write). The shared end of a snapshot (the
+stream whole, the plan, the dry-run text, the guard's refusal, the deletes) is
+`strategies/reconciling.py`'s, with `decides_first`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from typing_extensions import override
 
 from target_incidentio.core.errors import DeliveryFailedError, RecordError
 from target_incidentio.core.lookups import follow_pages
-from target_incidentio.delivery.results import describe
 from target_incidentio.payloads.names import LISTS, LookupFailedError, UnresolvedError, find
 from target_incidentio.payloads.overrides import (
     Cover,
@@ -37,111 +38,108 @@ from target_incidentio.payloads.overrides import (
 )
 from target_incidentio.reconcile.engine import Create, Reconciler, Unchanged
 from target_incidentio.reconcile.text import shown as shown_ids
-from target_incidentio.strategies import Strategy
+from target_incidentio.strategies.reconciling import ListingFailedError, ReconcileStrategy
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from target_incidentio.payloads.base import ApiRequest, BuildContext
+    from target_incidentio.reconcile.engine import Plan
     from target_incidentio.strategies import Outlet
 
 LOG = logging.getLogger("target-incidentio")
 Listed = dict[str, list[dict[str, t.Any]]]  # schedule id -> its overrides
 
 
-class OverrideSync(Strategy):
+SCOPE = "overrides"  # the schedules in scope are listed, planned and guarded as one
+
+
+class OverrideSync(ReconcileStrategy["dict[str, t.Any]", Cover, None, "ApiRequest"]):
     """Hold the rows; at the stream's end list, plan, delete, create, list again if needed."""
 
     uses_versions = True
+    decides_first = True
+    withheld = "no override is deleted (override_mode sync)"
 
     def __init__(self, outlet: Outlet, ctx: BuildContext) -> None:
         super().__init__(outlet, ctx)
-        self._rows: list[ApiRequest] = []
-        self._rejected = 0
+        self._rows: list[ApiRequest] = []  # held until the snapshot ends
+        self._snapshot: list[ApiRequest] = []  # this snapshot's rows (once listed: those decided)
+        self._creates: list[ApiRequest] = []
+        self._schedules: list[str] = []  # in scope
+        self._listed_schedules: list[str] = []  # of them, those listed
+        self._listing: list[dict[str, t.Any]] = []
         self.clock: t.Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
 
     @override
     def send(self, request: ApiRequest) -> None:
         self._rows.append(dataclasses.replace(request, effect="create"))
 
-    @override
-    def rejected(self, records: int) -> None:
-        self._rejected += records
-
-    @override
-    def boundary(self) -> None:
-        self.outlet.wait()
-        self._reconcile()
-
-    @override
-    def end(self) -> None:
-        self._reconcile()
-
     @property
     def syncs(self) -> bool:
         """`override_mode: sync`: what matches no row is deleted."""
         return self.ctx.settings.override_mode == "sync"
 
-    def may_delete(self) -> bool:
-        """Whether this snapshot may delete: `sync`, and the stream whole (`snapshot_complete`).
-
-        Whole means the tap said it finished the stream, or the user trusts the end of input
-        (`snapshot_complete: end_of_input`): a tap that died halfway must delete nothing.
-        """
-        return self.syncs and self.outlet.snapshot_whole(
-            self.ctx.stream, "no override is deleted (override_mode sync)"
-        )
-
     # -- one snapshot ----------------------------------------------------------------------------
 
-    def _reconcile(self) -> None:
+    @override
+    def finish(self) -> None:
+        """Every row decided against the listing; then the shared end (deletes, `written`)."""
         rows, self._rows = self._rows, []
-        rejected, self._rejected = self._rejected, 0
-        removes = self.may_delete()
-        scope = self._scope(rows)
-        listed = self._listed(scope, rows)
-        rows = [row for row in rows if row.body["schedule_id"] in listed]
-        rows = self._without_overlaps(rows)
-        feature = OverrideFeature(self.clock())
-        everything = [o for overrides in listed.values() for o in overrides]
-        engine: Reconciler[t.Any, Cover, None, ApiRequest] = Reconciler(
-            feature,
-            everything,
-            removes=removes,
-            max_fraction=self.ctx.settings.override_max_delete_fraction,
-            several="last",
-        )
-        creates: list[ApiRequest] = []
+        self._schedules = self._scope(rows)
+        self._snapshot = rows  # a schedule that cannot be listed fails its rows
+        engine = self.scope(SCOPE)
+        if engine is None:  # each schedule's listing fails alone; a guard for mypy
+            for row in rows:
+                self.outlet.fail(row, self._unlisted(row, self.failure(SCOPE) or "not listed"))
+            self._snapshot = self._creates = []
+            super().finish()
+            return
+        rows = [row for row in rows if row.body["schedule_id"] in self._listed_schedules]
+        self._snapshot = rows = self._without_overlaps(rows)
+        self._creates = []
         for row in rows:
             cover = request_cover(row)
             decision = engine.decide(cover.key, cover, [row])
             if isinstance(decision, Create) and not decision.again:
-                creates.append(row)
+                self._creates.append(row)
             elif isinstance(decision, Unchanged):
                 reason = "already so" if decision.current is not None else "same as an earlier row"
                 unchanged = outcome("unchanged", decision.current)
                 self.outlet.skip(dataclasses.replace(row, outcome=unchanged), f"override {reason}")
-        # Planned before any write (deletes go first), so judged as if every row were delivered.
-        plan = engine.plan(rejected_records=rejected, assume_delivered=True)
-        verdict = plan.verdict
-        deletes = list(verdict.removes)
-        if self.outlet.dry_run:
-            self._log_plan(scope, creates, deletes)
-        if verdict.refusal:
-            LOG.warning("Stream '%s': %s", self.ctx.stream, verdict.refusal)
-        for item in deletes:
-            self.outlet.submit(delete_override(item, self.ctx))
-        self.outlet.wait()  # deletes before creates: nothing left for a create to cut
-        deleted = {id(item) for item in deletes}
-        standing = [o for o in everything if id(o) not in deleted]
-        touched = self._touched(creates, standing)
-        for row in creates:
+        super().finish()
+
+    @override
+    def list_scope(self, scope: str) -> Reconciler[t.Any, Cover, None, ApiRequest]:
+        """Every schedule in scope's overrides, as one reconciler (one guard over them all)."""
+        listed = self._listed(self._schedules, self._snapshot)
+        self._listed_schedules = list(listed)
+        self._listing = [o for overrides in listed.values() for o in overrides]
+        return Reconciler(
+            OverrideFeature(self.clock()),
+            self._listing,
+            removes=self.syncs,
+            max_fraction=self.ctx.settings.override_max_delete_fraction,
+            several="last",
+        )
+
+    @override
+    def removal(self, scope: str, item: dict[str, t.Any]) -> ApiRequest:
+        return delete_override(item, self.ctx)
+
+    @override
+    def written(
+        self, scope: str, plan: Plan[t.Any, Cover, None, ApiRequest], *, removes: bool
+    ) -> None:
+        """The creates, after the deletes; a schedule where they cut an override, listed again."""
+        deleted = {id(item) for item in plan.verdict.removes}
+        standing = [o for o in self._listing if id(o) not in deleted]
+        touched = self._touched(self._creates, standing)
+        for row in self._creates:
             self.outlet.submit(dataclasses.replace(row, outcome=outcome("created")))
         self.outlet.wait()
         if touched and not self.outlet.dry_run:
-            self._again(touched, rows, removes=removes)
-        if verdict.error:
-            raise DeliveryFailedError(f"Stream '{self.ctx.stream}': {verdict.refusal}")
+            self._again(touched, self._snapshot, removes=removes)
 
     def _again(self, touched: set[str], rows: Sequence[ApiRequest], *, removes: bool) -> None:
         """List the touched schedules again; what is still not as the rows say, made so."""
@@ -213,15 +211,15 @@ class OverrideSync(Strategy):
         return listed
 
     def _list(self, schedule_id: str) -> list[dict[str, t.Any]]:
-        def page(after: str | None) -> t.Any:  # noqa: ANN401 - any JSON
-            result, body = self.outlet.call(overrides_page(schedule_id, after, self.ctx))
-            if not result.ok:
+        def page(after: str | None) -> object:
+            try:
+                return self.fetch(overrides_page(schedule_id, after, self.ctx))
+            except ListingFailedError as problem:
                 msg = (
-                    f"could not list the overrides of schedule {schedule_id}: {describe(result)}. "
+                    f"could not list the overrides of schedule {schedule_id}: {problem}. "
                     "The API key needs the `schedules_reader` role."
                 )
-                raise LookupFailedError(msg)
-            return body
+                raise LookupFailedError(msg) from None
 
         try:
             items = follow_pages(page, "overrides")
@@ -276,25 +274,23 @@ class OverrideSync(Strategy):
             if any(cover.overlaps(other) and cover.key != other.key for other in covers)
         }
 
-    def _log_plan(
-        self,
-        scope: Sequence[str],
-        creates: Sequence[ApiRequest],
-        deletes: Sequence[Mapping[str, t.Any]],
-    ) -> None:
+    @override
+    def plan_lines(
+        self, scope: str, plan: Plan[t.Any, Cover, None, ApiRequest], *, removes: bool
+    ) -> list[str]:
         """Per schedule: what a real run would create and delete."""
-        for schedule_id in scope:
-            made = [request_cover(r) for r in creates if r.body["schedule_id"] == schedule_id]
-            gone = [o for o in deletes if o.get("schedule_id") == schedule_id]
-            LOG.info(
-                "Stream '%s', dry run: schedule %s: would create %d%s; would delete %d%s.",
-                self.ctx.stream,
-                schedule_id,
-                len(made),
-                f" ({shown_ids([_label(c) for c in made])})" if made else "",
-                len(gone),
-                f" ({shown_ids([str(o['id']) for o in gone])})" if gone else "",
+        lines = []
+        for schedule_id in self._schedules:
+            made = [request_cover(r) for r in self._creates if r.body["schedule_id"] == schedule_id]
+            gone = [o for o in plan.verdict.removes if o.get("schedule_id") == schedule_id]
+            lines.append(
+                f"schedule {schedule_id}: would create {len(made)}"
+                + (f" ({shown_ids([_label(c) for c in made])})" if made else "")
+                + f"; would delete {len(gone)}"
+                + (f" ({shown_ids([str(o['id']) for o in gone])})" if gone else "")
+                + "."
             )
+        return lines
 
 
 def _label(cover: Cover) -> str:

@@ -9,6 +9,11 @@ made, its removals asked of `Outlet.snapshot_whole`, the dry run's plan logged, 
 refusal raised (`DeliveryFailedError`, too many removals) or warned, and the removals the
 guards allow submitted. A subclass decides its rows with `scope(...)`'s reconciler and gives
 the hooks: `list_scope`, `plan_text`, `removal`.
+
+A subclass whose rows must all be decided before any write (`decides_first`: overrides, where
+a create over a neighbour deletes it) holds them, decides them at the snapshot's end, and is
+planned as if every row were delivered; its removals are confirmed before `written` sends
+the rest (delete before create) and lists again what those writes may have moved.
 """
 
 from __future__ import annotations
@@ -52,6 +57,9 @@ class ReconcileStrategy(Strategy, t.Generic[C, D, W, R]):
     withheld: t.ClassVar[str] = "nothing is removed"
     # What could not be read, in "… could not be read: <why>".
     listing_name: t.ClassVar[str] = "the listing"
+    # Every row is decided before any write: planned as if all were delivered, and the
+    # removals confirmed before `written`.
+    decides_first: t.ClassVar[bool] = False
 
     def __init__(self, outlet: Outlet, ctx: BuildContext) -> None:
         super().__init__(outlet, ctx)
@@ -78,6 +86,13 @@ class ReconcileStrategy(Strategy, t.Generic[C, D, W, R]):
 
     def planned(self, scope: str, plan: Plan[C, D, W, R]) -> None:
         """A scope's plan, before its removals (a warning about it, say)."""
+
+    def plan_lines(self, scope: str, plan: Plan[C, D, W, R], *, removes: bool) -> list[str]:
+        """The dry run's log messages of one scope: `plan_text`, as one message."""
+        return [self.plan_text(scope, plan, removes=removes)]
+
+    def written(self, scope: str, plan: Plan[C, D, W, R], *, removes: bool) -> None:
+        """After a scope's removals (confirmed, under `decides_first`): the writes held back."""
 
     # -- the listing -------------------------------------------------------------------------
 
@@ -141,13 +156,14 @@ class ReconcileStrategy(Strategy, t.Generic[C, D, W, R]):
             self._ended_any = True
             removes = engine.removes and self.outlet.snapshot_whole(stream, self.withheld)
             plan = engine.plan(
-                rejected_records=rejected, assume_delivered=self.outlet.dry_run, removes=removes
+                rejected_records=rejected,
+                assume_delivered=self.outlet.dry_run or self.decides_first,
+                removes=removes,
             )
             self.planned(name, plan)
             if self.outlet.dry_run:
-                LOG.info(
-                    "Stream '%s', dry run: %s", stream, self.plan_text(name, plan, removes=removes)
-                )
+                for line in self.plan_lines(name, plan, removes=removes):
+                    LOG.info("Stream '%s', dry run: %s", stream, line)
             verdict = plan.verdict
             if verdict.refusal and verdict.error:
                 errors.append(f"Stream '{stream}': {verdict.refusal}")
@@ -155,5 +171,8 @@ class ReconcileStrategy(Strategy, t.Generic[C, D, W, R]):
                 LOG.warning("Stream '%s': %s", stream, verdict.refusal)
             for item in verdict.removes:
                 self.outlet.submit(self.removal(name, item))
+            if self.decides_first:
+                self.outlet.wait()  # deletes before creates: nothing left for a create to cut
+            self.written(name, plan, removes=removes)
         if errors:
             raise DeliveryFailedError(" ".join(errors))
