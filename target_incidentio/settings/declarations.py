@@ -80,7 +80,8 @@ class StreamSettings(CallSettings):
         Choice(("tap_signal", "end_of_input")),
         "Snapshot complete",
         "When a stream counts as a whole snapshot, so that the steps that remove what it no "
-        "longer has may run (`catalog_mode: sync` deletion, `resolve_missing_alerts`): "
+        "longer has may run (`catalog_mode: sync` deletion, `resolve_missing_alerts`, "
+        "`close_missing_incidents`, `override_mode: sync` deletion): "
         "`tap_signal` (default) only once the tap said it finished the stream, by a STATE "
         "after its last record whose bookmark for the stream is a finished singer-sdk "
         "bookmark (a `replication_key_value`, no progress markers), or by an ACTIVATE_VERSION "
